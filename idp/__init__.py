@@ -1,0 +1,81 @@
+"""idp: an OpenID Connect provider for healthcare portals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from idp import settings as settings_mod
+from idp.extensions import babel, csrf, db, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(settings: settings_mod.Settings | None = None) -> Flask:
+    """The app factory: bind extensions, build the OIDC server, keys and discovery once."""
+    settings = settings or settings_mod.load()
+    from idp import i18n, models  # noqa: F401  (registers the models)
+    from idp.login.views import bp as login_bp
+    from idp.oidc import discovery, server
+    from idp.oidc.keys import KeyRing
+    from idp.oidc.views import bp as oidc_bp
+    from idp.security.crypto import Crypto
+    from idp import web
+
+    instance = Path(settings.server.instance_path).resolve()
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(instance))
+    secure = settings.issuer.startswith("https://")
+    app.config.update(
+        SECRET_KEY=settings.server.secret_key,
+        SQLALCHEMY_DATABASE_URI=_database_url(settings.database.url, instance),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_NAME="idp_session",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        BABEL_DEFAULT_LOCALE=settings.i18n.default_locale,
+        MAX_CONTENT_LENGTH=64 * 1024,
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    if settings.server.proxy_hops:
+        hops = settings.server.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+
+    app.extensions["idp.settings"] = settings
+    crypto = Crypto(settings.server.encryption_key)
+    app.extensions["idp.crypto"] = crypto
+    app.extensions["idp.keys"] = KeyRing(crypto)
+    app.extensions["idp.discovery"] = discovery.encode(discovery.build(settings))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    i18n.ensure_compiled()
+    babel.init_app(app, locale_selector=web.select_locale)
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.extensions["idp.oauth_server"] = server.build(app)
+
+    web.install(app)
+    app.register_blueprint(oidc_bp)
+    app.register_blueprint(login_bp)
+
+    from idp.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _database_url(url: str, instance: Path) -> str:
+    """Relative SQLite paths live in the instance folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+        instance.mkdir(parents=True, exist_ok=True)
+        return prefix + str(instance / url[len(prefix):])
+    return url

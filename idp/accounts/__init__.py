@@ -1,0 +1,1 @@
+"""People's accounts: creation, lookup and lifecycle."""

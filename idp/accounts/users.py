@@ -1,0 +1,113 @@
+"""Users: create, find by e-mail or username, disable. Used by the CLI, the sign-in flow and the claims."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, or_, select
+
+from idp import clock
+from idp.audit import EventTag, record
+from idp.errors import InvalidInput, NotFound
+from idp.extensions import db
+from idp.models import User
+from idp.runtime import crypto, settings
+from idp.security.passwords import hash_password
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+[1-9][0-9]{7,14}$")
+
+
+def normalise_email(email: str) -> str:
+    email = (email or "").strip()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise InvalidInput(f"not a valid e-mail address: {email!r}")
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def create_user(
+    email: str,
+    password: str | None,
+    *,
+    name: str | None = None,
+    given_name: str | None = None,
+    family_name: str | None = None,
+    username: str | None = None,
+    phone: str | None = None,
+    locale: str | None = None,
+    email_verified: bool = True,
+) -> User:
+    """Add a user (not committed). Raises InvalidInput with one clear line."""
+    email = normalise_email(email)
+    if find_by_login(email) is not None:
+        raise InvalidInput(f"a user with e-mail {email} already exists")
+    if username is not None:
+        username = username.strip()
+        if not re.fullmatch(r"[A-Za-z0-9._-]{2,150}", username):
+            raise InvalidInput(f"not a valid username: {username!r} (letters, digits, . _ -)")
+        if find_by_login(username) is not None:
+            raise InvalidInput(f"username {username} is taken")
+    if password is not None and len(password) < 8:
+        raise InvalidInput("password too short: at least 8 characters")
+    if phone is not None:
+        phone = re.sub(r"[\s-]", "", phone)
+        if not _PHONE.match(phone):
+            raise InvalidInput(f"not a valid phone number in international form (+316…): {phone!r}")
+    if locale is not None and locale not in {"nl", "en"}:
+        raise InvalidInput("locale must be nl or en")
+    now = clock.now()
+    if name is None and (given_name or family_name):
+        name = " ".join(p for p in (given_name, family_name) if p)
+    user = User(
+        email=email,
+        email_verified=email_verified,
+        username=username,
+        name=name,
+        given_name=given_name,
+        family_name=family_name,
+        phone_encrypted=crypto().encrypt(phone) if phone else None,
+        phone_verified=bool(phone),
+        locale=locale,
+        password_hash=hash_password(password, settings().passwords.bcrypt_rounds) if password else None,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(user)
+    db.session.flush()
+    record(EventTag.USER_CREATED, user_id=user.id)
+    return user
+
+
+def find_by_login(login: str) -> User | None:
+    """The user whose e-mail (case-insensitive) or username is `login`."""
+    login = (login or "").strip()
+    if not login or len(login) > 320:
+        return None
+    return db.session.scalar(
+        select(User).where(or_(func.lower(User.email) == login.lower(), User.username == login))
+    )
+
+
+def get_by_ref(ref: str) -> User:
+    """A user by sub, e-mail or username (CLI)."""
+    user = db.session.scalar(select(User).where(User.sub == ref)) or find_by_login(ref)
+    if user is None:
+        raise NotFound(f"no user {ref!r}")
+    return user
+
+
+def phone_of(user: User | None) -> str | None:
+    if user is None or not user.phone_encrypted:
+        return None
+    return crypto().decrypt(user.phone_encrypted)
+
+
+def disable(user: User) -> None:
+    from idp.login import sessions
+
+    if user.disabled_at is None:
+        user.disabled_at = clock.now()
+        user.updated_at = user.disabled_at
+        record(EventTag.USER_DISABLED, user_id=user.id)
+    sessions.end_all_for_user(user, reason="user disabled")

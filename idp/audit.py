@@ -1,0 +1,73 @@
+"""Security events: one typed tag per kind of event, one record per event."""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+from enum import StrEnum
+
+from idp import clock
+from idp.extensions import db
+from idp.models.audit import AuditEvent
+
+
+class EventTag(StrEnum):
+    LOGIN_PASSWORD_SUCCESS = "login:password:success"
+    LOGIN_PASSWORD_FAILURE = "login:password:failure"
+    LOGIN_SESSION_STARTED = "login:session:started"
+    LOGOUT = "logout"
+    CONSENT_GRANTED = "consent:granted"
+    CONSENT_DENIED = "consent:denied"
+    TOKEN_ISSUED = "token:issued"
+    TOKEN_REVOKED = "token:revoked"
+    REFRESH_REUSE_DETECTED = "token:refresh:reuse"
+    CODE_REUSE_DETECTED = "token:code:reuse"
+    BACKCHANNEL_LOGOUT_SENT = "logout:backchannel:sent"
+    BACKCHANNEL_LOGOUT_FAILED = "logout:backchannel:failed"
+    KEY_ROTATED = "key:rotated"
+    USER_CREATED = "user:created"
+    USER_DISABLED = "user:disabled"
+    CLIENT_CREATED = "client:created"
+    CLIENT_REMOVED = "client:removed"
+    CLIENT_SECRET_ROTATED = "client:secret:rotated"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an event came from: set once per HTTP request by the web layer, or by the CLI."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    actor: str | None = None
+
+
+_origin: contextvars.ContextVar[Origin] = contextvars.ContextVar("audit_origin", default=Origin(actor="system"))
+
+
+def set_origin(origin: Origin) -> contextvars.Token:
+    return _origin.set(origin)
+
+
+def record(
+    tag: EventTag,
+    *,
+    outcome: str = "success",
+    user_id: int | None = None,
+    client_id: str | None = None,
+    **details,
+) -> AuditEvent:
+    """Add an audit record to the current transaction (it commits with the change it describes)."""
+    origin = _origin.get()
+    event = AuditEvent(
+        tag=str(tag),
+        at=clock.now(),
+        outcome=outcome,
+        actor=origin.actor,
+        subject_user_id=user_id,
+        client_id=client_id,
+        ip=origin.ip,
+        user_agent=(origin.user_agent or "")[:300] or None,
+        details={k: v for k, v in details.items() if v is not None},
+    )
+    db.session.add(event)
+    return event

@@ -1,0 +1,289 @@
+"""The `idp` command (also `flask --app idp ...`): init, serve, demo, users, clients, keys."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from datetime import timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from idp import audit, clock
+from idp.errors import IdpError
+from idp.extensions import db
+
+
+def fail(message: str) -> None:
+    """One clear line on stderr and exit code 2; the transaction is rolled back so nothing is half-written."""
+    db.session.rollback()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def domain_command(func):
+    """Run a command as the CLI actor; domain errors become one line and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        audit.set_origin(audit.Origin(actor="cli", user_agent="idp-cli"))
+        try:
+            return func(*args, **kwargs)
+        except IdpError as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def emit(data: dict | list, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    rows = data if isinstance(data, list) else [data]
+    for row in rows:
+        click.echo("  ".join(f"{k}={v}" for k, v in row.items() if v not in (None, [], "")))
+
+
+# --- init / serve / demo ------------------------------------------------------------------
+
+def upgrade_database() -> None:
+    from flask_migrate import upgrade
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+@click.command("init")
+@with_appcontext
+@domain_command
+def init_command():
+    """Create or upgrade the database and make sure signing keys exist."""
+    from idp.oidc.keys import ensure_keys
+    from idp.runtime import crypto, settings
+
+    upgrade_database()
+    created = ensure_keys(crypto(), settings().keys.rsa_bits)
+    db.session.commit()
+    click.echo(f"database ready; {len(created)} signing key(s) created")
+
+
+@click.command("serve")
+@click.option("--bind", default="127.0.0.1:5000", show_default=True)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+def serve_command(bind: str, workers: int, threads: int):
+    """Run the provider under gunicorn (production)."""
+    args = ["gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
+            "--access-logfile", "-", "idp.wsgi:app"]
+    os.execvp(sys.executable, [sys.executable, "-m", *args])
+
+
+@click.command("demo")
+@click.option("--port", default=5000, show_default=True)
+@click.option("--reset", is_flag=True, help="Delete the demo database first.")
+def demo_command(port: int, reset: bool):
+    """Run the provider on SQLite with demo users and a demo portal (dev mode)."""
+    from idp.demo import run_demo
+
+    run_demo(port=port, reset=reset)
+
+
+# --- users --------------------------------------------------------------------------------
+
+users = AppGroup("users", help="Manage people's accounts.")
+
+
+def _user_row(user) -> dict:
+    from idp.accounts.users import phone_of
+
+    return {"sub": user.sub, "email": user.email, "username": user.username, "name": user.name,
+            "phone": phone_of(user), "disabled": user.disabled_at is not None,
+            "created_at": user.created_at.isoformat()}
+
+
+@users.command("add")
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--phone")
+@click.option("--name")
+@click.option("--username")
+@click.option("--locale", type=click.Choice(["nl", "en"]))
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_add(email, password, phone, name, username, locale, as_json):
+    """Add a user with a password."""
+    from idp.accounts.users import create_user
+
+    user = create_user(email, password, name=name, phone=phone, username=username, locale=locale)
+    db.session.commit()
+    emit({"sub": user.sub, "email": user.email}, as_json)
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_list(as_json):
+    from idp.models import User
+
+    emit([_user_row(u) for u in db.session.scalars(select(User).order_by(User.id))], as_json)
+
+
+@users.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_show(ref, as_json):
+    """Show a user by sub, e-mail or username."""
+    from idp.accounts.users import get_by_ref
+
+    emit(_user_row(get_by_ref(ref)), as_json)
+
+
+@users.command("disable")
+@click.argument("ref")
+@domain_command
+def users_disable(ref):
+    """Disable a user and end their sessions."""
+    from idp.accounts.users import disable, get_by_ref
+
+    user = get_by_ref(ref)
+    disable(user)
+    db.session.commit()
+    click.echo(f"disabled {user.email}")
+
+
+# --- clients ------------------------------------------------------------------------------
+
+clients = AppGroup("clients", help="Register portals (OIDC clients).")
+
+
+@clients.command("add")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
+@click.option("--backchannel-logout-uri")
+@click.option("--first-party", is_flag=True, help="Our own portal: no consent screen.")
+@click.option("--public", is_flag=True, help="No secret (native/SPA); PKCE required.")
+@click.option("--service", is_flag=True, help="A machine client using client_credentials.")
+@click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), default="RS256", show_default=True)
+@click.option("--client-id", help="Choose the client_id (default: random).")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_party, public, service,
+                id_token_alg, client_id, as_json):
+    """Register a portal; prints client_id and (once) client_secret."""
+    from idp.oidc.clients import describe, register
+
+    registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
+                          backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
+                          public=public, service=service, id_token_alg=id_token_alg, client_id=client_id)
+    db.session.commit()
+    data = describe(registered.client)
+    if registered.secret:
+        data["client_secret"] = registered.secret
+    emit(data, as_json)
+
+
+@clients.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def clients_list(as_json):
+    from idp.models import Client
+    from idp.oidc.clients import describe
+
+    emit([describe(c) for c in db.session.scalars(select(Client).order_by(Client.id))], as_json)
+
+
+@clients.command("show")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def clients_show(client_id, as_json):
+    from idp.oidc.clients import describe, get
+
+    emit(describe(get(client_id)), as_json)
+
+
+@clients.command("remove")
+@click.argument("client_id")
+@domain_command
+def clients_remove(client_id):
+    from idp.oidc.clients import get, remove
+
+    remove(get(client_id))
+    db.session.commit()
+    click.echo(f"removed {client_id}")
+
+
+@clients.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def clients_rotate(client_id, as_json):
+    """Give a client a new secret; the old one stops working at once."""
+    from idp.oidc.clients import get, rotate_secret
+
+    secret = rotate_secret(get(client_id))
+    db.session.commit()
+    emit({"client_id": client_id, "client_secret": secret}, as_json)
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+keys = AppGroup("keys", help="Signing keys.")
+
+
+@keys.command("rotate")
+@click.option("--alg", type=click.Choice(["RS256", "ES256"]), multiple=True, help="Default: both.")
+@domain_command
+def keys_rotate(alg):
+    """A new key signs from now; the old one stays published while its tokens can be valid."""
+    from idp.oidc.keys import ALGORITHMS, rotate
+    from idp.runtime import crypto, keyring, settings
+
+    cfg = settings()
+    valid_for = timedelta(seconds=max(cfg.tokens.id_token_seconds, 120))
+    new = rotate(crypto(), valid_for, tuple(alg) or ALGORITHMS, cfg.keys.rsa_bits)
+    db.session.commit()
+    keyring().reload()
+    for key in new:
+        click.echo(f"{key.alg} now signs with {key.kid}")
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def keys_list(as_json):
+    from idp.models import SigningKey
+
+    rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
+    emit([{"kid": k.kid, "alg": k.alg, "created_at": k.created_at.isoformat(),
+           "state": "signing" if k.retired_at is None else "published" if k.publish_until and
+           k.publish_until > clock.now() else "expired",
+           "publish_until": k.publish_until.isoformat() if k.publish_until else None} for k in rows], as_json)
+
+
+def register_commands(app) -> None:
+    for command in (init_command, serve_command, demo_command, users, clients, keys):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the `idp` console script."""
+    from idp import create_app
+    from idp.settings import SettingsError, load
+
+    if len(sys.argv) > 1 and sys.argv[1] == "demo":
+        os.environ.setdefault("IDP_SERVER_DEV_MODE", "true")
+    try:
+        settings = load()
+    except SettingsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    group = FlaskGroup(create_app=lambda: create_app(settings), add_default_commands=False,
+                       add_version_option=False, load_dotenv=False, set_debug_flag=False,
+                       help="idp: OpenID Connect provider for healthcare portals.")
+    group(prog_name="idp")

@@ -1,0 +1,1 @@
+"""The sign-in flow: a plan of stages, and the SSO session it ends in."""

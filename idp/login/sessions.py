@@ -1,0 +1,95 @@
+"""SSO sessions: server-side rows; the browser cookie holds a random token whose keyed hash is stored."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from idp import clock
+from idp.audit import EventTag, record
+from idp.extensions import db
+from idp.models import Client, SessionClient, SsoSession, User
+from idp.runtime import crypto, settings
+
+COOKIE = "idp_sso"
+# Writing last_seen_at on every request would turn every read into a write.
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def start(user: User, *, amr: list[str], acr: str | None, auth_time: datetime,
+          ip: str | None = None, user_agent: str | None = None) -> tuple[SsoSession, str]:
+    """Open a session; returns it and the cookie value (shown once)."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    session = SsoSession(
+        sid=secrets.token_urlsafe(24),
+        token_hash=crypto().keyed_hash(token),
+        user_id=user.id,
+        auth_time=auth_time,
+        amr=amr,
+        acr=acr,
+        created_at=now,
+        last_seen_at=now,
+        ip=ip,
+        user_agent=(user_agent or "")[:300] or None,
+    )
+    db.session.add(session)
+    db.session.flush()
+    record(EventTag.LOGIN_SESSION_STARTED, user_id=user.id, sid=session.sid, amr=amr)
+    return session, token
+
+
+def is_alive(session: SsoSession, now: datetime | None = None) -> bool:
+    cfg = settings().session
+    now = now or clock.now()
+    return (
+        session.ended_at is None
+        and session.user is not None
+        and session.user.is_active
+        and now < session.created_at + timedelta(hours=cfg.absolute_hours)
+        and now < session.last_seen_at + timedelta(minutes=cfg.idle_minutes)
+    )
+
+
+def find(cookie_value: str | None) -> SsoSession | None:
+    """The live session behind a cookie, refreshed for idleness; None if unknown, ended or expired."""
+    if not cookie_value or len(cookie_value) > 100:
+        return None
+    session = db.session.scalar(select(SsoSession).where(SsoSession.token_hash == crypto().keyed_hash(cookie_value)))
+    if session is None or not is_alive(session):
+        return None
+    now = clock.now()
+    if now - session.last_seen_at > _TOUCH_EVERY:
+        session.last_seen_at = now
+    return session
+
+
+def add_client(session: SsoSession, client: Client) -> None:
+    """Remember that a portal took part, so it hears when the session ends."""
+    exists = db.session.scalar(
+        select(SessionClient.id).where(SessionClient.session_id == session.id, SessionClient.client_id == client.id)
+    )
+    if exists is None:
+        db.session.add(SessionClient(session_id=session.id, client_id=client.id, first_at=clock.now()))
+
+
+def end(session: SsoSession, reason: str = "logout", initiated_by: Client | None = None) -> None:
+    """End the session and queue a back-channel logout for every portal that took part."""
+    from idp.oidc import logout
+
+    if session.ended_at is not None:
+        return
+    session.ended_at = clock.now()
+    record(EventTag.LOGOUT, user_id=session.user_id, sid=session.sid, reason=reason,
+           client_id=initiated_by.client_id if initiated_by else None)
+    logout.queue_backchannel(session)
+
+
+def end_all_for_user(user: User, reason: str) -> None:
+    sessions = db.session.scalars(
+        select(SsoSession).where(SsoSession.user_id == user.id, SsoSession.ended_at.is_(None))
+    ).all()
+    for session in sessions:
+        end(session, reason=reason)

@@ -1,0 +1,51 @@
+"""Consent for third-party portals; once given it is remembered per scope."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import scope_to_list
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from idp import clock
+from idp.audit import EventTag, record
+from idp.extensions import db
+from idp.login.flow import Done, Fail, Flow, Retry
+from idp.models import Consent
+from idp.oidc.policy import consent_missing
+
+
+class ConsentStage:
+    name = "consent"
+    template = "login/consent.html"
+
+    def needed(self, flow: Flow) -> bool:
+        if flow.user is None or flow.state.get("consented"):
+            return False
+        return consent_missing(flow.client, flow.user.id, flow.params.get("scope", ""), flow.params)
+
+    def _scopes(self, flow: Flow) -> list[str]:
+        return [s for s in scope_to_list(flow.client.get_allowed_scope(flow.params.get("scope", "")))]
+
+    def context(self, flow: Flow) -> dict:
+        return {"scopes": [s for s in self._scopes(flow) if s != "openid"]}
+
+    def submit(self, flow: Flow, form) -> Done | Retry | Fail:
+        choice = form.get("decision")
+        if choice == "deny":
+            record(EventTag.CONSENT_DENIED, outcome="failure", user_id=flow.user.id,
+                   client_id=flow.client.client_id)
+            return Fail("access_denied", "The user did not allow access.")
+        if choice != "allow":
+            return Retry(_("Choose whether to allow access."))
+        scopes = self._scopes(flow)
+        consent = db.session.scalar(
+            select(Consent).where(Consent.user_id == flow.user.id, Consent.client_id == flow.client.id)
+        )
+        if consent is None:
+            consent = Consent(user_id=flow.user.id, client_id=flow.client.id, scopes=[], granted_at=clock.now())
+            db.session.add(consent)
+        consent.scopes = sorted(set(consent.scopes) | set(scopes))
+        consent.granted_at = clock.now()
+        flow.state["consented"] = True
+        record(EventTag.CONSENT_GRANTED, user_id=flow.user.id, client_id=flow.client.client_id, scopes=scopes)
+        return Done()

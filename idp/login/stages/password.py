@@ -1,0 +1,46 @@
+"""Identify + password: the first stage of every sign-in."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from idp import clock
+from idp.accounts.users import find_by_login
+from idp.audit import EventTag, record
+from idp.login.flow import Done, Flow, Retry
+from idp.runtime import settings
+from idp.security.passwords import hash_password, needs_rehash, verify_password
+
+
+class PasswordStage:
+    name = "password"
+    template = "login/password.html"
+
+    def needed(self, flow: Flow) -> bool:
+        return flow.user is None
+
+    def context(self, flow: Flow) -> dict:
+        return {"login_hint": flow.state.get("login") or flow.params.get("login_hint", "")}
+
+    def submit(self, flow: Flow, form) -> Done | Retry:
+        login = (form.get("username") or "").strip()[:320]
+        password = form.get("password") or ""
+        flow.state["login"] = login
+        if not login or not password:
+            return Retry(_("Enter your e-mail address and your password."))
+        rounds = settings().passwords.bcrypt_rounds
+        user = find_by_login(login)
+        # The unknown-user path verifies against a dummy hash: same answer, same time.
+        valid = verify_password(password, user.password_hash if user else None, rounds)
+        if not valid or user is None or not user.is_active:
+            record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id if user else None,
+                   client_id=flow.client.client_id, login=login,
+                   reason="disabled" if valid and user is not None else "invalid_credentials")
+            return Retry(_("The e-mail address or password is not correct."))
+        if needs_rehash(user.password_hash, rounds):
+            user.password_hash = hash_password(password, rounds)
+        flow.user = user
+        flow.proven["pwd"] = clock.timestamp(clock.now())
+        flow.state["fresh"] = True
+        record(EventTag.LOGIN_PASSWORD_SUCCESS, user_id=user.id, client_id=flow.client.client_id)
+        return Done()

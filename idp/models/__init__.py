@@ -1,0 +1,25 @@
+"""SQLAlchemy 2.0 models, one module per aggregate. Importing this package registers them all."""
+
+from idp.models.audit import AuditEvent
+from idp.models.client import Client
+from idp.models.consent import Consent
+from idp.models.key import SigningKey
+from idp.models.logout import LogoutDelivery
+from idp.models.pending import PendingAuthorization
+from idp.models.session import SessionClient, SsoSession
+from idp.models.token import AuthorizationCode, Token
+from idp.models.user import User
+
+__all__ = [
+    "AuditEvent",
+    "AuthorizationCode",
+    "Client",
+    "Consent",
+    "LogoutDelivery",
+    "PendingAuthorization",
+    "SessionClient",
+    "SigningKey",
+    "SsoSession",
+    "Token",
+    "User",
+]

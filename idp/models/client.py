@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.extensions import db
+from idp.models.types import UTCDateTime
+
+
+class Client(db.Model, ClientMixin):
+    """A portal (or service) registered to use the provider."""
+
+    __tablename__ = "client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(1000))
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    scope: Mapped[str] = mapped_column(String(500), default="openid profile email phone offline_access")
+    first_party: Mapped[bool] = mapped_column(default=False)
+    public: Mapped[bool] = mapped_column(default=False)
+    id_token_alg: Mapped[str] = mapped_column(String(10), default="RS256")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # --- Authlib ClientMixin -------------------------------------------------------
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        # Only an unambiguous registration may be used without naming it.
+        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
+
+    def get_allowed_scope(self, scope: str) -> str:
+        if not scope:
+            return ""
+        allowed = set(scope_to_list(self.scope))
+        return list_to_scope([s for s in scope_to_list(scope) if s in allowed])
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        from idp.runtime import crypto
+
+        return not self.public and crypto().matches(client_secret, self.secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.public:
+            return method == "none"
+        return method in {"client_secret_basic", "client_secret_post"}
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+    @property
+    def token_endpoint_auth_method(self) -> str:
+        return "none" if self.public else "client_secret_basic"
+
+    @property
+    def id_token_signed_response_alg(self) -> str:
+        return self.id_token_alg
+
+    @property
+    def client_metadata(self) -> dict:
+        return {
+            "post_logout_redirect_uris": list(self.post_logout_redirect_uris),
+            "id_token_signed_response_alg": self.id_token_alg,
+        }

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.extensions import db
+from idp.models.types import UTCDateTime
+
+
+def new_sub() -> str:
+    """Opaque, random and never reused: the stable identifier portals store."""
+    return uuid.uuid4().hex
+
+
+class User(db.Model):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sub: Mapped[str] = mapped_column(String(64), unique=True, default=new_sub)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    email_verified: Mapped[bool] = mapped_column(default=False)
+    username: Mapped[str | None] = mapped_column(String(150), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    phone_encrypted: Mapped[str | None] = mapped_column(String(500))
+    phone_verified: Mapped[bool] = mapped_column(default=False)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    password_hash: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+    def get_user_id(self) -> int:
+        return self.id

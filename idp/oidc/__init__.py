@@ -1,0 +1,1 @@
+"""The OpenID Connect provider: Authlib server, grants, claims, keys, logout, views."""

@@ -1,0 +1,66 @@
+"""What the provider says about a person: claims by scope, and the ID token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from authlib.oauth2.rfc6749 import scope_to_list
+from authlib.oidc.core.util import create_half_hash
+
+from idp import clock
+from idp.models import Client, User
+
+SCOPES = ("openid", "profile", "email", "phone", "offline_access")
+
+
+def user_claims(user: User, scope: str, phone: str | None = None) -> dict:
+    """Standard claims the scope allows, leaving out what we do not know."""
+    scopes = set(scope_to_list(scope or ""))
+    claims: dict = {"sub": user.sub}
+    if "profile" in scopes:
+        claims.update(
+            name=user.name,
+            given_name=user.given_name,
+            family_name=user.family_name,
+            preferred_username=user.username,
+            locale=user.locale,
+            updated_at=clock.timestamp(user.updated_at),
+        )
+    if "email" in scopes:
+        claims.update(email=user.email, email_verified=bool(user.email_verified))
+    if "phone" in scopes and phone:
+        claims.update(phone_number=phone, phone_number_verified=bool(user.phone_verified))
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def id_token_claims(
+    *,
+    issuer: str,
+    client: Client,
+    user: User,
+    scope: str,
+    lifetime: int,
+    auth_time: datetime | None,
+    acr: str | None,
+    amr: list[str] | None,
+    sid: str | None,
+    nonce: str | None = None,
+    access_token: str | None = None,
+    phone: str | None = None,
+) -> dict:
+    now = clock.timestamp(clock.now())
+    claims = user_claims(user, scope, phone)
+    claims.update(iss=issuer, aud=client.client_id, iat=now, exp=now + lifetime)
+    if auth_time is not None:
+        claims["auth_time"] = clock.timestamp(auth_time)
+    if nonce:
+        claims["nonce"] = nonce
+    if acr:
+        claims["acr"] = acr
+    if amr:
+        claims["amr"] = list(amr)
+    if sid:
+        claims["sid"] = sid
+    if access_token:
+        claims["at_hash"] = create_half_hash(access_token, client.id_token_alg).decode("ascii")
+    return claims

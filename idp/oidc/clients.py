@@ -1,0 +1,127 @@
+"""Registering portals as clients: validation of their URIs, secrets shown once and stored as keyed hashes."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from idp import clock
+from idp.audit import EventTag, record
+from idp.errors import InvalidInput, NotFound
+from idp.extensions import db
+from idp.models import Client
+from idp.runtime import crypto, settings
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def check_uri(uri: str, what: str, dev_mode: bool) -> str:
+    """An absolute https URI without fragment; plain http only to loopback in dev mode."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        raise InvalidInput(f"{what}: not a valid URL: {uri!r}") from None
+    if parts.fragment or "#" in uri:
+        raise InvalidInput(f"{what}: must not contain a fragment: {uri!r}")
+    if not parts.netloc or parts.scheme not in {"https", "http"}:
+        raise InvalidInput(f"{what}: must be an absolute http(s) URL: {uri!r}")
+    if parts.scheme == "http" and not (dev_mode and parts.hostname in LOOPBACK):
+        raise InvalidInput(f"{what}: must use https (plain http only for 127.0.0.1/localhost in dev mode): {uri!r}")
+    return uri
+
+
+@dataclass
+class Registered:
+    client: Client
+    secret: str | None
+
+
+def register(
+    name: str,
+    redirect_uris: list[str],
+    *,
+    post_logout_redirect_uris: list[str] = (),
+    backchannel_logout_uri: str | None = None,
+    first_party: bool = False,
+    public: bool = False,
+    service: bool = False,
+    id_token_alg: str = "RS256",
+    client_id: str | None = None,
+) -> Registered:
+    """Add a client (not committed); the secret is returned once and only its hash is kept."""
+    dev = settings().server.dev_mode
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("a client needs a --name")
+    if service and public:
+        raise InvalidInput("a service client (client_credentials) cannot be public")
+    if not service and not redirect_uris:
+        raise InvalidInput("a portal needs at least one --redirect-uri")
+    if id_token_alg not in {"RS256", "ES256"}:
+        raise InvalidInput("id token algorithm must be RS256 or ES256")
+    redirect_uris = [check_uri(u, "redirect-uri", dev) for u in redirect_uris]
+    post_logout = [check_uri(u, "post-logout-redirect-uri", dev) for u in post_logout_redirect_uris]
+    if backchannel_logout_uri:
+        check_uri(backchannel_logout_uri, "backchannel-logout-uri", dev)
+    client_id = client_id or secrets.token_urlsafe(18)
+    if db.session.scalar(select(Client.id).where(Client.client_id == client_id)) is not None:
+        raise InvalidInput(f"client id {client_id} is taken")
+    secret = None if public else secrets.token_urlsafe(32)
+    grant_types = ["client_credentials"] if service else ["authorization_code", "refresh_token"]
+    client = Client(
+        client_id=client_id,
+        secret_hash=crypto().keyed_hash(secret) if secret else None,
+        name=name,
+        redirect_uris=redirect_uris,
+        post_logout_redirect_uris=post_logout,
+        backchannel_logout_uri=backchannel_logout_uri or None,
+        grant_types=grant_types,
+        scope="" if service else "openid profile email phone offline_access",
+        first_party=first_party,
+        public=public,
+        id_token_alg=id_token_alg,
+        created_at=clock.now(),
+    )
+    db.session.add(client)
+    db.session.flush()
+    record(EventTag.CLIENT_CREATED, client_id=client.client_id, name=name)
+    return Registered(client, secret)
+
+
+def get(client_id: str) -> Client:
+    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+    if client is None:
+        raise NotFound(f"no client {client_id!r}")
+    return client
+
+
+def rotate_secret(client: Client) -> str:
+    if client.public:
+        raise InvalidInput("a public client has no secret")
+    secret = secrets.token_urlsafe(32)
+    client.secret_hash = crypto().keyed_hash(secret)
+    record(EventTag.CLIENT_SECRET_ROTATED, client_id=client.client_id)
+    return secret
+
+
+def remove(client: Client) -> None:
+    record(EventTag.CLIENT_REMOVED, client_id=client.client_id)
+    db.session.delete(client)
+
+
+def describe(client: Client) -> dict:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "grant_types": client.grant_types,
+        "first_party": client.first_party,
+        "public": client.public,
+        "id_token_signed_response_alg": client.id_token_alg,
+        "token_endpoint_auth_method": client.token_endpoint_auth_method,
+    }

@@ -1,0 +1,128 @@
+"""Signing keys: generation, rotation and the published JWKS, held in memory between requests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
+from sqlalchemy import select
+
+from idp import clock
+from idp.audit import EventTag, record
+from idp.extensions import db
+from idp.models.key import SigningKey
+from idp.security.crypto import Crypto
+
+ALGORITHMS = ("RS256", "ES256")
+# How long after its retirement a key may still verify something it signed (clock skew included).
+_GRACE = timedelta(minutes=5)
+
+
+def generate(alg: str, crypto: Crypto, rsa_bits: int = 2048) -> SigningKey:
+    params = {"alg": alg, "use": "sig"}
+    if alg == "RS256":
+        key = RSAKey.generate_key(rsa_bits, parameters=params, auto_kid=True)
+    elif alg == "ES256":
+        key = ECKey.generate_key("P-256", parameters=params, auto_kid=True)
+    else:
+        raise ValueError(f"unsupported algorithm {alg}")
+    row = SigningKey(
+        kid=key.kid,
+        alg=alg,
+        private_jwk_encrypted=crypto.encrypt(json.dumps(key.as_dict(private=True))),
+        created_at=clock.now(),
+    )
+    db.session.add(row)
+    return row
+
+
+def ensure_keys(crypto: Crypto, rsa_bits: int = 2048) -> list[SigningKey]:
+    """Create a signing key for each algorithm that has none (idp init, dev mode start)."""
+    created = []
+    for alg in ALGORITHMS:
+        exists = db.session.scalar(
+            select(SigningKey.id).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None)).limit(1)
+        )
+        if exists is None:
+            created.append(generate(alg, crypto, rsa_bits))
+    return created
+
+
+def rotate(crypto: Crypto, valid_for: timedelta, algs: tuple[str, ...] = ALGORITHMS, rsa_bits: int = 2048):
+    """A new key signs from now on; the old one stays published for `valid_for` (the longest token life)."""
+    now = clock.now()
+    new_keys = []
+    for alg in algs:
+        old = db.session.scalars(
+            select(SigningKey).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
+        ).all()
+        for row in old:
+            row.retired_at = now
+            row.publish_until = now + valid_for + _GRACE
+        key = generate(alg, crypto, rsa_bits)
+        new_keys.append(key)
+        record(EventTag.KEY_ROTATED, alg=alg, kid=key.kid, retired=[row.kid for row in old])
+    return new_keys
+
+
+class KeyRing:
+    """The keys one worker signs and publishes with; reloaded from the database at most every `ttl` seconds."""
+
+    def __init__(self, crypto: Crypto, ttl: float = 30.0):
+        self._crypto = crypto
+        self._ttl = ttl
+        self._loaded_at = -1e9
+        self._lock = threading.Lock()
+        self._signing: dict[str, object] = {}
+        self._public = KeySet([])
+        self._jwks_json = b'{"keys": []}'
+
+    def _maybe_reload(self) -> None:
+        if time.monotonic() - self._loaded_at < self._ttl:
+            return
+        with self._lock:
+            if time.monotonic() - self._loaded_at >= self._ttl:
+                self.reload()
+
+    def reload(self) -> None:
+        now = clock.now()
+        rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.id)).all()
+        signing, published = {}, []
+        for row in rows:
+            if row.retired_at is not None and (row.publish_until is None or row.publish_until <= now):
+                continue
+            key = import_key(json.loads(self._crypto.decrypt(row.private_jwk_encrypted)))
+            published.append(key)
+            if row.retired_at is None:
+                signing[row.alg] = key  # the newest active key of an algorithm wins
+        self._signing = signing
+        self._public = KeySet(published)
+        self._jwks_json = json.dumps(self._public.as_dict(private=False), separators=(",", ":")).encode()
+        self._loaded_at = time.monotonic()
+
+    def signing_key(self, alg: str):
+        self._maybe_reload()
+        try:
+            return self._signing[alg]
+        except KeyError:
+            raise RuntimeError(f"no active {alg} signing key: run `idp init` or `idp keys rotate`") from None
+
+    def jwks_json(self) -> bytes:
+        self._maybe_reload()
+        return self._jwks_json
+
+    def public_keyset(self) -> KeySet:
+        self._maybe_reload()
+        return self._public
+
+    def sign(self, claims: dict, alg: str, typ: str = "JWT") -> str:
+        key = self.signing_key(alg)
+        return jwt.encode({"alg": alg, "kid": key.kid, "typ": typ}, claims, key, algorithms=[alg])
+
+    def verify(self, token: str, algorithms=ALGORITHMS):
+        """Decode a token we signed (signature only; the caller checks claims)."""
+        return jwt.decode(token, self.public_keyset(), algorithms=list(algorithms))

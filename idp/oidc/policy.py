@@ -1,0 +1,65 @@
+"""Should this authorization request stop for the person? Small named checks, each giving a reason or None."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from authlib.oauth2.rfc6749 import scope_to_list
+from sqlalchemy import select
+
+from idp import clock
+from idp.extensions import db
+from idp.models import Client, Consent, SsoSession
+
+LOGIN_REASONS = {"no_session", "prompt_login", "max_age", "id_token_hint_other_user"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    reason: str
+
+    @property
+    def needs_login(self) -> bool:
+        return self.reason in LOGIN_REASONS
+
+    @property
+    def prompt_none_error(self) -> str:
+        return "login_required" if self.needs_login else "consent_required"
+
+
+def prompts(params: dict) -> set[str]:
+    return set((params.get("prompt") or "").split())
+
+
+def needs_login(params: dict, session: SsoSession | None, hint_sub: str | None) -> str | None:
+    if session is None:
+        return "no_session"
+    if "login" in prompts(params):
+        return "prompt_login"
+    max_age = params.get("max_age")
+    if max_age is not None and clock.now() > session.auth_time + timedelta(seconds=int(max_age)):
+        return "max_age"
+    if hint_sub is not None and hint_sub != session.user.sub:
+        return "id_token_hint_other_user"
+    return None
+
+
+def consent_missing(client: Client, user_id: int, scope: str, params: dict) -> bool:
+    """First-party portals never ask; third-party ones ask for scopes not yet allowed, or on prompt=consent."""
+    if client.first_party:
+        return False
+    if "consent" in prompts(params):
+        return True
+    wanted = set(scope_to_list(client.get_allowed_scope(scope or "")))
+    consent = db.session.scalar(select(Consent).where(Consent.user_id == user_id, Consent.client_id == client.id))
+    return not wanted <= set(consent.scopes if consent else [])
+
+
+def decide(params: dict, client: Client, session: SsoSession | None, hint_sub: str | None) -> Decision | None:
+    reason = needs_login(params, session, hint_sub)
+    if reason:
+        return Decision(reason)
+    if consent_missing(client, session.user_id, params.get("scope", ""), params):
+        return Decision("consent")
+    return None

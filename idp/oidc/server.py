@@ -1,0 +1,208 @@
+"""Build the Authlib authorization server once per app (kept in app.extensions)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import OAuth2Request, scope_to_list
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oauth2.rfc9207 import IssuerParameter
+from sqlalchemy import select, update
+
+from idp import clock
+from idp.accounts.users import phone_of
+from idp.audit import EventTag, record
+from idp.extensions import db
+from idp.models import Client, Token
+from idp.oidc import claims as claims_mod
+from idp.oidc.grants import (
+    AuthorizationCodeGrant,
+    ClientCredentialsGrant,
+    RefreshTokenGrant,
+    S256CodeChallenge,
+)
+from idp.runtime import crypto, keyring, settings
+
+
+def query_client(client_id: str) -> Client | None:
+    if not client_id or len(client_id) > 64:
+        return None
+    return db.session.scalar(select(Client).where(Client.client_id == client_id))
+
+
+def find_token(token_string: str, hint: str | None = None) -> Token | None:
+    if not token_string or len(token_string) > 512:
+        return None
+    hashed = crypto().keyed_hash(token_string)
+    order = ("refresh_token", "access_token") if hint == "refresh_token" else ("access_token", "refresh_token")
+    for kind in order:
+        column = Token.access_token_hash if kind == "access_token" else Token.refresh_token_hash
+        row = db.session.scalar(select(Token).where(column == hashed))
+        if row is not None:
+            row.matched_kind = kind  # which half of the pair was presented (per-request object)
+            return row
+    return None
+
+
+def save_token(token: dict, request) -> None:
+    cfg = settings()
+    now = clock.now()
+    grant_type = request.payload.grant_type
+    code = request.authorization_code
+    previous = request.refresh_token
+    row = Token(
+        client_id=request.client.id,
+        user_id=request.user.id if request.user is not None else None,
+        access_token_hash=crypto().keyed_hash(token["access_token"]),
+        refresh_token_hash=crypto().keyed_hash(token["refresh_token"]) if token.get("refresh_token") else None,
+        scope=token.get("scope", ""),
+        issued_at=now,
+        access_expires_at=now + timedelta(seconds=token["expires_in"]),
+        refresh_expires_at=now + timedelta(days=cfg.tokens.refresh_token_days) if token.get("refresh_token") else None,
+    )
+    if code is not None:
+        row.family = secrets.token_hex(16)
+        row.code_id, row.session_id, row.sid = code.id, code.session_id, code.sid
+        row.auth_time, row.amr, row.acr = code.auth_time, list(code.amr or []), code.acr
+    elif previous is not None:
+        row.family, row.code_id, row.session_id, row.sid = previous.family, previous.code_id, previous.session_id, previous.sid
+        row.auth_time, row.amr, row.acr = previous.auth_time, list(previous.amr or []), previous.acr
+    else:
+        row.family = secrets.token_hex(16)
+    db.session.add(row)
+    request.saved_token = row
+    record(EventTag.TOKEN_ISSUED, user_id=row.user_id, client_id=request.client.client_id,
+           grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
+
+
+class IdToken:
+    """Adds the ID token to token responses whose scope holds openid (code and refresh grants)."""
+
+    def __call__(self, grant):
+        grant.register_hook("after_create_token_response", self.process_token)
+
+    def process_token(self, grant, response):
+        _, token, _ = response
+        if "openid" not in scope_to_list(token.get("scope") or ""):
+            return
+        request = grant.request
+        source = request.authorization_code or request.refresh_token
+        client, user = request.client, request.user
+        cfg = settings()
+        claims = claims_mod.id_token_claims(
+            issuer=cfg.issuer,
+            client=client,
+            user=user,
+            scope=token["scope"],
+            lifetime=cfg.tokens.id_token_seconds,
+            auth_time=source.auth_time,
+            acr=source.acr,
+            amr=source.amr,
+            sid=source.sid,
+            nonce=request.authorization_code.nonce if request.authorization_code else None,
+            access_token=token.get("access_token"),
+            phone=phone_of(user),
+        )
+        token["id_token"] = keyring().sign(claims, client.id_token_alg)
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def query_token(self, token_string, token_type_hint):
+        return find_token(token_string, token_type_hint)
+
+    def revoke_token(self, token: Token, request) -> None:
+        # Revoking either half of a grant ends the grant: the refresh chain goes with it.
+        db.session.execute(
+            update(Token).where(Token.family == token.family, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
+        )
+        record(EventTag.TOKEN_REVOKED, user_id=token.user_id, client_id=token.client.client_id,
+               hint=request.form.get("token_type_hint"))
+
+
+class Introspection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def query_token(self, token_string, token_type_hint):
+        return find_token(token_string, token_type_hint)
+
+    def check_permission(self, token: Token, client: Client, request) -> bool:
+        # A portal may look only at tokens issued to itself.
+        return token.client_id == client.id
+
+    def introspect_token(self, token: Token) -> dict:
+        is_refresh = getattr(token, "matched_kind", "access_token") == "refresh_token"
+        active = token.refresh_usable() if is_refresh else not (token.is_revoked() or token.is_expired())
+        if not active:
+            return {"active": False}
+        exp = token.refresh_expires_at if is_refresh else token.access_expires_at
+        body = {
+            "active": True,
+            "client_id": token.client.client_id,
+            "scope": token.scope,
+            "token_type": "refresh_token" if is_refresh else "Bearer",
+            "exp": clock.timestamp(exp),
+            "iat": clock.timestamp(token.issued_at),
+            "iss": settings().issuer,
+            "aud": token.client.client_id,
+        }
+        if token.user is not None:
+            body["sub"] = token.user.sub
+            body["username"] = token.user.username or token.user.email
+        if token.sid:
+            body["sid"] = token.sid
+        return body
+
+    def create_introspection_payload(self, token):
+        # RFC 7662 §2.2: anything not active (unknown, expired, revoked, not yours) is just {"active": false}.
+        if not token:
+            return {"active": False}
+        return self.introspect_token(token)
+
+
+class Issuer(IssuerParameter):
+    def get_issuer(self) -> str:
+        return settings().issuer
+
+
+class Server(AuthorizationServer):
+    def create_oauth2_request(self, request):
+        # A resumed (parked) request is already an OAuth2Request; anything else is the Flask request.
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)
+
+    def generate_token(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+        # Refresh tokens only where the person allowed offline access (OIDC Core §11).
+        include_refresh_token = (
+            include_refresh_token
+            and client.check_grant_type("refresh_token")
+            and "offline_access" in scope_to_list(scope or "")
+        )
+        return super().generate_token(grant_type, client, user, scope, expires_in, include_refresh_token)
+
+
+def build(app) -> Server:
+    server = Server(app, query_client=query_client, save_token=save_token)
+    cfg = app.extensions["idp.settings"]
+    server.scopes_supported = list(claims_mod.SCOPES)
+    server.register_token_generator(
+        "default",
+        BearerTokenGenerator(
+            access_token_generator=lambda **kw: secrets.token_urlsafe(32),
+            refresh_token_generator=lambda **kw: secrets.token_urlsafe(48),
+            expires_generator=lambda client, grant_type: cfg.tokens.access_token_seconds,
+        ),
+    )
+    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True), IdToken()])
+    server.register_grant(RefreshTokenGrant, [IdToken()])
+    server.register_grant(ClientCredentialsGrant)
+    server.register_endpoint(Revocation)
+    server.register_endpoint(Introspection)
+    server.register_extension(Issuer())
+    return server

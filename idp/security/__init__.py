@@ -1,0 +1,1 @@
+"""Security mechanisms: pure functions, one module each."""

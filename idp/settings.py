@@ -1,0 +1,248 @@
+"""Typed settings: defaults, then a TOML file (IDP_CONFIG), then IDP_<SECTION>_<KEY> environment variables.
+
+Every field is documented in config.example.toml; tests/unit/test_settings.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+
+class SettingsError(Exception):
+    """A bad setting: the message is one line naming the key."""
+
+
+@dataclass
+class ServerSettings:
+    issuer: str = "http://127.0.0.1:5000"
+    dev_mode: bool = False
+    secret_key: str = ""
+    encryption_key: str = ""
+    proxy_hops: int = 0
+    instance_path: str = "instance"
+
+
+@dataclass
+class DatabaseSettings:
+    url: str = "sqlite:///idp.sqlite"
+
+
+@dataclass
+class RedisSettings:
+    url: str = ""
+
+
+@dataclass
+class PasswordSettings:
+    bcrypt_rounds: int = 12
+
+
+@dataclass
+class SessionSettings:
+    idle_minutes: int = 30
+    absolute_hours: int = 12
+    login_minutes: int = 30
+
+
+@dataclass
+class TokenSettings:
+    code_seconds: int = 60
+    access_token_seconds: int = 600
+    id_token_seconds: int = 600
+    refresh_token_days: int = 30
+
+
+@dataclass
+class KeySettings:
+    algorithm: str = "RS256"
+    rsa_bits: int = 2048
+
+
+@dataclass
+class LogoutSettings:
+    backchannel_timeout_seconds: float = 5.0
+    backchannel_attempts: int = 3
+    backchannel_retry_seconds: float = 2.0
+
+
+@dataclass
+class I18nSettings:
+    default_locale: str = "nl"
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    passwords: PasswordSettings = field(default_factory=PasswordSettings)
+    session: SessionSettings = field(default_factory=SessionSettings)
+    tokens: TokenSettings = field(default_factory=TokenSettings)
+    keys: KeySettings = field(default_factory=KeySettings)
+    logout: LogoutSettings = field(default_factory=LogoutSettings)
+    i18n: I18nSettings = field(default_factory=I18nSettings)
+
+    @property
+    def issuer(self) -> str:
+        return self.server.issuer.rstrip("/")
+
+    def replace(self, **sections: dict[str, Any]) -> Settings:
+        """A copy with some keys changed, validated like a file: replace(tokens={"code_seconds": 5})."""
+        data = as_dict(self)
+        for section, values in sections.items():
+            data.setdefault(section, {}).update(values)
+        return _build(data, origin="override")
+
+
+SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Settings)}  # type: ignore[misc]
+
+
+def as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
+    return dataclasses.asdict(settings)
+
+
+def _coerce(section: str, key: str, kind: type, value: Any, origin: str) -> Any:
+    name = f"{section}.{key}"
+    if origin == "environment" and isinstance(value, str):
+        try:
+            if kind is bool:
+                lowered = value.strip().lower()
+                if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                    raise ValueError
+                return lowered in {"1", "true", "yes", "on"}
+            if kind is int:
+                return int(value)
+            if kind is float:
+                return float(value)
+        except ValueError:
+            raise SettingsError(f"setting {name}: expected {kind.__name__}, got {value!r}") from None
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise SettingsError(f"setting {name}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _build(data: dict[str, Any], origin: str) -> Settings:
+    sections = {}
+    for section, values in data.items():
+        if section not in SECTIONS:
+            raise SettingsError(f"unknown setting section [{section}]")
+        if not isinstance(values, dict):
+            raise SettingsError(f"setting [{section}] must be a table")
+        cls = SECTIONS[section]
+        hints = get_type_hints(cls)
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {}
+        for key, value in values.items():
+            if key not in known:
+                raise SettingsError(f"unknown setting {section}.{key}")
+            kwargs[key] = _coerce(section, key, hints[key], value, origin)
+        sections[section] = cls(**kwargs)
+    return Settings(**sections)
+
+
+def _merge(base: dict[str, dict[str, Any]], extra: dict[str, Any]) -> None:
+    for section, values in extra.items():
+        if section not in SECTIONS:
+            raise SettingsError(f"unknown setting section [{section}]")
+        if not isinstance(values, dict):
+            raise SettingsError(f"setting [{section}] must be a table")
+        base.setdefault(section, {}).update(values)
+
+
+def _environment(environ: dict[str, str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    names = {}
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            names[f"IDP_{section}_{f.name}".upper()] = (section, f.name)
+    for var, value in environ.items():
+        if not var.startswith("IDP_") or var in {"IDP_CONFIG"} or var.startswith("IDP_TEST_"):
+            continue
+        if var not in names:
+            raise SettingsError(f"unknown setting in environment: {var}")
+        section, key = names[var]
+        found.setdefault(section, {})[key] = value
+    return found
+
+
+def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from defaults, the TOML file (argument or IDP_CONFIG) and IDP_* variables; validate."""
+    environ = dict(os.environ if environ is None else environ)
+    path = path or environ.get("IDP_CONFIG")
+    data: dict[str, dict[str, Any]] = {}
+    if path:
+        try:
+            with open(path, "rb") as fh:
+                _merge(data, tomllib.load(fh))
+        except FileNotFoundError:
+            raise SettingsError(f"config file not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path}: {exc}") from None
+    file_settings = _build(data, origin="file")
+    merged = as_dict(file_settings)
+    env = _environment(environ)
+    env_typed = as_dict(_build(env, origin="environment"))
+    for section, values in env.items():
+        for key in values:
+            merged[section][key] = env_typed[section][key]
+    settings = _build(merged, origin="file")
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    """Refuse insecure or impossible values; in dev mode fill secrets from the instance folder."""
+    server = settings.server
+    if not server.issuer.startswith(("https://", "http://")):
+        raise SettingsError(f"setting server.issuer: must be an http(s) URL, got {server.issuer!r}")
+    if settings.keys.algorithm not in {"RS256", "ES256"}:
+        raise SettingsError(f"setting keys.algorithm: must be RS256 or ES256, got {settings.keys.algorithm!r}")
+    if not 4 <= settings.passwords.bcrypt_rounds <= 16:
+        raise SettingsError("setting passwords.bcrypt_rounds: must be between 4 and 16")
+    for section, key in (("tokens", "code_seconds"), ("tokens", "access_token_seconds"),
+                         ("tokens", "id_token_seconds"), ("tokens", "refresh_token_days"),
+                         ("session", "idle_minutes"), ("session", "absolute_hours")):
+        if getattr(getattr(settings, section), key) <= 0:
+            raise SettingsError(f"setting {section}.{key}: must be positive")
+    if settings.i18n.default_locale not in {"nl", "en"}:
+        raise SettingsError("setting i18n.default_locale: must be nl or en")
+    if server.dev_mode:
+        _fill_dev_secrets(settings)
+        return
+    if not server.issuer.startswith("https://"):
+        raise SettingsError("setting server.issuer: must use https outside dev mode")
+    for key in ("secret_key", "encryption_key"):
+        if len(getattr(server, key)) < 32:
+            raise SettingsError(f"setting server.{key}: required outside dev mode (at least 32 characters)")
+
+
+def _fill_dev_secrets(settings: Settings) -> None:
+    """Dev mode keeps generated secrets in the instance folder so restarts keep sessions and keys readable."""
+    server = settings.server
+    if server.secret_key and server.encryption_key:
+        return
+    folder = Path(server.instance_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    store = folder / "dev-secrets.toml"
+    saved: dict[str, str] = {}
+    if store.exists():
+        saved = tomllib.loads(store.read_text())
+    changed = False
+    for key in ("secret_key", "encryption_key"):
+        if not getattr(server, key):
+            if key not in saved:
+                saved[key] = secrets.token_urlsafe(48)
+                changed = True
+            setattr(server, key, saved[key])
+    if changed:
+        store.write_text("".join(f'{k} = "{v}"\n' for k, v in saved.items()))
+        store.chmod(0o600)

@@ -1,0 +1,119 @@
+"""A small relying party for tests that drive the provider through Flask's test client."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+ISSUER = "http://localhost"
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def query(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class RelyingParty:
+    def __init__(self, client, portal, redirect_uri: str | None = None):
+        self.client = client
+        self.portal = portal
+        self.redirect_uri = redirect_uri or portal.redirect_uris[0]
+        self.verifier: str | None = None
+        self.nonce: str | None = None
+        self.state: str | None = None
+
+    def authorize_params(self, **extra) -> dict:
+        self.verifier, challenge = pkce_pair()
+        self.nonce = secrets.token_urlsafe(12)
+        self.state = secrets.token_urlsafe(12)
+        params = {
+            "response_type": "code",
+            "client_id": self.portal.client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": "openid profile email phone offline_access",
+            "state": self.state,
+            "nonce": self.nonce,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        params.update(extra)
+        return {k: v for k, v in params.items() if v is not None}
+
+    def authorize(self, **extra):
+        """GET /authorize; returns the response (not followed)."""
+        return self.client.get("/authorize?" + urlencode(self.authorize_params(**extra)))
+
+    def submit_password(self, login_url: str, username: str, password: str):
+        page = self.client.get(login_url)
+        assert page.status_code == 200, page.status_code
+        return self.client.post(login_url, data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)), "stage": "password",
+            "username": username, "password": password,
+        })
+
+    def sign_in(self, username: str, password: str, **extra) -> dict:
+        """Authorize, sign in with a password, return the callback's query parameters."""
+        response = self.authorize(**extra)
+        if response.status_code == 302 and response.location.startswith("/login/"):
+            response = self.submit_password(response.location, username, password)
+            while response.status_code == 302 and response.location.startswith("/login/"):
+                page = self.client.get(response.location)
+                html = page.get_data(as_text=True)
+                stage = re.search(r'name="stage" value="([^"]+)"', html).group(1)
+                response = self.client.post(response.location, data={
+                    "csrf_token": csrf_token(html), "stage": stage, "decision": "allow"})
+        assert response.status_code == 302, re.sub(r"\s+", " ", response.get_data(as_text=True))[-900:]
+        assert response.location.startswith(self.redirect_uri), response.location
+        return query(response.location)
+
+    def exchange(self, code: str, verifier: str | None = "__own__", auth: str = "basic", **extra):
+        data = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
+        if verifier == "__own__":
+            verifier = self.verifier
+        if verifier:
+            data["code_verifier"] = verifier
+        data.update(extra)
+        return self.token_request(data, auth)
+
+    def refresh(self, refresh_token: str, auth: str = "basic", **extra):
+        data = {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}
+        return self.token_request(data, auth)
+
+    def token_request(self, data: dict, auth: str = "basic", path: str = "/token"):
+        headers = {}
+        if auth == "basic" and self.portal.secret:
+            raw = f"{self.portal.client_id}:{self.portal.secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        elif auth == "post" and self.portal.secret:
+            data = {**data, "client_id": self.portal.client_id, "client_secret": self.portal.secret}
+        elif auth == "none":
+            data = {**data, "client_id": self.portal.client_id}
+        return self.client.post(path, data=data, headers=headers)
+
+    def tokens(self, username: str, password: str, **extra) -> dict:
+        callback = self.sign_in(username, password, **extra)
+        response = self.exchange(callback["code"])
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def decode_id_token(self, id_token: str) -> dict:
+        jwks = self.client.get("/jwks.json").get_json()
+        token = jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=["RS256", "ES256"])
+        return dict(token.claims)
