@@ -16,13 +16,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     """The app factory: bind extensions, build the OIDC server, keys and discovery once."""
     settings = settings or settings_mod.load()
-    from idp import i18n, models  # noqa: F401  (registers the models)
+    from idp import i18n, models, web  # noqa: F401  (registers the models)
     from idp.login.views import bp as login_bp
     from idp.oidc import discovery, server
     from idp.oidc.keys import KeyRing
+    from idp.oidc.logout_views import bp as logout_bp
     from idp.oidc.views import bp as oidc_bp
     from idp.security.crypto import Crypto
-    from idp import web
 
     instance = Path(settings.server.instance_path).resolve()
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(instance))
@@ -65,6 +65,7 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     web.install(app)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)
+    app.register_blueprint(logout_bp)
 
     from idp.cli import register_commands
 

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 DEMO_USERS = [
     # (email, password, name, phone)

@@ -54,7 +54,6 @@ def key_rows(tmp_path_factory):
     app = create_app(base_settings(tmp, url))
     _migrate(app)
     from idp.extensions import db
-    from idp.models import SigningKey
     from idp.oidc.keys import ensure_keys
     from idp.runtime import crypto
 
