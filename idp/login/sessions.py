@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -14,8 +15,12 @@ from idp.models import Client, SessionClient, SsoSession, User
 from idp.runtime import crypto, settings
 
 COOKIE = "idp_sso"
-# Writing last_seen_at on every request would turn every read into a write.
+# Writing last_seen_at on every request would turn every read into a write; a minute (or a tenth of a
+# short idle lifetime) of imprecision in idleness is harmless.
 _TOUCH_EVERY = timedelta(seconds=60)
+
+if TYPE_CHECKING:
+    from idp.models import LogoutDelivery
 
 
 def start(user: User, *, amr: list[str], acr: str | None, auth_time: datetime,
@@ -41,16 +46,24 @@ def start(user: User, *, amr: list[str], acr: str | None, auth_time: datetime,
     return session, token
 
 
-def is_alive(session: SsoSession, now: datetime | None = None) -> bool:
+def expires_at(session: SsoSession) -> datetime:
+    """When the session dies unless used: idle lifetime from last use, capped by the absolute lifetime."""
     cfg = settings().session
-    now = now or clock.now()
+    return min(session.created_at + timedelta(hours=cfg.absolute_hours),
+               session.last_seen_at + timedelta(minutes=cfg.idle_minutes))
+
+
+def is_alive(session: SsoSession, now: datetime | None = None) -> bool:
     return (
         session.ended_at is None
         and session.user is not None
         and session.user.is_active
-        and now < session.created_at + timedelta(hours=cfg.absolute_hours)
-        and now < session.last_seen_at + timedelta(minutes=cfg.idle_minutes)
+        and (now or clock.now()) < expires_at(session)
     )
+
+
+def _touch_every() -> timedelta:
+    return min(_TOUCH_EVERY, timedelta(minutes=settings().session.idle_minutes) / 10)
 
 
 def find(cookie_value: str | None) -> SsoSession | None:
@@ -61,9 +74,15 @@ def find(cookie_value: str | None) -> SsoSession | None:
     if session is None or not is_alive(session):
         return None
     now = clock.now()
-    if now - session.last_seen_at > _TOUCH_EVERY:
+    if now - session.last_seen_at >= _touch_every():
         session.last_seen_at = now
     return session
+
+
+def by_sid(sid: str | None) -> SsoSession | None:
+    if not sid or len(sid) > 64:
+        return None
+    return db.session.scalar(select(SsoSession).where(SsoSession.sid == sid))
 
 
 def add_client(session: SsoSession, client: Client) -> None:
@@ -75,21 +94,40 @@ def add_client(session: SsoSession, client: Client) -> None:
         db.session.add(SessionClient(session_id=session.id, client_id=client.id, first_at=clock.now()))
 
 
-def end(session: SsoSession, reason: str = "logout", initiated_by: Client | None = None) -> None:
-    """End the session and queue a back-channel logout for every portal that took part."""
+def end(session: SsoSession, reason: str = "logout", initiated_by: Client | None = None) -> list[LogoutDelivery]:
+    """End the session (audited) and queue a back-channel logout for every portal that took part.
+
+    Returns the queued deliveries; once the caller has committed, idp.oidc.logout.after_logout sends them.
+    """
     from idp.oidc import logout
 
     if session.ended_at is not None:
-        return
+        return []
     session.ended_at = clock.now()
     record(EventTag.LOGOUT, user_id=session.user_id, sid=session.sid, reason=reason,
            client_id=initiated_by.client_id if initiated_by else None)
-    logout.queue_backchannel(session)
+    return logout.queue_backchannel(session)
 
 
-def end_all_for_user(user: User, reason: str) -> None:
+def end_all_for_user(user: User, reason: str) -> list[LogoutDelivery]:
     sessions = db.session.scalars(
         select(SsoSession).where(SsoSession.user_id == user.id, SsoSession.ended_at.is_(None))
     ).all()
-    for session in sessions:
-        end(session, reason=reason)
+    return [delivery for session in sessions for delivery in end(session, reason=reason)]
+
+
+def end_expired(limit: int = 500) -> list[LogoutDelivery]:
+    """End sessions whose lifetime has run out (for `idp worker`), so portals hear of it and it is audited.
+
+    An expired session is already refused at /authorize; this only makes its end visible.
+    """
+    now = clock.now()
+    cfg = settings().session
+    candidates = db.session.scalars(
+        select(SsoSession).where(
+            SsoSession.ended_at.is_(None),
+            (SsoSession.last_seen_at < now - timedelta(minutes=cfg.idle_minutes))
+            | (SsoSession.created_at < now - timedelta(hours=cfg.absolute_hours)),
+        ).limit(limit)
+    ).all()
+    return [delivery for session in candidates for delivery in end(session, reason="expired")]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from flask import current_app
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from idp import clock
 from idp.audit import EventTag, record
@@ -66,39 +67,67 @@ def rotate(crypto: Crypto, valid_for: timedelta, algs: tuple[str, ...] = ALGORIT
         key = generate(alg, crypto, rsa_bits)
         new_keys.append(key)
         record(EventTag.KEY_ROTATED, alg=alg, kid=key.kid, retired=[row.kid for row in old])
+    _reload_after_commit()
     return new_keys
 
 
+def _reload_after_commit() -> None:
+    """This worker signs with the new key as soon as the rotation commits (others within their ttl).
+
+    Not before the commit: a rolled-back rotation must never leave us signing with an unpublished key.
+    """
+    ring = current_app.extensions.get("idp.keys")
+    if ring is not None:
+        event.listen(db.session(), "after_commit", lambda _session: ring.invalidate(), once=True)
+
+
 class KeyRing:
-    """The keys one worker signs and publishes with; reloaded from the database at most every `ttl` seconds."""
+    """The keys one worker signs and publishes with, held in memory.
+
+    Reloaded from the database at most every `ttl` seconds (so a rotation by another process is seen
+    within ttl), and also when a retired key's publication ends, so it leaves the JWKS on time.
+    """
 
     def __init__(self, crypto: Crypto, ttl: float = 30.0):
         self._crypto = crypto
         self._ttl = ttl
         self._loaded_at = -1e9
+        self._changes_at: datetime | None = None  # the next publish_until of a published retired key
         self._lock = threading.Lock()
         self._signing: dict[str, object] = {}
         self._public = KeySet([])
         self._jwks_json = b'{"keys": []}'
 
+    def _stale(self) -> bool:
+        if time.monotonic() - self._loaded_at >= self._ttl:
+            return True
+        return self._changes_at is not None and clock.now() >= self._changes_at
+
     def _maybe_reload(self) -> None:
-        if time.monotonic() - self._loaded_at < self._ttl:
+        if not self._stale():
             return
         with self._lock:
-            if time.monotonic() - self._loaded_at >= self._ttl:
+            if self._stale():
                 self.reload()
+
+    def invalidate(self) -> None:
+        """Reload on next use (after a rotation in this process)."""
+        self._loaded_at = -1e9
 
     def reload(self) -> None:
         now = clock.now()
         rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.id)).all()
-        signing, published = {}, []
+        signing, published, ends = {}, [], []
         for row in rows:
-            if row.retired_at is not None and (row.publish_until is None or row.publish_until <= now):
-                continue
+            if row.retired_at is not None:
+                if row.publish_until is None or row.publish_until <= now:
+                    continue
+                ends.append(row.publish_until)
             key = import_key(json.loads(self._crypto.decrypt(row.private_jwk_encrypted)))
             published.append(key)
             if row.retired_at is None:
                 signing[row.alg] = key  # the newest active key of an algorithm wins
+        self._changes_at = min(ends, default=None)
         self._signing = signing
         self._public = KeySet(published)
         self._jwks_json = json.dumps(self._public.as_dict(private=False), separators=(",", ":")).encode()
@@ -124,5 +153,5 @@ class KeyRing:
         return jwt.encode({"alg": alg, "kid": key.kid, "typ": typ}, claims, key, algorithms=[alg])
 
     def verify(self, token: str, algorithms=ALGORITHMS):
-        """Decode a token we signed (signature only; the caller checks claims)."""
+        """Decode a token we signed (signature only; the caller checks claims and typ)."""
         return jwt.decode(token, self.public_keyset(), algorithms=list(algorithms))

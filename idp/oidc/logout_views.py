@@ -1,79 +1,117 @@
-"""RP-initiated logout (end_session_endpoint). Back-channel delivery lives in idp/oidc/logout.py."""
+"""RP-initiated logout (end_session_endpoint, OIDC RP-Initiated Logout 1.0).
+
+Back-channel delivery lives in idp/oidc/logout.py.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from authlib.common.urls import add_params_to_uri
 from flask import Blueprint, current_app, make_response, redirect, render_template, request
 from joserfc.errors import JoseError
-from sqlalchemy import select
 
 from idp.extensions import csrf, db
 from idp.login import sessions
-from idp.models import SsoSession
+from idp.models import Client, SsoSession
 from idp.oidc import logout
 from idp.oidc.server import query_client
 from idp.oidc.views import current_session
 from idp.runtime import keyring, settings
 
 bp = Blueprint("logout", __name__)
+# Carried through the confirmation page so the confirmed POST is the same request.
+CARRIED = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state", "ui_locales")
 
 
-def _logout_target(params) -> tuple[dict | None, object, str | None, str | None]:
-    """Validate an end-session request: (hint claims, client, redirect target, error)."""
-    claims = None
-    hint = params.get("id_token_hint")
-    if hint:
-        try:
-            claims = dict(keyring().verify(hint).claims)  # an expired hint is still a good hint
-        except (JoseError, ValueError):
-            return None, None, None, "id_token_hint"
-        if claims.get("iss") != settings().issuer:
-            return None, None, None, "id_token_hint"
-    client = None
-    client_id = params.get("client_id")
-    aud = claims.get("aud") if claims else None
+@dataclass
+class LogoutRequest:
+    hint: dict | None = None  # claims of a valid id_token_hint (expired is fine: it only names the person)
+    client: Client | None = None
+    target: str | None = None  # where to send the browser afterwards, state included
+    problem: str | None = None  # the parameter that made the request unacceptable
+
+
+def _hint_claims(hint: str) -> dict | None:
+    try:
+        token = keyring().verify(hint)
+    except (JoseError, ValueError):
+        return None
+    # A logout token is signed with the same keys but is not an ID token.
+    if token.header.get("typ", "JWT") != "JWT" or token.claims.get("iss") != settings().issuer:
+        return None
+    return dict(token.claims)
+
+
+def check(params: Mapping[str, str]) -> LogoutRequest:
+    """Validate an end-session request: the client comes from client_id or, failing that, the hint's aud."""
+    result = LogoutRequest()
+    if params.get("id_token_hint"):
+        result.hint = _hint_claims(params["id_token_hint"])
+        if result.hint is None:
+            return LogoutRequest(problem="id_token_hint")
+    aud = result.hint.get("aud") if result.hint else None
     auds = [aud] if isinstance(aud, str) else list(aud or [])
+    client_id = params.get("client_id")
     if client_id:
-        client = query_client(client_id)
-        if client is None or (claims and client_id not in auds):
-            return claims, None, None, "client_id"
+        result.client = query_client(client_id)
+        if result.client is None or (result.hint is not None and client_id not in auds):
+            return LogoutRequest(hint=result.hint, problem="client_id")
     elif len(auds) == 1:
-        client = query_client(auds[0])
+        result.client = query_client(auds[0])
     target = params.get("post_logout_redirect_uri")
     if target:
-        if client is None or target not in client.post_logout_redirect_uris:
-            return claims, client, None, "post_logout_redirect_uri"
+        # Exact match against this client's registration, never a prefix: no open redirect.
+        if result.client is None or target not in result.client.post_logout_redirect_uris:
+            result.problem = "post_logout_redirect_uri"
+            return result
         if params.get("state"):
             target = add_params_to_uri(target, [("state", params["state"])])
-    return claims, client, target, None
+        result.target = target
+    return result
+
+
+def _confirm_page(params: Mapping[str, str], client: Client | None):
+    carried = {key: params[key] for key in CARRIED if params.get(key)}
+    return render_template("oidc/logout_confirm.html", params=carried, client=client)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
-@csrf.exempt
+@csrf.exempt  # an RP may POST here; only the confirmation form is ours and checks its token below
 def end_session():
     params = request.values
-    claims, client, target, problem = _logout_target(params)
-    if problem:
-        return render_template("oidc/logout_error.html", problem=problem), 400
-    session = current_session()
-    hinted = None
-    if claims and claims.get("sid"):
-        hinted = db.session.scalar(select(SsoSession).where(SsoSession.sid == claims["sid"]))
-    if session is not None and claims and session.user.sub != claims.get("sub"):
-        session = None  # the browser's session belongs to someone else: leave it alone
+    asked = check(params)
+    if asked.problem:
+        return render_template("oidc/logout_error.html", problem=asked.problem), 400
     confirmed = request.method == "POST" and request.form.get("confirm") == "yes"
-    if claims is None and session is not None and not confirmed:
-        # Without a hint anyone could log the person out by a link: ask first (RP-Initiated Logout §6).
-        return render_template("oidc/logout_confirm.html", params=params.to_dict(), client=client)
     if confirmed:
         csrf.protect()
-    ended = False
-    for victim in {s.id: s for s in (session, hinted) if s is not None and s.ended_at is None}.values():
-        sessions.end(victim, reason="rp-initiated" if client else "user", initiated_by=client)
-        ended = True
+
+    ending: list[SsoSession] = []
+    # The hint's session may live in another browser: the portal that holds its ID token asks to end it.
+    hinted = sessions.by_sid(asked.hint.get("sid")) if asked.hint else None
+    if hinted is not None and hinted.ended_at is None:
+        ending.append(hinted)
+    mine = current_session()
+    # Without a hint for this very person anyone could log them out by a link: ask first (§2, §6).
+    ask_first = mine is not None and not confirmed and (asked.hint is None or asked.hint.get("sub") != mine.user.sub)
+    if mine is not None and not ask_first:
+        ending.append(mine)
+
+    reason = "rp-initiated" if asked.client else "user"
+    deliveries = []
+    for session in {s.id: s for s in ending}.values():
+        deliveries += sessions.end(session, reason=reason, initiated_by=asked.client)
     db.session.commit()
-    if ended:
-        logout.deliver_in_background(current_app._get_current_object())
-    response = redirect(target) if target else make_response(render_template("oidc/logged_out.html", client=client))
-    response.delete_cookie(sessions.COOKIE, path="/")
+    logout.after_logout(current_app._get_current_object(), deliveries)
+
+    if ask_first:
+        return _confirm_page(params, asked.client)
+    if asked.target:
+        response = redirect(asked.target)
+    else:
+        response = make_response(render_template("oidc/logged_out.html", client=asked.client))
+    response.delete_cookie(sessions.COOKIE, path="/", secure=settings().issuer.startswith("https://"),
+                           httponly=True, samesite="Lax")
     return response
