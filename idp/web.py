@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, g, jsonify, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask import session as browser
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -13,22 +26,61 @@ from idp.extensions import db
 bp = Blueprint("web", __name__)
 LOCALES = ("nl", "en")
 
+# No inline script or style anywhere (templates are tested for it), so 'self' is enough.
+# No form-action: after the sign-in POST the browser is redirected to the portal, which
+# Chromium would block under form-action 'self'.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
+# Machine endpoints answer errors in JSON; a portal's HTTP client cannot read an HTML page.
+API_PATHS = ("/token", "/userinfo", "/revoke", "/introspect", "/jwks.json", "/.well-known")
 
-def select_locale() -> str:
-    for wanted in ((getattr(g, "ui_locales", None) or "").split()):
+# Requests that may carry the OIDC ui_locales parameter themselves (the sign-in pages get it
+# from the parked request through g.ui_locales).
+_UI_LOCALES_PATHS = ("/authorize", "/logout")
+
+
+def _first_supported(tags: str) -> str | None:
+    for wanted in tags.split():
         tag = wanted.split("-")[0].lower()
         if tag in LOCALES:
             return tag
-    if browser.get("lang") in LOCALES:
-        return browser["lang"]
+    return None
+
+
+def select_locale() -> str:
+    """ui_locales of the portal's request > the person's own choice > Accept-Language > default."""
     from idp.runtime import settings
 
-    return request.accept_languages.best_match(LOCALES) or settings().i18n.default_locale
+    default = settings().i18n.default_locale
+    if not has_request_context():
+        return default  # CLI and background work render in the default language
+    chosen = browser.get("lang") if browser.get("lang") in LOCALES else None
+    # A choice made on this very page beats the portal's hint: otherwise the language
+    # switch on a sign-in page that came with ui_locales would seem broken.
+    if chosen and browser.get("lang_page") == request.path:
+        return chosen
+    hinted = getattr(g, "ui_locales", None)
+    if hinted is None and request.path in _UI_LOCALES_PATHS:
+        hinted = request.values.get("ui_locales")
+    from_portal = _first_supported(hinted or "")
+    if from_portal:
+        return from_portal
+    if chosen:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or default
+
+
+def local_target(raw: str) -> str | None:
+    """The path to return to after a language switch, only when it stays on this site."""
+    if not raw or "\\" in raw or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
+        return None  # browsers drop tabs and newlines, which would turn "/\t/x" into "//x"
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return raw
 
 
 @bp.get("/")
@@ -38,12 +90,10 @@ def home():
 
 @bp.get("/lang/<code>")
 def choose_language(code: str):
+    target = local_target(request.args.get("next", "")) or url_for("web.home")
     if code in LOCALES:
         browser["lang"] = code
-    target = request.args.get("next", "")
-    # Only local paths: never an open redirect.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("web.home")
+        browser["lang_page"] = urlsplit(target).path
     return redirect(target)
 
 
@@ -52,25 +102,38 @@ def health():
     return jsonify(status="ok")
 
 
+def _is_api(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in API_PATHS)
+
+
+def _security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    if response.mimetype == "text/html":
+        # Every page either holds a form with a CSRF token or may show personal data.
+        headers.setdefault("Cache-Control", "no-store")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def _error_page(code: int, reason: str | None = None):
+    return render_template("errors/error.html", code=code, reason=reason), code
+
+
 def install(app: Flask) -> None:
     app.register_blueprint(bp)
 
     @app.before_request
     def _origin():
-        audit.set_origin(audit.Origin(ip=request.remote_addr, user_agent=request.user_agent.string, actor="web"))
+        origin = audit.Origin(ip=request.remote_addr, user_agent=request.user_agent.string, actor="web")
+        audit.set_origin(origin)
 
-    @app.after_request
-    def _headers(response):
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        if response.mimetype == "text/html":
-            headers.setdefault("Cache-Control", "no-store")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        return response
+    app.after_request(_security_headers)
 
     @app.teardown_request
     def _rollback(exc):
@@ -79,18 +142,27 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error):
-        return render_template("errors/error.html", code=400, reason="csrf"), 400
+        db.session.rollback()
+        if _is_api(request.path):
+            return jsonify(error="invalid_request", error_description="CSRF check failed"), 400
+        return _error_page(400, "csrf")
 
     @app.errorhandler(HTTPException)
-    def _http(error):
-        if request.path.startswith(("/token", "/userinfo", "/revoke", "/introspect", "/jwks", "/.well-known")):
-            return jsonify(error="invalid_request", error_description=error.description), error.code
-        return render_template("errors/error.html", code=error.code, reason=None), error.code
+    def _http(error: HTTPException):
+        code = error.code or 500
+        if _is_api(request.path):
+            return jsonify(error="invalid_request", error_description=error.description), code
+        return _error_page(code)
 
     @app.errorhandler(Exception)
-    def _unexpected(error):
+    def _unexpected(error: Exception):
+        # The traceback goes to the server log only; the person sees a calm page.
         app.logger.exception("unhandled error")
         db.session.rollback()
-        if request.path.startswith(("/token", "/revoke", "/introspect")):
+        if _is_api(request.path):
             return jsonify(error="server_error"), 500
-        return render_template("errors/error.html", code=500, reason=None), 500
+        try:
+            return _error_page(500)
+        except Exception:  # the error page itself failed (a broken template, a dead database)
+            app.logger.exception("error page failed")
+            return Response("500 Internal Server Error", status=500, mimetype="text/plain")
