@@ -41,7 +41,9 @@ class Origin:
     actor: str | None = None
 
 
-_origin: contextvars.ContextVar[Origin] = contextvars.ContextVar("audit_origin", default=Origin(actor="system"))
+_origin: contextvars.ContextVar[Origin] = contextvars.ContextVar(
+    "audit_origin", default=Origin(actor="system")  # noqa: B039  (Origin is a frozen dataclass)
+)
 
 
 def set_origin(origin: Origin) -> contextvars.Token:

@@ -24,6 +24,28 @@ def query(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+def basic_auth(client_id: str, secret: str) -> dict[str, str]:
+    raw = f"{client_id}:{secret}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def bearer(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token}"}
+
+
+def audit_events(tag) -> list:
+    """Audit records with this tag, oldest first."""
+    from idp.models import AuditEvent
+
+    return AuditEvent.query.filter_by(tag=str(tag)).order_by(AuditEvent.id).all()
+
+
+def html_lang(html: str) -> str:
+    match = re.search(r'<html lang="([^"]+)"', html)
+    assert match, "no lang attribute on <html>"
+    return match.group(1)
+
+
 def csrf_token(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token on the page"
@@ -34,7 +56,8 @@ class RelyingParty:
     def __init__(self, client, portal, redirect_uri: str | None = None):
         self.client = client
         self.portal = portal
-        self.redirect_uri = redirect_uri or portal.redirect_uris[0]
+        # A service client (client_credentials only) has no redirect URI.
+        self.redirect_uri = redirect_uri or next(iter(portal.redirect_uris), "")
         self.verifier: str | None = None
         self.nonce: str | None = None
         self.state: str | None = None
@@ -99,13 +122,34 @@ class RelyingParty:
     def token_request(self, data: dict, auth: str = "basic", path: str = "/token"):
         headers = {}
         if auth == "basic" and self.portal.secret:
-            raw = f"{self.portal.client_id}:{self.portal.secret}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+            headers = basic_auth(self.portal.client_id, self.portal.secret)
         elif auth == "post" and self.portal.secret:
             data = {**data, "client_id": self.portal.client_id, "client_secret": self.portal.secret}
         elif auth == "none":
             data = {**data, "client_id": self.portal.client_id}
         return self.client.post(path, data=data, headers=headers)
+
+    def login_url(self, **extra) -> str:
+        """Authorize and expect to be sent to a sign-in page; returns its URL."""
+        response = self.authorize(**extra)
+        assert response.status_code == 302, response.status_code
+        assert response.location.startswith("/login/"), response.location
+        return response.location
+
+    def callback(self, response) -> dict[str, str]:
+        """The parameters a redirect back to this portal carries."""
+        assert response.status_code == 302, response.status_code
+        assert response.location.startswith(self.redirect_uri + "?"), response.location
+        return query(response.location)
+
+    def userinfo(self, access_token: str):
+        return self.client.get("/userinfo", headers=bearer(access_token))
+
+    def revoke(self, token: str, auth: str = "basic", **extra):
+        return self.token_request({"token": token, **extra}, auth, path="/revoke")
+
+    def introspect(self, token: str, auth: str = "basic", **extra):
+        return self.token_request({"token": token, **extra}, auth, path="/introspect")
 
     def tokens(self, username: str, password: str, **extra) -> dict:
         callback = self.sign_in(username, password, **extra)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from idp.models import Client, PendingAuthorization, User
+from idp import clock
+from idp.models import Client, LogoutDelivery, PendingAuthorization, SsoSession, User
+
+ACR_PASSWORD = "urn:idp:acr:password"
 
 
 @dataclass
@@ -80,3 +84,36 @@ def next_stage(flow: Flow, stages: list[Stage] | None = None) -> Stage | None:
 
 def find_stage(name: str) -> Stage | None:
     return next((s for s in plan() if s.name == name), None)
+
+
+@dataclass
+class Established:
+    """The SSO session a finished sign-in resumes with; `cookie` is set when the browser needs a new one."""
+
+    session: SsoSession
+    cookie: str | None = None
+    ended: list[LogoutDelivery] = field(default_factory=list)
+
+
+def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, user_agent: str | None) -> Established:
+    """Open the session a fresh sign-in earned, or renew the browser's session when the same person signed in again.
+
+    Signing in again (prompt=login, max_age) keeps the session, so its sid and the other portals in it stay;
+    only auth_time, amr and the cookie change (a copy of the old cookie stops working). Another person
+    signing in ends the old session first.
+    """
+    from idp.login import sessions
+    from idp.runtime import crypto
+
+    proven = flow.proven
+    amr, auth_time = sorted(proven), clock.datetime_from_timestamp(max(proven.values()))
+    if current is not None and current.user_id == flow.user.id:
+        cookie = secrets.token_urlsafe(32)
+        current.token_hash = crypto().keyed_hash(cookie)
+        current.auth_time, current.amr, current.acr = auth_time, amr, ACR_PASSWORD
+        current.last_seen_at = clock.now()
+        return Established(current, cookie)
+    ended = sessions.end(current, reason="replaced by a new sign-in") if current is not None else []
+    session, cookie = sessions.start(flow.user, amr=amr, acr=ACR_PASSWORD, auth_time=auth_time,
+                                     ip=ip, user_agent=user_agent)
+    return Established(session, cookie, list(ended or []))

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from flask import session as browser
 
-from idp import clock
 from idp.extensions import db
 from idp.login import flow as plan
 from idp.login import sessions
-from idp.models import SsoSession, User
-from idp.oidc import pending
+from idp.models import User
+from idp.oidc import logout, pending
 from idp.oidc.authorize import error_redirect, respond_with_code, server
 from idp.oidc.pending import ParkedRequest
 from idp.oidc.server import query_client
 from idp.runtime import settings
 
 bp = Blueprint("login", __name__, url_prefix="/login")
-
-ACR_PASSWORD = "urn:idp:acr:password"
 
 
 def _load(uid: str) -> plan.Flow | None:
@@ -69,52 +67,58 @@ def stage(uid: str):
 
 
 def _fail(flow: plan.Flow, result: plan.Fail):
+    """The person refused this portal: it hears the OAuth error, but a password just proven still signs them in."""
     redirect_uri = flow.params.get("redirect_uri") or flow.client.get_default_redirect_uri()
+    if not redirect_uri or not flow.client.check_redirect_uri(redirect_uri):  # unregistered meanwhile
+        db.session.rollback()
+        return render_template("oidc/error.html", error=result.error, description=result.description), 400
+    established = _establish(flow)
     db.session.delete(flow.pending)
     db.session.commit()
-    return error_redirect(redirect_uri, result.error, flow.params.get("state"), result.description or None)
+    return _send(error_redirect(redirect_uri, result.error, flow.params.get("state"), result.description or None),
+                 established)
+
+
+def _establish(flow: plan.Flow) -> plan.Established | None:
+    """After a fresh sign-in: the SSO session it earned (not committed), else None."""
+    if not flow.state.get("fresh"):
+        return None
+    established = plan.establish_session(flow, sessions.find(request.cookies.get(sessions.COOKIE)),
+                                         request.remote_addr, request.user_agent.string)
+    # A new session gets a new CSRF token: drop the stored secret and this request's signed copy.
+    browser.pop("csrf_token", None)
+    g.pop("csrf_token", None)
+    return established
+
+
+def _send(response, established: plan.Established | None):
+    """Once committed: tell the portals of a replaced session, and hand the browser its session cookie."""
+    if established is not None:
+        logout.after_logout(current_app._get_current_object(), established.ended)
+        response.set_cookie(
+            sessions.COOKIE, established.cookie, httponly=True, samesite="Lax", path="/",
+            secure=settings().issuer.startswith("https://"),
+        )
+    return response
 
 
 def _finish(flow: plan.Flow):
     """Every stage is satisfied: open (or keep) the SSO session, then resume the parked request."""
-    new_cookie = None
-    if flow.state.get("fresh"):
-        old = sessions.find(request.cookies.get(sessions.COOKIE))
-        if old is not None:
-            sessions.end(old, reason="replaced by a new sign-in")
-        proven = flow.proven
-        amr = sorted(proven)
-        session, new_cookie = sessions.start(
-            flow.user,
-            amr=amr,
-            acr=ACR_PASSWORD,
-            auth_time=clock.datetime_from_timestamp(max(proven.values())),
-            ip=request.remote_addr,
-            user_agent=request.user_agent.string,
-        )
-        browser.pop("csrf_token", None)  # a new session gets a new CSRF token
+    established = _establish(flow)
+    if established is not None:
+        session = established.session
     else:
-        from sqlalchemy import select
-
-        session = db.session.scalar(select(SsoSession).where(SsoSession.sid == flow.state.get("session_sid")))
+        session = sessions.by_sid(flow.state.get("session_sid"))
         if session is None or not sessions.is_alive(session):
             flow.state.clear()
             flow.save()
             db.session.commit()
             return redirect(url_for("login.stage", uid=flow.pending.uid))
     parked = ParkedRequest(flow.params, settings().issuer + "/authorize")
-    from authlib.oauth2 import OAuth2Error
-
     try:
         grant = server().get_consent_grant(request=parked, end_user=None)
     except OAuth2Error as error:  # the client changed while the person was signing in
         db.session.rollback()
         return render_template("oidc/error.html", error=error.error, description=error.description), 400
     db.session.delete(flow.pending)
-    response = respond_with_code(grant, session)
-    if new_cookie:
-        response.set_cookie(
-            sessions.COOKIE, new_cookie, httponly=True, samesite="Lax", path="/",
-            secure=settings().issuer.startswith("https://"),
-        )
-    return response
+    return _send(respond_with_code(grant, session), established)  # respond_with_code commits

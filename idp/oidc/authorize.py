@@ -5,11 +5,21 @@ from __future__ import annotations
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from flask import current_app, render_template
+from joserfc.errors import JoseError
 
 from idp.extensions import db
 from idp.login import sessions
 from idp.models import SsoSession
-from idp.runtime import settings
+from idp.oidc import pending, policy
+from idp.runtime import keyring, settings
+
+# RFC 6749 §3.1: request parameters MUST NOT be included more than once. client_id and redirect_uri
+# are checked by the grant (their repetition means there is nowhere safe to redirect to).
+SINGLE_VALUED = tuple(p for p in pending.PARAMS if p not in {"client_id", "redirect_uri"}) + ("request", "request_uri")
+
+
+class InvalidHint(ValueError):
+    """An id_token_hint we did not issue or cannot read."""
 
 
 def server():
@@ -30,8 +40,48 @@ def error_redirect(redirect_uri: str, error: str, state: str | None, description
 def error_response(error: OAuth2Error, state: str | None = None):
     """Redirect only to a validated redirect_uri; otherwise an error page for the person (never a redirect)."""
     if error.redirect_uri:
-        return error_redirect(error.redirect_uri, error.error, state or error.state, error.description)
+        return error_redirect(error.redirect_uri, error.error, state, error.description)
     return render_template("oidc/error.html", error=error.error, description=error.description), 400
+
+
+def echoed_state(values) -> str | None:
+    """The state to send back: the one the portal sent, or none when it sent several (we cannot pick)."""
+    states = values.getlist("state")
+    return states[0] if len(states) == 1 else None
+
+
+def request_error(values) -> tuple[str, str] | None:
+    """Rules of an authorization request beyond what Authlib checks: (error, description) or None."""
+    for name in SINGLE_VALUED:
+        if len(values.getlist(name)) > 1:
+            return "invalid_request", f"The parameter {name} was sent more than once."
+    if values.get("request"):
+        return "request_not_supported", "Request objects are not supported."
+    if values.get("request_uri"):
+        return "request_uri_not_supported", "request_uri is not supported."
+    if values.get("response_mode", "query") != "query":
+        return "invalid_request", "Only response_mode=query is supported."
+    wanted = policy.prompts(values)
+    if "none" in wanted and len(wanted) > 1:
+        return "invalid_request", "prompt=none cannot be combined with other values."
+    max_age = values.get("max_age")
+    if max_age is not None and (not max_age.isdigit() or len(max_age) > 9):
+        return "invalid_request", "max_age must be a non-negative integer."
+    return None
+
+
+def hint_subject(hint: str | None) -> str | None:
+    """The sub of an id_token_hint we issued (expired ones count: OIDC Core §3.1.2.1); raises InvalidHint."""
+    if not hint:
+        return None
+    try:
+        token = keyring().verify(hint)
+    except (JoseError, ValueError) as exc:
+        raise InvalidHint("id_token_hint is not valid") from exc
+    claims = token.claims
+    if claims.get("iss") != settings().issuer or not isinstance(claims.get("sub"), str):
+        raise InvalidHint("id_token_hint was not issued here")
+    return claims["sub"]
 
 
 def respond_with_code(grant, session: SsoSession):

@@ -6,13 +6,13 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from idp import clock
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
-from idp.models import Client
+from idp.models import AuthorizationCode, Client, Consent, LogoutDelivery, SessionClient, Token
 from idp.runtime import crypto, settings
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -108,7 +108,11 @@ def rotate_secret(client: Client) -> str:
 
 
 def remove(client: Client) -> None:
+    """Remove a client with everything issued to it. Explicit deletes, because SQLite does not enforce
+    ON DELETE CASCADE unless asked, and a token must never outlive its client."""
     record(EventTag.CLIENT_REMOVED, client_id=client.client_id)
+    for model in (Token, AuthorizationCode, Consent, SessionClient, LogoutDelivery):
+        db.session.execute(delete(model).where(model.client_id == client.id))
     db.session.delete(client)
 
 

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import ClassVar
 
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, grants
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    grants,
+    scope_to_list,
+)
 from authlib.oauth2.rfc7636 import CodeChallenge
 from sqlalchemy import select, update
 
@@ -18,7 +25,7 @@ from idp.runtime import crypto, settings
 class S256CodeChallenge(CodeChallenge):
     """PKCE with S256 only; required of public clients, verified whenever a challenge was sent."""
 
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
     def validate_code_challenge(self, grant, redirect_uri):
@@ -32,7 +39,27 @@ class S256CodeChallenge(CodeChallenge):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+
+    @staticmethod
+    def validate_no_multiple_request_parameter(request) -> None:
+        # Only the two that decide where errors may go; the rest are refused by a redirect (authorize.py).
+        for name in ("client_id", "redirect_uri"):
+            if len(request.payload.datalist.get(name, [])) > 1:
+                raise InvalidRequestError(f"The parameter {name} was sent more than once.")
+
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client) -> str:
+        # The error page never repeats an unregistered URI: it is attacker-chosen text.
+        redirect_uri = request.payload.redirect_uri
+        if redirect_uri:
+            if not client.check_redirect_uri(redirect_uri):
+                raise InvalidRequestError("The redirect_uri is not registered for this client.")
+            return redirect_uri
+        redirect_uri = client.get_default_redirect_uri()
+        if not redirect_uri:
+            raise InvalidRequestError("The redirect_uri is missing and this client registered several.")
+        return redirect_uri
 
     def save_authorization_code(self, code: str, request) -> AuthorizationCode:
         sso = request.sso_session  # set by the authorize view: the session that signs this in
@@ -100,7 +127,7 @@ def revoke_tokens_of_code(code: AuthorizationCode) -> None:
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str):
@@ -112,11 +139,24 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if row.rotated_at is not None:
             revoke_family(row, reason="refresh token reused")
             return None
+        if row.user is None or not row.user.is_active:
+            return None  # invalid_grant: the person behind the grant may no longer sign in
         return row if row.refresh_usable() else None
 
     def authenticate_user(self, refresh_token: Token):
         user = refresh_token.user
         return user if user is not None and user.is_active else None
+
+    # RFC 6749 §6: the scope a refresh may ask for is what the person granted, even after a refresh
+    # that asked for less; an omitted scope means all of it.
+    def _validate_token_scope(self, token: Token) -> None:
+        wanted = set(scope_to_list(self.request.payload.scope or ""))
+        if not wanted <= set(scope_to_list(granted_scope(token))):
+            raise InvalidScopeError("The refresh may not ask for more than was granted.")
+
+    def issue_token(self, user, refresh_token: Token) -> dict:
+        scope = self.request.payload.scope or granted_scope(refresh_token)
+        return self.generate_token(user=user, scope=scope, include_refresh_token=True)
 
     def revoke_old_credential(self, refresh_token: Token) -> None:
         claimed = db.session.execute(
@@ -126,6 +166,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         ).rowcount
         if not claimed:  # a concurrent request rotated it first: this one must not get tokens
             raise InvalidGrantError("The refresh token was already used.")
+
+
+def granted_scope(token: Token) -> str:
+    """The scope of the grant a token belongs to: that of the first token of its family."""
+    first = db.session.scalar(select(Token.scope).where(Token.family == token.family).order_by(Token.id).limit(1))
+    return first if first is not None else token.scope
 
 
 def revoke_family(token: Token, reason: str) -> None:
@@ -139,4 +185,12 @@ def revoke_family(token: Token, reason: str) -> None:
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+
+    def validate_requested_scope(self) -> None:
+        # No person takes part, so nothing is narrowed silently: a scope the service was not
+        # registered for (openid above all) is refused rather than dropped.
+        super().validate_requested_scope()
+        requested = set(scope_to_list(self.request.payload.scope or ""))
+        if not requested <= set(scope_to_list(self.request.client.scope or "")):
+            raise InvalidScopeError("This client may not ask for that scope.")

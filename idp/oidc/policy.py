@@ -38,7 +38,8 @@ def needs_login(params: dict, session: SsoSession | None, hint_sub: str | None) 
     if "login" in prompts(params):
         return "prompt_login"
     max_age = params.get("max_age")
-    if max_age is not None and clock.now() > session.auth_time + timedelta(seconds=int(max_age)):
+    # max_age=0 means "sign in now" (OIDC Core §3.1.2.1), even within the second of the last sign-in.
+    if max_age is not None and (int(max_age) == 0 or clock.now() > session.auth_time + timedelta(seconds=int(max_age))):
         return "max_age"
     if hint_sub is not None and hint_sub != session.user.sub:
         return "id_token_hint_other_user"

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import ClassVar
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import OAuth2Request, scope_to_list
+from authlib.oauth2.rfc6749 import (
+    InvalidRequestError,
+    OAuth2Request,
+    UnsupportedResponseTypeError,
+    scope_to_list,
+)
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
@@ -110,23 +116,32 @@ class IdToken:
         token["id_token"] = keyring().sign(claims, client.id_token_alg)
 
 
-class Revocation(RevocationEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+class HintIsOnlyAHint:
+    """RFC 7009 §2.2 and RFC 7662 §2.1: token_type_hint only orders the search; an unknown value is ignored."""
+
+    def check_params(self, request, client) -> None:
+        if not request.form.get("token"):
+            raise InvalidRequestError("The token parameter is missing.")
+
+
+class Revocation(HintIsOnlyAHint, RevocationEndpoint):
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string, token_type_hint):
         return find_token(token_string, token_type_hint)
 
     def revoke_token(self, token: Token, request) -> None:
         # Revoking either half of a grant ends the grant: the refresh chain goes with it.
-        db.session.execute(
+        revoked = db.session.execute(
             update(Token).where(Token.family == token.family, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
-        )
-        record(EventTag.TOKEN_REVOKED, user_id=token.user_id, client_id=token.client.client_id,
-               hint=request.form.get("token_type_hint"))
+        ).rowcount
+        if revoked:  # revoking again is a harmless no-op (RFC 7009 §2.2), not a new event
+            record(EventTag.TOKEN_REVOKED, user_id=token.user_id, client_id=token.client.client_id,
+                   kind=getattr(token, "matched_kind", None), revoked=revoked)
 
 
-class Introspection(IntrospectionEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+class Introspection(HintIsOnlyAHint, IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
     def query_token(self, token_string, token_type_hint):
         return find_token(token_string, token_type_hint)
@@ -177,12 +192,20 @@ class Server(AuthorizationServer):
             return request
         return super().create_oauth2_request(request)
 
+    def get_authorization_grant(self, request):
+        try:
+            return super().get_authorization_grant(request)
+        except UnsupportedResponseTypeError as error:
+            if request.payload.response_type:
+                raise
+            # A missing required parameter is invalid_request (RFC 6749 §4.1.2.1), not an unsupported type.
+            raise InvalidRequestError("response_type is missing.", redirect_uri=error.redirect_uri) from None
+
     def generate_token(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
-        # Refresh tokens only where the person allowed offline access (OIDC Core §11).
-        include_refresh_token = (
-            include_refresh_token
-            and client.check_grant_type("refresh_token")
-            and "offline_access" in scope_to_list(scope or "")
+        # Refresh tokens only where the person allowed offline access (OIDC Core §11). A refresh always
+        # rotates: the grant had offline access, even when this refresh asks for a narrower scope.
+        include_refresh_token = include_refresh_token and client.check_grant_type("refresh_token") and (
+            grant_type == "refresh_token" or "offline_access" in scope_to_list(scope or "")
         )
         return super().generate_token(grant_type, client, user, scope, expires_in, include_refresh_token)
 

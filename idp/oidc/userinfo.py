@@ -10,12 +10,14 @@ from idp.oidc.claims import user_claims
 from idp.oidc.server import find_token
 
 
-def _challenge(status: int, error: str | None = None, description: str | None = None):
+def _challenge(status: int, error: str | None = None, description: str | None = None, scope: str | None = None):
     parts = ['Bearer realm="idp"']
     if error:
         parts.append(f'error="{error}"')
     if description:
         parts.append(f'error_description="{description}"')
+    if scope:
+        parts.append(f'scope="{scope}"')
     body = {"error": error, "error_description": description} if error else {}
     response = jsonify(body)
     response.status_code = status
@@ -30,9 +32,10 @@ def _bearer(request) -> tuple[str | None, str | None]:
     from_form = None
     if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
         from_form = request.form.get("access_token")
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
+    scheme, _, value = header.partition(" ")
+    # RFC 6750 §3.1: another scheme (Basic, …) is "no authentication information", not an error.
+    if scheme.lower() == "bearer":
+        if not value.strip():
             return None, "invalid_request"
         if from_form:
             return None, "invalid_request"
@@ -54,7 +57,7 @@ def userinfo_response(request):
     if token.user is None or not token.user.is_active:
         return _challenge(401, "invalid_token", "The access token has no active user.")
     if "openid" not in scope_to_list(token.scope):
-        return _challenge(403, "insufficient_scope", "The access token lacks the openid scope.")
+        return _challenge(403, "insufficient_scope", "The access token lacks the openid scope.", scope="openid")
     response = jsonify(user_claims(token.user, token.scope, phone_of(token.user)))
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -8,20 +8,21 @@ from authlib.oauth2 import OAuth2Error
 from flask import (
     Blueprint,
     Response,
+    g,
     redirect,
     request,
     url_for,
 )
 from flask import session as browser
-from joserfc.errors import JoseError
 
 from idp.extensions import csrf, db
 from idp.login import sessions
+from idp.oidc import authorize as authz
 from idp.oidc import pending, policy
-from idp.oidc.authorize import error_redirect, error_response, respond_with_code, server
+from idp.oidc.authorize import server
 from idp.oidc.discovery import discovery_json
 from idp.oidc.userinfo import userinfo_response
-from idp.runtime import keyring, settings
+from idp.runtime import keyring
 
 bp = Blueprint("oidc", __name__)
 
@@ -55,46 +56,32 @@ def current_session():
     return sessions.find(request.cookies.get(sessions.COOKIE))
 
 
-def _hint_sub(hint: str | None) -> str | None:
-    if not hint:
-        return None
-    token = keyring().verify(hint)  # raises JoseError when not ours
-    if token.claims.get("iss") != settings().issuer:
-        raise JoseError("id_token_hint was not issued here")
-    return token.claims.get("sub")
-
-
 @bp.route("/authorize", methods=["GET", "POST"])
 @csrf.exempt
 def authorize():
     params = request.values
+    g.ui_locales = params.get("ui_locales")  # error pages speak the portal's language too
+    state = authz.echoed_state(params)
     try:
         grant = server().get_consent_grant(end_user=None)
     except OAuth2Error as error:
-        return error_response(error, params.get("state"))
-    redirect_uri, state = grant.redirect_uri, params.get("state")
-
-    if params.get("request") or params.get("request_uri"):
-        return error_redirect(redirect_uri, "request_not_supported", state)
-    if params.get("response_mode", "query") != "query":
-        return error_redirect(redirect_uri, "invalid_request", state, "Only response_mode=query is supported.")
-    wanted = policy.prompts(params)
-    if "none" in wanted and len(wanted) > 1:
-        return error_redirect(redirect_uri, "invalid_request", state, "prompt=none cannot be combined.")
-    max_age = params.get("max_age")
-    if max_age is not None and (not max_age.isdigit() or len(max_age) > 9):
-        return error_redirect(redirect_uri, "invalid_request", state, "max_age must be a non-negative integer.")
+        return authz.error_response(error, state)
+    redirect_uri = grant.redirect_uri
+    problem = authz.request_error(params)
+    if problem:
+        error, description = problem
+        return authz.error_redirect(redirect_uri, error, state, description)
     try:
-        hint_sub = _hint_sub(params.get("id_token_hint"))
-    except (JoseError, ValueError):
-        return error_redirect(redirect_uri, "invalid_request", state, "id_token_hint is not valid.")
+        hint_sub = authz.hint_subject(params.get("id_token_hint"))
+    except authz.InvalidHint:
+        return authz.error_redirect(redirect_uri, "invalid_request", state, "id_token_hint is not valid.")
 
     session = current_session()
     decision = policy.decide(params, grant.client, session, hint_sub)
     if decision is None:
-        return respond_with_code(grant, session)
-    if "none" in wanted:
-        return error_redirect(redirect_uri, decision.prompt_none_error, state)
+        return authz.respond_with_code(grant, session)
+    if "none" in policy.prompts(params):
+        return authz.error_redirect(redirect_uri, decision.prompt_none_error, state)
 
     flow: dict = {}
     if not decision.needs_login:

@@ -1,0 +1,105 @@
+"""PKCE (RFC 7636, RFC 9700 §2.1.1): S256 only, required of public clients, verified whenever sent."""
+
+import pytest
+
+from tests.helpers import ISSUER, RelyingParty, pkce_pair
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app_rp(client, make_portal):
+    """A mobile app: a public client without a secret."""
+    return RelyingParty(client, make_portal("Huisarts-app", public=True))
+
+
+def _error(rp, response) -> dict:
+    callback = rp.callback(response)
+    assert callback["state"] == rp.state
+    assert callback["iss"] == ISSUER
+    return callback
+
+
+def test_public_client_signs_in_with_s256(app_rp, user):
+    callback = app_rp.sign_in(user.email, PASSWORD)
+    response = app_rp.exchange(callback["code"], auth="none")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["access_token"]
+
+
+def test_public_client_without_code_challenge_is_sent_back_with_invalid_request(app_rp, user):
+    response = app_rp.authorize(code_challenge=None, code_challenge_method=None)
+    assert _error(app_rp, response)["error"] == "invalid_request"
+
+
+def test_plain_method_is_refused(app_rp, user):
+    verifier, _ = pkce_pair()
+    response = app_rp.authorize(code_challenge=verifier, code_challenge_method="plain")
+    assert _error(app_rp, response)["error"] == "invalid_request"
+
+
+def test_plain_method_is_refused_for_confidential_clients_too(rp, user):
+    verifier, _ = pkce_pair()
+    response = rp.authorize(code_challenge=verifier, code_challenge_method="plain")
+    assert _error(rp, response)["error"] == "invalid_request"
+
+
+def test_challenge_without_method_is_refused_because_it_would_mean_plain(rp, user):
+    response = rp.authorize(code_challenge_method=None)
+    assert _error(rp, response)["error"] == "invalid_request"
+
+
+def test_malformed_challenge_is_refused(rp, user):
+    response = rp.authorize(code_challenge="too-short")
+    assert _error(rp, response)["error"] == "invalid_request"
+
+
+def test_wrong_verifier_gets_invalid_grant(app_rp, user):
+    callback = app_rp.sign_in(user.email, PASSWORD)
+    other_verifier, _ = pkce_pair()
+    response = app_rp.exchange(callback["code"], verifier=other_verifier, auth="none")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_grant"
+
+
+def test_public_client_must_send_the_verifier(app_rp, user):
+    callback = app_rp.sign_in(user.email, PASSWORD)
+    response = app_rp.exchange(callback["code"], verifier=None, auth="none")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+
+
+def test_wrong_verifier_does_not_burn_the_right_one(app_rp, user):
+    """A failed exchange changes nothing: the holder of the real verifier still gets tokens."""
+    callback = app_rp.sign_in(user.email, PASSWORD)
+    assert app_rp.exchange(callback["code"], verifier=pkce_pair()[0], auth="none").status_code == 400
+    assert app_rp.exchange(callback["code"], auth="none").status_code == 200
+
+
+def test_confidential_client_without_pkce_is_allowed(rp, user):
+    callback = rp.sign_in(user.email, PASSWORD, code_challenge=None, code_challenge_method=None)
+    response = rp.exchange(callback["code"], verifier=None)
+    assert response.status_code == 200, response.get_json()
+
+
+def test_verifier_without_challenge_is_refused(rp, user):
+    """RFC 9700 §4.8.2: a code_verifier for a code that had no challenge is a downgrade attempt."""
+    callback = rp.sign_in(user.email, PASSWORD, code_challenge=None, code_challenge_method=None)
+    verifier, _ = pkce_pair()
+    response = rp.exchange(callback["code"], verifier=verifier)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+
+
+def test_confidential_client_challenge_is_verified(rp, user):
+    callback = rp.sign_in(user.email, PASSWORD)
+    response = rp.exchange(callback["code"], verifier=pkce_pair()[0])
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_grant"
+
+
+def test_confidential_client_that_sent_a_challenge_must_send_the_verifier(rp, user):
+    callback = rp.sign_in(user.email, PASSWORD)
+    response = rp.exchange(callback["code"], verifier=None)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
