@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -103,16 +102,11 @@ def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, us
     signing in ends the old session first.
     """
     from idp.login import sessions
-    from idp.runtime import crypto
 
     proven = flow.proven
     amr, auth_time = sorted(proven), clock.datetime_from_timestamp(max(proven.values()))
     if current is not None and current.user_id == flow.user.id:
-        cookie = secrets.token_urlsafe(32)
-        current.token_hash = crypto().keyed_hash(cookie)
-        current.auth_time, current.amr, current.acr = auth_time, amr, ACR_PASSWORD
-        current.last_seen_at = clock.now()
-        return Established(current, cookie)
+        return Established(current, sessions.reauthenticate(current, amr=amr, acr=ACR_PASSWORD, auth_time=auth_time))
     ended = sessions.end(current, reason="replaced by a new sign-in") if current is not None else []
     session, cookie = sessions.start(flow.user, amr=amr, acr=ACR_PASSWORD, auth_time=auth_time,
                                      ip=ip, user_agent=user_agent)

@@ -46,6 +46,19 @@ def start(user: User, *, amr: list[str], acr: str | None, auth_time: datetime,
     return session, token
 
 
+def reauthenticate(session: SsoSession, *, amr: list[str], acr: str | None, auth_time: datetime) -> str:
+    """The same person proved themselves again: keep the session (sid, portals), renew proof and cookie.
+
+    Returns the new cookie value; a copy of the old cookie stops working.
+    """
+    cookie = secrets.token_urlsafe(32)
+    session.token_hash = crypto().keyed_hash(cookie)
+    session.auth_time, session.amr, session.acr = auth_time, amr, acr
+    session.last_seen_at = clock.now()
+    record(EventTag.LOGIN_SESSION_STARTED, user_id=session.user_id, sid=session.sid, amr=amr, renewed=True)
+    return cookie
+
+
 def expires_at(session: SsoSession) -> datetime:
     """When the session dies unless used: idle lifetime from last use, capped by the absolute lifetime."""
     cfg = settings().session
