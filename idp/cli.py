@@ -1,4 +1,4 @@
-"""The `idp` command (also `flask --app idp ...`): init, serve, demo, users, clients, keys."""
+"""The `idp` command (also `flask --app idp ...`): init, serve, demo, worker, users, clients, keys."""
 
 from __future__ import annotations
 
@@ -6,37 +6,66 @@ import functools
 import json
 import os
 import sys
+import time
 from datetime import timedelta
+from typing import NoReturn
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from idp import audit, clock
 from idp.errors import IdpError
 from idp.extensions import db
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """One clear line on stderr and exit code 2; the transaction is rolled back so nothing is half-written."""
     db.session.rollback()
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
 
 
-def domain_command(func):
-    """Run a command as the CLI actor; domain errors become one line and exit code 2."""
+def _database_name() -> str:
+    return db.engine.url.render_as_string(hide_password=True)
 
+
+def require_schema() -> None:
+    """Refuse to work on a database that `idp init` has not brought to the newest migration."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory(current_app.extensions["migrate"].directory).get_heads())
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    if current != heads:
+        state = "has no schema" if not current else "is not at the newest migration"
+        fail(f"database {_database_name()} {state}: run `idp init`")
+
+
+def _guard(func, check_schema: bool):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         audit.set_origin(audit.Origin(actor="cli", user_agent="idp-cli"))
         try:
+            if check_schema:
+                require_schema()
             return func(*args, **kwargs)
         except IdpError as exc:
             fail(str(exc))
+        except DBAPIError as exc:
+            # Unreachable server, wrong credentials, a constraint: the driver's first line says which.
+            detail = str(exc.orig or exc).strip().splitlines()[0]
+            fail(f"database {_database_name()}: {detail}")
 
     return wrapper
+
+
+def domain_command(func):
+    """Run a command as the CLI actor on an initialised database; domain errors become one line, exit 2."""
+    return _guard(func, check_schema=True)
 
 
 def emit(data: dict | list, as_json: bool) -> None:
@@ -58,7 +87,7 @@ def upgrade_database() -> None:
 
 @click.command("init")
 @with_appcontext
-@domain_command
+@functools.partial(_guard, check_schema=False)
 def init_command():
     """Create or upgrade the database and make sure signing keys exist."""
     from idp.oidc.keys import ensure_keys
@@ -71,13 +100,24 @@ def init_command():
 
 
 @click.command("serve")
-@click.option("--bind", default="127.0.0.1:5000", show_default=True)
+@click.option("--bind", default="127.0.0.1:5000", show_default=True, help="host:port (or unix:PATH) to listen on.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@with_appcontext
+@domain_command
 def serve_command(bind: str, workers: int, threads: int):
-    """Run the provider under gunicorn (production)."""
+    """Run the provider under gunicorn (production); run `idp init` first."""
+    from idp.models import SigningKey
+
+    algs = set(db.session.scalars(select(SigningKey.alg).where(SigningKey.retired_at.is_(None))))
+    if not {"RS256", "ES256"} <= algs:
+        fail("no active signing keys: run `idp init`")
+    db.session.remove()
+    db.engine.dispose()
     args = ["gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
             "--access-logfile", "-", "idp.wsgi:app"]
+    sys.stdout.flush()
+    # The workers read the same IDP_CONFIG and IDP_* environment, so they see the settings checked here.
     os.execvp(sys.executable, [sys.executable, "-m", *args])
 
 
@@ -85,10 +125,33 @@ def serve_command(bind: str, workers: int, threads: int):
 @click.option("--port", default=5000, show_default=True)
 @click.option("--reset", is_flag=True, help="Delete the demo database first.")
 def demo_command(port: int, reset: bool):
-    """Run the provider on SQLite with demo users and a demo portal (dev mode)."""
+    """Run the provider in dev mode on SQLite with demo users (kept between runs)."""
     from idp.demo import run_demo
 
     run_demo(port=port, reset=reset)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One pass over what is due, then exit (cron, tests).")
+@click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="Seconds between passes.")
+@with_appcontext
+@domain_command
+def worker_command(once: bool, interval: float):
+    """Deliver queued back-channel logouts, including retries a restarted server left behind."""
+    from idp.oidc.logout import deliver_due
+
+    try:
+        while True:
+            delivered = deliver_due()
+            if delivered:
+                click.echo(f"{delivered} back-channel logout(s) delivered")
+            if once:
+                return
+            db.session.remove()  # hold no connection while sleeping
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return
 
 
 # --- users --------------------------------------------------------------------------------
@@ -106,7 +169,7 @@ def _user_row(user) -> dict:
 
 @users.command("add")
 @click.option("--email", required=True)
-@click.option("--password", required=True)
+@click.option("--password", required=True, help="The password, or - to read it from standard input.")
 @click.option("--phone")
 @click.option("--name")
 @click.option("--username")
@@ -117,6 +180,9 @@ def users_add(email, password, phone, name, username, locale, as_json):
     """Add a user with a password."""
     from idp.accounts.users import create_user
 
+    if password == "-":
+        # Keeps the password out of the shell history and the process list.
+        password = sys.stdin.readline().rstrip("\r\n")
     user = create_user(email, password, name=name, phone=phone, username=username, locale=locale)
     db.session.commit()
     emit({"sub": user.sub, "email": user.email}, as_json)
@@ -126,6 +192,7 @@ def users_add(email, password, phone, name, username, locale, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def users_list(as_json):
+    """List all users."""
     from idp.models import User
 
     emit([_user_row(u) for u in db.session.scalars(select(User).order_by(User.id))], as_json)
@@ -168,7 +235,7 @@ clients = AppGroup("clients", help="Register portals (OIDC clients).")
 @click.option("--first-party", is_flag=True, help="Our own portal: no consent screen.")
 @click.option("--public", is_flag=True, help="No secret (native/SPA); PKCE required.")
 @click.option("--service", is_flag=True, help="A machine client using client_credentials.")
-@click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), default="RS256", show_default=True)
+@click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), help="Default: setting keys.algorithm.")
 @click.option("--client-id", help="Choose the client_id (default: random).")
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
@@ -176,10 +243,12 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
                 id_token_alg, client_id, as_json):
     """Register a portal; prints client_id and (once) client_secret."""
     from idp.oidc.clients import describe, register
+    from idp.runtime import settings
 
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
                           backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
-                          public=public, service=service, id_token_alg=id_token_alg, client_id=client_id)
+                          public=public, service=service, client_id=client_id,
+                          id_token_alg=id_token_alg or settings().keys.algorithm)
     db.session.commit()
     data = describe(registered.client)
     if registered.secret:
@@ -191,6 +260,7 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def clients_list(as_json):
+    """List the registered portals."""
     from idp.models import Client
     from idp.oidc.clients import describe
 
@@ -202,6 +272,7 @@ def clients_list(as_json):
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def clients_show(client_id, as_json):
+    """Show one portal's registration (never its secret)."""
     from idp.oidc.clients import describe, get
 
     emit(describe(get(client_id)), as_json)
@@ -211,6 +282,7 @@ def clients_show(client_id, as_json):
 @click.argument("client_id")
 @domain_command
 def clients_remove(client_id):
+    """Remove a portal with its tokens and consents."""
     from idp.oidc.clients import get, remove
 
     remove(get(client_id))
@@ -245,7 +317,9 @@ def keys_rotate(alg):
     from idp.runtime import crypto, keyring, settings
 
     cfg = settings()
-    valid_for = timedelta(seconds=max(cfg.tokens.id_token_seconds, 120))
+    # Portals keep an ID token for the whole session and send it back as id_token_hint at logout
+    # (expired is fine there), so the old key stays published as long as a session can last.
+    valid_for = max(timedelta(seconds=cfg.tokens.id_token_seconds), timedelta(hours=cfg.session.absolute_hours))
     new = rotate(crypto(), valid_for, tuple(alg) or ALGORITHMS, cfg.keys.rsa_bits)
     db.session.commit()
     keyring().reload()
@@ -257,6 +331,7 @@ def keys_rotate(alg):
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def keys_list(as_json):
+    """List signing keys: signing, still published, or expired."""
     from idp.models import SigningKey
 
     rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
@@ -267,7 +342,7 @@ def keys_list(as_json):
 
 
 def register_commands(app) -> None:
-    for command in (init_command, serve_command, demo_command, users, clients, keys):
+    for command in (init_command, serve_command, demo_command, worker_command, users, clients, keys):
         app.cli.add_command(command)
 
 
@@ -286,4 +361,6 @@ def main() -> None:
     group = FlaskGroup(create_app=lambda: create_app(settings), add_default_commands=False,
                        add_version_option=False, load_dotenv=False, set_debug_flag=False,
                        help="idp: OpenID Connect provider for healthcare portals.")
+    # `idp` is bound to this one app: Flask's --app, --env-file and --debug would only mislead here.
+    group.params = [p for p in group.params if p.name not in {"app", "env_file", "debug"}]
     group(prog_name="idp")

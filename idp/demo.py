@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from pathlib import Path
 
 import click
@@ -39,24 +41,59 @@ def run_demo(port: int = 5000, reset: bool = False) -> None:
     from idp.runtime import crypto
     from idp.settings import load
 
+    # Defaults only: IDP_* variables (or IDP_CONFIG) still choose another port, database or cost.
     os.environ.setdefault("IDP_SERVER_DEV_MODE", "true")
     os.environ.setdefault("IDP_SERVER_ISSUER", f"http://127.0.0.1:{port}")
     os.environ.setdefault("IDP_DATABASE_URL", "sqlite:///demo.sqlite")
     os.environ.setdefault("IDP_PASSWORDS_BCRYPT_ROUNDS", "10")
     settings = load()
-    if reset:
-        Path(settings.server.instance_path, "demo.sqlite").unlink(missing_ok=True)
+    if not settings.server.dev_mode:
+        raise click.ClickException("idp demo runs in dev mode only (server.dev_mode is false)")
     app = create_app(settings)
+    if reset:
+        _delete_database(app)
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         ensure_keys(crypto(), settings.keys.rsa_bits)
         db.session.commit()
     users = seed(app)
-    click.echo(f"idp demo: provider at {settings.issuer} (dev mode, SQLite {settings.database.url})")
-    click.echo(f"  discovery: {settings.issuer}/.well-known/openid-configuration")
-    click.echo("  demo users (existing ones are kept; `idp demo --reset` starts afresh):")
-    for email, password in users:
-        click.echo(f"    {email:32} {password}")
-    click.echo("  register a portal: idp clients add --name NAME --redirect-uri URL --json")
-    click.echo("  stop with Ctrl-C")
-    app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False, threaded=True)
+    for line in banner(settings, users, port):
+        click.echo(line)
+    # Werkzeug directly: app.run() refuses to serve inside a Flask CLI command (and `idp` is one).
+    from werkzeug.serving import run_simple
+
+    run_simple("127.0.0.1", port, app, threaded=True)
+
+
+def banner(settings, users: list[tuple[str, str]], port: int) -> list[str]:
+    """What the demo prints: where it runs, who can sign in, and how to register a portal against it."""
+    issuer = settings.issuer
+    # The same settings the demo uses, so the command below writes to the demo's own database.
+    env = {"IDP_SERVER_DEV_MODE": "true", "IDP_DATABASE_URL": settings.database.url}
+    if settings.server.instance_path != "instance":
+        env["IDP_SERVER_INSTANCE_PATH"] = settings.server.instance_path
+    prog = sys.argv[0] if Path(sys.argv[0]).name == "idp" else "idp"
+    command = " ".join([*(f"{k}={shlex.quote(v)}" for k, v in env.items()), shlex.quote(prog), "clients", "add",
+                        "--name", "'My portal'", "--redirect-uri", f"http://127.0.0.1:{port + 1}/callback",
+                        "--first-party", "--json"])
+    lines = [
+        f"idp demo: the provider runs at {issuer} (dev mode, database {settings.database.url})",
+        f"  discovery (give this to a portal's OIDC library): {issuer}/.well-known/openid-configuration",
+        "  demo users (kept between runs; `idp demo --reset` starts afresh):",
+        *(f"    {email:32} {password}" for email, password in users),
+        "  register a portal (in another terminal; prints its client_id and client_secret):",
+        f"    {command}",
+        "  stop with Ctrl-C",
+    ]
+    return lines
+
+
+def _delete_database(app) -> None:
+    """--reset: remove the SQLite file (only SQLite: a demo never drops a server database)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite":
+        raise click.ClickException("idp demo --reset only deletes a SQLite database")
+    if url.database and url.database != ":memory:":
+        Path(url.database).unlink(missing_ok=True)

@@ -1,6 +1,6 @@
 """Typed settings: defaults, then a TOML file (IDP_CONFIG), then IDP_<SECTION>_<KEY> environment variables.
 
-Every field is documented in config.example.toml; tests/unit/test_settings.py keeps the two in step.
+Every field is documented in config.example.toml; tests/unit/test_config_example.py keeps the two in step.
 """
 
 from __future__ import annotations
@@ -11,11 +11,22 @@ import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import IO, Any, get_type_hints
+
+import click
 
 
-class SettingsError(Exception):
-    """A bad setting: the message is one line naming the key."""
+class SettingsError(click.ClickException):
+    """A bad setting: the message is one line naming the key.
+
+    A ClickException so that `flask --app idp ...` (which builds the app inside click) also stops with
+    that one line and exit code 2 instead of a traceback.
+    """
+
+    exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.message}", err=True, file=file)
 
 
 @dataclass
@@ -199,20 +210,31 @@ def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None =
     return settings
 
 
+_POSITIVE = (
+    ("tokens", "code_seconds"), ("tokens", "access_token_seconds"), ("tokens", "id_token_seconds"),
+    ("tokens", "refresh_token_days"), ("session", "idle_minutes"), ("session", "absolute_hours"),
+    ("session", "login_minutes"), ("logout", "backchannel_timeout_seconds"), ("logout", "backchannel_attempts"),
+)
+
+
 def validate(settings: Settings) -> None:
     """Refuse insecure or impossible values; in dev mode fill secrets from the instance folder."""
     server = settings.server
     if not server.issuer.startswith(("https://", "http://")):
         raise SettingsError(f"setting server.issuer: must be an http(s) URL, got {server.issuer!r}")
+    if server.proxy_hops < 0:
+        raise SettingsError("setting server.proxy_hops: must be 0 or more")
     if settings.keys.algorithm not in {"RS256", "ES256"}:
         raise SettingsError(f"setting keys.algorithm: must be RS256 or ES256, got {settings.keys.algorithm!r}")
+    if settings.keys.rsa_bits not in {2048, 3072, 4096}:
+        raise SettingsError(f"setting keys.rsa_bits: must be 2048, 3072 or 4096, got {settings.keys.rsa_bits}")
     if not 4 <= settings.passwords.bcrypt_rounds <= 16:
         raise SettingsError("setting passwords.bcrypt_rounds: must be between 4 and 16")
-    for section, key in (("tokens", "code_seconds"), ("tokens", "access_token_seconds"),
-                         ("tokens", "id_token_seconds"), ("tokens", "refresh_token_days"),
-                         ("session", "idle_minutes"), ("session", "absolute_hours")):
+    for section, key in _POSITIVE:
         if getattr(getattr(settings, section), key) <= 0:
             raise SettingsError(f"setting {section}.{key}: must be positive")
+    if settings.logout.backchannel_retry_seconds < 0:
+        raise SettingsError("setting logout.backchannel_retry_seconds: must be 0 or more")
     if settings.i18n.default_locale not in {"nl", "en"}:
         raise SettingsError("setting i18n.default_locale: must be nl or en")
     if server.dev_mode:
@@ -222,7 +244,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("setting server.issuer: must use https outside dev mode")
     for key in ("secret_key", "encryption_key"):
         if len(getattr(server, key)) < 32:
-            raise SettingsError(f"setting server.{key}: required outside dev mode (at least 32 characters)")
+            raise SettingsError(f"setting server.{key}: required outside dev mode, a random value of at least "
+                                "32 characters (IDP_SERVER_" + key.upper() + ")")
 
 
 def _fill_dev_secrets(settings: Settings) -> None:

@@ -1,5 +1,14 @@
-"""WSGI entry point for gunicorn: `gunicorn idp.wsgi:app`."""
+"""WSGI entry point for gunicorn: `gunicorn idp.wsgi:app` (or `idp serve`)."""
+
+import sys
 
 from idp import create_app
+from idp.settings import SettingsError
 
-app = create_app()
+try:
+    app = create_app()
+except SettingsError as exc:
+    # One line, and gunicorn's "application failed to load" exit code (4) so the arbiter stops
+    # instead of respawning workers that would fail the same way.
+    print(f"error: {exc}", file=sys.stderr, flush=True)
+    sys.exit(4)

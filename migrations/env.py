@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -101,6 +100,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        enforced = _sqlite_foreign_keys(connection, None)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -109,6 +109,22 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        _sqlite_foreign_keys(connection, enforced)
+
+
+def _sqlite_foreign_keys(connection, enforce):
+    """On SQLite, turn foreign key enforcement off for the migration and back as it was afterwards.
+
+    Batch migrations copy a SQLite table and drop the original; with enforcement on, dropping a parent
+    table would cascade-delete its children's rows. Returns the previous state (None elsewhere).
+    """
+    if connection.dialect.name != "sqlite":
+        return None
+    previous = bool(connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if enforce else 'OFF'}")
+    # End SQLAlchemy's implicit transaction, so Alembic's own transaction is the one that commits.
+    connection.commit()
+    return previous
 
 
 if context.is_offline_mode():

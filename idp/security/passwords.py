@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 
 import bcrypt
 
-# bcrypt reads at most 72 bytes; longer passwords are pre-hashed so every byte counts.
+# bcrypt reads at most 72 bytes (and bcrypt >= 5 refuses more); longer passwords are pre-hashed so
+# every byte counts. base64 keeps NUL bytes out of what bcrypt sees.
 _MAX_BYTES = 72
 
 
 def _prepare(password: str) -> bytes:
     raw = password.encode("utf-8")
     if len(raw) > _MAX_BYTES:
-        import base64
-        import hashlib
-
         raw = base64.b64encode(hashlib.sha256(raw).digest())
     return raw
 
@@ -36,6 +36,7 @@ def verify_password(password: str, hashed: str | None, rounds: int) -> bool:
 
 
 def needs_rehash(hashed: str, rounds: int) -> bool:
+    """True when the hash was made at another cost (or is not a bcrypt hash): renew it at sign-in."""
     try:
         return int(hashed.split("$")[2]) != rounds
     except (IndexError, ValueError):
@@ -45,3 +46,8 @@ def needs_rehash(hashed: str, rounds: int) -> bool:
 @functools.cache
 def _dummy_hash(rounds: int) -> bytes:
     return bcrypt.hashpw(b"no such user", bcrypt.gensalt(rounds))
+
+
+def warm_up(rounds: int) -> None:
+    """Build the unknown-user dummy hash at start-up, so the first failed sign-in costs what later ones do."""
+    _dummy_hash(rounds)

@@ -1,0 +1,515 @@
+"""The `idp` command as an operator uses it: each test runs the real console script in a subprocess.
+
+Bad input must end in one line on stderr, exit code 2, and nothing written to the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from idp import create_app
+from idp.settings import load
+from tests.conftest import TEST_ENCRYPTION_KEY, TEST_SECRET_KEY
+from tests.helpers import csrf_token, pkce_pair, query
+
+BIN = Path(sys.executable).parent
+PASSWORD = "correct horse battery"
+PRODUCTION_SECRETS = {
+    "IDP_SERVER_SECRET_KEY": "production-secret-key-0123456789-abcdefghijklmn",
+    "IDP_SERVER_ENCRYPTION_KEY": "production-encryption-key-0123456789-abcdefghij",
+}
+
+
+def clean_environ() -> dict[str, str]:
+    """The test process's environment without any IDP_* setting, so each test says exactly what it sets."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("IDP_") and not k.startswith("FLASK_")}
+
+
+def run(env: dict[str, str], *args: str, program: str = "idp", stdin: str | None = None):
+    return subprocess.run([str(BIN / program), *args], env={**clean_environ(), **env}, input=stdin,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def ok(env: dict[str, str], *args: str, **kw) -> str:
+    result = run(env, *args, **kw)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def ok_json(env: dict[str, str], *args: str, **kw):
+    return json.loads(ok(env, *args, "--json", **kw))
+
+
+def refused(env: dict[str, str], *args: str, **kw) -> str:
+    """Run a command that must be refused; returns its one line of stderr."""
+    result = run(env, *args, **kw)
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+def row_counts(url: str) -> dict[str, int]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                  for t in ("user_account", "client", "audit_event", "token", "signing_key")}
+    engine.dispose()
+    return counts
+
+
+def dev_env(tmp_path: Path, database_url: str) -> dict[str, str]:
+    return {
+        "IDP_SERVER_DEV_MODE": "true",
+        "IDP_DATABASE_URL": database_url,
+        "IDP_SERVER_INSTANCE_PATH": str(tmp_path),
+        "IDP_PASSWORDS_BCRYPT_ROUNDS": "4",
+        # Fixed secrets, so a database prepared once can be copied for each test and its keys still decrypt.
+        "IDP_SERVER_SECRET_KEY": TEST_SECRET_KEY,
+        "IDP_SERVER_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
+    }
+
+
+@pytest.fixture
+def fresh(tmp_path) -> dict[str, str]:
+    """Settings for a new, empty SQLite database (nothing run yet)."""
+    return dev_env(tmp_path, f"sqlite:///{tmp_path}/idp.sqlite")
+
+
+@pytest.fixture(scope="session")
+def initialised(tmp_path_factory) -> Path:
+    """A SQLite database prepared by `idp init` once per run (schema and signing keys)."""
+    folder = tmp_path_factory.mktemp("initialised")
+    ok(dev_env(folder, f"sqlite:///{folder}/idp.sqlite"), "init")
+    return folder / "idp.sqlite"
+
+
+@pytest.fixture
+def env(fresh, initialised) -> dict[str, str]:
+    """Settings for a copy of a database `idp init` has prepared."""
+    shutil.copy(initialised, fresh["IDP_DATABASE_URL"].removeprefix("sqlite:///"))
+    return fresh
+
+
+def token_with_secret(env: dict[str, str], client_id: str, secret: str):
+    """Ask the provider (same database and secrets as the CLI) for a client_credentials token."""
+    app = create_app(load(environ=env))
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    response = app.test_client().post("/token", data={"grant_type": "client_credentials"},
+                                      headers={"Authorization": f"Basic {basic}"})
+    with app.app_context():
+        from idp.extensions import db
+
+        db.engine.dispose()
+    return response
+
+
+# --- the whole story, on SQLite and on PostgreSQL ------------------------------------------------
+
+def test_operator_sets_up_users_and_a_portal(tmp_path, database_url):
+    env = dev_env(tmp_path, database_url)
+    assert "2 signing key(s) created" in ok(env, "init")
+    assert "0 signing key(s) created" in ok(env, "init")  # running it again changes nothing
+
+    added = ok_json(env, "users", "add", "--email", "Anna@Example.ORG", "--password", PASSWORD,
+                    "--phone", "+31 6 1234 5678", "--name", "Anna de Vries")
+    assert set(added) == {"sub", "email"} and len(added["sub"]) >= 16
+    assert added["email"] == "Anna@example.org"
+    shown = ok_json(env, "users", "show", "anna@example.org")
+    assert shown["sub"] == added["sub"] and shown["phone"] == "+31612345678" and shown["disabled"] is False
+
+    before = row_counts(database_url)
+    line = refused(env, "users", "add", "--email", "anna@example.org", "--password", PASSWORD)
+    assert line == "error: a user with e-mail anna@example.org already exists"
+    assert row_counts(database_url) == before
+
+    portal = ok_json(env, "clients", "add", "--name", "Huisartsportaal",
+                     "--redirect-uri", "http://127.0.0.1:9001/callback",
+                     "--post-logout-redirect-uri", "http://127.0.0.1:9001/logged-out",
+                     "--backchannel-logout-uri", "http://127.0.0.1:9001/backchannel", "--first-party")
+    assert portal["client_secret"] and portal["first_party"] is True
+    assert portal["redirect_uris"] == ["http://127.0.0.1:9001/callback"]
+    assert portal["post_logout_redirect_uris"] == ["http://127.0.0.1:9001/logged-out"]
+    assert portal["backchannel_logout_uri"] == "http://127.0.0.1:9001/backchannel"
+    listed = ok_json(env, "clients", "list")
+    assert [c["client_id"] for c in listed] == [portal["client_id"]]
+    assert "client_secret" not in listed[0]
+    assert row_counts(database_url)["client"] == 1
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+def test_users_list_show_and_disable(env):
+    anna = ok_json(env, "users", "add", "--email", "anna@example.org", "--password", PASSWORD)
+    ok_json(env, "users", "add", "--email", "bert@example.org", "--password", PASSWORD, "--username", "bert")
+    assert [u["email"] for u in ok_json(env, "users", "list")] == ["anna@example.org", "bert@example.org"]
+    assert ok_json(env, "users", "show", anna["sub"])["email"] == "anna@example.org"
+    assert ok_json(env, "users", "show", "bert")["username"] == "bert"
+
+    assert ok(env, "users", "disable", "anna@example.org").strip() == "disabled anna@example.org"
+    assert ok_json(env, "users", "show", "anna@example.org")["disabled"] is True
+    assert ok_json(env, "users", "show", "bert")["disabled"] is False
+
+
+def test_users_add_reads_the_password_from_stdin(env):
+    user = ok_json(env, "users", "add", "--email", "anna@example.org", "--password", "-",
+                   stdin="a password from a pipe\n")
+    app = create_app(load(environ=env))
+    with app.app_context():
+        from idp.accounts.users import find_by_login
+        from idp.extensions import db
+        from idp.security.passwords import verify_password
+
+        stored = find_by_login("anna@example.org")
+        assert stored.sub == user["sub"]
+        assert verify_password("a password from a pipe", stored.password_hash, 4)
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--email", "not-an-address"], "error: not a valid e-mail address: 'not-an-address'"),
+    (["--email", "anna@example.org", "--phone", "06 1234 5678"],
+     "error: not a valid phone number in international form (+316…): '0612345678'"),
+    (["--email", "anna@example.org", "--username", "a b"],
+     "error: not a valid username: 'a b' (letters, digits, . _ -)"),
+])
+def test_users_add_refuses_bad_input_and_writes_nothing(env, args, message):
+    before = row_counts(env["IDP_DATABASE_URL"])
+    assert refused(env, "users", "add", "--password", PASSWORD, *args) == message
+    assert row_counts(env["IDP_DATABASE_URL"]) == before
+
+
+def test_users_add_refuses_a_short_password(env):
+    assert refused(env, "users", "add", "--email", "anna@example.org", "--password", "short") == (
+        "error: password too short: at least 8 characters")
+    assert row_counts(env["IDP_DATABASE_URL"])["user_account"] == 0
+
+
+@pytest.mark.parametrize("command", [["users", "show"], ["users", "disable"]])
+def test_unknown_user_is_one_line(env, command):
+    assert refused(env, *command, "nobody@example.org") == "error: no user 'nobody@example.org'"
+
+
+def test_users_add_without_email_is_a_usage_error(env):
+    result = run(env, "users", "add", "--password", PASSWORD)
+    assert result.returncode == 2
+    assert "Missing option '--email'" in result.stderr
+    assert row_counts(env["IDP_DATABASE_URL"])["user_account"] == 0
+
+
+# --- clients -------------------------------------------------------------------------------------
+
+def test_public_client_has_no_secret(env):
+    portal = ok_json(env, "clients", "add", "--name", "App", "--redirect-uri", "http://127.0.0.1:9002/cb",
+                     "--public")
+    assert "client_secret" not in portal
+    assert portal["public"] is True and portal["token_endpoint_auth_method"] == "none"
+
+
+def test_clients_show_and_remove(env):
+    portal = ok_json(env, "clients", "add", "--name", "Portal", "--redirect-uri", "http://127.0.0.1:9003/cb")
+    assert ok_json(env, "clients", "show", portal["client_id"])["name"] == "Portal"
+    assert ok(env, "clients", "remove", portal["client_id"]).strip() == f"removed {portal['client_id']}"
+    assert ok_json(env, "clients", "list") == []
+    assert refused(env, "clients", "show", portal["client_id"]) == f"error: no client {portal['client_id']!r}"
+
+
+def test_portal_without_redirect_uri_is_refused(env):
+    line = refused(env, "clients", "add", "--name", "Portal")
+    assert line == "error: a portal needs at least one --redirect-uri"
+    assert row_counts(env["IDP_DATABASE_URL"])["client"] == 0
+
+
+def test_http_redirect_uri_is_refused_in_production(env):
+    production = {**env, **PRODUCTION_SECRETS, "IDP_SERVER_DEV_MODE": "false",
+                  "IDP_SERVER_ISSUER": "https://login.example.org"}
+    before = row_counts(env["IDP_DATABASE_URL"])
+    line = refused(production, "clients", "add", "--name", "Portal",
+                   "--redirect-uri", "http://127.0.0.1:9004/cb")
+    assert line == ("error: redirect-uri: must use https (plain http only for 127.0.0.1/localhost in dev mode): "
+                    "'http://127.0.0.1:9004/cb'")
+    assert row_counts(env["IDP_DATABASE_URL"]) == before
+
+
+def test_bad_post_logout_uri_leaves_no_client_behind(env):
+    line = refused(env, "clients", "add", "--name", "Portal", "--redirect-uri", "http://127.0.0.1:9005/cb",
+                   "--post-logout-redirect-uri", "http://127.0.0.1:9005/out#frag")
+    assert line == "error: post-logout-redirect-uri: must not contain a fragment: 'http://127.0.0.1:9005/out#frag'"
+    assert row_counts(env["IDP_DATABASE_URL"])["client"] == 0
+
+
+@pytest.mark.parametrize("command", [["clients", "show"], ["clients", "remove"], ["clients", "rotate-secret"]])
+def test_unknown_client_is_one_line(env, command):
+    before = row_counts(env["IDP_DATABASE_URL"])
+    assert refused(env, *command, "no-such-portal") == "error: no client 'no-such-portal'"
+    assert row_counts(env["IDP_DATABASE_URL"]) == before
+
+
+def test_rotated_secret_works_and_the_old_one_stops(env):
+    service = ok_json(env, "clients", "add", "--name", "Reporting", "--service")
+    client_id, old = service["client_id"], service["client_secret"]
+    assert token_with_secret(env, client_id, old).status_code == 200
+
+    rotated = ok_json(env, "clients", "rotate-secret", client_id)
+    assert rotated["client_id"] == client_id and rotated["client_secret"] != old
+    refusal = token_with_secret(env, client_id, old)
+    assert refusal.status_code == 401
+    assert refusal.get_json()["error"] == "invalid_client"
+    assert token_with_secret(env, client_id, rotated["client_secret"]).status_code == 200
+
+
+def test_removed_portal_leaves_no_tokens_for_a_newcomer(env):
+    service = ok_json(env, "clients", "add", "--name", "Old", "--service")
+    token = token_with_secret(env, service["client_id"], service["client_secret"]).get_json()["access_token"]
+    ok(env, "clients", "remove", service["client_id"])
+    assert row_counts(env["IDP_DATABASE_URL"])["token"] == 0
+
+    # A portal registered afterwards must not see the removed portal's token as its own.
+    newcomer = ok_json(env, "clients", "add", "--name", "New", "--service")
+    app = create_app(load(environ=env))
+    basic = base64.b64encode(f"{newcomer['client_id']}:{newcomer['client_secret']}".encode()).decode()
+    response = app.test_client().post("/introspect", data={"token": token},
+                                      headers={"Authorization": f"Basic {basic}"})
+    assert response.get_json() == {"active": False}
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+def test_keys_rotate_keeps_the_old_key_published(env):
+    before = {k["alg"]: k["kid"] for k in ok_json(env, "keys", "list")}
+    assert set(before) == {"RS256", "ES256"}
+
+    out = ok(env, "keys", "rotate", "--alg", "RS256")
+    new_kid = out.split()[-1]
+    assert out.strip() == f"RS256 now signs with {new_kid}"
+    listed = {k["kid"]: k for k in ok_json(env, "keys", "list")}
+    assert {kid: k["state"] for kid, k in listed.items()} == {
+        before["RS256"]: "published", before["ES256"]: "signing", new_kid: "signing"}
+    # Published as long as a session can last (session.absolute_hours, 12 by default): portals send
+    # their old ID token back as id_token_hint at logout.
+    until = datetime.fromisoformat(listed[before["RS256"]]["publish_until"])
+    assert until > datetime.now(UTC) + timedelta(hours=12)
+
+    app = create_app(load(environ=env))
+    jwks = app.test_client().get("/jwks.json").get_json()
+    assert {before["RS256"], before["ES256"], new_kid} == {k["kid"] for k in jwks["keys"]}
+
+
+# --- worker ------------------------------------------------------------------------------------
+
+def test_worker_delivers_a_queued_backchannel_logout(env):
+    from tests.conformance.live import LogoutReceiver
+
+    receiver = LogoutReceiver().start()
+    try:
+        app = create_app(load(environ=env))
+        with app.app_context():
+            from idp import clock
+            from idp.accounts.users import create_user
+            from idp.extensions import db
+            from idp.login import sessions
+            from idp.oidc.clients import register
+            from idp.oidc.logout import queue_backchannel
+
+            user = create_user("anna@example.org", PASSWORD)
+            portal = register("Huisartsportaal", ["http://127.0.0.1:9001/callback"],
+                              backchannel_logout_uri=receiver.url).client
+            session, _ = sessions.start(user, amr=["pwd"], acr=None, auth_time=clock.now())
+            sessions.add_client(session, portal)
+            db.session.flush()
+            # What a logout leaves behind when the server stops before delivering.
+            [delivery] = queue_backchannel(session)
+            db.session.commit()
+            sid, delivery_id = session.sid, delivery.id
+            db.session.remove()
+
+        assert ok(env, "worker", "--once") == "1 back-channel logout(s) delivered\n"
+        token = receiver.next_token()
+        with app.app_context():
+            from idp.models import LogoutDelivery
+            from idp.runtime import keyring
+
+            assert keyring().verify(token).claims["sid"] == sid
+            assert db.session.get(LogoutDelivery, delivery_id).delivered_at is not None
+            db.engine.dispose()
+        assert ok(env, "worker", "--once") == ""  # nothing is due any more
+    finally:
+        receiver.stop()
+
+
+# --- the database must be ready ------------------------------------------------------------------
+
+def test_commands_refuse_an_uninitialised_database(fresh):
+    line = refused(fresh, "users", "list")
+    assert line == f"error: database {fresh['IDP_DATABASE_URL']} has no schema: run `idp init`"
+
+
+def test_unreachable_database_is_one_line(tmp_path):
+    env = dev_env(tmp_path, "postgresql://idp:secret@127.0.0.1:1/idp")
+    line = refused(env, "users", "list")
+    assert line.startswith("error: database postgresql://idp:***@127.0.0.1:1/idp: ")
+    assert "secret" not in line
+
+
+# --- also as `flask --app idp` -------------------------------------------------------------------
+
+def test_flask_cli_runs_the_same_commands(fresh):
+    result = run(fresh, "--app", "idp", "init", program="flask")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "database ready; 2 signing key(s) created\n"
+    user = json.loads(run(fresh, "--app", "idp", "users", "add", "--email", "anna@example.org",
+                          "--password", PASSWORD, "--json", program="flask").stdout)
+    assert ok_json(fresh, "users", "show", user["sub"])["email"] == "anna@example.org"
+    refusal = run(fresh, "--app", "idp", "users", "show", "nobody", program="flask")
+    assert (refusal.returncode, refusal.stderr) == (2, "error: no user 'nobody'\n")
+
+
+# --- serve and demo: real servers on free loopback ports ------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Running:
+    """A server process started by the CLI; stopped (SIGINT, like Ctrl-C) when the test ends."""
+
+    def __init__(self, env: dict[str, str], args: list[str], folder: Path, port: int):
+        self.base = f"http://127.0.0.1:{port}"
+        self.out, self.err = folder / f"out-{port}.txt", folder / f"err-{port}.txt"
+        with self.out.open("w") as out, self.err.open("w") as err:
+            self.process = subprocess.Popen([str(BIN / "idp"), *args], env={**clean_environ(), **env},
+                                            cwd=folder, stdout=out, stderr=err)
+
+    def wait_until_up(self) -> requests.Response:
+        """Poll /health until it answers; fail with the server's own output if it exits first."""
+        for _ in range(600):
+            if self.process.poll() is not None:
+                pytest.fail(f"server exited with {self.process.returncode}: {self.err.read_text()}")
+            try:
+                return requests.get(self.base + "/health", timeout=2)
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        pytest.fail("server did not come up: " + self.err.read_text())
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@pytest.fixture
+def servers():
+    started: list[Running] = []
+    yield lambda *a: started.append(Running(*a)) or started[-1]
+    for server in started:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_serve_runs_the_provider_under_gunicorn(env, tmp_path, servers):
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    server = servers({**env, "IDP_SERVER_ISSUER": issuer},
+                     ["serve", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "2"], tmp_path, port)
+    health = server.wait_until_up()
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    discovery = requests.get(issuer + "/.well-known/openid-configuration", timeout=10)
+    assert discovery.status_code == 200
+    assert discovery.json()["issuer"] == issuer
+    assert discovery.json()["token_endpoint"] == issuer + "/token"
+    assert len(requests.get(issuer + "/jwks.json", timeout=10).json()["keys"]) == 2
+    server.stop()
+    assert "Booting worker" in server.err.read_text()  # it was gunicorn that answered
+
+
+def test_serve_refuses_a_database_without_signing_keys(tmp_path, sqlite_template):
+    shutil.copy(sqlite_template, tmp_path / "idp.sqlite")
+    env = dev_env(tmp_path, f"sqlite:///{tmp_path}/idp.sqlite")
+    assert refused(env, "serve", "--bind", f"127.0.0.1:{free_port()}") == (
+        "error: no active signing keys: run `idp init`")
+
+
+def sign_in_at_portal(base: str, portal: dict, email: str, password: str) -> dict:
+    """What a portal does with a demo user: authorize with PKCE, the person signs in, code for tokens."""
+    browser = requests.Session()
+    verifier, challenge = pkce_pair()
+    redirect_uri = portal["redirect_uris"][0]
+    response = browser.get(base + "/authorize", allow_redirects=False, timeout=10, params={
+        "response_type": "code", "client_id": portal["client_id"], "redirect_uri": redirect_uri,
+        "scope": "openid email", "state": "s1", "nonce": "n1", "code_challenge": challenge,
+        "code_challenge_method": "S256"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login/")
+    login = base + response.headers["Location"]
+    page = browser.get(login, timeout=10)
+    response = browser.post(login, allow_redirects=False, timeout=30, data={
+        "csrf_token": csrf_token(page.text), "stage": "password", "username": email, "password": password})
+    assert response.status_code == 302, response.text[-500:]
+    assert response.headers["Location"].startswith(redirect_uri + "?")
+    callback = query(response.headers["Location"])
+    assert callback["state"] == "s1" and callback["iss"] == base
+    tokens = requests.post(base + "/token", auth=(portal["client_id"], portal["client_secret"]), timeout=10, data={
+        "grant_type": "authorization_code", "code": callback["code"], "redirect_uri": redirect_uri,
+        "code_verifier": verifier})
+    assert tokens.status_code == 200, tokens.text
+    return tokens.json()
+
+
+@pytest.mark.slow
+def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"IDP_SERVER_INSTANCE_PATH": str(tmp_path / "instance"), "IDP_PASSWORDS_BCRYPT_ROUNDS": "4"}
+    demo = servers(env, ["demo", "--port", str(port)], tmp_path, port)
+    assert demo.wait_until_up().status_code == 200
+    printed = demo.out.read_text()
+    assert f"{base}/.well-known/openid-configuration" in printed
+    assert "patient@example.org              Patient-demo-2026" in printed
+    assert requests.get(base + "/.well-known/openid-configuration", timeout=10).json()["issuer"] == base
+
+    # The banner's own command registers a portal against the running demo; a demo user signs in there.
+    command = next(line.strip() for line in printed.splitlines() if " clients add " in line)
+    registered = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=clean_environ(),
+                                capture_output=True, text=True, timeout=120, check=False)
+    assert registered.returncode == 0, registered.stderr
+    portal = json.loads(registered.stdout)
+    tokens = sign_in_at_portal(base, portal, "patient@example.org", "Patient-demo-2026")
+    assert tokens["id_token"] and tokens["access_token"]
+
+    demo_db = {"IDP_SERVER_DEV_MODE": "true", "IDP_DATABASE_URL": "sqlite:///demo.sqlite", **env}
+    first = {u["email"]: u["sub"] for u in ok_json(demo_db, "users", "list")}
+    assert len(first) == 5
+    demo.stop()
+
+    again = servers(env, ["demo", "--port", str(port)], tmp_path, port)
+    assert again.wait_until_up().status_code == 200
+    assert {u["email"]: u["sub"] for u in ok_json(demo_db, "users", "list")} == first
+    assert [c["client_id"] for c in ok_json(demo_db, "clients", "list")] == [portal["client_id"]]
+    again.stop()
+
+    reset = servers(env, ["demo", "--port", str(port), "--reset"], tmp_path, port)
+    assert reset.wait_until_up().status_code == 200
+    afresh = {u["email"]: u["sub"] for u in ok_json(demo_db, "users", "list")}
+    assert set(afresh) == set(first) and not set(afresh.values()) & set(first.values())
+    assert ok_json(demo_db, "clients", "list") == []

@@ -1,0 +1,41 @@
+"""config.example.toml documents every option with its default: it and idp/settings.py must agree exactly."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from idp.settings import Settings, as_dict, load
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
+
+
+def typed(table: dict) -> dict:
+    """Values with their types, so 5 and 5.0 or "1" and 1 count as different."""
+    return {section: {key: (type(value).__name__, value) for key, value in values.items()}
+            for section, values in table.items()}
+
+
+def test_example_lists_exactly_the_settings_with_their_defaults():
+    example = tomllib.loads(EXAMPLE.read_text())
+    defaults = as_dict(Settings())
+    assert list(example) == list(defaults)  # same sections, in the same order
+    for section in defaults:
+        assert list(example[section]) == list(defaults[section]), section
+    assert typed(example) == typed(defaults)
+
+
+def test_every_option_has_a_line_of_explanation_above_it():
+    lines = EXAMPLE.read_text().splitlines()
+    options = [i for i, line in enumerate(lines) if line and not line.startswith(("#", "["))]
+    assert len(options) == sum(len(v) for v in as_dict(Settings()).values())
+    for i in options:
+        above = lines[i - 1]
+        assert above.startswith("# ") and len(above) > 10, f"no explanation above {lines[i]!r}"
+
+
+def test_the_example_is_a_valid_config_file(tmp_path):
+    settings = load(environ={"IDP_CONFIG": str(EXAMPLE), "IDP_SERVER_DEV_MODE": "true",
+                             "IDP_SERVER_INSTANCE_PATH": str(tmp_path)})
+    assert settings.issuer == "http://127.0.0.1:5000"
+    assert settings.passwords.bcrypt_rounds == 12
