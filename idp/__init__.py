@@ -23,6 +23,7 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     from idp.oidc.logout_views import bp as logout_bp
     from idp.oidc.views import bp as oidc_bp
     from idp.security.crypto import Crypto
+    from idp.security.passwords import warm_up
 
     instance = Path(settings.server.instance_path).resolve()
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(instance))
@@ -61,6 +62,7 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
 
     app.jinja_env.globals["get_locale"] = get_locale
     app.extensions["idp.oauth_server"] = server.build(app)
+    warm_up(settings.passwords.bcrypt_rounds)
 
     web.install(app)
     app.register_blueprint(oidc_bp)

@@ -134,7 +134,9 @@ def app(settings, key_rows):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    from tests.helpers import browser
+
+    return browser(app)
 
 
 @pytest.fixture

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import re
 import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -161,3 +163,20 @@ class RelyingParty:
         jwks = self.client.get("/jwks.json").get_json()
         token = jwt.decode(id_token, KeySet.import_key_set(jwks), algorithms=["RS256", "ES256"])
         return dict(token.claims)
+
+
+class OneContextPerRequest(FlaskClient):
+    """Each request gets its own app context, as under a real server.
+
+    The `app` fixture keeps an app context open for the test's own database work; without this, Flask
+    would reuse it for every request, sharing `g` (CSRF token, locale) and the database session.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+def browser(app) -> FlaskClient:
+    """A fresh browser (its own cookie jar) talking to the app one request context at a time."""
+    app.test_client_class = OneContextPerRequest
+    return app.test_client()

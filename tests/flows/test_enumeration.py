@@ -9,7 +9,7 @@ import pytest
 
 from idp.accounts.users import disable
 from idp.extensions import db
-from tests.flows.isolation import isolated_client
+from tests.helpers import browser as isolated_client
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from idp.extensions import db
 from idp.models import AuditEvent, SsoSession
-from tests.flows.isolation import isolated_client
 from tests.flows.page import text
+from tests.helpers import browser as isolated_client
 from tests.helpers import csrf_token
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.flows.isolation import isolated_client
+from tests.helpers import browser as isolated_client
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from idp import i18n
-from tests.flows.isolation import isolated_client
 from tests.flows.page import Page, text
+from tests.helpers import browser as isolated_client
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGS = ROOT / "idp" / "translations"

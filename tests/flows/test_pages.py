@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.flows.isolation import isolated_client
 from tests.flows.page import Page, text
+from tests.helpers import browser as isolated_client
 from tests.helpers import csrf_token
 
 ROOT = Path(__file__).resolve().parents[2]
