@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp import settings as settings_mod
-from idp.extensions import babel, csrf, db, migrate
+from idp.extensions import babel, csrf, db, limiter, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,8 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         BABEL_DEFAULT_LOCALE=settings.i18n.default_locale,
         MAX_CONTENT_LENGTH=64 * 1024,
+        RATELIMIT_STORAGE_URI=settings.redis.url or "memory://",
+        RATELIMIT_KEY_PREFIX="idp",
         PROPAGATE_EXCEPTIONS=False,
     )
     if settings.server.proxy_hops:
@@ -56,6 +58,7 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
     i18n.ensure_compiled()
     babel.init_app(app, locale_selector=web.select_locale)
     from flask_babel import get_locale

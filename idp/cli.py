@@ -213,13 +213,16 @@ def users_show(ref, as_json):
 @click.argument("ref")
 @domain_command
 def users_disable(ref):
-    """Disable a user and end their sessions."""
+    """Disable a user: end their sessions (portals are told at once) and revoke their tokens."""
     from idp.accounts.users import disable, get_by_ref
+    from idp.oidc.logout import deliver_due
 
     user = get_by_ref(ref)
-    disable(user)
+    deliveries = disable(user)
     db.session.commit()
-    click.echo(f"disabled {user.email}")
+    delivered = deliver_due([d.id for d in deliveries]) if deliveries else 0
+    pending = len(deliveries) - delivered
+    click.echo(f"disabled {user.email}" + (f"; {pending} portal logout(s) left for `idp worker`" if pending else ""))
 
 
 # --- clients ------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """Unbound extension singletons; create_app binds them."""
 
+import sqlite3
+
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-import sqlite3
-
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -19,6 +21,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+# Storage (memory, or Redis when redis.url is set) is chosen in create_app.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
 
 
 @event.listens_for(Engine, "connect")

@@ -88,6 +88,12 @@ class I18nSettings:
 
 
 @dataclass
+class LimitSettings:
+    sign_in_per_ip: str = "60 per minute"
+    sign_in_per_account: str = "10 per minute"
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -98,6 +104,7 @@ class Settings:
     keys: KeySettings = field(default_factory=KeySettings)
     logout: LogoutSettings = field(default_factory=LogoutSettings)
     i18n: I18nSettings = field(default_factory=I18nSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @property
     def issuer(self) -> str:
@@ -217,6 +224,15 @@ _POSITIVE = (
 )
 
 
+def _check_rate(name: str, value: str) -> None:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise SettingsError(f"setting {name}: not a rate such as \"10 per minute\": {value!r}") from None
+
+
 def validate(settings: Settings) -> None:
     """Refuse insecure or impossible values; in dev mode fill secrets from the instance folder."""
     server = settings.server
@@ -228,6 +244,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError(f"setting keys.algorithm: must be RS256 or ES256, got {settings.keys.algorithm!r}")
     if settings.keys.rsa_bits not in {2048, 3072, 4096}:
         raise SettingsError(f"setting keys.rsa_bits: must be 2048, 3072 or 4096, got {settings.keys.rsa_bits}")
+    for key in ("sign_in_per_ip", "sign_in_per_account"):
+        _check_rate(f"limits.{key}", getattr(settings.limits, key))
     if not 4 <= settings.passwords.bcrypt_rounds <= 16:
         raise SettingsError("setting passwords.bcrypt_rounds: must be between 4 and 16")
     for section, key in _POSITIVE:

@@ -34,6 +34,9 @@ def base_settings(tmp: Path, database_url: str, **sections) -> Settings:
         "IDP_KEYS_RSA_BITS": "2048",
         "IDP_LOGOUT_BACKCHANNEL_RETRY_SECONDS": "0.05",
         "IDP_LOGOUT_BACKCHANNEL_TIMEOUT_SECONDS": "2",
+        # Throttling has its own tests (tests/flows/test_throttling.py); elsewhere it must not interfere.
+        "IDP_LIMITS_SIGN_IN_PER_IP": "100000 per minute",
+        "IDP_LIMITS_SIGN_IN_PER_ACCOUNT": "100000 per minute",
     }
     settings = load(environ=env)
     return settings.replace(**sections) if sections else settings

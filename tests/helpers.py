@@ -115,7 +115,7 @@ class RelyingParty:
         if verifier:
             data["code_verifier"] = verifier
         data.update(extra)
-        return self.token_request(data, auth)
+        return self.token_request({k: v for k, v in data.items() if v is not None}, auth)
 
     def refresh(self, refresh_token: str, auth: str = "basic", **extra):
         data = {"grant_type": "refresh_token", "refresh_token": refresh_token, **extra}

@@ -103,11 +103,13 @@ def phone_of(user: User | None) -> str | None:
     return crypto().decrypt(user.phone_encrypted)
 
 
-def disable(user: User) -> None:
+def disable(user: User) -> list:
+    """Stop a person signing in: end their sessions and revoke their tokens. Returns the queued logouts."""
     from idp.login import sessions
+    from idp.oidc.grants import revoke_all_for_user
 
     if user.disabled_at is None:
         user.disabled_at = clock.now()
         user.updated_at = user.disabled_at
-        record(EventTag.USER_DISABLED, user_id=user.id)
-    sessions.end_all_for_user(user, reason="user disabled")
+        record(EventTag.USER_DISABLED, user_id=user.id, tokens_revoked=revoke_all_for_user(user.id))
+    return sessions.end_all_for_user(user, reason="user disabled")

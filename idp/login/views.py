@@ -6,7 +6,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from flask import session as browser
 
-from idp.extensions import db
+from idp.extensions import db, limiter
 from idp.login import flow as plan
 from idp.login import sessions
 from idp.models import User
@@ -41,7 +41,15 @@ def _render(flow: plan.Flow, stage, error: str | None = None, status: int = 200)
     return response
 
 
+def _typed_account() -> str:
+    """Throttle key per typed account name, known or not (no enumeration); other stages count per sign-in."""
+    typed = (request.form.get("username") or "").strip().lower()[:320]
+    return f"account:{typed}" if typed else f"sign-in:{request.view_args.get('uid', '')}"
+
+
 @bp.route("/<uid>", methods=["GET", "POST"])
+@limiter.limit(lambda: settings().limits.sign_in_per_ip, methods=["POST"])
+@limiter.limit(lambda: settings().limits.sign_in_per_account, key_func=_typed_account, methods=["POST"])
 def stage(uid: str):
     flow = _load(uid)
     if flow is None:

@@ -24,4 +24,4 @@ class UTCDateTime(TypeDecorator):
 
 
 JSONList = JSON
-__all__ = ["UTCDateTime", "JSONList", "datetime"]
+__all__ = ["JSONList", "UTCDateTime", "datetime"]

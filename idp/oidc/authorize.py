@@ -5,21 +5,17 @@ from __future__ import annotations
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from flask import current_app, render_template
-from joserfc.errors import JoseError
 
 from idp.extensions import db
 from idp.login import sessions
 from idp.models import SsoSession
 from idp.oidc import pending, policy
-from idp.runtime import keyring, settings
+from idp.oidc.claims import id_token_hint_claims
+from idp.runtime import settings
 
 # RFC 6749 §3.1: request parameters MUST NOT be included more than once. client_id and redirect_uri
 # are checked by the grant (their repetition means there is nowhere safe to redirect to).
 SINGLE_VALUED = tuple(p for p in pending.PARAMS if p not in {"client_id", "redirect_uri"}) + ("request", "request_uri")
-
-
-class InvalidHint(ValueError):
-    """An id_token_hint we did not issue or cannot read."""
 
 
 def server():
@@ -50,11 +46,22 @@ def echoed_state(values) -> str | None:
     return states[0] if len(states) == 1 else None
 
 
+# Longest value we accept per parameter: what we store must fit its column, and nothing is unbounded.
+MAX_LENGTH = {"nonce": 255, "state": 1000, "scope": 500, "claims_locales": 100, "ui_locales": 100,
+              "login_hint": 320, "id_token_hint": 8000, "acr_values": 200, "prompt": 50, "max_age": 9}
+
+
 def request_error(values) -> tuple[str, str] | None:
     """Rules of an authorization request beyond what Authlib checks: (error, description) or None."""
     for name in SINGLE_VALUED:
         if len(values.getlist(name)) > 1:
             return "invalid_request", f"The parameter {name} was sent more than once."
+    for name, limit in MAX_LENGTH.items():
+        if len(values.get(name) or "") > limit:
+            return "invalid_request", f"The parameter {name} is too long (at most {limit} characters)."
+    # OIDC Core §3.1.2.1: an OpenID request names its redirect_uri, even when only one is registered.
+    if "openid" in (values.get("scope") or "").split() and not values.get("redirect_uri"):
+        return "invalid_request", "redirect_uri is required."
     if values.get("request"):
         return "request_not_supported", "Request objects are not supported."
     if values.get("request_uri"):
@@ -72,16 +79,7 @@ def request_error(values) -> tuple[str, str] | None:
 
 def hint_subject(hint: str | None) -> str | None:
     """The sub of an id_token_hint we issued (expired ones count: OIDC Core §3.1.2.1); raises InvalidHint."""
-    if not hint:
-        return None
-    try:
-        token = keyring().verify(hint)
-    except (JoseError, ValueError) as exc:
-        raise InvalidHint("id_token_hint is not valid") from exc
-    claims = token.claims
-    if claims.get("iss") != settings().issuer or not isinstance(claims.get("sub"), str):
-        raise InvalidHint("id_token_hint was not issued here")
-    return claims["sub"]
+    return id_token_hint_claims(hint)["sub"] if hint else None
 
 
 def respond_with_code(grant, session: SsoSession):

@@ -6,9 +6,11 @@ from datetime import datetime
 
 from authlib.oauth2.rfc6749 import scope_to_list
 from authlib.oidc.core.util import create_half_hash
+from joserfc.errors import JoseError
 
 from idp import clock
 from idp.models import Client, User
+from idp.runtime import keyring, settings
 
 SCOPES = ("openid", "profile", "email", "phone", "offline_access")
 
@@ -64,3 +66,27 @@ def id_token_claims(
     if access_token:
         claims["at_hash"] = create_half_hash(access_token, client.id_token_alg).decode("ascii")
     return claims
+
+
+class InvalidHint(ValueError):
+    """An id_token_hint we did not issue, or a token of ours that is not an ID token."""
+
+
+def id_token_hint_claims(hint: str) -> dict:
+    """Claims of an ID token we issued, expired ones included (they only name the person); raises InvalidHint.
+
+    Logout tokens are signed with the same keys: their typ and events claim tell them apart.
+    """
+    try:
+        token = keyring().verify(hint)
+    except (JoseError, ValueError) as exc:
+        raise InvalidHint("id_token_hint is not valid") from exc
+    claims = token.claims
+    if (
+        token.header.get("typ", "JWT") != "JWT"
+        or "events" in claims
+        or claims.get("iss") != settings().issuer
+        or not isinstance(claims.get("sub"), str)
+    ):
+        raise InvalidHint("id_token_hint is not an ID token issued here")
+    return dict(claims)

@@ -70,7 +70,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             client_id=request.client.id,
             user_id=request.user.id,
             session_id=sso.id,
-            redirect_uri=request.payload.redirect_uri or request.client.get_default_redirect_uri(),
+            # Only what the request named: RFC 6749 §4.1.3 asks it back at /token only if it was sent.
+            redirect_uri=request.payload.redirect_uri or "",
             scope=request.client.get_allowed_scope(request.payload.scope or ""),
             nonce=data.get("nonce"),
             code_challenge=data.get("code_challenge"),
@@ -134,7 +135,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         row = db.session.scalar(
             select(Token).where(Token.refresh_token_hash == crypto().keyed_hash(refresh_token))
         )
-        if row is None:
+        # Another client presenting this token learns nothing and changes nothing (Authlib refuses it next).
+        if row is None or row.client_id != self.request.client.id:
             return None
         if row.rotated_at is not None:
             revoke_family(row, reason="refresh token reused")
@@ -194,3 +196,10 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         requested = set(scope_to_list(self.request.payload.scope or ""))
         if not requested <= set(scope_to_list(self.request.client.scope or "")):
             raise InvalidScopeError("This client may not ask for that scope.")
+
+
+def revoke_all_for_user(user_id: int) -> int:
+    """Revoke every live token of a person (disabled account); returns how many. Not committed."""
+    return db.session.execute(
+        update(Token).where(Token.user_id == user_id, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
+    ).rowcount

@@ -153,6 +153,8 @@ class Introspection(HintIsOnlyAHint, IntrospectionEndpoint):
     def introspect_token(self, token: Token) -> dict:
         is_refresh = getattr(token, "matched_kind", "access_token") == "refresh_token"
         active = token.refresh_usable() if is_refresh else not (token.is_revoked() or token.is_expired())
+        if token.user_id is not None and (token.user is None or not token.user.is_active):
+            active = False  # a disabled person's tokens are worthless wherever they are checked
         if not active:
             return {"active": False}
         exp = token.refresh_expires_at if is_refresh else token.access_expires_at
@@ -168,7 +170,8 @@ class Introspection(HintIsOnlyAHint, IntrospectionEndpoint):
         }
         if token.user is not None:
             body["sub"] = token.user.sub
-            body["username"] = token.user.username or token.user.email
+            if token.user.username:  # never the e-mail address: that is for the email scope only
+                body["username"] = token.user.username
         if token.sid:
             body["sid"] = token.sid
         return body

@@ -20,6 +20,7 @@ from idp.login import sessions
 from idp.oidc import authorize as authz
 from idp.oidc import pending, policy
 from idp.oidc.authorize import server
+from idp.oidc.claims import InvalidHint
 from idp.oidc.discovery import discovery_json
 from idp.oidc.userinfo import userinfo_response
 from idp.runtime import keyring
@@ -73,7 +74,7 @@ def authorize():
         return authz.error_redirect(redirect_uri, error, state, description)
     try:
         hint_sub = authz.hint_subject(params.get("id_token_hint"))
-    except authz.InvalidHint:
+    except InvalidHint:
         return authz.error_redirect(redirect_uri, "invalid_request", state, "id_token_hint is not valid.")
 
     session = current_session()

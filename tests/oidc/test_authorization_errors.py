@@ -62,10 +62,26 @@ def test_missing_redirect_uri_with_several_registered_gets_an_error_page(client,
     assert "invalid_request" in _error_page(response)
 
 
-def test_missing_redirect_uri_with_one_registered_uses_it(rp, user):
-    response = rp.authorize(redirect_uri=None)
+def test_openid_request_without_redirect_uri_is_refused_to_the_only_registered_one(rp, user):
+    # OIDC Core §3.1.2.1: redirect_uri is REQUIRED in an OpenID request, even with one registration.
+    callback = _error_redirect(rp, rp.authorize(redirect_uri=None))
+    assert callback["error"] == "invalid_request"
+    assert callback["state"] == rp.state
+
+
+def test_plain_oauth_request_without_redirect_uri_uses_the_only_registered_one(rp, user):
+    # RFC 6749 §4.1.3: then redirect_uri is not required at the token endpoint either.
+    callback = rp.sign_in("anna@example.org", "correct horse battery", redirect_uri=None, scope="profile")
+    exchanged = rp.exchange(callback["code"], redirect_uri=None)
+    assert exchanged.status_code == 200, exchanged.get_json()
+    assert "id_token" not in exchanged.get_json()
+
+
+@pytest.mark.parametrize("name, limit", [("nonce", 255), ("state", 1000), ("login_hint", 320)])
+def test_overlong_parameters_are_refused_before_anyone_signs_in(rp, user, name, limit):
+    response = rp.authorize(**{name: "x" * (limit + 1)})
     assert response.status_code == 302
-    assert response.location.startswith("/login/")
+    assert "error=invalid_request" in response.location
 
 
 @pytest.mark.parametrize("scope", ["openid admin", "openid profile roles:write"])

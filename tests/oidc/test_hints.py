@@ -91,3 +91,15 @@ def test_id_token_hint_from_another_issuer_is_an_invalid_request(app, rp, anna_i
 
     forged = keyring().sign({"iss": "https://other.example", "sub": "x", "aud": rp.portal.client_id}, "RS256")
     assert rp.callback(rp.authorize(id_token_hint=forged))["error"] == "invalid_request"
+
+
+def test_a_logout_token_is_not_an_id_token_hint(rp, user, anna_id_token):
+    from idp.login.sessions import by_sid
+    from idp.oidc.logout import logout_token
+
+    sid = rp.decode_id_token(anna_id_token)["sid"]
+    hint = logout_token(rp.portal, by_sid(sid))
+    response = rp.authorize(prompt="none", id_token_hint=hint)
+    assert response.status_code == 302
+    assert "error=invalid_request" in response.location
+    assert "code=" not in response.location

@@ -108,3 +108,21 @@ def test_public_client_cannot_introspect(client, make_portal, user):
     response = app_rp.introspect(tokens["access_token"], auth="none")
     assert response.status_code == 401
     assert response.get_json()["error"] == "invalid_client"
+
+
+def test_tokens_of_a_disabled_person_are_inactive(rp, tokens, user):
+    from idp.accounts.users import disable
+    from idp.extensions import db
+
+    disable(user)
+    db.session.commit()
+    assert rp.introspect(tokens["access_token"]).get_json() == {"active": False}
+    assert rp.introspect(tokens["refresh_token"]).get_json() == {"active": False}
+    assert rp.userinfo(tokens["access_token"]).status_code == 401
+
+
+def test_introspection_does_not_hand_out_the_email_address(rp, user):
+    tokens = rp.tokens(user.email, PASSWORD, scope="openid")
+    body = rp.introspect(tokens["access_token"]).get_json()
+    assert body["active"] is True
+    assert user.email not in str(body)

@@ -166,3 +166,10 @@ def test_refresh_is_audited_as_token_issued(rp, tokens, user):
     rp.refresh(tokens["refresh_token"])
     grants = [e.details["grant_type"] for e in audit_events(EventTag.TOKEN_ISSUED)]
     assert grants == ["authorization_code", "refresh_token"]
+
+
+def test_another_portal_presenting_a_rotated_token_cannot_revoke_the_family(client, rp, tokens, make_portal):
+    newer = rp.refresh(tokens["refresh_token"]).get_json()
+    intruder = RelyingParty(client, make_portal("Other portal"))
+    _invalid_grant(intruder.refresh(tokens["refresh_token"]))
+    assert rp.refresh(newer["refresh_token"]).status_code == 200

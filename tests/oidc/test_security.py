@@ -131,3 +131,14 @@ def test_a_stale_stage_is_not_submitted(rp, user):
     assert response.status_code == 302
     assert response.location.endswith(login_url)
     assert SsoSession.query.count() == 0
+
+
+def test_a_failed_sign_in_with_an_unknown_name_keeps_no_plaintext_of_it(rp, user):
+    from idp.audit import EventTag
+    from tests.helpers import audit_events
+
+    login_url = rp.authorize().location
+    rp.submit_password(login_url, "Zomer2026!geheim", "whatever")
+    (event,) = audit_events(EventTag.LOGIN_PASSWORD_FAILURE)
+    assert "Zomer2026!geheim" not in str(event.details)
+    assert event.details["login_hash"]

@@ -8,7 +8,7 @@ from idp import clock
 from idp.accounts.users import find_by_login
 from idp.audit import EventTag, record
 from idp.login.flow import Done, Flow, Retry
-from idp.runtime import settings
+from idp.runtime import crypto, settings
 from idp.security.passwords import hash_password, needs_rehash, verify_password
 
 
@@ -33,8 +33,10 @@ class PasswordStage:
         # The unknown-user path verifies against a dummy hash: same answer, same time.
         valid = verify_password(password, user.password_hash if user else None, rounds)
         if not valid or user is None or not user.is_active:
+            # An unknown name may be a password typed in the wrong field: keep only its keyed hash.
             record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id if user else None,
-                   client_id=flow.client.client_id, login=login,
+                   client_id=flow.client.client_id,
+                   login=login if user else None, login_hash=None if user else crypto().keyed_hash(login.lower()),
                    reason="disabled" if valid and user is not None else "invalid_credentials")
             return Retry(_("The e-mail address or password is not correct."))
         if needs_rehash(user.password_hash, rounds):
