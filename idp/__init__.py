@@ -19,6 +19,7 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     from idp import i18n, models, web  # noqa: F401  (registers the models)
     from idp.login.views import bp as login_bp
     from idp.oidc import discovery, server
+    from idp.oidc.documents import PublicDocuments
     from idp.oidc.keys import KeyRing
     from idp.oidc.logout_views import bp as logout_bp
     from idp.oidc.views import bp as oidc_bp
@@ -68,6 +69,7 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     warm_up(settings.passwords.bcrypt_rounds)
 
     web.install(app)
+    app.wsgi_app = PublicDocuments(app, app.wsgi_app, web.SECURITY_HEADERS)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)
     app.register_blueprint(logout_bp)

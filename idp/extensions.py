@@ -27,8 +27,15 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 
 @event.listens_for(Engine, "connect")
 def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
-    """SQLite ignores ON DELETE CASCADE / SET NULL unless asked, per connection; PostgreSQL always enforces."""
+    """SQLite per connection: enforce foreign keys (ON DELETE CASCADE / SET NULL), and write-ahead logging.
+
+    WAL lets readers go on while one writer commits, and synchronous=NORMAL syncs at checkpoints rather than
+    at every commit (a power cut may lose the last commits, never corrupt the file).
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()

@@ -34,6 +34,15 @@ CSP = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
+# On every response (pages and machine endpoints alike; idp/oidc/documents.py sends them too).
+SECURITY_HEADERS = [
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+]
+
 # Machine endpoints answer errors in JSON; a portal's HTTP client cannot read an HTML page.
 API_PATHS = ("/token", "/userinfo", "/revoke", "/introspect", "/jwks.json", "/.well-known")
 
@@ -108,11 +117,8 @@ def _is_api(path: str) -> bool:
 
 def _security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    for name, value in SECURITY_HEADERS:
+        headers.setdefault(name, value)
     if response.mimetype == "text/html":
         # Every page either holds a form with a CSRF token or may show personal data.
         headers.setdefault("Cache-Control", "no-store")

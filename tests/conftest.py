@@ -45,8 +45,12 @@ def base_settings(tmp: Path, database_url: str, **sections) -> Settings:
 def _migrate(app) -> None:
     from flask_migrate import upgrade
 
+    from idp.extensions import db
+
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
+        # Closing every connection checkpoints SQLite's write-ahead log into the file, so it can be copied.
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from authlib.oauth2.rfc6749 import (
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from idp import clock
 from idp.audit import EventTag, record
@@ -133,7 +134,9 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str):
         row = db.session.scalar(
-            select(Token).where(Token.refresh_token_hash == crypto().keyed_hash(refresh_token))
+            select(Token)
+            .options(joinedload(Token.user))
+            .where(Token.refresh_token_hash == crypto().keyed_hash(refresh_token))
         )
         # Another client presenting this token learns nothing and changes nothing (Authlib refuses it next).
         if row is None or row.client_id != self.request.client.id:
@@ -171,9 +174,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 
 def granted_scope(token: Token) -> str:
-    """The scope of the grant a token belongs to: that of the first token of its family."""
-    first = db.session.scalar(select(Token.scope).where(Token.family == token.family).order_by(Token.id).limit(1))
-    return first if first is not None else token.scope
+    """The scope of the grant a token belongs to: that of the first token of its family (once per request)."""
+    cached = getattr(token, "granted_scope_cache", None)
+    if cached is None:
+        first = db.session.scalar(select(Token.scope).where(Token.family == token.family).order_by(Token.id).limit(1))
+        cached = token.granted_scope_cache = first if first is not None else token.scope
+    return cached
 
 
 def revoke_family(token: Token, reason: str) -> None:

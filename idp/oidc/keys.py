@@ -98,6 +98,10 @@ class KeyRing:
         self._public = KeySet([])
         self._jwks_json = b'{"keys": []}'
 
+    def stale(self) -> bool:
+        """Whether the next use reloads from the database (and so needs an app context)."""
+        return self._stale()
+
     def _stale(self) -> bool:
         if time.monotonic() - self._loaded_at >= self._ttl:
             return True

@@ -18,6 +18,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from idp import clock
 from idp.accounts.users import phone_of
@@ -47,7 +48,7 @@ def find_token(token_string: str, hint: str | None = None) -> Token | None:
     order = ("refresh_token", "access_token") if hint == "refresh_token" else ("access_token", "refresh_token")
     for kind in order:
         column = Token.access_token_hash if kind == "access_token" else Token.refresh_token_hash
-        row = db.session.scalar(select(Token).where(column == hashed))
+        row = db.session.scalar(select(Token).options(joinedload(Token.user)).where(column == hashed))
         if row is not None:
             row.matched_kind = kind  # which half of the pair was presented (per-request object)
             return row

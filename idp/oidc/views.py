@@ -37,6 +37,7 @@ def _cached_json(body: bytes) -> Response:
     return response
 
 
+# idp/oidc/documents.py answers these two in front of Flask; the routes keep url_for and the route map honest.
 @bp.get("/.well-known/openid-configuration")
 def discovery():
     return _cached_json(discovery_json())

@@ -1,0 +1,43 @@
+"""Discovery and JWKS answered from memory in front of Flask: the most requested, least personal endpoints.
+
+They need no session, CSRF, locale, rate limit or audit, so they skip that per-request work (bench/ shows
+it costs more than the answer itself). The bytes are built once; the JWKS follows KeyRing's reloads.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from idp.oidc.discovery import PATHS
+
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+JWKS_PATH = PATHS["jwks_uri"]
+CACHE = "public, max-age=300"
+
+
+class PublicDocuments:
+    def __init__(self, app: Flask, wsgi_app, security_headers: list[tuple[str, str]]):
+        self._app = app
+        self._next = wsgi_app
+        self._keys = app.extensions["idp.keys"]
+        self._discovery = app.extensions["idp.discovery"]
+        self._headers = [
+            ("Content-Type", "application/json"),
+            ("Cache-Control", CACHE),
+            ("Access-Control-Allow-Origin", "*"),
+            *security_headers,
+        ]
+
+    def _jwks(self) -> bytes:
+        if self._keys.stale():
+            with self._app.app_context():
+                return self._keys.jwks_json()
+        return self._keys.jwks_json()
+
+    def __call__(self, environ, start_response):
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if method not in ("GET", "HEAD") or path not in (DISCOVERY_PATH, JWKS_PATH):
+            return self._next(environ, start_response)
+        body = self._discovery if path == DISCOVERY_PATH else self._jwks()
+        start_response("200 OK", [*self._headers, ("Content-Length", str(len(body)))])
+        return [b"" if method == "HEAD" else body]
