@@ -138,11 +138,18 @@ def demo_command(port: int, reset: bool):
 @with_appcontext
 @domain_command
 def worker_command(once: bool, interval: float):
-    """Deliver queued back-channel logouts, including retries a restarted server left behind."""
+    """Deliver queued back-channel logouts (also those a restarted server left) and purge expired rows."""
+    from idp.maintenance import purge
     from idp.oidc.logout import deliver_due
 
+    next_purge = 0.0
     try:
         while True:
+            if time.monotonic() >= next_purge:  # housekeeping hourly; logouts every pass
+                removed = {k: v for k, v in purge().items() if v}
+                if removed:
+                    click.echo("purged " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in removed.items()))
+                next_purge = time.monotonic() + 3600
             delivered = deliver_due()
             if delivered:
                 click.echo(f"{delivered} back-channel logout(s) delivered")

@@ -79,6 +79,8 @@ class Token(db.Model, TokenMixin):
     access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     scope: Mapped[str] = mapped_column(String(500))
+    # The scope the person granted: a refresh may narrow `scope` and later widen it back up to this.
+    grant_scope: Mapped[str | None] = mapped_column(String(500))
     auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     amr: Mapped[list[str]] = mapped_column(JSON, default=list)
     acr: Mapped[str | None] = mapped_column(String(100))

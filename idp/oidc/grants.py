@@ -174,12 +174,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 
 def granted_scope(token: Token) -> str:
-    """The scope of the grant a token belongs to: that of the first token of its family (once per request)."""
-    cached = getattr(token, "granted_scope_cache", None)
-    if cached is None:
-        first = db.session.scalar(select(Token.scope).where(Token.family == token.family).order_by(Token.id).limit(1))
-        cached = token.granted_scope_cache = first if first is not None else token.scope
-    return cached
+    """The scope of the grant a token belongs to, as the person granted it."""
+    return token.grant_scope if token.grant_scope is not None else token.scope
 
 
 def revoke_family(token: Token, reason: str) -> None:

@@ -31,6 +31,7 @@ from idp.oidc.grants import (
     ClientCredentialsGrant,
     RefreshTokenGrant,
     S256CodeChallenge,
+    granted_scope,
 )
 from idp.runtime import crypto, keyring, settings
 
@@ -78,8 +79,11 @@ def save_token(token: dict, request) -> None:
     elif previous is not None:
         row.family, row.code_id, row.session_id, row.sid = previous.family, previous.code_id, previous.session_id, previous.sid
         row.auth_time, row.amr, row.acr = previous.auth_time, list(previous.amr or []), previous.acr
+        row.grant_scope = granted_scope(previous)
     else:
         row.family = secrets.token_hex(16)
+    if row.grant_scope is None:
+        row.grant_scope = row.scope
     db.session.add(row)
     request.saved_token = row
     record(EventTag.TOKEN_ISSUED, user_id=row.user_id, client_id=request.client.client_id,

@@ -1,0 +1,37 @@
+"""Housekeeping for `idp worker`: end expired sessions and delete rows nobody can use any more."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, func
+
+from idp import clock
+from idp.extensions import db
+from idp.login import sessions
+from idp.models import AuthorizationCode, LogoutDelivery, PendingAuthorization, SsoSession, Token
+
+# Used codes are kept a day so a late replay is still recognised (and revokes what the code bought).
+CODE_KEPT = timedelta(days=1)
+TOKEN_KEPT = timedelta(days=1)
+DELIVERY_KEPT = timedelta(days=7)
+SESSION_KEPT = timedelta(days=30)
+
+
+def purge() -> dict[str, int]:
+    """One pass; returns how many rows of each kind went. Commits. Audit records are never purged here."""
+    now = clock.now()
+    sessions.end_expired()  # queues their back-channel logouts; the worker delivers them next
+    counts: dict[str, int] = {}
+    token_end = func.coalesce(Token.refresh_expires_at, Token.access_expires_at)
+    done = func.coalesce(LogoutDelivery.delivered_at, LogoutDelivery.failed_at)
+    for name, statement in (
+        ("pending_authorizations", delete(PendingAuthorization).where(PendingAuthorization.expires_at < now)),
+        ("tokens", delete(Token).where(token_end < now - TOKEN_KEPT)),
+        ("authorization_codes", delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - CODE_KEPT)),
+        ("logout_deliveries", delete(LogoutDelivery).where(done < now - DELIVERY_KEPT)),
+        ("sessions", delete(SsoSession).where(SsoSession.ended_at < now - SESSION_KEPT)),
+    ):
+        counts[name] = db.session.execute(statement, execution_options={"synchronize_session": False}).rowcount
+    db.session.commit()
+    return counts

@@ -1,0 +1,66 @@
+"""`idp worker` housekeeping: what nobody can use any more is deleted; what may still matter stays."""
+
+from datetime import timedelta
+
+import time_machine
+
+from idp import clock
+from idp.extensions import db
+from idp.maintenance import purge
+from idp.models import AuthorizationCode, PendingAuthorization, SsoSession, Token
+
+PASSWORD = "correct horse battery"
+
+
+def _count(model) -> int:
+    db.session.expire_all()
+    return db.session.query(model).count()
+
+
+def test_nothing_live_is_purged(rp, user):
+    tokens = rp.tokens(user.email, PASSWORD)
+    counts = purge()
+    assert counts["tokens"] == 0 and counts["authorization_codes"] == 0 and counts["sessions"] == 0
+    assert rp.refresh(tokens["refresh_token"]).status_code == 200
+
+
+def test_used_code_is_kept_a_day_for_replay_detection_then_purged(rp, user):
+    callback = rp.sign_in(user.email, PASSWORD)
+    assert rp.exchange(callback["code"]).status_code == 200
+    with time_machine.travel(clock.now() + timedelta(hours=23)):
+        purge()
+        assert _count(AuthorizationCode) == 1
+    with time_machine.travel(clock.now() + timedelta(days=1, minutes=5)):
+        purge()
+        assert _count(AuthorizationCode) == 0
+
+
+def test_tokens_go_a_day_after_they_can_no_longer_be_used(rp, user, settings):
+    rp.tokens(user.email, PASSWORD)
+    refresh_life = timedelta(days=settings.tokens.refresh_token_days)
+    with time_machine.travel(clock.now() + refresh_life + timedelta(hours=1)):
+        purge()
+        assert _count(Token) == 1
+    with time_machine.travel(clock.now() + refresh_life + timedelta(days=1, hours=1)):
+        assert purge()["tokens"] == 1
+        assert _count(Token) == 0
+
+
+def test_abandoned_sign_ins_are_purged(rp, user, settings):
+    rp.authorize()
+    assert _count(PendingAuthorization) == 1
+    with time_machine.travel(clock.now() + timedelta(minutes=settings.session.login_minutes + 1)):
+        assert purge()["pending_authorizations"] == 1
+
+
+def test_expired_sessions_are_ended_then_deleted_after_thirty_days(rp, user, settings):
+    rp.sign_in(user.email, PASSWORD)
+    later = clock.now() + timedelta(hours=settings.session.absolute_hours + 1)
+    with time_machine.travel(later):
+        purge()
+        db.session.expire_all()
+        (session,) = db.session.query(SsoSession).all()
+        assert session.ended_at is not None
+    with time_machine.travel(later + timedelta(days=31)):
+        purge()
+        assert _count(SsoSession) == 0
