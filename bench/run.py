@@ -46,7 +46,8 @@ def _args() -> argparse.Namespace:
                    help="alternating bare/provider slices for discovery and JWKS")
     p.add_argument("--connections", type=int, default=16, help="keep-alive connections, closed loop")
     p.add_argument("--browsers", type=int, default=8, help="concurrent browsers signing in")
-    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (provider and bare app)")
+    p.add_argument("--workers", type=int, default=3,
+                   help="gunicorn workers (provider and bare app); 3 on 2 cores lets one wait on the database while two compute")
     p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     p.add_argument("--loadgen-processes", type=int, default=1, help="load generator processes")
     p.add_argument("--bcrypt-rounds", type=int, default=12, help="passwords.bcrypt_rounds for the provider")
