@@ -101,7 +101,8 @@ def init_command():
 
 @click.command("serve")
 @click.option("--bind", default="127.0.0.1:5000", show_default=True, help="host:port (or unix:PATH) to listen on.")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--workers", default=3, show_default=True, type=click.IntRange(1, 64),
+              help="Processes; about cores + 1 lets one wait on the database while the others compute.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
 @with_appcontext
 @domain_command
