@@ -46,9 +46,6 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
         RATELIMIT_KEY_PREFIX="idp",
         PROPAGATE_EXCEPTIONS=False,
     )
-    if settings.server.proxy_hops:
-        hops = settings.server.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
     app.extensions["idp.settings"] = settings
     crypto = Crypto(settings.server.encryption_key)
@@ -69,7 +66,10 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     warm_up(settings.passwords.bcrypt_rounds)
 
     web.install(app)
-    app.wsgi_app = PublicDocuments(app, app.wsgi_app, web.SECURITY_HEADERS)
+    app.wsgi_app = PublicDocuments(app, app.wsgi_app, web.SECURITY_HEADERS, web.HSTS)
+    if settings.server.proxy_hops:  # outermost, so everything inside sees the client's scheme and address
+        hops = settings.server.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)
     app.register_blueprint(logout_bp)

@@ -29,13 +29,13 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
     """SQLite per connection: enforce foreign keys (ON DELETE CASCADE / SET NULL), and write-ahead logging.
 
-    WAL lets readers go on while one writer commits, and synchronous=NORMAL syncs at checkpoints rather than
-    at every commit (a power cut may lose the last commits, never corrupt the file).
+    WAL lets readers go on while one writer commits. synchronous stays FULL: a commit that marks a code
+    used or a refresh token rotated must survive a power cut, or the token becomes usable again.
     """
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()

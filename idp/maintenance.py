@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, exists, func
+from sqlalchemy.orm import aliased
 
 from idp import clock
 from idp.extensions import db
 from idp.login import sessions
 from idp.models import AuthorizationCode, LogoutDelivery, PendingAuthorization, SsoSession, Token
 
-# Used codes are kept a day so a late replay is still recognised (and revokes what the code bought).
+# Used codes are kept at least a day, and as long as tokens bought with them live, so a late replay is
+# still recognised (and revokes what the code bought).
 CODE_KEPT = timedelta(days=1)
 TOKEN_KEPT = timedelta(days=1)
 DELIVERY_KEPT = timedelta(days=7)
@@ -23,12 +25,19 @@ def purge() -> dict[str, int]:
     now = clock.now()
     sessions.end_expired()  # queues their back-channel logouts; the worker delivers them next
     counts: dict[str, int] = {}
+    # A dead row is kept while its grant lives: a replayed rotated refresh token or code must still be
+    # recognised, and revoke the family it belongs to.
+    live = aliased(Token)
+    live_until = func.coalesce(live.refresh_expires_at, live.access_expires_at)
     token_end = func.coalesce(Token.refresh_expires_at, Token.access_expires_at)
+    family_lives = exists().where(live.family == Token.family, live_until >= now - TOKEN_KEPT)
+    code_lives = exists().where(live.code_id == AuthorizationCode.id, live_until >= now - TOKEN_KEPT)
     done = func.coalesce(LogoutDelivery.delivered_at, LogoutDelivery.failed_at)
     for name, statement in (
         ("pending_authorizations", delete(PendingAuthorization).where(PendingAuthorization.expires_at < now)),
-        ("tokens", delete(Token).where(token_end < now - TOKEN_KEPT)),
-        ("authorization_codes", delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - CODE_KEPT)),
+        ("tokens", delete(Token).where(token_end < now - TOKEN_KEPT, ~family_lives)),
+        ("authorization_codes",
+         delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - CODE_KEPT, ~code_lives)),
         ("logout_deliveries", delete(LogoutDelivery).where(done < now - DELIVERY_KEPT)),
         ("sessions", delete(SsoSession).where(SsoSession.ended_at < now - SESSION_KEPT)),
     ):

@@ -34,6 +34,8 @@ CSP = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
 
+HSTS = "max-age=31536000"
+
 # On every response (pages and machine endpoints alike; idp/oidc/documents.py sends them too).
 SECURITY_HEADERS = [
     ("Content-Security-Policy", CSP),
@@ -123,7 +125,7 @@ def _security_headers(response: Response) -> Response:
         # Every page either holds a form with a CSRF token or may show personal data.
         headers.setdefault("Cache-Control", "no-store")
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from sqlalchemy import func, or_, select
 
@@ -79,10 +80,27 @@ def create_user(
     return user
 
 
+MAX_LOGIN = 320
+
+
+def normalise_login(typed: str | None) -> str:
+    """What a person typed as e-mail or username, as compared everywhere (lookup, throttling, audit).
+
+    Unicode-normalised (NFKC) and stripped; never cut short, so padding cannot make a second name for the
+    same account. Empty when nothing usable was typed; over MAX_LOGIN it names no account.
+    """
+    return unicodedata.normalize("NFKC", typed or "").strip()
+
+
+def login_key(typed: str | None) -> str:
+    """A keyed hash of the normalised, case-folded login: counts and records without the typed text."""
+    return crypto().keyed_hash(normalise_login(typed).casefold())
+
+
 def find_by_login(login: str) -> User | None:
     """The user whose e-mail (case-insensitive) or username is `login`."""
-    login = (login or "").strip()
-    if not login or len(login) > 320:
+    login = normalise_login(login)
+    if not login or len(login) > MAX_LOGIN:
         return None
     return db.session.scalar(
         select(User).where(or_(func.lower(User.email) == login.lower(), User.username == login))

@@ -129,18 +129,25 @@ def end_all_for_user(user: User, reason: str) -> list[LogoutDelivery]:
     return [delivery for session in sessions for delivery in end(session, reason=reason)]
 
 
-def end_expired(limit: int = 500) -> list[LogoutDelivery]:
+def end_expired(batch: int = 500) -> list[LogoutDelivery]:
     """End sessions whose lifetime has run out (for `idp worker`), so portals hear of it and it is audited.
 
-    An expired session is already refused at /authorize; this only makes its end visible.
+    An expired session is already refused at /authorize; this only makes its end visible. Works in
+    batches until none is left, so a busy hour cannot build a backlog.
     """
     now = clock.now()
     cfg = settings().session
-    candidates = db.session.scalars(
-        select(SsoSession).where(
-            SsoSession.ended_at.is_(None),
-            (SsoSession.last_seen_at < now - timedelta(minutes=cfg.idle_minutes))
-            | (SsoSession.created_at < now - timedelta(hours=cfg.absolute_hours)),
-        ).limit(limit)
-    ).all()
-    return [delivery for session in candidates for delivery in end(session, reason="expired")]
+    deliveries: list[LogoutDelivery] = []
+    while True:
+        candidates = db.session.scalars(
+            select(SsoSession).where(
+                SsoSession.ended_at.is_(None),
+                (SsoSession.last_seen_at < now - timedelta(minutes=cfg.idle_minutes))
+                | (SsoSession.created_at < now - timedelta(hours=cfg.absolute_hours)),
+            ).limit(batch)
+        ).all()
+        for session in candidates:
+            deliveries += end(session, reason="expired")
+        db.session.flush()
+        if len(candidates) < batch:
+            return deliveries

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from flask import session as browser
 
+from idp.accounts.users import login_key, normalise_login
 from idp.extensions import db, limiter
 from idp.login import flow as plan
 from idp.login import sessions
@@ -42,14 +45,33 @@ def _render(flow: plan.Flow, stage, error: str | None = None, status: int = 200)
 
 
 def _typed_account() -> str:
-    """Throttle key per typed account name, known or not (no enumeration); other stages count per sign-in."""
-    typed = (request.form.get("username") or "").strip().lower()[:320]
-    return f"account:{typed}" if typed else f"sign-in:{request.view_args.get('uid', '')}"
+    """Throttle key per typed account name, known or not (no enumeration), stored only as a keyed hash;
+    other stages count per sign-in."""
+    if normalise_login(request.form.get("username")):
+        return "account:" + login_key(request.form.get("username"))
+    return f"sign-in:{request.view_args.get('uid', '')}"
+
+
+def _client_network() -> str:
+    """Per-IP throttle key; an IPv6 client owns a whole /64, so it counts as one."""
+    address = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+
+
+def _failed(response) -> bool:
+    """Only attempts that did not get through count: a successful stage redirects onwards."""
+    return response.status_code != 302
 
 
 @bp.route("/<uid>", methods=["GET", "POST"])
-@limiter.limit(lambda: settings().limits.sign_in_per_ip, methods=["POST"])
-@limiter.limit(lambda: settings().limits.sign_in_per_account, key_func=_typed_account, methods=["POST"])
+@limiter.limit(lambda: settings().limits.sign_in_per_ip, key_func=_client_network, methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(lambda: settings().limits.sign_in_per_account, key_func=_typed_account, methods=["POST"],
+               deduct_when=_failed)
 def stage(uid: str):
     flow = _load(uid)
     if flow is None:

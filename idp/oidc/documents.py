@@ -16,8 +16,9 @@ CACHE = "public, max-age=300"
 
 
 class PublicDocuments:
-    def __init__(self, app: Flask, wsgi_app, security_headers: list[tuple[str, str]]):
+    def __init__(self, app: Flask, wsgi_app, security_headers: list[tuple[str, str]], hsts: str):
         self._app = app
+        self._hsts = hsts
         self._next = wsgi_app
         self._keys = app.extensions["idp.keys"]
         self._discovery = app.extensions["idp.discovery"]
@@ -30,14 +31,17 @@ class PublicDocuments:
 
     def _jwks(self) -> bytes:
         if self._keys.stale():
-            with self._app.app_context():
+            with self._app.app_context():  # a reload reads the database
                 return self._keys.jwks_json()
-        return self._keys.jwks_json()
+        return self._keys.cached_jwks_json()
 
     def __call__(self, environ, start_response):
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if method not in ("GET", "HEAD") or path not in (DISCOVERY_PATH, JWKS_PATH):
             return self._next(environ, start_response)
         body = self._discovery if path == DISCOVERY_PATH else self._jwks()
-        start_response("200 OK", [*self._headers, ("Content-Length", str(len(body)))])
+        headers = [*self._headers, ("Content-Length", str(len(body)))]
+        if environ.get("wsgi.url_scheme") == "https":  # set by ProxyFix behind a TLS proxy
+            headers.append(("Strict-Transport-Security", self._hsts))
+        start_response("200 OK", headers)
         return [b"" if method == "HEAD" else body]

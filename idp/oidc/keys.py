@@ -98,6 +98,10 @@ class KeyRing:
         self._public = KeySet([])
         self._jwks_json = b'{"keys": []}'
 
+    def cached_jwks_json(self) -> bytes:
+        """The JWKS as last loaded, never touching the database (callers without an app context)."""
+        return self._jwks_json
+
     def stale(self) -> bool:
         """Whether the next use reloads from the database (and so needs an app context)."""
         return self._stale()

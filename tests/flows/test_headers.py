@@ -87,3 +87,20 @@ def test_the_script_and_style_are_served_from_here(client):
         assert response.status_code == 200
         assert response.mimetype in mimetypes
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/jwks.json"])
+def test_public_documents_carry_hsts_over_https_only(client, path):
+    assert "Strict-Transport-Security" not in client.get(path).headers
+    secure = client.get(path, base_url="https://localhost")
+    assert secure.status_code == 200
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+@pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/jwks.json"])
+def test_public_documents_answer_head_without_a_body(client, path):
+    full = client.get(path)
+    head = client.head(path)
+    assert head.status_code == 200
+    assert head.data == b""
+    assert head.headers["Content-Length"] == str(len(full.data))

@@ -62,3 +62,36 @@ def test_one_address_trying_many_accounts_is_paused(client, portal):
     statuses = [_attempt(rp, f"spray-{secrets.token_hex(4)}@example.org").status_code for _ in range(9)]
     assert statuses[:8] == [200] * 8
     assert statuses[8] == 429
+
+
+def test_padding_the_name_does_not_make_a_new_account_to_guess(client, portal, make_user):
+    login = f"padded-{secrets.token_hex(4)}@example.org"
+    make_user(login, "correct horse battery")
+    rp = RelyingParty(client, portal)
+    variants = [login.upper(), f" {login}\u00a0", f"\u2003{login}\u3000", login]
+    statuses = [_attempt(rp, typed).status_code for typed in variants]
+    assert statuses == [200, 200, 200, 429]
+    # Padded past the length limit it names no account at all: still no way in.
+    assert _attempt(rp, login + "\u2003" * 310 + "X", "correct horse battery").status_code == 200
+
+
+def test_successful_sign_ins_do_not_use_up_the_allowance(app, portal, make_user):
+    login = f"regular-{secrets.token_hex(4)}@example.org"
+    make_user(login, "correct horse battery")
+    for _ in range(5):  # more than the 3 per minute allowed for failures
+        callback = RelyingParty(browser(app), portal).sign_in(login, "correct horse battery", prompt="login")
+        assert callback["code"]
+
+
+def test_the_limiter_keeps_no_typed_name(app, client, portal):
+    from idp.extensions import limiter
+
+    login = f"secret-{secrets.token_hex(4)}@example.org"
+    _attempt(RelyingParty(client, portal), login)
+    storage = limiter.storage
+    if hasattr(storage, "get_connection"):  # Redis: read the keys the limiter wrote
+        keys = [k.decode() if isinstance(k, bytes) else k for k in storage.get_connection().keys("*")]
+    else:  # memory
+        keys = list(storage.storage.keys())
+    assert keys, "the attempt was counted somewhere"
+    assert not any(login in key for key in keys)

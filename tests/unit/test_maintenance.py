@@ -24,15 +24,40 @@ def test_nothing_live_is_purged(rp, user):
     assert rp.refresh(tokens["refresh_token"]).status_code == 200
 
 
-def test_used_code_is_kept_a_day_for_replay_detection_then_purged(rp, user):
+def test_used_code_is_kept_while_what_it_bought_lives(rp, user, settings):
     callback = rp.sign_in(user.email, PASSWORD)
     assert rp.exchange(callback["code"]).status_code == 200
+    with time_machine.travel(clock.now() + timedelta(days=2)):
+        purge()
+        assert _count(AuthorizationCode) == 1  # a replay now would still revoke the tokens
+    refresh_life = timedelta(days=settings.tokens.refresh_token_days)
+    with time_machine.travel(clock.now() + refresh_life + timedelta(days=1, hours=1)):
+        purge()
+        assert _count(AuthorizationCode) == 0
+
+
+def test_unused_expired_code_goes_after_a_day(rp, user):
+    rp.sign_in(user.email, PASSWORD)
     with time_machine.travel(clock.now() + timedelta(hours=23)):
         purge()
         assert _count(AuthorizationCode) == 1
     with time_machine.travel(clock.now() + timedelta(days=1, minutes=5)):
         purge()
         assert _count(AuthorizationCode) == 0
+
+
+def test_rotated_refresh_token_is_kept_while_its_family_lives(rp, user, settings):
+    first = rp.tokens(user.email, PASSWORD)
+    refresh_life = timedelta(days=settings.tokens.refresh_token_days)
+    later = clock.now() + refresh_life - timedelta(days=1)
+    with time_machine.travel(later):
+        newer = rp.refresh(first["refresh_token"]).get_json()  # the family now lives another month
+    with time_machine.travel(later + timedelta(days=3)):
+        purge()
+        assert _count(Token) == 2
+        # The old token, long expired, still gives the replay away and revokes the family.
+        assert rp.refresh(first["refresh_token"]).status_code == 400
+        assert rp.refresh(newer["refresh_token"]).status_code == 400
 
 
 def test_tokens_go_a_day_after_they_can_no_longer_be_used(rp, user, settings):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from idp import clock
-from idp.accounts.users import find_by_login
+from idp.accounts.users import MAX_LOGIN, find_by_login, login_key, normalise_login
 from idp.audit import EventTag, record
 from idp.login.flow import Done, Flow, Retry
-from idp.runtime import crypto, settings
+from idp.runtime import settings
 from idp.security.passwords import hash_password, needs_rehash, verify_password
 
 
@@ -23,9 +23,9 @@ class PasswordStage:
         return {"login_hint": flow.state.get("login") or flow.params.get("login_hint", "")}
 
     def submit(self, flow: Flow, form) -> Done | Retry:
-        login = (form.get("username") or "").strip()[:320]
+        login = normalise_login(form.get("username"))  # never cut: a cut could turn padding into a match
         password = form.get("password") or ""
-        flow.state["login"] = login
+        flow.state["login"] = login[:MAX_LOGIN]  # to fill the form in again
         if not login or not password:
             return Retry(_("Enter your e-mail address and your password."))
         rounds = settings().passwords.bcrypt_rounds
@@ -36,7 +36,7 @@ class PasswordStage:
             # An unknown name may be a password typed in the wrong field: keep only its keyed hash.
             record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id if user else None,
                    client_id=flow.client.client_id,
-                   login=login if user else None, login_hash=None if user else crypto().keyed_hash(login.lower()),
+                   login=login if user else None, login_hash=None if user else login_key(login),
                    reason="disabled" if valid and user is not None else "invalid_credentials")
             return Retry(_("The e-mail address or password is not correct."))
         if needs_rehash(user.password_hash, rounds):
