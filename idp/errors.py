@@ -1,4 +1,4 @@
-"""Domain exceptions. Views map them to pages or OAuth errors in one place (idp/web.py)."""
+"""Domain exceptions, raised by domain modules; the CLI turns them into one line and exit code 2."""
 
 
 class IdpError(Exception):
@@ -13,9 +13,3 @@ class NotFound(IdpError):
     """The thing asked for does not exist."""
 
 
-class InvalidCredentials(IdpError):
-    """Unknown user or wrong password: deliberately one error for both."""
-
-
-class AccountDisabled(IdpError):
-    """The account exists but may not sign in."""

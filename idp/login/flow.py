@@ -81,9 +81,6 @@ def next_stage(flow: Flow, stages: list[Stage] | None = None) -> Stage | None:
     return None
 
 
-def find_stage(name: str) -> Stage | None:
-    return next((s for s in plan() if s.name == name), None)
-
 
 @dataclass
 class Established:

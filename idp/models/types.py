@@ -1,8 +1,8 @@
 """Column types shared by the models."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 
@@ -23,5 +23,4 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
-JSONList = JSON
-__all__ = ["JSONList", "UTCDateTime", "datetime"]
+__all__ = ["UTCDateTime"]

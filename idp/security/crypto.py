@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -39,7 +38,3 @@ class Crypto:
 
     def matches(self, value: str, stored_hash: str | None) -> bool:
         return bool(stored_hash) and hmac.compare_digest(self.keyed_hash(value), stored_hash or "")
-
-
-def random_token(nbytes: int = 32) -> str:
-    return secrets.token_urlsafe(nbytes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idp.security.crypto import Crypto, random_token
+from idp.security.crypto import Crypto
 
 KEY = "encryption-key-one-0123456789-abcdefghijklmnopq"
 OTHER_KEY = "encryption-key-two-0123456789-abcdefghijklmnopq"
@@ -61,9 +61,3 @@ def test_matches_checks_a_value_against_its_stored_hash():
     assert not crypto.matches("client-secret", None)
     assert not crypto.matches("client-secret", "")
     assert not Crypto(OTHER_KEY).matches("client-secret", stored)
-
-
-def test_random_tokens_are_long_and_unique():
-    tokens = {random_token() for _ in range(100)}
-    assert len(tokens) == 100
-    assert all(len(t) >= 43 for t in tokens)
