@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+import string
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -14,6 +16,15 @@ from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
 from idp.models import AuthorizationCode, Client, Consent, LogoutDelivery, SessionClient, Token
 from idp.runtime import crypto, settings
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9._~][A-Za-z0-9._~-]{0,63}")
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def new_client_id() -> str:
+    """24 letters and digits (~143 bits): safe in URLs, config files and on a command line (no leading '-')."""
+    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(24))
+
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -66,7 +77,10 @@ def register(
     post_logout = [check_uri(u, "post-logout-redirect-uri", dev) for u in post_logout_redirect_uris]
     if backchannel_logout_uri:
         check_uri(backchannel_logout_uri, "backchannel-logout-uri", dev)
-    client_id = client_id or secrets.token_urlsafe(18)
+    if client_id is not None and not CLIENT_ID.fullmatch(client_id):
+        raise InvalidInput(f"client id must be 1-64 letters, digits, '.', '_', '~' or '-', not starting with '-': "
+                           f"{client_id!r}")
+    client_id = client_id or new_client_id()
     if db.session.scalar(select(Client.id).where(Client.client_id == client_id)) is not None:
         raise InvalidInput(f"client id {client_id} is taken")
     secret = None if public else secrets.token_urlsafe(32)

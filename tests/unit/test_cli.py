@@ -513,3 +513,20 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     afresh = {u["email"]: u["sub"] for u in ok_json(demo_db, "users", "list")}
     assert set(afresh) == set(first) and not set(afresh.values()) & set(first.values())
     assert ok_json(demo_db, "clients", "list") == []
+
+
+def test_generated_client_ids_never_look_like_options(app):
+    from idp.oidc.clients import CLIENT_ID, new_client_id
+
+    ids = [new_client_id() for _ in range(2000)]
+    assert all(CLIENT_ID.fullmatch(i) and not i.startswith("-") for i in ids)
+    assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize("chosen", ["-rf", "has space", "x" * 65, "ünïcode"])
+def test_a_chosen_client_id_must_be_plain(app, chosen):
+    from idp.errors import InvalidInput
+    from idp.oidc.clients import register
+
+    with pytest.raises(InvalidInput, match="client id"):
+        register("Portal", ["http://127.0.0.1:9000/cb"], client_id=chosen)
