@@ -12,6 +12,7 @@ from idp.accounts.users import login_key, normalise_login
 from idp.extensions import db, limiter
 from idp.login import flow as plan
 from idp.login import sessions
+from idp.login.cookie import current_session, set_cookie
 from idp.models import User
 from idp.oidc import logout, pending
 from idp.oidc.authorize import error_redirect, respond_with_code, server
@@ -39,16 +40,15 @@ def _render(flow: plan.Flow, stage, error: str | None = None, status: int = 200)
     context = stage.context(flow)
     body = render_template(stage.template, flow=flow, client=flow.client, uid=flow.pending.uid,
                            error=error, **context)
-    response = make_response(body, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return make_response(body, status)  # HTML pages are no-store (idp/web.py)
 
 
 def _typed_account() -> str:
     """Throttle key per typed account name, known or not (no enumeration), stored only as a keyed hash;
     other stages count per sign-in."""
-    if normalise_login(request.form.get("username")):
-        return "account:" + login_key(request.form.get("username"))
+    typed = normalise_login(request.form.get("username"))
+    if typed:
+        return "account:" + login_key(typed)
     return f"sign-in:{request.view_args.get('uid', '')}"
 
 
@@ -113,7 +113,7 @@ def _establish(flow: plan.Flow) -> plan.Established | None:
     """After a fresh sign-in: the SSO session it earned (not committed), else None."""
     if not flow.state.get("fresh"):
         return None
-    established = plan.establish_session(flow, sessions.find(request.cookies.get(sessions.COOKIE)),
+    established = plan.establish_session(flow, current_session(),
                                          request.remote_addr, request.user_agent.string)
     # A new session gets a new CSRF token: drop the stored secret and this request's signed copy.
     browser.pop("csrf_token", None)
@@ -125,10 +125,7 @@ def _send(response, established: plan.Established | None):
     """Once committed: tell the portals of a replaced session, and hand the browser its session cookie."""
     if established is not None:
         logout.after_logout(current_app._get_current_object(), established.ended)
-        response.set_cookie(
-            sessions.COOKIE, established.cookie, httponly=True, samesite="Lax", path="/",
-            secure=settings().issuer.startswith("https://"),
-        )
+        set_cookie(response, established.cookie)
     return response
 
 

@@ -11,10 +11,10 @@ from flask import Blueprint, current_app, make_response, redirect, render_templa
 
 from idp.extensions import csrf, db
 from idp.login import sessions
+from idp.login.cookie import clear_cookie, current_session
 from idp.models import Client, SsoSession
 from idp.oidc import logout
 from idp.oidc.end_session import check
-from idp.runtime import settings
 
 bp = Blueprint("logout", __name__)
 # Carried through the confirmation page so the confirmed POST is the same request.
@@ -42,7 +42,7 @@ def end_session():
     hinted = sessions.by_sid(asked.hint.get("sid")) if asked.hint else None
     if hinted is not None and hinted.ended_at is None:
         ending.append(hinted)
-    mine = sessions.find(request.cookies.get(sessions.COOKIE))
+    mine = current_session()
     # Without a hint for this very person anyone could log them out by a link: ask first (§2, §6).
     ask_first = mine is not None and not confirmed and (asked.hint is None or asked.hint.get("sub") != mine.user.sub)
     if mine is not None and not ask_first:
@@ -61,6 +61,5 @@ def end_session():
         response = redirect(asked.target)
     else:
         response = make_response(render_template("oidc/logged_out.html", client=asked.client))
-    response.delete_cookie(sessions.COOKIE, path="/", secure=settings().issuer.startswith("https://"),
-                           httponly=True, samesite="Lax")
+    clear_cookie(response)
     return response

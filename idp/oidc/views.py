@@ -16,7 +16,7 @@ from flask import (
 from flask import session as browser
 
 from idp.extensions import csrf, db
-from idp.login import sessions
+from idp.login.cookie import current_session
 from idp.oidc import authorize as authz
 from idp.oidc import pending, policy
 from idp.oidc.authorize import server
@@ -52,10 +52,6 @@ def browser_id() -> str:
     if "bid" not in browser:
         browser["bid"] = secrets.token_urlsafe(24)
     return browser["bid"]
-
-
-def current_session():
-    return sessions.find(request.cookies.get(sessions.COOKIE))
 
 
 @bp.route("/authorize", methods=["GET", "POST"])
