@@ -11,7 +11,7 @@ import secrets
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, get_type_hints
+from typing import IO, Any, get_origin, get_type_hints
 
 import click
 
@@ -94,6 +94,49 @@ class LimitSettings:
 
 
 @dataclass
+class MfaSettings:
+    required_for_everyone: bool = False
+    required_roles: list[str] = field(default_factory=list)
+    acr_password: str = "urn:idp:acr:password"
+    acr_mfa: str = "urn:idp:acr:mfa"
+    totp_issuer: str = "idp"
+
+
+@dataclass
+class CodeSettings:
+    sms_length: int = 6
+    email_length: int = 6
+    sms_prefix: bool = False
+    ttl_seconds: int = 300
+    max_attempts: int = 5
+    resend_seconds: int = 30
+    per_user_per_hour: int = 10
+    per_phone_per_hour: int = 5
+
+
+@dataclass
+class MessagingSettings:
+    email_transport: str = "file"
+    sms_transport: str = "file"
+    file_path: str = "outbox.jsonl"
+    deliver_after_commit: bool = False
+    max_attempts: int = 8
+    retry_seconds: float = 30.0
+    retention_hours: int = 24
+    mail_from: str = "idp <no-reply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_timeout_seconds: float = 10.0
+    http_url: str = ""
+    http_auth_header: str = ""
+    http_body_template: str = '{"to": "{to}", "body": "{body}"}'
+    http_timeout_seconds: float = 10.0
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -105,6 +148,9 @@ class Settings:
     logout: LogoutSettings = field(default_factory=LogoutSettings)
     i18n: I18nSettings = field(default_factory=I18nSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    mfa: MfaSettings = field(default_factory=MfaSettings)
+    codes: CodeSettings = field(default_factory=CodeSettings)
+    messaging: MessagingSettings = field(default_factory=MessagingSettings)
 
     @property
     def issuer(self) -> str:
@@ -127,6 +173,12 @@ def as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
 
 def _coerce(section: str, key: str, kind: type, value: Any, origin: str) -> Any:
     name = f"{section}.{key}"
+    if get_origin(kind) is list:  # a list of strings; in the environment separated by commas
+        if origin == "environment" and isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise SettingsError(f"setting {name}: expected a list of strings, got {value!r}")
+        return list(value)
     if origin == "environment" and isinstance(value, str):
         try:
             if kind is bool:
@@ -221,6 +273,9 @@ _POSITIVE = (
     ("tokens", "code_seconds"), ("tokens", "access_token_seconds"), ("tokens", "id_token_seconds"),
     ("tokens", "refresh_token_days"), ("session", "idle_minutes"), ("session", "absolute_hours"),
     ("session", "login_minutes"), ("logout", "backchannel_timeout_seconds"), ("logout", "backchannel_attempts"),
+    ("codes", "ttl_seconds"), ("codes", "max_attempts"), ("codes", "per_user_per_hour"),
+    ("codes", "per_phone_per_hour"), ("messaging", "max_attempts"), ("messaging", "retention_hours"),
+    ("messaging", "smtp_port"), ("messaging", "smtp_timeout_seconds"), ("messaging", "http_timeout_seconds"),
 )
 
 
@@ -255,6 +310,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError("setting logout.backchannel_retry_seconds: must be 0 or more")
     if settings.i18n.default_locale not in {"nl", "en"}:
         raise SettingsError("setting i18n.default_locale: must be nl or en")
+    _validate_factors(settings)
     if server.dev_mode:
         _fill_dev_secrets(settings)
         return
@@ -264,6 +320,26 @@ def validate(settings: Settings) -> None:
         if len(getattr(server, key)) < 32:
             raise SettingsError(f"setting server.{key}: required outside dev mode, a random value of at least "
                                 "32 characters (IDP_SERVER_" + key.upper() + ")")
+
+
+def _validate_factors(settings: Settings) -> None:
+    codes, messaging, mfa = settings.codes, settings.messaging, settings.mfa
+    if not 6 <= codes.sms_length <= 10 or not 6 <= codes.email_length <= 10:
+        raise SettingsError("setting codes.sms_length and codes.email_length: must be between 6 and 10")
+    if codes.resend_seconds < 0 or messaging.retry_seconds < 0:
+        raise SettingsError("setting codes.resend_seconds and messaging.retry_seconds: must be 0 or more")
+    if messaging.email_transport not in {"file", "smtp", "console"}:
+        raise SettingsError(f"setting messaging.email_transport: must be file, smtp or console, "
+                            f"got {messaging.email_transport!r}")
+    if messaging.sms_transport not in {"file", "http", "console"}:
+        raise SettingsError(f"setting messaging.sms_transport: must be file, http or console, "
+                            f"got {messaging.sms_transport!r}")
+    if messaging.smtp_security not in {"starttls", "tls", "none"}:
+        raise SettingsError("setting messaging.smtp_security: must be starttls, tls or none")
+    if messaging.sms_transport == "http" and not messaging.http_url.startswith(("https://", "http://")):
+        raise SettingsError("setting messaging.http_url: the SMS gateway URL is required for the http transport")
+    if not mfa.acr_password or not mfa.acr_mfa or mfa.acr_password == mfa.acr_mfa:
+        raise SettingsError("setting mfa.acr_password and mfa.acr_mfa: two different, non-empty names")
 
 
 def _fill_dev_secrets(settings: Settings) -> None:

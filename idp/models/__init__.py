@@ -3,8 +3,11 @@
 from idp.models.audit import AuditEvent
 from idp.models.client import Client
 from idp.models.consent import Consent
+from idp.models.device import TrustedDevice
+from idp.models.factor import Factor, OneTimeCode, RecoveryCode
 from idp.models.key import SigningKey
 from idp.models.logout import LogoutDelivery
+from idp.models.outbox import OutboxMessage
 from idp.models.pending import PendingAuthorization
 from idp.models.session import SessionClient, SsoSession
 from idp.models.token import AuthorizationCode, Token
@@ -15,11 +18,16 @@ __all__ = [
     "AuthorizationCode",
     "Client",
     "Consent",
+    "Factor",
     "LogoutDelivery",
+    "OneTimeCode",
+    "OutboxMessage",
     "PendingAuthorization",
+    "RecoveryCode",
     "SessionClient",
     "SigningKey",
     "SsoSession",
     "Token",
+    "TrustedDevice",
     "User",
 ]

@@ -27,6 +27,12 @@ class Client(db.Model, ClientMixin):
     first_party: Mapped[bool] = mapped_column(default=False)
     public: Mapped[bool] = mapped_column(default=False)
     id_token_alg: Mapped[str] = mapped_column(String(10), default="RS256")
+    # Second factors: required | optional (asked of those who have one) | off; which kinds; how long a
+    # trusted browser may skip the second factor here (0: never).
+    mfa: Mapped[str] = mapped_column(String(10), default="optional", server_default="optional")
+    mfa_factors: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["sms", "email", "totp"],
+                                                  server_default='["sms", "email", "totp"]')
+    trusted_device_days: Mapped[int] = mapped_column(default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     # --- Authlib ClientMixin -------------------------------------------------------

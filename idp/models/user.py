@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.extensions import db
@@ -29,6 +29,7 @@ class User(db.Model):
     phone_encrypted: Mapped[str | None] = mapped_column(String(500))
     phone_verified: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str | None] = mapped_column(String(10))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     password_hash: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import func, inspect, select
+from sqlalchemy import JSON, func, inspect, select
 
 from idp.extensions import db
 from idp.models import Client, Token, User
@@ -21,11 +21,20 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 PASSWORD = "correct horse battery"
 
 
+def _compare_default(context, inspected_column, metadata_column, inspected_default, metadata_default,
+                     rendered_metadata_default):
+    """PostgreSQL cannot compare json values with '=': compare a JSON column's default as text instead."""
+    if isinstance(metadata_column.type, JSON):
+        text = str(getattr(metadata_default, "arg", metadata_default) or "")
+        return (inspected_default or "").split("::")[0].strip("'") != text
+    return None  # everything else: Alembic's own comparison
+
+
 def differences() -> list:
     """What `flask db migrate` would generate now: nothing, when models and migrations agree."""
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True,
-                                                               "compare_server_default": True})
+                                                               "compare_server_default": _compare_default})
         return compare_metadata(context, db.metadata)
 
 

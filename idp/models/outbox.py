@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.extensions import db
+from idp.models.types import UTCDateTime
+
+
+class OutboxMessage(db.Model):
+    """An e-mail or SMS written in the same transaction as the change that sends it, delivered by the worker.
+
+    Recipient and body are encrypted (a body may hold a code); status is pending, sent or dead (gave up
+    after the last attempt, visible to admins).
+    """
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    template: Mapped[str] = mapped_column(String(50))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    recipient_encrypted: Mapped[str] = mapped_column(String(1000))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body_encrypted: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
