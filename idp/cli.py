@@ -139,7 +139,8 @@ def demo_command(port: int, reset: bool):
 @with_appcontext
 @domain_command
 def worker_command(once: bool, interval: float):
-    """Deliver queued back-channel logouts (also those a restarted server left) and purge expired rows."""
+    """Deliver queued e-mail, SMS and back-channel logouts (also what a restarted server left); purge expired rows."""
+    from idp import messaging
     from idp.maintenance import purge
     from idp.oidc.logout import deliver_due
 
@@ -154,6 +155,9 @@ def worker_command(once: bool, interval: float):
             delivered = deliver_due()
             if delivered:
                 click.echo(f"{delivered} back-channel logout(s) delivered")
+            counts = {k: v for k, v in messaging.deliver_due().items() if v}
+            if counts:
+                click.echo("messages: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
             if once:
                 return
             db.session.remove()  # hold no connection while sleeping
@@ -171,7 +175,7 @@ def _user_row(user) -> dict:
     from idp.accounts.users import phone_of
 
     return {"sub": user.sub, "email": user.email, "username": user.username, "name": user.name,
-            "phone": phone_of(user), "disabled": user.disabled_at is not None,
+            "phone": phone_of(user), "roles": list(user.roles or []), "disabled": user.disabled_at is not None,
             "created_at": user.created_at.isoformat()}
 
 
@@ -182,16 +186,17 @@ def _user_row(user) -> dict:
 @click.option("--name")
 @click.option("--username")
 @click.option("--locale", type=click.Choice(["nl", "en"]))
+@click.option("--role", "roles", multiple=True, help="A role (repeat), e.g. professional; see mfa.required_roles.")
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
-def users_add(email, password, phone, name, username, locale, as_json):
+def users_add(email, password, phone, name, username, locale, roles, as_json):
     """Add a user with a password."""
     from idp.accounts.users import create_user
 
     if password == "-":
         # Keeps the password out of the shell history and the process list.
         password = sys.stdin.readline().rstrip("\r\n")
-    user = create_user(email, password, name=name, phone=phone, username=username, locale=locale)
+    user = create_user(email, password, name=name, phone=phone, username=username, locale=locale, roles=roles)
     db.session.commit()
     emit({"sub": user.sub, "email": user.email}, as_json)
 
@@ -238,6 +243,20 @@ def users_disable(ref):
 clients = AppGroup("clients", help="Register portals (OIDC clients).")
 
 
+def mfa_options(defaults: bool):
+    """The second-factor policy flags shared by `clients add` (with defaults) and `clients update` (without)."""
+    def decorate(func):
+        func = click.option("--trusted-device-days", type=click.IntRange(0, 365), default=7 if defaults else None,
+                            show_default=defaults,
+                            help="Days a trusted browser may skip the second factor here (0: never).")(func)
+        func = click.option("--mfa-factor", "mfa_factors", multiple=True, type=click.Choice(["sms", "email", "totp"]),
+                            help="A second factor this portal accepts (repeat; default: all).")(func)
+        return click.option("--mfa", type=click.Choice(["required", "optional", "off"]),
+                            default="optional" if defaults else None, show_default=defaults,
+                            help="Second factor: required, optional (asked of users who have one), or off.")(func)
+    return decorate
+
+
 @clients.command("add")
 @click.option("--name", required=True)
 @click.option("--redirect-uri", "redirect_uris", multiple=True)
@@ -248,10 +267,11 @@ clients = AppGroup("clients", help="Register portals (OIDC clients).")
 @click.option("--service", is_flag=True, help="A machine client using client_credentials.")
 @click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), help="Default: setting keys.algorithm.")
 @click.option("--client-id", help="Choose the client_id (default: random).")
+@mfa_options(defaults=True)
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_party, public, service,
-                id_token_alg, client_id, as_json):
+                id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, as_json):
     """Register a portal; prints client_id and (once) client_secret."""
     from idp.oidc.clients import describe, register
     from idp.runtime import settings
@@ -259,12 +279,29 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
                           backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
                           public=public, service=service, client_id=client_id,
-                          id_token_alg=id_token_alg or settings().keys.algorithm)
+                          id_token_alg=id_token_alg or settings().keys.algorithm,
+                          mfa=mfa, mfa_factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days)
     db.session.commit()
     data = describe(registered.client)
     if registered.secret:
         data["client_secret"] = registered.secret
     emit(data, as_json)
+
+
+@clients.command("update")
+@click.argument("client_id")
+@click.option("--name")
+@mfa_options(defaults=False)
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def clients_update(client_id, name, mfa, mfa_factors, trusted_device_days, as_json):
+    """Change a portal's name or second-factor policy; what is not given stays."""
+    from idp.oidc.clients import describe, get, update
+
+    client = get(client_id)
+    update(client, name=name, mfa=mfa, factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days)
+    db.session.commit()
+    emit(describe(client), as_json)
 
 
 @clients.command("list")

@@ -10,7 +10,16 @@ from sqlalchemy.orm import aliased
 from idp import clock
 from idp.extensions import db
 from idp.login import sessions
-from idp.models import AuthorizationCode, LogoutDelivery, PendingAuthorization, SsoSession, Token
+from idp.messaging import erase_old
+from idp.models import (
+    AuthorizationCode,
+    LogoutDelivery,
+    OneTimeCode,
+    PendingAuthorization,
+    SsoSession,
+    Token,
+    TrustedDevice,
+)
 
 # Used codes are kept at least a day, and as long as tokens bought with them live, so a late replay is
 # still recognised (and revokes what the code bought).
@@ -18,6 +27,8 @@ CODE_KEPT = timedelta(days=1)
 TOKEN_KEPT = timedelta(days=1)
 DELIVERY_KEPT = timedelta(days=7)
 SESSION_KEPT = timedelta(days=30)
+ONE_TIME_CODE_KEPT = timedelta(days=1)  # the hourly caps count codes of the last hour
+DEVICE_KEPT = timedelta(days=30)  # revoked and expired devices stay listed a while for the audit trail
 
 
 def purge() -> dict[str, int]:
@@ -40,7 +51,11 @@ def purge() -> dict[str, int]:
          delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - CODE_KEPT, ~code_lives)),
         ("logout_deliveries", delete(LogoutDelivery).where(done < now - DELIVERY_KEPT)),
         ("sessions", delete(SsoSession).where(SsoSession.ended_at < now - SESSION_KEPT)),
+        ("one_time_codes", delete(OneTimeCode).where(OneTimeCode.expires_at < now - ONE_TIME_CODE_KEPT)),
+        ("trusted_devices", delete(TrustedDevice).where(
+            func.coalesce(TrustedDevice.revoked_at, TrustedDevice.expires_at) < now - DEVICE_KEPT)),
     ):
         counts[name] = db.session.execute(statement, execution_options={"synchronize_session": False}).rowcount
+    counts["message_texts"] = erase_old(now)
     db.session.commit()
     return counts

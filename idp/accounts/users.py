@@ -14,9 +14,9 @@ from idp.extensions import db
 from idp.models import User
 from idp.runtime import crypto, settings
 from idp.security.passwords import hash_password
+from idp.security.phones import InvalidPhone, normalise_phone
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE = re.compile(r"^\+[1-9][0-9]{7,14}$")
 
 
 def normalise_email(email: str) -> str:
@@ -38,6 +38,7 @@ def create_user(
     phone: str | None = None,
     locale: str | None = None,
     email_verified: bool = True,
+    roles: list[str] | tuple[str, ...] = (),
 ) -> User:
     """Add a user (not committed). Raises InvalidInput with one clear line."""
     email = normalise_email(email)
@@ -52,9 +53,13 @@ def create_user(
     if password is not None and len(password) < 8:
         raise InvalidInput("password too short: at least 8 characters")
     if phone is not None:
-        phone = re.sub(r"[\s-]", "", phone)
-        if not _PHONE.match(phone):
-            raise InvalidInput(f"not a valid phone number in international form (+316…): {phone!r}")
+        try:
+            phone = normalise_phone(phone)
+        except InvalidPhone:
+            raise InvalidInput(f"not a mobile phone number: {phone!r}") from None
+    roles = sorted({r.strip() for r in roles or () if r.strip()})
+    if any(not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", r) for r in roles):
+        raise InvalidInput("a role is 1-40 lowercase letters, digits, '-' or '_', starting with a letter")
     if locale is not None and locale not in {"nl", "en"}:
         raise InvalidInput("locale must be nl or en")
     now = clock.now()
@@ -70,6 +75,7 @@ def create_user(
         phone_encrypted=crypto().encrypt(phone) if phone else None,
         phone_verified=bool(phone),
         locale=locale,
+        roles=roles,
         password_hash=hash_password(password, settings().passwords.bcrypt_rounds) if password else None,
         created_at=now,
         updated_at=now,

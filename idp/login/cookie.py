@@ -1,4 +1,4 @@
-"""The SSO session cookie, read, set and cleared in one place with one set of attributes (web layer)."""
+"""The SSO session and trusted-device cookies, read, set and cleared in one place with one set of attributes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from idp.runtime import settings
 
 
 def _attributes() -> dict:
-    return {"path": "/", "httponly": True, "samesite": "Lax", "secure": settings().issuer.startswith("https://")}
+    return {"path": "/", "httponly": True, "samesite": "Lax", "secure": _https()}
 
 
 def current_session() -> SsoSession | None:
@@ -24,3 +24,26 @@ def set_cookie(response, value: str) -> None:
 
 def clear_cookie(response) -> None:
     response.delete_cookie(sessions.COOKIE, **_attributes())
+
+
+def _https() -> bool:
+    return settings().issuer.startswith("https://")
+
+
+def device_token() -> str | None:
+    """The trusted-device cookie of this browser (__Host- prefixed over https)."""
+    from idp.security import devices
+
+    return request.cookies.get(devices.cookie_name(_https()))
+
+
+def set_device_cookie(response, value: str, days: int) -> None:
+    from idp.security import devices
+
+    response.set_cookie(devices.cookie_name(_https()), value, max_age=days * 86400, **_attributes())
+
+
+def clear_device_cookie(response) -> None:
+    from idp.security import devices
+
+    response.delete_cookie(devices.cookie_name(_https()), **_attributes())

@@ -8,9 +8,6 @@ from typing import Protocol
 from idp import clock
 from idp.models import Client, LogoutDelivery, PendingAuthorization, SsoSession, User
 
-ACR_PASSWORD = "urn:idp:acr:password"
-
-
 @dataclass
 class Flow:
     """What this sign-in has established so far; stored as JSON on the parked request."""
@@ -19,6 +16,10 @@ class Flow:
     client: Client
     user: User | None = None
     state: dict = field(default_factory=dict)
+    # What the browser showed of itself on this request (never saved): its trusted-device cookie and agent.
+    device_token: str | None = None
+    user_agent: str | None = None
+    ip: str | None = None
 
     @property
     def params(self) -> dict:
@@ -41,8 +42,11 @@ class Done:
 
 @dataclass(frozen=True)
 class Retry:
-    error: str
+    """Show the stage again, with an error (or, for a step that went well but needs more, a notice)."""
+
+    error: str = ""
     status: int = 200
+    notice: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,9 +73,11 @@ class Stage(Protocol):
 
 def plan() -> list[Stage]:
     from idp.login.stages.consent import ConsentStage
+    from idp.login.stages.enrol import EnrolStage, RecoveryCodesStage
     from idp.login.stages.password import PasswordStage
+    from idp.login.stages.second_factor import SecondFactorStage
 
-    return [PasswordStage(), ConsentStage()]
+    return [PasswordStage(), EnrolStage(), RecoveryCodesStage(), SecondFactorStage(), ConsentStage()]
 
 
 def next_stage(flow: Flow, stages: list[Stage] | None = None) -> Stage | None:
@@ -81,7 +87,6 @@ def next_stage(flow: Flow, stages: list[Stage] | None = None) -> Stage | None:
     return None
 
 
-
 @dataclass
 class Established:
     """The SSO session a finished sign-in resumes with; `cookie` is set when the browser needs a new one."""
@@ -89,6 +94,7 @@ class Established:
     session: SsoSession
     cookie: str | None = None
     ended: list[LogoutDelivery] = field(default_factory=list)
+    device: tuple[str, int] | None = None  # a newly trusted device: its cookie value and days
 
 
 def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, user_agent: str | None) -> Established:
@@ -98,13 +104,14 @@ def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, us
     only auth_time, amr and the cookie change (a copy of the old cookie stops working). Another person
     signing in ends the old session first.
     """
-    from idp.login import sessions
+    from idp.login import assurance, sessions
 
     proven = flow.proven
-    amr, auth_time = sorted(proven), clock.datetime_from_timestamp(max(proven.values()))
+    amr, acr = assurance.amr(proven), assurance.acr(proven)
+    auth_time = clock.datetime_from_timestamp(max(proven.values()))
     if current is not None and current.user_id == flow.user.id:
-        return Established(current, sessions.reauthenticate(current, amr=amr, acr=ACR_PASSWORD, auth_time=auth_time))
+        return Established(current, sessions.reauthenticate(current, amr=amr, acr=acr, auth_time=auth_time))
     ended = sessions.end(current, reason="replaced by a new sign-in") if current is not None else []
-    session, cookie = sessions.start(flow.user, amr=amr, acr=ACR_PASSWORD, auth_time=auth_time,
+    session, cookie = sessions.start(flow.user, amr=amr, acr=acr, auth_time=auth_time,
                                      ip=ip, user_agent=user_agent)
     return Established(session, cookie, list(ended or []))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 
 from authlib.oauth2 import OAuth2Error
@@ -12,13 +13,14 @@ from idp.accounts.users import login_key, normalise_login
 from idp.extensions import db, limiter
 from idp.login import flow as plan
 from idp.login import sessions
-from idp.login.cookie import current_session, set_cookie
+from idp.login.cookie import current_session, device_token, set_cookie, set_device_cookie
 from idp.models import User
 from idp.oidc import logout, pending
 from idp.oidc.authorize import error_redirect, respond_with_code, server
 from idp.oidc.pending import ParkedRequest
 from idp.oidc.server import query_client
 from idp.runtime import settings
+from idp.security import devices
 
 bp = Blueprint("login", __name__, url_prefix="/login")
 
@@ -30,16 +32,23 @@ def _load(uid: str) -> plan.Flow | None:
     client = query_client(parked.params.get("client_id", ""))
     if client is None:
         return None
-    state = dict(parked.flow or {})
+    state = copy.deepcopy(parked.flow or {})  # nested changes must not alter what SQLAlchemy compares with
     user = db.session.get(User, state["user_id"]) if state.get("user_id") else None
     g.ui_locales = parked.params.get("ui_locales")
-    return plan.Flow(pending=parked, client=client, user=user, state=state)
+    return plan.Flow(pending=parked, client=client, user=user, state=state, device_token=device_token(),
+                     user_agent=request.user_agent.string, ip=request.remote_addr)
 
 
-def _render(flow: plan.Flow, stage, error: str | None = None, status: int = 200):
+def _render(flow: plan.Flow, stage, error: str | None = None, status: int = 200, notice: str | None = None):
+    """Show a stage; a stage with a `prepare` step (sending the first code) does it now, once."""
+    prepare = getattr(stage, "prepare", None)
+    if prepare is not None:
+        error = prepare(flow) or error
+        flow.save()
+        db.session.commit()
     context = stage.context(flow)
     body = render_template(stage.template, flow=flow, client=flow.client, uid=flow.pending.uid,
-                           error=error, **context)
+                           error=error or None, notice=notice or None, **context)
     return make_response(body, status)  # HTML pages are no-store (idp/web.py)
 
 
@@ -84,14 +93,17 @@ def stage(uid: str):
         flow.save()
         if isinstance(result, plan.Retry):
             db.session.commit()
-            return _render(flow, current, result.error, result.status)
+            return _render(flow, current, result.error, result.status, result.notice)
         if isinstance(result, plan.Fail):
             return _fail(flow, result)
-        db.session.commit()
         current = plan.next_stage(flow)
+        flow.save()  # asking the stages may have proven something (a trusted device)
+        db.session.commit()
         if current is not None:
             return redirect(url_for("login.stage", uid=uid))
     if current is not None:
+        flow.save()
+        db.session.commit()
         return _render(flow, current)
     return _finish(flow)
 
@@ -115,6 +127,9 @@ def _establish(flow: plan.Flow) -> plan.Established | None:
         return None
     established = plan.establish_session(flow, current_session(),
                                          request.remote_addr, request.user_agent.string)
+    if flow.state.get("trust_days"):
+        established.device = devices.trust(flow.user, days=flow.state["trust_days"], user_agent=flow.user_agent,
+                                           ip=flow.ip)[1], flow.state["trust_days"]
     # A new session gets a new CSRF token: drop the stored secret and this request's signed copy.
     browser.pop("csrf_token", None)
     g.pop("csrf_token", None)
@@ -126,6 +141,8 @@ def _send(response, established: plan.Established | None):
     if established is not None:
         logout.after_logout(current_app._get_current_object(), established.ended)
         set_cookie(response, established.cookie)
+        if established.device is not None:
+            set_device_cookie(response, *established.device)
     return response
 
 

@@ -14,6 +14,7 @@ from idp import clock
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
+from idp.models.factor import FACTOR_KINDS
 from idp.models import AuthorizationCode, Client, Consent, LogoutDelivery, SessionClient, Token
 from idp.runtime import crypto, settings
 
@@ -61,6 +62,9 @@ def register(
     service: bool = False,
     id_token_alg: str = "RS256",
     client_id: str | None = None,
+    mfa: str = "optional",
+    mfa_factors: list[str] | None = None,
+    trusted_device_days: int = 7,
 ) -> Registered:
     """Add a client (not committed); the secret is returned once and only its hash is kept."""
     dev = settings().server.dev_mode
@@ -99,10 +103,47 @@ def register(
         id_token_alg=id_token_alg,
         created_at=clock.now(),
     )
+    set_mfa_policy(client, mfa=mfa, factors=mfa_factors or list(FACTOR_KINDS),
+                   trusted_device_days=trusted_device_days)
     db.session.add(client)
     db.session.flush()
     record(EventTag.CLIENT_CREATED, client_id=client.client_id, name=name)
     return Registered(client, secret)
+
+
+MFA_POLICIES = ("required", "optional", "off")
+MAX_TRUSTED_DEVICE_DAYS = 365
+
+
+def set_mfa_policy(client: Client, *, mfa: str | None = None, factors: list[str] | None = None,
+                   trusted_device_days: int | None = None) -> None:
+    """The portal's second-factor policy: required | optional | off, the factors it accepts, the days a trusted
+    browser may skip the second factor (0: never). Only what is given changes."""
+    if mfa is not None:
+        if mfa not in MFA_POLICIES:
+            raise InvalidInput(f"mfa must be required, optional or off, not {mfa!r}")
+        client.mfa = mfa
+    if factors is not None:
+        unknown = sorted(set(factors) - set(FACTOR_KINDS))
+        if unknown or not factors:
+            raise InvalidInput(f"factors must be some of {', '.join(FACTOR_KINDS)}" +
+                               (f", not {', '.join(unknown)}" if unknown else ""))
+        client.mfa_factors = [kind for kind in FACTOR_KINDS if kind in factors]
+    if trusted_device_days is not None:
+        if not 0 <= trusted_device_days <= MAX_TRUSTED_DEVICE_DAYS:
+            raise InvalidInput(f"trusted device days must be between 0 and {MAX_TRUSTED_DEVICE_DAYS}")
+        client.trusted_device_days = trusted_device_days
+
+
+def update(client: Client, *, name: str | None = None, **policy) -> None:
+    """Change a portal's name or second-factor policy (audited)."""
+    if name is not None:
+        if not name.strip():
+            raise InvalidInput("a client needs a name")
+        client.name = name.strip()
+    set_mfa_policy(client, **policy)
+    record(EventTag.CLIENT_UPDATED, client_id=client.client_id,
+           changed=sorted([k for k, v in policy.items() if v is not None] + (["name"] if name else [])))
 
 
 def get(client_id: str) -> Client:
@@ -142,4 +183,7 @@ def describe(client: Client) -> dict:
         "public": client.public,
         "id_token_signed_response_alg": client.id_token_alg,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
+        "mfa": client.mfa,
+        "mfa_factors": client.mfa_factors,
+        "trusted_device_days": client.trusted_device_days,
     }

@@ -48,6 +48,7 @@ def build(settings: Settings) -> dict:
             "ui_locales_supported": ["nl", "en"],
             "claims_locales_supported": ["nl", "en"],
             "prompt_values_supported": ["none", "login", "consent"],
+            "acr_values_supported": [settings.mfa.acr_password, settings.mfa.acr_mfa],
             "authorization_response_iss_parameter_supported": True,
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,

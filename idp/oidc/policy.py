@@ -10,9 +10,11 @@ from sqlalchemy import select
 
 from idp import clock
 from idp.extensions import db
+from idp.login import assurance
 from idp.models import Client, Consent, SsoSession
 
-LOGIN_REASONS = {"no_session", "prompt_login", "max_age", "id_token_hint_other_user"}
+# "mfa_enrol": the portal needs a second factor the user does not have yet; adding one needs a fresh password.
+LOGIN_REASONS = {"no_session", "prompt_login", "max_age", "id_token_hint_other_user", "mfa_enrol"}
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,9 @@ class Decision:
 
     @property
     def prompt_none_error(self) -> str:
-        return "login_required" if self.needs_login else "consent_required"
+        if self.needs_login:
+            return "login_required"
+        return "interaction_required" if self.reason == "mfa" else "consent_required"
 
 
 def prompts(params: dict) -> set[str]:
@@ -57,8 +61,15 @@ def consent_missing(client: Client, user_id: int, scope: str, params: dict) -> b
     return not wanted <= set(consent.scopes if consent else [])
 
 
+def needs_second_factor(params: dict, client: Client, session: SsoSession) -> str | None:
+    """A step-up: this portal (or acr_values) asks more than the session proved."""
+    if assurance.session_has_mfa(session) or not assurance.asked(client, session.user, params):
+        return None
+    return "mfa" if assurance.usable_kinds(client, session.user) else "mfa_enrol"
+
+
 def decide(params: dict, client: Client, session: SsoSession | None, hint_sub: str | None) -> Decision | None:
-    reason = needs_login(params, session, hint_sub)
+    reason = needs_login(params, session, hint_sub) or needs_second_factor(params, client, session)
     if reason:
         return Decision(reason)
     if consent_missing(client, session.user_id, params.get("scope", ""), params):

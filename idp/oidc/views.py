@@ -15,7 +15,9 @@ from flask import (
 )
 from flask import session as browser
 
+from idp import clock
 from idp.extensions import csrf, db
+from idp.login import assurance
 from idp.login.cookie import current_session
 from idp.oidc import authorize as authz
 from idp.oidc import pending, policy
@@ -83,7 +85,10 @@ def authorize():
 
     flow: dict = {}
     if not decision.needs_login:
-        flow = {"user_id": session.user_id, "session_sid": session.sid}
+        # The session's proof carries over: a step-up adds a second factor to the password already proven.
+        flow = {"user_id": session.user_id, "session_sid": session.sid,
+                "proven": {"pwd": clock.timestamp(session.auth_time)} if "pwd" in (session.amr or []) else {},
+                "session_mfa": assurance.session_has_mfa(session)}
     parked = pending.park({k: params.get(k) for k in pending.PARAMS}, decision.reason, browser_id(), flow)
     db.session.commit()
     return redirect(url_for("login.stage", uid=parked.uid))

@@ -1,0 +1,150 @@
+"""The second factor: a code by SMS or e-mail, an authenticator-app code, or a recovery code.
+
+The last used factor is the default; "use another way" switches. A valid trusted-device cookie that this
+portal honours stands in for the second factor (never for the password).
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from idp import clock
+from idp.accounts import factors
+from idp.audit import EventTag, record
+from idp.login import assurance
+from idp.login.flow import Done, Flow, Retry
+from idp.messaging import send
+from idp.runtime import settings
+from idp.security import codes, devices, recovery, totp
+
+
+
+def _purpose(kind: str) -> str:
+    """Codes per channel: switching from e-mail to SMS is not held up by the e-mail's resend cooldown."""
+    return f"sign_in:{kind}"
+
+
+class SecondFactorStage:
+    name = "second_factor"
+    template = "login/second_factor.html"
+
+    def needed(self, flow: Flow) -> bool:
+        if flow.user is None or flow.state.get("session_mfa") or assurance.second_factor_proven(flow.proven):
+            return False
+        if not assurance.asked(flow.client, flow.user, flow.params) or not self._kinds(flow):
+            return False
+        return not self._trusted_device(flow)
+
+    def _trusted_device(self, flow: Flow) -> bool:
+        """A trusted browser of this user, within this portal's days, proves the second factor."""
+        device = devices.find(flow.user, flow.device_token)
+        if device is None or not devices.honoured(device, flow.client.trusted_device_days):
+            return False
+        devices.touch(device)
+        flow.proven["device"] = clock.timestamp(clock.now())
+        flow.state["fresh"] = True
+        record(EventTag.MFA_DEVICE_USED, user_id=flow.user.id, client_id=flow.client.client_id, device=device.id)
+        return True
+
+    def _kinds(self, flow: Flow) -> list[str]:
+        return assurance.usable_kinds(flow.client, flow.user)
+
+    def _kind(self, flow: Flow) -> str:
+        chosen = flow.state.get("factor")
+        kinds = self._kinds(flow)
+        if chosen in kinds or (chosen == "recovery" and recovery.remaining(flow.user)):
+            return chosen
+        return kinds[0]
+
+    def prepare(self, flow: Flow) -> str | None:
+        """Send the first code of an SMS or e-mail factor when the page first shows; returns an error to show."""
+        kind = self._kind(flow)
+        sent = flow.state.setdefault("sent", [])
+        if kind not in ("sms", "email") or kind in sent:
+            return None
+        sent.append(kind)
+        try:
+            self._send(flow, kind)
+        except codes.CodeError as error:
+            return error.message
+        return None
+
+    def _send(self, flow: Flow, kind: str) -> None:
+        user, minutes = flow.user, max(1, settings().codes.ttl_seconds // 60)
+        if kind == "sms":
+            number = factors.phone(factors.get(user, "sms"))
+            issued = codes.issue(user, channel="sms", purpose=_purpose(kind), destination=number,
+                                 flow_uid=flow.pending.uid)
+            send("sms", number, "login_code", user=user, code=issued.message_text, minutes=minutes,
+                 portal=flow.client.name)
+        else:
+            issued = codes.issue(user, channel="email", purpose=_purpose(kind), destination=user.email,
+                                 flow_uid=flow.pending.uid)
+            send("email", user.email, "login_code", user=user, code=issued.message_text, minutes=minutes,
+                 portal=flow.client.name, change_password_url=factors.account_url())
+        record(EventTag.MFA_CODE_SENT, user_id=user.id, client_id=flow.client.client_id, factor=kind)
+
+    def context(self, flow: Flow) -> dict:
+        kind, user = self._kind(flow), flow.user
+        others = [k for k in self._kinds(flow) if k != kind]
+        if kind != "recovery" and recovery.remaining(user):
+            others.append("recovery")
+        code = None
+        if kind in ("sms", "email"):
+            code = codes.current(user, purpose=_purpose(kind), flow_uid=flow.pending.uid)
+        return {
+            "kind": kind,
+            "destination": factors.destination(factors.get(user, kind)) if kind in ("sms", "email") else "",
+            "others": others,
+            "prefix": code.prefix if code is not None else None,
+            "trust_days": flow.client.trusted_device_days,
+            "cooldown": codes.cooldown_left(user, purpose=_purpose(kind), flow_uid=flow.pending.uid)
+            if kind in ("sms", "email") else 0,
+        }
+
+    def submit(self, flow: Flow, form) -> Done | Retry:
+        action = form.get("action") or "verify"
+        if action.startswith("use:"):
+            flow.state["factor"] = action.removeprefix("use:")
+            return Retry()
+        kind = self._kind(flow)
+        if action == "resend" and kind in ("sms", "email"):
+            try:
+                self._send(flow, kind)
+            except codes.CodeError as error:
+                return Retry(error.message)
+            return Retry(notice=_("We sent you a new code. The previous code no longer works."))
+        return self._verify(flow, kind, form.get("code") or "", bool(form.get("trust")))
+
+    def _verify(self, flow: Flow, kind: str, submitted: str, trust: bool) -> Done | Retry:
+        user, now = flow.user, clock.now()
+        if not submitted.strip():
+            return Retry(_("Enter the code."))
+        factor = factors.get(user, kind) if kind != "recovery" else None
+        try:
+            if kind == "recovery":
+                if not recovery.use(user, submitted, now):
+                    raise codes.CodeError(_("This recovery code is not valid or was used before."))
+            elif kind == "totp":
+                factor.totp_last_step = totp.verify(factors.totp_secret(factor), submitted, factor.totp_last_step, now)
+            else:
+                codes.verify(user, purpose=_purpose(kind), flow_uid=flow.pending.uid, submitted=submitted, now=now)
+        except codes.CodeError as error:
+            record(EventTag.MFA_CODE_REJECTED, outcome="failure", user_id=user.id,
+                   client_id=flow.client.client_id, factor=kind, reason=type(error).__name__)
+            return Retry(error.message)
+        if factor is not None:
+            factor.last_used_at = now
+        flow.proven[kind] = clock.timestamp(now)
+        flow.state["fresh"] = True
+        record(EventTag.MFA_CODE_ACCEPTED, user_id=user.id, client_id=flow.client.client_id, factor=kind)
+        if flow.pending.reason in ("mfa", "mfa_enrol") or assurance.wants_mfa_level(flow.params):
+            record(EventTag.MFA_STEP_UP, user_id=user.id, client_id=flow.client.client_id, factor=kind)
+        if kind == "recovery":
+            left = recovery.remaining(user)
+            record(EventTag.MFA_RECOVERY_CODE_USED, user_id=user.id, client_id=flow.client.client_id, remaining=left)
+            send("email", user.email, "recovery_code_used", user=user, remaining=left,
+                 account_url=factors.account_url())
+        if trust and flow.client.trusted_device_days > 0:
+            flow.state["trust_days"] = flow.client.trusted_device_days
+        return Done()
