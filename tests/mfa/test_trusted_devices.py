@@ -1,0 +1,136 @@
+"""Trust this computer for N days: it skips only the second factor, for as long as the strictest portal allows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from idp.audit import EventTag
+from tests.helpers import RelyingParty, audit_events
+from tests.mfa.conftest import PHONE
+from tests.mfa_helpers import SignIn, latest_code, messages
+
+DEVICE_COOKIE = "idp_device"  # the issuer of the tests is plain http; over https it is __Host-idp_device
+
+
+def sign_in_with_sms(app, rp, user, trust: bool, **extra):
+    sign_in = SignIn(rp.client, rp.login_url(**extra))
+    sign_in.password(user.email)
+    assert sign_in.stage == "second_factor"
+    sign_in.post(code=latest_code(app, PHONE), **({"trust": "1"} if trust else {}))
+    return sign_in
+
+
+def device_cookie(client):
+    return client.get_cookie(DEVICE_COOKIE)
+
+
+def test_a_trusted_computer_is_asked_only_for_the_password(app, client, strict_rp, user, add_factor):
+    add_factor(user, "sms")
+    first = sign_in_with_sms(app, strict_rp, user, trust=True)
+    first.finished(strict_rp.redirect_uri)
+    cookie = device_cookie(client)
+    assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
+    assert audit_events(EventTag.DEVICE_TRUSTED)
+
+    again = SignIn(client, strict_rp.login_url(prompt="login"))
+    assert again.stage == "password"  # the password is never skipped
+    again.password(user.email)
+    callback = again.finished(strict_rp.redirect_uri)
+    claims = strict_rp.decode_id_token(strict_rp.exchange(callback["code"]).get_json()["id_token"])
+    assert claims["acr"] == "urn:idp:acr:mfa" and claims["amr"] == ["mfa", "pwd"]
+    assert len(messages(app, to=PHONE)) == 1  # no second SMS
+    assert audit_events(EventTag.MFA_DEVICE_USED)
+
+
+def test_without_the_tick_the_computer_is_not_trusted(app, client, strict_rp, user, add_factor):
+    add_factor(user, "sms")
+    sign_in_with_sms(app, strict_rp, user, trust=False).finished(strict_rp.redirect_uri)
+    assert device_cookie(client) is None
+    again = SignIn(client, strict_rp.login_url(prompt="login"))
+    again.password(user.email)
+    assert again.stage == "second_factor"
+
+
+def test_trust_ends_after_the_portals_days(app, client, strict_rp, user, add_factor, time_machine):
+    time_machine.move_to("2026-11-25 10:00:00Z", tick=False)
+    add_factor(user, "sms")
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    time_machine.move_to("2026-12-02 10:00:01Z", tick=False)  # 7 days and a second
+    again = SignIn(client, strict_rp.login_url(prompt="login"))
+    again.password(user.email)
+    assert again.stage == "second_factor"
+
+
+def test_the_strictest_portal_wins(app, client, strict_rp, make_portal, user, add_factor, time_machine):
+    time_machine.move_to("2026-11-25 10:00:00Z", tick=False)
+    add_factor(user, "sms")
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    time_machine.move_to("2026-11-28 10:00:00Z", tick=False)
+    short = RelyingParty(client, make_portal("Kort", mfa="required", trusted_device_days=2))
+    sign_in = SignIn(client, short.login_url(prompt="login"))
+    sign_in.password(user.email)
+    assert sign_in.stage == "second_factor"  # trusted 3 days ago, this portal allows 2
+
+
+def test_a_portal_without_trusted_devices_never_offers_nor_honours_them(app, client, strict_rp, make_portal, user,
+                                                                        add_factor):
+    add_factor(user, "sms")
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    business = RelyingParty(client, make_portal("Zakelijk", mfa="required", trusted_device_days=0))
+    sign_in = SignIn(client, business.login_url(prompt="login"))
+    sign_in.password(user.email)
+    page = sign_in.page()
+    assert sign_in.stage == "second_factor" and 'name="trust"' not in page
+
+
+def test_another_users_device_cookie_does_not_count(app, client, strict_rp, make_user, user, add_factor):
+    add_factor(user, "sms")
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    other = make_user("ben@example.org")
+    add_factor(other, "sms", phone="+31687654321")
+    sign_in = SignIn(client, strict_rp.login_url(prompt="login"))
+    sign_in.password(other.email)
+    assert sign_in.stage == "second_factor"
+
+
+def test_a_password_change_revokes_every_trusted_device(app, client, strict_rp, user, add_factor):
+    from idp.accounts.users import set_password
+    from idp.extensions import db
+
+    add_factor(user, "sms")
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    set_password(user, "a new horse battery staple")
+    db.session.commit()
+    again = SignIn(client, strict_rp.login_url(prompt="login"))
+    again.password(user.email, "a new horse battery staple")
+    assert again.stage == "second_factor"
+
+
+@pytest.mark.parametrize("change", ["factor added", "user disabled"])
+def test_a_factor_change_or_an_admin_action_revokes_trusted_devices(app, client, strict_rp, user, add_factor,
+                                                                    change):
+    from idp.accounts import factors
+    from idp.accounts.users import disable
+    from idp.extensions import db
+    from idp.models import TrustedDevice
+
+    add_factor(user, "sms")
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    if change == "factor added":
+        factor = factors.start_email(user, flow_uid=None)
+        db.session.commit()
+        factors.confirm(user, factor, latest_code(app, user.email), flow_uid=None)
+    else:
+        disable(user)
+    db.session.commit()
+    assert all(d.revoked_at is not None for d in db.session.scalars(db.select(TrustedDevice)))
+
+
+def test_the_device_cookie_is_host_prefixed_and_secure_over_https(app):
+    from idp.security import devices
+
+    assert devices.cookie_name(True) == "__Host-idp_device"
+
+
