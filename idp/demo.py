@@ -9,27 +9,39 @@ from pathlib import Path
 
 import click
 
+# The authenticator-app key of the demo professional: add it to an app by hand, or compute codes with
+# `python -c "import pyotp; print(pyotp.TOTP('<key>').now())"`.
+DEMO_TOTP_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLDOIQGC4DQ"
+
 DEMO_USERS = [
-    # (email, password, name, phone)
-    ("patient@example.org", "Patient-demo-2026", "Petra Patiënt", "+31612345678"),
-    ("parent@example.org", "Parent-demo-2026", "Pieter Ouder", "+31612345679"),
-    ("professional@example.org", "Professional-demo-2026", "Dr. Fatima El Amrani", "+31612345680"),
-    ("enduser@example.org", "Enduser-demo-2026", "Eva Eindgebruiker", "+31612345681"),
-    ("admin@business.example.org", "Business-demo-2026", "Bram Beheerder", "+31612345682"),
+    # (email, password, name, phone, roles, second factor)
+    ("patient@example.org", "Patient-demo-2026", "Petra Patiënt", "+31612345678", [], "sms"),
+    ("parent@example.org", "Parent-demo-2026", "Pieter Ouder", "+31612345679", [], "email"),
+    ("professional@example.org", "Professional-demo-2026", "Dr. Fatima El Amrani", "+31612345680",
+     ["professional"], "totp"),
+    ("enduser@example.org", "Enduser-demo-2026", "Eva Eindgebruiker", "+31612345681", ["enduser"], None),
+    ("admin@business.example.org", "Business-demo-2026", "Bram Beheerder", "+31612345682", ["admin"], "sms"),
 ]
 
 
-def seed(app) -> list[tuple[str, str]]:
-    """Create the demo users that are missing; returns (email, password) of all of them."""
+def seed(app) -> list[tuple[str, str, str]]:
+    """Create the demo users that are missing, with their second factor; returns (email, password, factor)."""
+    from idp.accounts import factors
     from idp.accounts.users import create_user, find_by_login
     from idp.extensions import db
 
     with app.app_context():
-        for email, password, name, phone in DEMO_USERS:
+        for email, password, name, phone, roles, factor in DEMO_USERS:
             if find_by_login(email) is None:
-                create_user(email, password, name=name, phone=phone)
+                user = create_user(email, password, name=name, phone=phone, roles=roles)
+                if factor:
+                    factors.add_confirmed(user, factor, phone_number=phone, secret=DEMO_TOTP_SECRET)
         db.session.commit()
-    return [(email, password) for email, password, _, _ in DEMO_USERS]
+    return [(email, password, _FACTOR_TEXT[factor]) for email, password, _, _, _, factor in DEMO_USERS]
+
+
+_FACTOR_TEXT = {"sms": "SMS code (see the inbox)", "email": "e-mail code (see the inbox)",
+                "totp": f"authenticator app, key {DEMO_TOTP_SECRET}", None: "no second factor yet"}
 
 
 def run_demo(port: int = 5000, reset: bool = False) -> None:
@@ -46,6 +58,7 @@ def run_demo(port: int = 5000, reset: bool = False) -> None:
     os.environ.setdefault("IDP_SERVER_ISSUER", f"http://127.0.0.1:{port}")
     os.environ.setdefault("IDP_DATABASE_URL", "sqlite:///demo.sqlite")
     os.environ.setdefault("IDP_PASSWORDS_BCRYPT_ROUNDS", "10")
+    os.environ.setdefault("IDP_MESSAGING_DELIVER_AFTER_COMMIT", "true")  # codes show in the inbox at once
     settings = load()
     if not settings.server.dev_mode:
         raise click.ClickException("idp demo runs in dev mode only (server.dev_mode is false)")
@@ -65,7 +78,7 @@ def run_demo(port: int = 5000, reset: bool = False) -> None:
     run_simple("127.0.0.1", port, app, threaded=True)
 
 
-def banner(settings, users: list[tuple[str, str]], port: int) -> list[str]:
+def banner(settings, users: list[tuple[str, str, str]], port: int) -> list[str]:
     """What the demo prints: where it runs, who can sign in, and how to register a portal against it."""
     issuer = settings.issuer
     # The same settings the demo uses, so the command below writes to the demo's own database.
@@ -79,8 +92,10 @@ def banner(settings, users: list[tuple[str, str]], port: int) -> list[str]:
     lines = [
         f"idp demo: the provider runs at {issuer} (dev mode, database {settings.database.url})",
         f"  discovery (give this to a portal's OIDC library): {issuer}/.well-known/openid-configuration",
+        f"  your account page (sign in here to try every second factor): {issuer}/account",
+        f"  development inbox (every e-mail and SMS the demo sends, codes included): {issuer}/dev/inbox",
         "  demo users (kept between runs; `idp demo --reset` starts afresh):",
-        *(f"    {email:32} {password}" for email, password in users),
+        *(f"    {email:32} {password:24} {factor}" for email, password, factor in users),
         "  register a portal (in another terminal; prints its client_id and client_secret):",
         f"    {command}",
         "  stop with Ctrl-C",

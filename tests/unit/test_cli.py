@@ -6,6 +6,7 @@ Bad input must end in one line on stderr, exit code 2, and nothing written to th
 from __future__ import annotations
 
 import base64
+import re
 import json
 import os
 import shutil
@@ -466,6 +467,16 @@ def sign_in_at_portal(base: str, portal: dict, email: str, password: str) -> dic
     response = browser.post(login, allow_redirects=False, timeout=30, data={
         "csrf_token": csrf_token(page.text), "stage": "password", "username": email, "password": password})
     assert response.status_code == 302, response.text[-500:]
+    if response.headers["Location"].startswith("/login/"):  # the second factor: the SMS from the dev inbox
+        page = browser.get(login, timeout=10)
+        assert 'value="second_factor"' in page.text
+        inbox = browser.get(base + "/dev/inbox", timeout=10).text
+        code = re.search(r"\b(\d{6})\b", re.sub(r"<[^>]+>", "", inbox)).group(1)
+        response = browser.post(login, allow_redirects=False, timeout=30, data={
+            "csrf_token": csrf_token(page.text), "stage": "second_factor", "code": code})
+        while response.status_code == 302 and response.headers["Location"].startswith("/login/"):
+            response = browser.get(base + response.headers["Location"], allow_redirects=False, timeout=10)
+    assert response.status_code == 302, response.text[-500:]
     assert response.headers["Location"].startswith(redirect_uri + "?")
     callback = query(response.headers["Location"])
     assert callback["state"] == "s1" and callback["iss"] == base
@@ -486,6 +497,7 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     printed = demo.out.read_text()
     assert f"{base}/.well-known/openid-configuration" in printed
     assert "patient@example.org              Patient-demo-2026" in printed
+    assert f"{base}/dev/inbox" in printed and "authenticator app, key " in printed
     assert requests.get(base + "/.well-known/openid-configuration", timeout=10).json()["issuer"] == base
 
     # The banner's own command registers a portal against the running demo; a demo user signs in there.
