@@ -389,8 +389,36 @@ def keys_list(as_json):
            "publish_until": k.publish_until.isoformat() if k.publish_until else None} for k in rows], as_json)
 
 
+# --- messages -----------------------------------------------------------------------------
+
+messages = AppGroup("messages", help="The outbox of e-mail and SMS.")
+
+
+@messages.command("dead")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def messages_dead(as_json):
+    """Messages given up on after the last attempt (never their text)."""
+    from idp.messaging import dead_letters
+
+    emit([{"id": m.id, "channel": m.channel, "template": m.template, "attempts": m.attempts,
+           "created_at": m.created_at.isoformat(), "last_error": m.last_error} for m in dead_letters()], as_json)
+
+
+@messages.command("retry")
+@click.argument("message_id", type=int)
+@domain_command
+def messages_retry(message_id):
+    """Queue a dead message again (after fixing the transport); `idp worker` sends it."""
+    from idp.messaging import retry_dead
+
+    retry_dead(message_id)
+    db.session.commit()
+    click.echo(f"message {message_id} queued again")
+
+
 def register_commands(app) -> None:
-    for command in (init_command, serve_command, demo_command, worker_command, users, clients, keys):
+    for command in (init_command, serve_command, demo_command, worker_command, users, clients, keys, messages):
         app.cli.add_command(command)
 
 

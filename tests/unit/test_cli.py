@@ -184,8 +184,9 @@ def test_users_add_reads_the_password_from_stdin(env):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--email", "not-an-address"], "error: not a valid e-mail address: 'not-an-address'"),
-    (["--email", "anna@example.org", "--phone", "06 1234 5678"],
-     "error: not a valid phone number in international form (+316…): '0612345678'"),
+    (["--email", "anna@example.org", "--phone", "020 123 4567"], "error: not a mobile phone number: '020 123 4567'"),
+    (["--email", "anna@example.org", "--role", "Not A Role"],
+     "error: a role is 1-40 lowercase letters, digits, '-' or '_', starting with a letter"),
     (["--email", "anna@example.org", "--username", "a b"],
      "error: not a valid username: 'a b' (letters, digits, . _ -)"),
 ])
@@ -193,6 +194,34 @@ def test_users_add_refuses_bad_input_and_writes_nothing(env, args, message):
     before = row_counts(env["IDP_DATABASE_URL"])
     assert refused(env, "users", "add", "--password", PASSWORD, *args) == message
     assert row_counts(env["IDP_DATABASE_URL"]) == before
+
+
+def test_users_add_takes_roles_and_a_dutch_phone_notation(env):
+    ok(env, "users", "add", "--email", "pro@example.org", "--password", PASSWORD, "--role", "professional",
+       "--role", "admin", "--phone", "06-12345678")
+    shown = ok_json(env, "users", "show", "pro@example.org")
+    assert shown["roles"] == ["admin", "professional"] and shown["phone"] == "+31612345678"
+
+
+def test_clients_add_and_update_set_the_second_factor_policy(env):
+    portal = ok_json(env, "clients", "add", "--name", "Zakelijk", "--redirect-uri", "http://127.0.0.1:9004/cb",
+                     "--mfa", "required", "--mfa-factor", "sms", "--trusted-device-days", "0")
+    assert (portal["mfa"], portal["mfa_factors"], portal["trusted_device_days"]) == ("required", ["sms"], 0)
+    default = ok_json(env, "clients", "add", "--name", "Huisarts", "--redirect-uri", "http://127.0.0.1:9005/cb")
+    assert (default["mfa"], default["mfa_factors"], default["trusted_device_days"]) == (
+        "optional", ["sms", "email", "totp"], 7)
+    updated = ok_json(env, "clients", "update", default["client_id"], "--mfa", "required", "--mfa-factor", "totp",
+                      "--mfa-factor", "sms")
+    assert (updated["mfa"], updated["mfa_factors"], updated["trusted_device_days"]) == (
+        "required", ["sms", "totp"], 7)
+    assert run(env, "clients", "update", default["client_id"], "--mfa", "sometimes").returncode == 2
+    assert run(env, "clients", "update", default["client_id"], "--trusted-device-days", "400").returncode == 2
+    assert refused(env, "clients", "update", "nope", "--mfa", "off") == "error: no client 'nope'"
+
+
+def test_messages_dead_lists_what_was_given_up_and_retry_queues_it(env):
+    assert ok_json(env, "messages", "dead") == []
+    assert refused(env, "messages", "retry", "42") == "error: no dead message 42"
 
 
 def test_users_add_refuses_a_short_password(env):
