@@ -41,6 +41,7 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=False,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         BABEL_DEFAULT_LOCALE=settings.i18n.default_locale,
+        BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam",  # the people and portals served are in the Netherlands
         MAX_CONTENT_LENGTH=64 * 1024,
         RATELIMIT_STORAGE_URI=settings.redis.url or "memory://",
         RATELIMIT_KEY_PREFIX="idp",
@@ -73,6 +74,12 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     app.register_blueprint(oidc_bp)
     app.register_blueprint(login_bp)
     app.register_blueprint(logout_bp)
+    from idp.accounts.views import bp as account_bp
+
+    app.register_blueprint(account_bp)
+    from idp import messaging
+
+    messaging.init_app(app)
 
     from idp.cli import register_commands
 

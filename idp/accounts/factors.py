@@ -16,7 +16,11 @@ from idp.models import Factor, RecoveryCode, User
 from idp.runtime import crypto, settings
 from idp.security import codes, devices, phones, recovery, totp
 
-ENROL = "enrol"
+
+
+def _enrol_purpose(factor: Factor) -> str:
+    """An enrolment code confirms only the factor it was sent for: an e-mail code never confirms a phone."""
+    return f"enrol:{factor.kind}"
 
 
 def confirmed(user: User) -> list[Factor]:
@@ -80,10 +84,12 @@ def _send_code(user: User, factor: Factor, flow_uid: str | None) -> None:
 
     minutes = max(1, settings().codes.ttl_seconds // 60)
     if factor.kind == "sms":
-        issued = codes.issue(user, channel="sms", purpose=ENROL, destination=phone(factor), flow_uid=flow_uid)
+        issued = codes.issue(user, channel="sms", purpose=_enrol_purpose(factor), destination=phone(factor),
+                             flow_uid=flow_uid)
         send("sms", phone(factor), "enrol_code", user=user, code=issued.message_text, minutes=minutes)
     else:
-        issued = codes.issue(user, channel="email", purpose=ENROL, destination=user.email, flow_uid=flow_uid)
+        issued = codes.issue(user, channel="email", purpose=_enrol_purpose(factor), destination=user.email,
+                             flow_uid=flow_uid)
         send("email", user.email, "enrol_code", user=user, code=issued.message_text, minutes=minutes)
 
 
@@ -116,6 +122,11 @@ def totp_secret(factor: Factor) -> str:
     return crypto().decrypt(factor.secret_encrypted)
 
 
+def live_code(user: User, factor: Factor, *, flow_uid: str | None):
+    """The enrolment code now valid for this factor, if any (its prefix is shown again on the page)."""
+    return codes.current(user, purpose=_enrol_purpose(factor), flow_uid=flow_uid)
+
+
 def resend(user: User, factor: Factor, *, flow_uid: str | None) -> None:
     _send_code(user, factor, flow_uid)
 
@@ -126,7 +137,7 @@ def confirm(user: User, factor: Factor, submitted: str, *, flow_uid: str | None)
     if factor.kind == "totp":
         factor.totp_last_step = totp.verify(totp_secret(factor), submitted, factor.totp_last_step, now)
     else:
-        codes.verify(user, purpose=ENROL, flow_uid=flow_uid, submitted=submitted, now=now)
+        codes.verify(user, purpose=_enrol_purpose(factor), flow_uid=flow_uid, submitted=submitted, now=now)
     first = not confirmed(user)
     factor.confirmed_at = factor.last_used_at = now
     if factor.kind == "sms":  # a confirmed mobile number is also the phone_number claim

@@ -1,0 +1,93 @@
+"""How a browser without a session reaches the account pages: the normal sign-in, as a built-in portal.
+
+The account pages are a client of the provider like any portal (code flow, PKCE S256), so every sign-in rule
+(second factor, trusted device, lockout) holds for them without a second door.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import MutableMapping
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from idp.extensions import db
+from idp.models import Client
+from idp.oidc.clients import register
+from idp.runtime import settings
+
+CLIENT_ID = "idp-account"
+# Browser-session key: pending sign-ins by state, so two tabs opening /account both come back.
+KEY = "account_sign_in"
+_KEEP = 5
+
+
+class UnknownState(Exception):
+    """The callback's state is not one this browser started: a stale tab, or a forged callback."""
+
+
+def redirect_uri() -> str:
+    return settings().issuer + "/account/callback"
+
+
+def ensure_account_client() -> Client:
+    """The built-in "Account" client, registered on first use (not committed)."""
+    client = db.session.scalar(select(Client).where(Client.client_id == CLIENT_ID))
+    if client is None:
+        try:
+            with db.session.begin_nested():  # another worker may register it at the same moment
+                client = register("Account", [redirect_uri()], first_party=True, public=True,
+                                  client_id=CLIENT_ID).client
+                client.grant_types = ["authorization_code"]
+                client.scope = "openid"
+                client.mfa = "optional"
+        except IntegrityError:
+            client = db.session.scalar(select(Client).where(Client.client_id == CLIENT_ID))
+    if client.redirect_uris != [redirect_uri()]:  # the issuer moved since it was registered
+        client.redirect_uris = [redirect_uri()]
+    return client
+
+
+def _challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def begin(store: MutableMapping, target: str) -> str:
+    """Remember a new sign-in in the browser session; returns the /authorize URL to send the browser to.
+
+    `target` is the local path to return to afterwards (chosen by the caller, never taken from the request).
+    """
+    ensure_account_client()
+    state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
+    started = dict(store.get(KEY) or {})
+    started[state] = {"verifier": verifier, "target": target}
+    store[KEY] = dict(list(started.items())[-_KEEP:])
+    params = {
+        "client_id": CLIENT_ID,
+        "response_type": "code",
+        "scope": "openid",
+        "redirect_uri": redirect_uri(),
+        "state": state,
+        "nonce": secrets.token_urlsafe(16),
+        "code_challenge": _challenge(verifier),
+        "code_challenge_method": "S256",
+    }
+    return settings().issuer + "/authorize?" + urlencode(params)
+
+
+def finish(store: MutableMapping, state: str | None) -> str:
+    """Take back the sign-in this callback belongs to (single use); returns its target path.
+
+    The code itself is not redeemed: the sign-in has already set the SSO cookie, which is all the
+    account pages use.
+    """
+    started = dict(store.get(KEY) or {})
+    pending = started.pop(state or "", None)
+    if not isinstance(pending, dict):
+        raise UnknownState(state)
+    store[KEY] = started
+    return pending["target"]

@@ -1,0 +1,254 @@
+"""One-time codes by SMS or e-mail: hashed, expiring, single use, a few tries each, capped per hour."""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from sqlalchemy import func, select, update
+
+from idp import clock
+from idp.errors import IdpError
+from idp.extensions import db
+from idp.models import OneTimeCode, User
+from idp.runtime import crypto, settings
+from idp.security.phones import normalise_phone
+
+DIGITS = "0123456789"
+# Capital letters a person cannot mistake for another letter or a digit (no B/8, I/1, O/0, S/5, Z/2).
+LETTERS = "ACDEFGHJKLMNPQRTUVWXY"
+PREFIX_LENGTH = 4
+MAX_INPUT = 40
+CHANNELS = ("sms", "email")
+
+
+class CodeError(IdpError):
+    """A code that cannot be accepted (or sent); `message` is the sentence to show the user."""
+
+    default_message = _l("That code cannot be used.")
+
+    def __init__(self, message: str | None = None):
+        super().__init__(*([message] if message else []))
+        self._message = message
+
+    @property
+    def message(self) -> str:
+        return str(self._message or self.default_message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CodeInvalid(CodeError):
+    """A wrong code; attempts_left is -1 when unknown (input refused before looking anything up)."""
+
+    def __init__(self, attempts_left: int):
+        super().__init__()
+        self.attempts_left = attempts_left
+
+    @property
+    def message(self) -> str:
+        if self.attempts_left < 0:
+            return _("That code is not right.")
+        return ngettext("That code is not right. You can try %(num)d more time.",
+                        "That code is not right. You can try %(num)d more times.", self.attempts_left)
+
+
+class CodeExpired(CodeError):
+    default_message = _l("That code has expired. Ask for a new code.")
+
+
+class CodeExhausted(CodeError):
+    default_message = _l("Too many wrong tries for this code. Ask for a new code.")
+
+
+class NoCode(CodeError):
+    default_message = _l("There is no code waiting for you. Ask for a new code.")
+
+
+class CodeCooldown(CodeError):
+    def __init__(self, seconds_left: int):
+        super().__init__()
+        self.seconds_left = seconds_left
+
+    @property
+    def message(self) -> str:
+        return ngettext("Please wait %(num)d second before asking for a new code.",
+                        "Please wait %(num)d seconds before asking for a new code.", self.seconds_left)
+
+
+class CodeCapReached(CodeError):
+    default_message = _l("Too many codes were sent in the last hour. Please try again later.")
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str
+    prefix: str | None
+    message_text: str
+    row: OneTimeCode
+
+
+# A purpose label keeps these hashes distinct from other keyed hashes of the same string.
+_LABEL = "one-time-code:"
+
+
+def _code_hash(code: str) -> str:
+    return crypto().keyed_hash(_LABEL + code)
+
+
+def _destination_hash(channel: str, destination: str) -> str:
+    # One number in two notations must count as one against the cap.
+    destination = normalise_phone(destination) if channel == "sms" else destination.strip().lower()
+    return crypto().keyed_hash(f"destination:{channel}:{destination}")
+
+
+def _same_flow(user: User, purpose: str, flow_uid: str | None):
+    flow = OneTimeCode.flow_uid.is_(None) if flow_uid is None else OneTimeCode.flow_uid == flow_uid
+    return (OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose, flow)
+
+
+def _latest(user: User, purpose: str, flow_uid: str | None) -> OneTimeCode | None:
+    return db.session.scalar(
+        select(OneTimeCode).where(*_same_flow(user, purpose, flow_uid))
+        .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc()).limit(1)
+    )
+
+
+def cooldown_left(user: User, *, purpose: str, flow_uid: str | None, now: datetime | None = None) -> int:
+    """Seconds until another code may be sent for this user, purpose and sign-in (0: now)."""
+    now = now or clock.now()
+    latest = _latest(user, purpose, flow_uid)
+    if latest is None:
+        return 0
+    ready = clock.aware(latest.created_at) + timedelta(seconds=settings().codes.resend_seconds)
+    return max(0, math.ceil((ready - now).total_seconds()))
+
+
+def _count_since(*conditions, since: datetime) -> int:
+    return db.session.scalar(
+        select(func.count(OneTimeCode.id)).where(*conditions, OneTimeCode.created_at > since)
+    ) or 0
+
+
+def issue(user: User, *, channel: str, purpose: str, destination: str, flow_uid: str | None,
+          now: datetime | None = None) -> IssuedCode:
+    """Create a code (not committed) whose message_text the caller sends; older codes stop working.
+
+    Raises CodeCooldown, CodeCapReached, or InvalidPhone for an SMS destination that is not a mobile number.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    now = now or clock.now()
+    config = settings().codes
+    wait = cooldown_left(user, purpose=purpose, flow_uid=flow_uid, now=now)
+    if wait:
+        raise CodeCooldown(wait)
+    hour_ago = now - timedelta(hours=1)
+    if _count_since(OneTimeCode.user_id == user.id, since=hour_ago) >= config.per_user_per_hour:
+        raise CodeCapReached()
+    destination_hash = _destination_hash(channel, destination)
+    # The phone cap counts every user, so one number cannot be pumped through many accounts.
+    same_phone = (OneTimeCode.channel == "sms", OneTimeCode.destination_hash == destination_hash)
+    if channel == "sms" and _count_since(*same_phone, since=hour_ago) >= config.per_phone_per_hour:
+        raise CodeCapReached()
+
+    if channel == "sms":
+        code = "".join(secrets.choice(DIGITS) for _ in range(config.sms_length))
+        prefix = "".join(secrets.choice(DIGITS) for _ in range(PREFIX_LENGTH)) if config.sms_prefix else None
+    else:
+        code = "".join(secrets.choice(LETTERS) for _ in range(config.email_length))
+        prefix = None
+
+    db.session.execute(
+        update(OneTimeCode)
+        .where(*_same_flow(user, purpose, flow_uid), OneTimeCode.used_at.is_(None),
+               OneTimeCode.invalidated_at.is_(None))
+        .values(invalidated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    row = OneTimeCode(
+        user_id=user.id, channel=channel, purpose=purpose, flow_uid=flow_uid,
+        destination_hash=destination_hash, code_hash=_code_hash(code), prefix=prefix, attempts=0,
+        created_at=now, expires_at=now + timedelta(seconds=config.ttl_seconds),
+    )
+    db.session.add(row)
+    db.session.flush()
+    return IssuedCode(code=code, prefix=prefix, message_text=f"{prefix}-{code}" if prefix else code, row=row)
+
+
+def _pending(user: User, purpose: str, flow_uid: str | None) -> OneTimeCode | None:
+    """The newest code neither used nor replaced (issue() leaves at most one)."""
+    return db.session.scalar(
+        select(OneTimeCode)
+        .where(*_same_flow(user, purpose, flow_uid), OneTimeCode.used_at.is_(None),
+               OneTimeCode.invalidated_at.is_(None))
+        .order_by(OneTimeCode.created_at.desc(), OneTimeCode.id.desc()).limit(1)
+    )
+
+
+def current(user: User, *, purpose: str, flow_uid: str | None, now: datetime | None = None
+            ) -> OneTimeCode | None:
+    """The code that can still be entered (unused, not replaced, not expired, tries left), or None."""
+    now = now or clock.now()
+    row = _pending(user, purpose, flow_uid)
+    if row is None or clock.aware(row.expires_at) <= now or row.attempts >= settings().codes.max_attempts:
+        return None
+    return row
+
+
+def _normalise(row: OneTimeCode, submitted: str) -> str:
+    text = re.sub(r"[\s\-]", "", submitted)
+    if row.channel == "email":
+        return text.upper()
+    # "4821-305917" as the SMS shows it: this screen's prefix is dropped, the rest is the code.
+    with_prefix = len(row.prefix or "") + settings().codes.sms_length
+    if row.prefix and text.startswith(row.prefix) and len(text) == with_prefix:
+        return text[len(row.prefix):]
+    return text
+
+
+def verify(user: User, *, purpose: str, flow_uid: str | None, submitted: str, now: datetime | None = None
+           ) -> OneTimeCode:
+    """Accept the live code once; a wrong try is counted in the session, so commit even when this raises."""
+    if len(submitted) > MAX_INPUT:
+        raise CodeInvalid(-1)
+    now = now or clock.now()
+    max_attempts = settings().codes.max_attempts
+    row = _pending(user, purpose, flow_uid)
+    if row is None:
+        raise NoCode()
+    if clock.aware(row.expires_at) <= now:
+        raise CodeExpired()
+    if row.attempts >= max_attempts:
+        raise CodeExhausted()
+
+    live = (OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None), OneTimeCode.invalidated_at.is_(None),
+            OneTimeCode.attempts < max_attempts)
+    if crypto().matches(_LABEL + _normalise(row, submitted), row.code_hash):
+        # Conditional update: of two requests racing with the right code only one claims it.
+        claimed = db.session.execute(
+            update(OneTimeCode).where(*live).values(used_at=now).execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.refresh(row)
+        if not claimed:
+            raise NoCode()
+        return row
+
+    counted = db.session.execute(
+        update(OneTimeCode).where(*live).values(attempts=OneTimeCode.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(row)
+    if not counted:
+        raise NoCode() if row.used_at or row.invalidated_at else CodeExhausted()
+    attempts_left = max_attempts - row.attempts
+    if attempts_left <= 0:
+        raise CodeExhausted()
+    raise CodeInvalid(attempts_left)

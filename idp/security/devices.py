@@ -1,0 +1,128 @@
+"""Trusted devices: a browser that may skip the second factor (never the password) for a number of days."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from idp import clock
+from idp.audit import EventTag, record
+from idp.extensions import db
+from idp.models import TrustedDevice, User
+from idp.runtime import crypto
+
+# The __Host- prefix makes the browser refuse the cookie unless Secure, host-only and Path=/.
+COOKIE_SECURE = "__Host-idp_device"
+COOKIE_PLAIN = "idp_device"
+MAX_TOKEN = 100
+
+
+def cookie_name(https: bool) -> str:
+    return COOKIE_SECURE if https else COOKIE_PLAIN
+
+
+def _hash(token: str) -> str:
+    return crypto().keyed_hash("trusted-device:" + token)
+
+
+def _live(now: datetime):
+    return (TrustedDevice.revoked_at.is_(None), TrustedDevice.expires_at > now)
+
+
+def trust(user: User, *, days: int, user_agent: str | None, ip: str | None, now: datetime | None = None
+          ) -> tuple[TrustedDevice, str]:
+    """Trust this browser for `days` days (not committed); returns the row and the cookie value."""
+    if days <= 0:
+        raise ValueError("a device is trusted for at least one day")
+    now = now or clock.now()
+    token = secrets.token_urlsafe(32)
+    device = TrustedDevice(
+        user_id=user.id, token_hash=_hash(token), user_agent=(user_agent or "")[:300] or None,
+        ip=(ip or "")[:64] or None, created_at=now, last_used_at=now, expires_at=now + timedelta(days=days),
+    )
+    db.session.add(device)
+    db.session.flush()
+    record(EventTag.DEVICE_TRUSTED, user_id=user.id, device_id=device.id, days=days)
+    return device, token
+
+
+def find(user: User, token: str | None, now: datetime | None = None) -> TrustedDevice | None:
+    """The live device of this user for the cookie value; None for anything else."""
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    now = now or clock.now()
+    return db.session.scalar(select(TrustedDevice).where(
+        TrustedDevice.token_hash == _hash(token), TrustedDevice.user_id == user.id, *_live(now)))
+
+
+def honoured(device: TrustedDevice, client_days: int, now: datetime | None = None) -> bool:
+    """Whether this portal accepts the device: trusted no longer ago than its own limit (0: never)."""
+    if client_days <= 0:
+        return False
+    now = now or clock.now()
+    return now - clock.aware(device.created_at) <= timedelta(days=client_days)
+
+
+def touch(device: TrustedDevice, now: datetime | None = None) -> None:
+    device.last_used_at = now or clock.now()
+
+
+def revoke(device: TrustedDevice, *, reason: str, now: datetime | None = None) -> None:
+    """Stop trusting one device (not committed)."""
+    if device.revoked_at is not None:
+        return
+    device.revoked_at = now or clock.now()
+    record(EventTag.DEVICE_REVOKED, user_id=device.user_id, device_id=device.id, reason=reason, count=1)
+
+
+def revoke_all(user: User, *, reason: str, now: datetime | None = None) -> int:
+    """Stop trusting every device of the user (password change, factor change, admin); returns how many."""
+    now = now or clock.now()
+    count = db.session.execute(
+        update(TrustedDevice).where(TrustedDevice.user_id == user.id, *_live(now)).values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    if count:
+        record(EventTag.DEVICE_REVOKED, user_id=user.id, reason=reason, count=count)
+    return count
+
+
+def list_for(user: User, now: datetime | None = None) -> list[TrustedDevice]:
+    """The user's live devices, most recently used first."""
+    now = now or clock.now()
+    return list(db.session.scalars(
+        select(TrustedDevice).where(TrustedDevice.user_id == user.id, *_live(now))
+        .order_by(TrustedDevice.last_used_at.desc(), TrustedDevice.id.desc())))
+
+
+# Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari", Android also says "Linux".
+_BROWSERS = (
+    ("Edge", r"Edg(e|A|iOS)?/"), ("Opera", r"OPR/|Opera"), ("Samsung Internet", r"SamsungBrowser/"),
+    ("Firefox", r"Firefox/|FxiOS/"), ("Chrome", r"Chrome/|CriOS/|Chromium/"),
+    ("Safari", r"Version/[\d.]+.*Safari/"),
+)
+_SYSTEMS = (
+    ("iPhone", r"iPhone"), ("iPad", r"iPad"), ("Android", r"Android"), ("Windows", r"Windows"),
+    ("ChromeOS", r"CrOS"), ("macOS", r"Macintosh|Mac OS X"), ("Linux", r"Linux|X11"),
+)
+
+
+def _first(table: tuple[tuple[str, str], ...], user_agent: str) -> str | None:
+    return next((name for name, pattern in table if re.search(pattern, user_agent)), None)
+
+
+def describe(user_agent: str | None) -> str:
+    """A short label such as "Chrome on Windows" for the list of trusted devices."""
+    text = (user_agent or "")[:300]
+    browser, system = _first(_BROWSERS, text), _first(_SYSTEMS, text)
+    if browser and system:
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    if browser:
+        return browser
+    if system:
+        return _("Browser on %(system)s", system=system)
+    return _("Unknown browser")
