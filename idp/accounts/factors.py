@@ -91,6 +91,7 @@ def _send_code(user: User, factor: Factor, flow_uid: str | None) -> None:
         issued = codes.issue(user, channel="email", purpose=_enrol_purpose(factor), destination=user.email,
                              flow_uid=flow_uid)
         send("email", user.email, "enrol_code", user=user, code=issued.message_text, minutes=minutes)
+    record(EventTag.MFA_CODE_SENT, user_id=user.id, factor=factor.kind, purpose="enrol")
 
 
 def start_sms(user: User, phone_text: str, *, flow_uid: str | None) -> Factor:

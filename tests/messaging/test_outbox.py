@@ -1,0 +1,149 @@
+"""send() writes the message with the change that causes it: rendered in the person's language, encrypted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select, text
+
+from idp.errors import InvalidInput, NotFound
+from idp.extensions import db
+from idp.messaging import dead_letters, erase_old, read, render, retry_dead, send
+from idp.models import OutboxMessage
+
+LOGIN_MAIL = {"code": "CGMDPP", "minutes": 5, "portal": "Huisartsportaal",
+              "change_password_url": "http://localhost/password/change"}
+
+
+def raw_rows() -> list[dict]:
+    return [dict(row) for row in db.session.execute(text("SELECT * FROM outbox_message")).mappings()]
+
+
+def test_send_writes_an_encrypted_row_without_the_code(user):
+    message = send("email", user.email, "login_code", user=user, **LOGIN_MAIL)
+    db.session.commit()
+    [row] = raw_rows()
+    assert not any("CGMDPP" in str(value) or user.email in str(value) for value in row.values())
+    assert row["status"] == "pending" and row["attempts"] == 0 and row["user_id"] == user.id
+    assert row["channel"] == "email" and row["template"] == "login_code"
+    to, subject, body = read(message)
+    assert to == user.email and "CGMDPP" in body and "CGMDPP" not in subject
+    assert "http://localhost/password/change" in body
+
+
+def test_send_commits_with_the_change_that_caused_it(user):
+    send("sms", "+31612345678", "login_code", user=user, code="4821-305917", minutes=5, portal="P")
+    db.session.rollback()
+    assert raw_rows() == []
+    send("sms", "+31612345678", "login_code", user=user, code="4821-305917", minutes=5, portal="P")
+    db.session.commit()
+    assert len(raw_rows()) == 1
+
+
+def test_sms_is_one_line_without_a_subject(user):
+    message = send("sms", "+31612345678", "login_code", user=user, locale="en",
+                   code="4821-305917", minutes=5, portal="Huisartsportaal")
+    _, subject, body = read(message)
+    assert subject is None and "\n" not in body
+    assert body.startswith("4821-305917 ") and "Huisartsportaal" in body and "5 minutes" in body
+
+
+def test_login_code_mail_in_english(app):
+    subject, body = render("email", "login_code", "en", **LOGIN_MAIL)
+    assert subject == "Your sign-in code for Huisartsportaal"
+    assert "Your code is CGMDPP" in body and "valid for 5 minutes" in body
+    assert "Did you not try to sign in? Change your password.\nhttp://localhost/password/change" in body
+
+
+def test_login_code_mail_in_dutch(app):
+    # Needs the Dutch catalog entries of the messaging templates (idp/translations).
+    subject, body = render("email", "login_code", "nl", **LOGIN_MAIL)
+    assert subject == "Uw inlogcode voor Huisartsportaal"
+    assert "Uw code is CGMDPP" in body and "5 minuten geldig" in body
+    assert "Probeerde u niet in te loggen? Wijzig dan uw wachtwoord.\nhttp://localhost/password/change" \
+        in body
+
+
+def test_the_language_is_the_callers_then_the_users_then_the_default(make_user):
+    english = make_user(locale="en")
+    dutch = make_user(locale="nl")
+
+    def body(to, **kw) -> str:
+        return read(send("email", to, "recovery_codes_created", account_url="http://x", **kw))[2]
+
+    assert "Sign-in service" in body(english.email, user=english)
+    assert "Inlogdienst" in body(dutch.email, user=dutch)
+    assert "Sign-in service" in body(dutch.email, user=dutch, locale="en")
+    assert "Inlogdienst" in body("x@example.org")  # no user: the default language (nl)
+
+
+@pytest.mark.parametrize("channel, template, context", [
+    ("email", "login_code", LOGIN_MAIL),
+    ("sms", "login_code", {"code": "305917", "minutes": 1, "portal": "P"}),
+    ("email", "enrol_code", {"code": "KXRTWP", "minutes": 5}),
+    ("sms", "enrol_code", {"code": "305917", "minutes": 5}),
+    ("email", "factor_added", {"factor": "SMS to +31 6 ••• ••• 78", "account_url": "http://localhost/account"}),
+    ("email", "factor_removed", {"factor": "Authenticator app", "account_url": "http://localhost/account"}),
+    ("email", "recovery_code_used", {"remaining": 1, "account_url": "http://localhost/account"}),
+    ("email", "recovery_codes_created", {"account_url": "http://localhost/account"}),
+])
+@pytest.mark.parametrize("locale", ["nl", "en"])
+def test_every_template_renders_in_both_languages(app, channel, template, context, locale):
+    subject, body = render(channel, template, locale, **context)
+    for value in context.values():
+        assert str(value) in body
+    if channel == "email":
+        assert subject and str(context.get("code", "never in a subject")) not in subject
+        assert body.rstrip().endswith("Inlogdienst" if locale == "nl" else "Sign-in service")
+        assert "helpdesk" in body or "password" in body or "wachtwoord" in body
+    else:
+        assert subject is None and "\n" not in body and len(body) <= 160
+
+
+def test_unknown_channel_or_template_is_refused(app):
+    with pytest.raises(InvalidInput):
+        send("fax", "x", "login_code")
+    with pytest.raises(InvalidInput):
+        send("email", "x@example.org", "../base")
+    with pytest.raises(InvalidInput):
+        send("email", "  ", "recovery_codes_created", account_url="http://x")
+
+
+def test_old_texts_are_erased_but_pending_ones_kept(app, time_machine):
+    time_machine.move_to(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    sent = send("email", "a@example.org", "recovery_codes_created", account_url="http://x")
+    waiting = send("email", "b@example.org", "recovery_codes_created", account_url="http://x")
+    db.session.flush()
+    sent.status, sent.sent_at = "sent", datetime(2026, 3, 1, 9, 1, tzinfo=UTC)
+    db.session.commit()
+    assert erase_old(now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) == 0  # retention is 24 hours
+    assert erase_old(now=datetime(2026, 3, 2, 9, 2, tzinfo=UTC)) == 1
+    db.session.commit()
+    db.session.expire_all()
+    assert read(sent) == ("a@example.org", sent.subject, "")
+    assert read(waiting)[2] != ""
+
+
+def test_dead_letters_are_listed_and_can_be_retried(app, time_machine):
+    message = send("email", "a@example.org", "recovery_codes_created", account_url="http://x")
+    other = send("email", "b@example.org", "recovery_codes_created", account_url="http://x")
+    db.session.flush()
+    message.status, message.attempts, message.last_error = "dead", 8, "SMTP ConnectionRefusedError"
+    db.session.commit()
+    assert dead_letters() == [message]
+    retried = retry_dead(message.id)
+    db.session.commit()
+    assert retried.status == "pending" and retried.attempts == 0 and dead_letters() == []
+    with pytest.raises(NotFound):
+        retry_dead(other.id)
+
+
+def test_a_dead_letter_whose_text_was_erased_cannot_be_retried(app):
+    message = send("email", "a@example.org", "recovery_codes_created", account_url="http://x")
+    db.session.flush()
+    message.status, message.body_encrypted = "dead", None
+    db.session.commit()
+    with pytest.raises(InvalidInput):
+        retry_dead(message.id)
+    assert db.session.scalar(select(OutboxMessage.status)) == "dead"
