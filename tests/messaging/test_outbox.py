@@ -61,7 +61,7 @@ def test_login_code_mail_in_dutch(app):
     subject, body = render("email", "login_code", "nl", **LOGIN_MAIL)
     assert subject == "Uw inlogcode voor Huisartsportaal"
     assert "Uw code is CGMDPP" in body and "5 minuten geldig" in body
-    assert "Probeerde u niet in te loggen? Wijzig dan uw wachtwoord.\nhttp://localhost/password/change" \
+    assert "Heeft u niet geprobeerd in te loggen? Wijzig dan uw wachtwoord.\nhttp://localhost/password/change" \
         in body
 
 
