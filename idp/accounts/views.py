@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from idp import clock
 from idp.accounts import entry, factors, reauth
 from idp.extensions import db
+from idp.login import assurance, sessions
 from idp.login.cookie import current_session
 from idp.models import User
 from idp.models.factor import FACTOR_KINDS
@@ -40,7 +41,10 @@ def signed_in(view: Callable) -> Callable:
     @wraps(view)
     def wrapper(*args, **kwargs):
         sso = current_session()
-        if sso is None:
+        # A session proven by the password alone (at a portal that asks no more) must not manage the
+        # factors that protect the account: whoever has factors steps up first (the account client's
+        # policy asks for one at /authorize).
+        if sso is None or (not assurance.session_has_mfa(sso) and factors.confirmed(sso.user)):
             # After a POST we cannot repeat the action: come back to the overview.
             target = request.path if request.method == "GET" else url_for("account.index")
             return _sign_in(target)
@@ -203,6 +207,9 @@ def revoke_all_devices(user: User):
 def added(user: User, factor, codes: list[str] | None):
     """After a factor is confirmed: its recovery codes (shown this once), or back to the overview."""
     text = factors.label(factor)
+    sso = current_session()
+    if sso is not None:  # possession just proven: this session now stands at the second-factor level
+        sessions.raise_level(sso, factor.kind)
     db.session.commit()
     if codes:
         return render_template("accounts/recovery_codes.html", codes=codes, added=text)

@@ -151,3 +151,11 @@ def end_expired(batch: int = 500) -> list[LogoutDelivery]:
         db.session.flush()
         if len(candidates) < batch:
             return deliveries
+
+
+def raise_level(session: SsoSession, method: str) -> None:
+    """A second factor proven inside the session (set up on the account page) lifts it to the MFA level."""
+    from idp.login import assurance
+
+    session.acr = settings().mfa.acr_mfa
+    session.amr = sorted(set(session.amr or []) | set(assurance.amr({"pwd": 0, method: 0})))
