@@ -138,7 +138,10 @@ def confirm(user: User, factor: Factor, submitted: str, *, flow_uid: str | None)
     if factor.kind == "totp":
         factor.totp_last_step = totp.verify(totp_secret(factor), submitted, factor.totp_last_step, now)
     else:
-        codes.verify(user, purpose=_enrol_purpose(factor), flow_uid=flow_uid, submitted=submitted, now=now)
+        row = codes.verify(user, purpose=_enrol_purpose(factor), flow_uid=flow_uid, submitted=submitted, now=now)
+        destination = phone(factor) if factor.kind == "sms" else user.email
+        if not codes.sent_to(row, factor.kind, destination):  # the number changed after this code was sent
+            raise codes.NoCode()
     first = not confirmed(user)
     factor.confirmed_at = factor.last_used_at = now
     if factor.kind == "sms":  # a confirmed mobile number is also the phone_number claim

@@ -55,7 +55,8 @@ def _render(flow: plan.Flow, stage, error: str | None = None, status: int = 200,
 def _typed_account() -> str:
     """Throttle key per typed account name, known or not (no enumeration), stored only as a keyed hash;
     other stages count per sign-in."""
-    typed = normalise_login(request.form.get("username"))
+    # Only the password stage names an account: elsewhere a posted "username" must not pick a fresh counter.
+    typed = normalise_login(request.form.get("username")) if request.form.get("stage") == "password" else ""
     if typed:
         return "account:" + login_key(typed)
     return f"sign-in:{request.view_args.get('uid', '')}"

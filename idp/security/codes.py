@@ -109,6 +109,11 @@ def _destination_hash(channel: str, destination: str) -> str:
     return crypto().keyed_hash(f"destination:{channel}:{destination}")
 
 
+def sent_to(row: OneTimeCode, channel: str, destination: str) -> bool:
+    """Was this code sent to this destination? (A code for one number must not confirm another.)"""
+    return row.channel == channel and row.destination_hash == _destination_hash(channel, destination)
+
+
 def _same_flow(user: User, purpose: str, flow_uid: str | None):
     flow = OneTimeCode.flow_uid.is_(None) if flow_uid is None else OneTimeCode.flow_uid == flow_uid
     return (OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose, flow)

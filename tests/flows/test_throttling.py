@@ -95,3 +95,23 @@ def test_the_limiter_keeps_no_typed_name(app, client, portal):
         keys = list(storage.storage.keys())
     assert keys, "the attempt was counted somewhere"
     assert not any(login in key for key in keys)
+
+
+def test_second_factor_tries_are_counted_per_sign_in_whatever_username_is_posted(app, client, make_portal,
+                                                                                 make_user):
+    from idp.accounts import factors
+    from idp.extensions import db
+    from tests.helpers import csrf_token
+
+    person = make_user(f"mfa-{secrets.token_hex(4)}@example.org", "correct horse battery")
+    factors.add_confirmed(person, "totp")
+    db.session.commit()
+    rp = RelyingParty(client, make_portal(mfa="required"))
+    url = rp.authorize().location
+    assert rp.submit_password(url, person.email, "correct horse battery").status_code == 302
+    statuses = []
+    for n in range(4):
+        page = client.get(url).get_data(as_text=True)
+        statuses.append(client.post(url, data={"csrf_token": csrf_token(page), "stage": "second_factor",
+                                               "code": "000000", "username": f"decoy{n}@example.org"}).status_code)
+    assert statuses == [200, 200, 200, 429]

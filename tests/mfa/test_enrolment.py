@@ -92,3 +92,18 @@ def test_enrolment_code_can_be_sent_again(app, client, strict_rp, user):
     assert len(messages(app, to=PHONE)) == 2
     sign_in.post(action="confirm", code=latest_code(app, PHONE))
     assert sign_in.stage == "recovery_codes"
+
+
+def test_a_code_for_one_number_does_not_confirm_another(app, client, strict_rp, user):
+    sign_in = enrol(client, strict_rp, user)
+    sign_in.post(action="choose:sms")
+    sign_in.post(action="phone", phone="06-12345678")
+    code = latest_code(app, PHONE)
+    sign_in.post(action="back")
+    sign_in.post(action="choose:sms")
+    sign_in.post(action="phone", phone="06-87654321")  # within the cooldown: no code for this number
+    sign_in.post(action="confirm", code=code)
+    assert sign_in.stage == "enrol" and 'role="alert"' in sign_in.html
+    from idp.accounts import factors
+
+    assert factors.get(user, "sms") is None
