@@ -7,7 +7,7 @@ trusted devices, because what a device stood in for has changed.
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 
 from idp import clock
 from idp.audit import EventTag, record
@@ -128,6 +128,20 @@ def live_code(user: User, factor: Factor, *, flow_uid: str | None):
     return codes.current(user, purpose=_enrol_purpose(factor), flow_uid=flow_uid)
 
 
+def accept_totp(factor: Factor, submitted: str, now) -> None:
+    """Check an app code and record its step atomically: of two requests racing with one code, one wins."""
+    step = totp.verify(totp_secret(factor), submitted, factor.totp_last_step, now)
+    won = db.session.execute(
+        update(Factor)
+        .where(Factor.id == factor.id, or_(Factor.totp_last_step.is_(None), Factor.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        raise totp.TotpReplayed()
+    factor.totp_last_step = step
+
+
 def resend(user: User, factor: Factor, *, flow_uid: str | None) -> None:
     _send_code(user, factor, flow_uid)
 
@@ -136,7 +150,7 @@ def confirm(user: User, factor: Factor, submitted: str, *, flow_uid: str | None)
     """Check the first code; the factor becomes usable. Returns new recovery codes when it is the user's first."""
     now = clock.now()
     if factor.kind == "totp":
-        factor.totp_last_step = totp.verify(totp_secret(factor), submitted, factor.totp_last_step, now)
+        accept_totp(factor, submitted, now)
     else:
         row = codes.verify(user, purpose=_enrol_purpose(factor), flow_uid=flow_uid, submitted=submitted, now=now)
         destination = phone(factor) if factor.kind == "sms" else user.email

@@ -12,7 +12,9 @@ from idp.models import Client, User
 from idp.runtime import settings
 
 SECOND_FACTORS = ("sms", "email", "totp", "recovery", "device")
-_AMR = {"pwd": "pwd", "sms": "sms", "totp": "otp"}
+# A code by e-mail and a recovery code are one-time passwords too; a trusted browser adds only "mfa", so
+# a session whose second factor was a trusted browser can be told apart (portals that trust no browser).
+_AMR = {"pwd": "pwd", "sms": "sms", "totp": "otp", "email": "otp", "recovery": "otp"}
 
 
 def wants_mfa_level(params: dict) -> bool:
@@ -67,3 +69,11 @@ def amr(proven: dict) -> list[str]:
 
 def session_has_mfa(session) -> bool:
     return session.acr == settings().mfa.acr_mfa
+
+
+def session_meets(client: Client, session) -> bool:
+    """The session's second factor counts here: a portal that trusts no browser wants a code of its own."""
+    if not session_has_mfa(session):
+        return False
+    by_browser_only = not {"sms", "otp"} & set(session.amr or [])
+    return not (by_browser_only and client.trusted_device_days == 0)

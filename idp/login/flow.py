@@ -108,7 +108,8 @@ def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, us
 
     proven = flow.proven
     amr, acr = assurance.amr(proven), assurance.acr(proven)
-    auth_time = clock.datetime_from_timestamp(max(proven.values()))
+    # A trusted browser proves nothing the person did now: it does not move auth_time (max_age stays honest).
+    auth_time = clock.datetime_from_timestamp(max(t for method, t in proven.items() if method != "device"))
     if current is not None and current.user_id == flow.user.id:
         return Established(current, sessions.reauthenticate(current, amr=amr, acr=acr, auth_time=auth_time))
     ended = sessions.end(current, reason="replaced by a new sign-in") if current is not None else []

@@ -149,16 +149,17 @@ def _send(response, established: plan.Established | None):
 
 def _finish(flow: plan.Flow):
     """Every stage is satisfied: open (or keep) the SSO session, then resume the parked request."""
-    established = _establish(flow)
-    if established is not None:
-        session = established.session
-    else:
-        session = sessions.by_sid(flow.state.get("session_sid"))
-        if session is None or not sessions.is_alive(session):
+    if flow.state.get("session_sid"):
+        # Consent or a step-up built on the session's own proof: that session must still be alive.
+        base = sessions.by_sid(flow.state["session_sid"])
+        if base is None or not sessions.is_alive(base) or base.user_id != flow.user.id:
+            flow.user = None  # start over from the password: nothing of that session counts any more
             flow.state.clear()
             flow.save()
             db.session.commit()
             return redirect(url_for("login.stage", uid=flow.pending.uid))
+    established = _establish(flow)
+    session = established.session if established is not None else sessions.by_sid(flow.state["session_sid"])
     parked = ParkedRequest(flow.params, settings().issuer + "/authorize")
     try:
         grant = server().get_consent_grant(request=parked, end_user=None)

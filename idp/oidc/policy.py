@@ -63,7 +63,7 @@ def consent_missing(client: Client, user_id: int, scope: str, params: dict) -> b
 
 def needs_second_factor(params: dict, client: Client, session: SsoSession) -> str | None:
     """A step-up: this portal (or acr_values) asks more than the session proved."""
-    if assurance.session_has_mfa(session) or not assurance.asked(client, session.user, params):
+    if assurance.session_meets(client, session) or not assurance.asked(client, session.user, params):
         return None
     return "mfa" if assurance.usable_kinds(client, session.user) else "mfa_enrol"
 

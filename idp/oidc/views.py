@@ -88,7 +88,7 @@ def authorize():
         # The session's proof carries over: a step-up adds a second factor to the password already proven.
         flow = {"user_id": session.user_id, "session_sid": session.sid,
                 "proven": {"pwd": clock.timestamp(session.auth_time)} if "pwd" in (session.amr or []) else {},
-                "session_mfa": assurance.session_has_mfa(session)}
+                "session_mfa": assurance.session_meets(grant.client, session)}
     parked = pending.park({k: params.get(k) for k in pending.PARAMS}, decision.reason, browser_id(), flow)
     db.session.commit()
     return redirect(url_for("login.stage", uid=parked.uid))

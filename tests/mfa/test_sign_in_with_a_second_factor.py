@@ -58,7 +58,7 @@ def test_email_code_is_six_capitals_and_the_mail_says_what_to_do_if_it_was_not_y
     sign_in.post(code=code.lower())  # typed in lower case: still right
     callback = sign_in.finished(strict_rp.redirect_uri)
     claims = strict_rp.decode_id_token(strict_rp.exchange(callback["code"]).get_json()["id_token"])
-    assert claims["amr"] == ["mfa", "pwd"] and claims["acr"] == "urn:idp:acr:mfa"
+    assert claims["amr"] == ["mfa", "otp", "pwd"] and claims["acr"] == "urn:idp:acr:mfa"
 
 
 def test_authenticator_app_code_signs_in_and_the_same_code_is_refused_a_second_time(app, client, strict_rp, user,

@@ -134,3 +134,45 @@ def test_the_device_cookie_is_host_prefixed_and_secure_over_https(app):
     assert devices.cookie_name(True) == "__Host-idp_device"
 
 
+
+
+def test_a_session_proven_by_a_trusted_browser_does_not_satisfy_a_portal_that_trusts_none(
+        app, client, strict_rp, make_portal, user, add_factor):
+    add_factor(user, "sms")
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    again = SignIn(client, strict_rp.login_url(prompt="login"))
+    again.password(user.email)
+    again.finished(strict_rp.redirect_uri)  # this session's second factor is the browser
+    business = RelyingParty(client, make_portal("Zakelijk", mfa="required", trusted_device_days=0))
+    response = business.authorize()
+    assert response.status_code == 302 and response.location.startswith("/login/")
+    assert SignIn(client, response.location).stage == "second_factor"
+    assert "interaction_required" in business.authorize(prompt="none").location
+
+
+def test_a_trusted_browser_does_not_move_auth_time(app, client, strict_rp, user, add_factor, time_machine):
+    time_machine.move_to("2026-11-25 10:00:00Z", tick=False)
+    add_factor(user, "sms")
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    time_machine.move_to("2026-11-25 11:00:00Z", tick=False)
+    again = SignIn(client, strict_rp.login_url(prompt="login"))
+    again.password(user.email)
+    callback = again.finished(strict_rp.redirect_uri)
+    claims = strict_rp.decode_id_token(strict_rp.exchange(callback["code"]).get_json()["id_token"])
+    assert claims["auth_time"] == 1795604400  # the password just typed, 11:00
+
+
+def test_a_step_up_whose_session_ended_meanwhile_starts_over(app, client, make_portal, user, add_factor):
+    from idp.extensions import db
+    from idp.login import sessions
+
+    add_factor(user, "sms")
+    relaxed = RelyingParty(client, make_portal(mfa="off"))
+    relaxed.sign_in(user.email, "correct horse battery")
+    step_up = SignIn(client, relaxed.login_url(acr_values="urn:idp:acr:mfa"))
+    assert step_up.stage == "second_factor"
+    sessions.end_all_for_user(user, reason="logout elsewhere")
+    db.session.commit()
+    step_up.post(code=latest_code(app, PHONE))
+    assert step_up.response.location.startswith("/login/")
+    assert step_up.stage == "password"

@@ -15,7 +15,7 @@ from idp.login import assurance
 from idp.login.flow import Done, Flow, Retry
 from idp.messaging import send
 from idp.runtime import settings
-from idp.security import codes, devices, recovery, totp
+from idp.security import codes, devices, recovery
 
 
 
@@ -126,7 +126,7 @@ class SecondFactorStage:
                 if not recovery.use(user, submitted, now):
                     raise codes.CodeError(_("This recovery code is not valid or was used before."))
             elif kind == "totp":
-                factor.totp_last_step = totp.verify(factors.totp_secret(factor), submitted, factor.totp_last_step, now)
+                factors.accept_totp(factor, submitted, now)
             else:
                 codes.verify(user, purpose=_purpose(kind), flow_uid=flow.pending.uid, submitted=submitted, now=now)
         except codes.CodeError as error:
