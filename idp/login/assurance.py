@@ -51,6 +51,11 @@ def asked(client: Client, user: User, params: dict) -> bool:
     return client.mfa == "optional" and bool(usable_kinds(client, user))
 
 
+def needs_enrolment(client: Client, user: User, params: dict) -> bool:
+    """A second factor is required here and the user has none this portal accepts."""
+    return required(client, user, params) and not usable_kinds(client, user)
+
+
 def second_factor_proven(proven: dict) -> bool:
     return any(method in proven for method in SECOND_FACTORS)
 

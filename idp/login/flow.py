@@ -111,6 +111,10 @@ def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, us
     # A trusted browser proves nothing the person did now: it does not move auth_time (max_age stays honest).
     auth_time = clock.datetime_from_timestamp(max(t for method, t in proven.items() if method != "device"))
     if current is not None and current.user_id == flow.user.id:
+        if assurance.session_has_mfa(current) and not assurance.second_factor_proven(proven):
+            # The password again (prompt=login at a portal that asks no more) keeps the factor this
+            # session already proved: it is not a reason to step up elsewhere.
+            acr, amr = current.acr, sorted(set(current.amr or []) | set(amr))
         return Established(current, sessions.reauthenticate(current, amr=amr, acr=acr, auth_time=auth_time))
     ended = sessions.end(current, reason="replaced by a new sign-in") if current is not None else []
     session, cookie = sessions.start(flow.user, amr=amr, acr=acr, auth_time=auth_time,

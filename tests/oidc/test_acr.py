@@ -109,3 +109,31 @@ def test_max_age_asks_for_the_password_and_the_second_factor_again(app, client, 
     assert second["auth_time"] > first["auth_time"] and second["acr"] == MFA_LEVEL
 
 
+
+
+def test_the_password_again_keeps_the_second_factor_the_session_proved(app, client, relaxed, strict, with_sms):
+    sign_in = SignIn(client, strict.login_url())
+    sign_in.password(with_sms.email)
+    assert sign_in.stage == "second_factor"
+    sign_in.post(code=latest_code(app, PHONE))
+    sign_in.finished(strict.redirect_uri)
+    again = SignIn(client, relaxed.login_url(prompt="login"))  # a portal that asks only the password
+    again.password(with_sms.email)
+    claims = claims_of(relaxed, again.finished(relaxed.redirect_uri))
+    assert claims["acr"] == MFA_LEVEL and claims["amr"] == ["mfa", "pwd", "sms"]
+    assert "code" in query(strict.authorize(prompt="none").location)  # no step-up needed at the strict one
+
+
+def test_a_step_up_whose_factor_was_removed_asks_the_password_before_enrolment(app, client, relaxed, strict,
+                                                                             with_sms):
+    from idp.accounts import factors
+    from idp.extensions import db
+
+    relaxed.sign_in(with_sms.email, "correct horse battery")
+    step_up = SignIn(client, strict.login_url())
+    assert step_up.stage == "second_factor"
+    factors.remove(with_sms, factors.get(with_sms, "sms"))
+    db.session.commit()
+    assert step_up.stage == "password"
+    step_up.password(with_sms.email)
+    assert step_up.stage == "enrol"

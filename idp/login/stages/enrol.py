@@ -23,8 +23,7 @@ class EnrolStage:
     def needed(self, flow: Flow) -> bool:
         if flow.user is None or flow.state.get("session_mfa") or assurance.second_factor_proven(flow.proven):
             return False
-        return assurance.required(flow.client, flow.user, flow.params) and not assurance.usable_kinds(
-            flow.client, flow.user)
+        return assurance.needs_enrolment(flow.client, flow.user, flow.params)
 
     def _state(self, flow: Flow) -> dict:
         return flow.state.setdefault("enrol", {})

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from idp import clock
 from idp.accounts.users import MAX_LOGIN, find_by_login, login_key, normalise_login
 from idp.audit import EventTag, record
+from idp.login import assurance
 from idp.login.flow import Done, Flow, Retry
 from idp.runtime import settings
 from idp.security.passwords import hash_password, needs_rehash, verify_password
@@ -17,7 +18,13 @@ class PasswordStage:
     template = "login/password.html"
 
     def needed(self, flow: Flow) -> bool:
-        return flow.user is None
+        if flow.user is None:
+            return True
+        # Setting up a factor needs the password typed in this sign-in, not one carried over from the
+        # session (a step-up whose factor was removed meanwhile).
+        return (not flow.state.get("fresh") and not assurance.second_factor_proven(flow.proven)
+                and not flow.state.get("session_mfa")
+                and assurance.needs_enrolment(flow.client, flow.user, flow.params))
 
     def context(self, flow: Flow) -> dict:
         return {"login_hint": flow.state.get("login") or flow.params.get("login_hint", "")}
