@@ -52,6 +52,29 @@ class RedisSettings:
 @dataclass
 class PasswordSettings:
     bcrypt_rounds: int = 12
+    default_policy: str = "standard"
+
+
+@dataclass
+class PasswordPolicy:
+    """A named set of password rules; portals name one (`clients add --password-policy`)."""
+
+    min_length: int = 10
+    max_length: int = 128
+    min_upper: int = 0
+    min_lower: int = 0
+    min_digits: int = 0
+    min_special: int = 0
+    min_non_letters: int = 0
+    special_characters: str = "!%&@#$^*?_~"
+    not_personal: bool = True
+    not_common: bool = True
+    history: int = 0
+    max_age_days: int = 0
+
+
+def _builtin_policies() -> dict[str, PasswordPolicy]:
+    return {"standard": PasswordPolicy()}
 
 
 @dataclass
@@ -103,6 +126,13 @@ class MfaSettings:
 
 
 @dataclass
+class LockoutSettings:
+    max_failures: int = 5
+    cooldown_minutes: int = 0
+    help_contact: str = ""
+
+
+@dataclass
 class CodeSettings:
     sms_length: int = 6
     email_length: int = 6
@@ -149,8 +179,10 @@ class Settings:
     i18n: I18nSettings = field(default_factory=I18nSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     mfa: MfaSettings = field(default_factory=MfaSettings)
+    lockout: LockoutSettings = field(default_factory=LockoutSettings)
     codes: CodeSettings = field(default_factory=CodeSettings)
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
+    password_policies: dict[str, PasswordPolicy] = field(default_factory=_builtin_policies)
 
     @property
     def issuer(self) -> str:
@@ -164,7 +196,10 @@ class Settings:
         return _build(data, origin="override")
 
 
-SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Settings)}  # type: ignore[misc]
+# Named tables ([password_policies.<name>]), unlike the fixed sections; set in the file only.
+POLICIES = "password_policies"
+SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Settings)  # type: ignore[misc]
+                             if f.name != POLICIES}
 
 
 def as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -200,28 +235,48 @@ def _coerce(section: str, key: str, kind: type, value: Any, origin: str) -> Any:
     return value
 
 
+def _fields(cls: type, section: str, values: dict[str, Any], origin: str) -> dict[str, Any]:
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in values.items():
+        if key not in known:
+            raise SettingsError(f"unknown setting {section}.{key}")
+        kwargs[key] = _coerce(section, key, hints[key], value, origin)
+    return kwargs
+
+
+def _policies(tables: Any, origin: str) -> dict[str, PasswordPolicy]:
+    """The built-in policies, then those of the file (a table per name), each rule defaulting as documented."""
+    if not isinstance(tables, dict):
+        raise SettingsError(f"setting [{POLICIES}] must hold tables such as [{POLICIES}.standard]")
+    policies = _builtin_policies()
+    for name, values in tables.items():
+        if isinstance(values, PasswordPolicy):
+            values = dataclasses.asdict(values)
+        if not isinstance(values, dict):
+            raise SettingsError(f"setting [{POLICIES}.{name}] must be a table")
+        policies[name] = PasswordPolicy(**_fields(PasswordPolicy, f"{POLICIES}.{name}", values, origin))
+    return policies
+
+
 def _build(data: dict[str, Any], origin: str) -> Settings:
-    sections = {}
+    sections: dict[str, Any] = {}
     for section, values in data.items():
+        if section == POLICIES:
+            sections[section] = _policies(values, origin)
+            continue
         if section not in SECTIONS:
             raise SettingsError(f"unknown setting section [{section}]")
         if not isinstance(values, dict):
             raise SettingsError(f"setting [{section}] must be a table")
-        cls = SECTIONS[section]
-        hints = get_type_hints(cls)
-        known = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {}
-        for key, value in values.items():
-            if key not in known:
-                raise SettingsError(f"unknown setting {section}.{key}")
-            kwargs[key] = _coerce(section, key, hints[key], value, origin)
-        sections[section] = cls(**kwargs)
+        sections[section] = SECTIONS[section](**_fields(SECTIONS[section], section, values, origin))
     return Settings(**sections)
 
 
 def _merge(base: dict[str, dict[str, Any]], extra: dict[str, Any]) -> None:
     for section, values in extra.items():
-        if section not in SECTIONS:
+        if section not in SECTIONS and section != POLICIES:
             raise SettingsError(f"unknown setting section [{section}]")
         if not isinstance(values, dict):
             raise SettingsError(f"setting [{section}] must be a table")
@@ -273,7 +328,7 @@ _POSITIVE = (
     ("tokens", "code_seconds"), ("tokens", "access_token_seconds"), ("tokens", "id_token_seconds"),
     ("tokens", "refresh_token_days"), ("session", "idle_minutes"), ("session", "absolute_hours"),
     ("session", "login_minutes"), ("logout", "backchannel_timeout_seconds"), ("logout", "backchannel_attempts"),
-    ("codes", "ttl_seconds"), ("codes", "max_attempts"), ("codes", "per_user_per_hour"),
+    ("lockout", "max_failures"), ("codes", "ttl_seconds"), ("codes", "max_attempts"), ("codes", "per_user_per_hour"),
     ("codes", "per_phone_per_hour"), ("messaging", "max_attempts"), ("messaging", "retention_hours"),
     ("messaging", "smtp_port"), ("messaging", "smtp_timeout_seconds"), ("messaging", "http_timeout_seconds"),
 )
@@ -311,6 +366,7 @@ def validate(settings: Settings) -> None:
     if settings.i18n.default_locale not in {"nl", "en"}:
         raise SettingsError("setting i18n.default_locale: must be nl or en")
     _validate_factors(settings)
+    _validate_policies(settings)
     if server.dev_mode:
         _fill_dev_secrets(settings)
         return
@@ -322,10 +378,30 @@ def validate(settings: Settings) -> None:
                                 "32 characters (IDP_SERVER_" + key.upper() + ")")
 
 
+def _validate_policies(settings: Settings) -> None:
+    if settings.passwords.default_policy not in settings.password_policies:
+        raise SettingsError(f"setting passwords.default_policy: no policy named {settings.passwords.default_policy!r} "
+                            f"(define [{POLICIES}.{settings.passwords.default_policy}])")
+    for name, policy in settings.password_policies.items():
+        where = f"setting [{POLICIES}.{name}]"
+        counts = (policy.min_upper, policy.min_lower, policy.min_digits, policy.min_special, policy.min_non_letters,
+                  policy.history, policy.max_age_days)
+        if any(n < 0 for n in counts):
+            raise SettingsError(f"{where}: minimum counts, history and max_age_days must be 0 or more")
+        if not 1 <= policy.min_length <= policy.max_length <= 1024:
+            raise SettingsError(f"{where}: needs 1 <= min_length <= max_length <= 1024")
+        if policy.min_upper + policy.min_lower + policy.min_digits + policy.min_special > policy.max_length:
+            raise SettingsError(f"{where}: the minimum counts add up to more than max_length")
+        if policy.min_special and not policy.special_characters:
+            raise SettingsError(f"{where}: min_special needs special_characters")
+
+
 def _validate_factors(settings: Settings) -> None:
     codes, messaging, mfa = settings.codes, settings.messaging, settings.mfa
     if not 6 <= codes.sms_length <= 10 or not 6 <= codes.email_length <= 10:
         raise SettingsError("setting codes.sms_length and codes.email_length: must be between 6 and 10")
+    if settings.lockout.cooldown_minutes < 0:
+        raise SettingsError("setting lockout.cooldown_minutes: must be 0 (until an admin unlocks) or more")
     if codes.resend_seconds < 0 or messaging.retry_seconds < 0:
         raise SettingsError("setting codes.resend_seconds and messaging.retry_seconds: must be 0 or more")
     if messaging.email_transport not in {"file", "smtp", "console"}:

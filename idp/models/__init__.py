@@ -11,7 +11,7 @@ from idp.models.outbox import OutboxMessage
 from idp.models.pending import PendingAuthorization
 from idp.models.session import SessionClient, SsoSession
 from idp.models.token import AuthorizationCode, Token
-from idp.models.user import User
+from idp.models.user import LoginFailure, PasswordHistory, User
 
 __all__ = [
     "AuditEvent",
@@ -19,9 +19,11 @@ __all__ = [
     "Client",
     "Consent",
     "Factor",
+    "LoginFailure",
     "LogoutDelivery",
     "OneTimeCode",
     "OutboxMessage",
+    "PasswordHistory",
     "PendingAuthorization",
     "RecoveryCode",
     "SessionClient",

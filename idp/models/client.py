@@ -33,6 +33,12 @@ class Client(db.Model, ClientMixin):
     mfa_factors: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["sms", "email", "totp"],
                                                   server_default='["sms", "email", "totp"]')
     trusted_device_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    # Passwords: the named policy (settings [password_policies]); None: passwords.default_policy.
+    password_policy: Mapped[str | None] = mapped_column(String(50))
+    # Where a locked-out person asks for help (shown on the page); None: lockout.help_contact.
+    help_contact: Mapped[str | None] = mapped_column(String(300))
+    # Only accounts with an e-mail address at one of these domains may sign in here (business portals).
+    email_domains: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     # --- Authlib ClientMixin -------------------------------------------------------

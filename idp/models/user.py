@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.extensions import db
@@ -31,6 +31,9 @@ class User(db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     password_hash: Mapped[str | None] = mapped_column(String(100))
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A temporary password (or one an admin reset) must be changed before anything else.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -41,3 +44,30 @@ class User(db.Model):
 
     def get_user_id(self) -> int:
         return self.id
+
+
+class PasswordHistory(db.Model):
+    """Hashes of a user's earlier passwords, for a policy that refuses the last N."""
+
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(db.Model):
+    """Consecutive failed passwords for one typed login name, known or not (no enumeration): the lockout.
+
+    `login_hash` is the keyed hash of the normalised name; `locked_at` is set at the limit and cleared by
+    an admin's unlock, by the cool-down, or by nothing else.
+    """
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
