@@ -244,8 +244,13 @@ clients = AppGroup("clients", help="Register portals (OIDC clients).")
 
 
 def mfa_options(defaults: bool):
-    """The second-factor policy flags shared by `clients add` (with defaults) and `clients update` (without)."""
+    """The second-factor and account-rule flags shared by `clients add` (with defaults) and `clients update`."""
     def decorate(func):
+        func = click.option("--email-domain", "email_domains", multiple=True,
+                            help="Only accounts at this e-mail domain may sign in here (repeat; "
+                                 "`--email-domain ''` on update clears).")(func)
+        func = click.option("--help-contact", help="Where a locked-out person asks for help (shown on the page).")(func)
+        func = click.option("--password-policy", help="A [password_policies.<name>] (default: passwords.default_policy).")(func)
         func = click.option("--trusted-device-days", type=click.IntRange(0, 365), default=7 if defaults else None,
                             show_default=defaults,
                             help="Days a trusted browser may skip the second factor here (0: never).")(func)
@@ -271,7 +276,8 @@ def mfa_options(defaults: bool):
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_party, public, service,
-                id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, as_json):
+                id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
+                email_domains, as_json):
     """Register a portal; prints client_id and (once) client_secret."""
     from idp.oidc.clients import describe, register
     from idp.runtime import settings
@@ -280,7 +286,9 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
                           backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
                           public=public, service=service, client_id=client_id,
                           id_token_alg=id_token_alg or settings().keys.algorithm,
-                          mfa=mfa, mfa_factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days)
+                          mfa=mfa, mfa_factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
+                          password_policy=password_policy, help_contact=help_contact,
+                          email_domains=list(email_domains) or None)
     db.session.commit()
     data = describe(registered.client)
     if registered.secret:
@@ -294,12 +302,15 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
 @mfa_options(defaults=False)
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
-def clients_update(client_id, name, mfa, mfa_factors, trusted_device_days, as_json):
-    """Change a portal's name or second-factor policy; what is not given stays."""
+def clients_update(client_id, name, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
+                   email_domains, as_json):
+    """Change a portal's name, second-factor policy or account rules; what is not given stays."""
     from idp.oidc.clients import describe, get, update
 
     client = get(client_id)
-    update(client, name=name, mfa=mfa, factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days)
+    update(client, name=name, mfa=mfa, factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
+           password_policy=password_policy, help_contact=help_contact,
+           email_domains=list(email_domains) if email_domains else None)
     db.session.commit()
     emit(describe(client), as_json)
 

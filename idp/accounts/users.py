@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
 
 from idp import clock
@@ -16,15 +17,23 @@ from idp.runtime import crypto, settings
 from idp.security.passwords import hash_password
 from idp.security.phones import InvalidPhone, normalise_phone
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def normalise_email(email: str) -> str:
-    email = (email or "").strip()
-    if not _EMAIL.match(email) or len(email) > 320:
-        raise InvalidInput(f"not a valid e-mail address: {email!r}")
-    local, _, domain = email.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    """A valid address (email-validator, no DNS lookups) with its domain in lower case; the local part is kept
+    as typed (plus-aliases are distinct addresses) and compared case-insensitively by find_by_login."""
+    typed = (email or "").strip()
+    if len(typed) > 320:
+        raise InvalidInput(f"not a valid e-mail address: {typed!r}")
+    try:
+        checked = validate_email(typed, check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidInput(f"not a valid e-mail address: {typed!r}") from None
+    return f"{checked.local_part}@{checked.domain.lower()}"
+
+
+def email_domain(email: str) -> str:
+    return email.rpartition("@")[2].lower()
 
 
 def create_user(

@@ -65,6 +65,9 @@ def register(
     mfa: str = "optional",
     mfa_factors: list[str] | None = None,
     trusted_device_days: int = 7,
+    password_policy: str | None = None,
+    help_contact: str | None = None,
+    email_domains: list[str] | None = None,
 ) -> Registered:
     """Add a client (not committed); the secret is returned once and only its hash is kept."""
     dev = settings().server.dev_mode
@@ -105,6 +108,8 @@ def register(
     )
     set_mfa_policy(client, mfa=mfa, factors=mfa_factors or list(FACTOR_KINDS),
                    trusted_device_days=trusted_device_days)
+    set_account_rules(client, password_policy=password_policy, help_contact=help_contact,
+                      email_domains=email_domains)
     db.session.add(client)
     db.session.flush()
     record(EventTag.CLIENT_CREATED, client_id=client.client_id, name=name)
@@ -135,13 +140,41 @@ def set_mfa_policy(client: Client, *, mfa: str | None = None, factors: list[str]
         client.trusted_device_days = trusted_device_days
 
 
-def update(client: Client, *, name: str | None = None, **policy) -> None:
-    """Change a portal's name or second-factor policy (audited)."""
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def set_account_rules(client: Client, *, password_policy: str | None = None, help_contact: str | None = None,
+                      email_domains: list[str] | None = None) -> None:
+    """Which password policy the portal's people need, where a locked-out person asks for help, and the e-mail
+    domains an account must have to sign in here (none: any). Only what is given changes; "" clears."""
+    if password_policy is not None:
+        if password_policy and password_policy not in settings().password_policies:
+            known = ", ".join(sorted(settings().password_policies))
+            raise InvalidInput(f"no password policy {password_policy!r} (known: {known})")
+        client.password_policy = password_policy or None
+    if help_contact is not None:
+        if len(help_contact) > 300:
+            raise InvalidInput("help contact: at most 300 characters")
+        client.help_contact = help_contact.strip() or None
+    if email_domains is not None:
+        domains = [d.strip().lower().removeprefix("@") for d in email_domains if d.strip()]
+        bad = [d for d in domains if not _DOMAIN.fullmatch(d)]
+        if bad:
+            raise InvalidInput(f"not an e-mail domain: {bad[0]!r}")
+        client.email_domains = sorted(set(domains))
+
+
+def update(client: Client, *, name: str | None = None, password_policy: str | None = None,
+           help_contact: str | None = None, email_domains: list[str] | None = None, **policy) -> None:
+    """Change a portal's name, second-factor policy or account rules (audited)."""
     if name is not None:
         if not name.strip():
             raise InvalidInput("a client needs a name")
         client.name = name.strip()
     set_mfa_policy(client, **policy)
+    rules = {"password_policy": password_policy, "help_contact": help_contact, "email_domains": email_domains}
+    set_account_rules(client, **rules)
+    policy.update(rules)
     record(EventTag.CLIENT_UPDATED, client_id=client.client_id,
            changed=sorted([k for k, v in policy.items() if v is not None] + (["name"] if name else [])))
 
@@ -186,4 +219,7 @@ def describe(client: Client) -> dict:
         "mfa": client.mfa,
         "mfa_factors": client.mfa_factors,
         "trusted_device_days": client.trusted_device_days,
+        "password_policy": client.password_policy or settings().passwords.default_policy,
+        "help_contact": client.help_contact,
+        "email_domains": client.email_domains,
     }

@@ -14,7 +14,8 @@ from idp.login import assurance
 from idp.models import Client, Consent, SsoSession
 
 # "mfa_enrol": the portal needs a second factor the user does not have yet; adding one needs a fresh password.
-LOGIN_REASONS = {"no_session", "prompt_login", "max_age", "id_token_hint_other_user", "mfa_enrol"}
+LOGIN_REASONS = {"no_session", "prompt_login", "max_age", "id_token_hint_other_user", "mfa_enrol",
+                 "account_not_allowed"}
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def prompts(params: dict) -> set[str]:
     return set((params.get("prompt") or "").split())
 
 
-def needs_login(params: dict, session: SsoSession | None, hint_sub: str | None) -> str | None:
+def needs_login(params: dict, session: SsoSession | None, hint_sub: str | None, client: Client) -> str | None:
     if session is None:
         return "no_session"
     if "login" in prompts(params):
@@ -47,7 +48,14 @@ def needs_login(params: dict, session: SsoSession | None, hint_sub: str | None) 
         return "max_age"
     if hint_sub is not None and hint_sub != session.user.sub:
         return "id_token_hint_other_user"
+    if not account_allowed(client, session.user):
+        return "account_not_allowed"
     return None
+
+
+def account_allowed(client: Client, user) -> bool:
+    """A portal restricted to e-mail domains (business portals) takes only accounts at those domains."""
+    return not client.email_domains or user.email.rpartition("@")[2].lower() in client.email_domains
 
 
 def consent_missing(client: Client, user_id: int, scope: str, params: dict) -> bool:
@@ -69,7 +77,7 @@ def needs_second_factor(params: dict, client: Client, session: SsoSession) -> st
 
 
 def decide(params: dict, client: Client, session: SsoSession | None, hint_sub: str | None) -> Decision | None:
-    reason = needs_login(params, session, hint_sub) or needs_second_factor(params, client, session)
+    reason = needs_login(params, session, hint_sub, client) or needs_second_factor(params, client, session)
     if reason:
         return Decision(reason)
     if consent_missing(client, session.user_id, params.get("scope", ""), params):

@@ -219,6 +219,17 @@ def test_clients_add_and_update_set_the_second_factor_policy(env):
     assert refused(env, "clients", "update", "nope", "--mfa", "off") == "error: no client 'nope'"
 
 
+def test_clients_add_and_update_set_the_account_rules(env):
+    portal = ok_json(env, "clients", "add", "--name", "Zakelijk", "--redirect-uri", "http://127.0.0.1:9006/cb",
+                     "--email-domain", "business.example.org", "--help-contact", "Bel 088 123 45 67")
+    assert portal["email_domains"] == ["business.example.org"] and portal["help_contact"] == "Bel 088 123 45 67"
+    assert portal["password_policy"] == "standard"
+    assert refused(env, "clients", "update", portal["client_id"], "--password-policy", "nope") == (
+        "error: no password policy 'nope' (known: standard)")
+    cleared = ok_json(env, "clients", "update", portal["client_id"], "--email-domain", "")
+    assert cleared["email_domains"] == [] and cleared["help_contact"] == "Bel 088 123 45 67"
+
+
 def test_messages_dead_lists_what_was_given_up_and_retry_queues_it(env):
     assert ok_json(env, "messages", "dead") == []
     assert refused(env, "messages", "retry", "42") == "error: no dead message 42"
