@@ -45,6 +45,8 @@ class EventTag(StrEnum):
     DEVICE_REVOKED = "device:revoked"
     MESSAGE_SENT = "message:sent"
     MESSAGE_DEAD = "message:dead"
+    ACCOUNT_LOCKED = "account:locked"
+    ACCOUNT_UNLOCKED = "account:unlocked"
 
 
 @dataclass(frozen=True)

@@ -238,6 +238,20 @@ def users_disable(ref):
     click.echo(f"disabled {user.email}" + (f"; {pending} portal logout(s) left for `idp worker`" if pending else ""))
 
 
+@users.command("unlock")
+@click.argument("ref")
+@domain_command
+def users_unlock(ref):
+    """Unlock a user locked out by wrong passwords (their e-mail and username), by sub, e-mail or username."""
+    from idp.accounts.users import get_by_ref
+    from idp.security.lockout import unlock
+
+    user = get_by_ref(ref)
+    cleared = unlock(user)
+    db.session.commit()
+    click.echo(f"unlocked {user.email}" if cleared else f"{user.email} was not locked; nothing to clear")
+
+
 # --- clients ------------------------------------------------------------------------------
 
 clients = AppGroup("clients", help="Register portals (OIDC clients).")

@@ -15,12 +15,12 @@ DEMO_TOTP_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLDOIQGC4DQ"
 
 DEMO_USERS = [
     # (email, password, name, phone, roles, second factor)
-    ("patient@example.org", "Patient-demo-2026", "Petra Patiënt", "+31612345678", [], "sms"),
-    ("parent@example.org", "Parent-demo-2026", "Pieter Ouder", "+31612345679", [], "email"),
-    ("professional@example.org", "Professional-demo-2026", "Dr. Fatima El Amrani", "+31612345680",
+    ("patient@example.org", "Tulpenveld-2026", "Petra Patiënt", "+31612345678", [], "sms"),
+    ("parent@example.org", "Molenwiek-2026", "Pieter Ouder", "+31612345679", [], "email"),
+    ("professional@example.org", "Spreekuur-2026", "Dr. Fatima El Amrani", "+31612345680",
      ["professional"], "totp"),
-    ("enduser@example.org", "Enduser-demo-2026", "Eva Eindgebruiker", "+31612345681", ["enduser"], None),
-    ("admin@business.example.org", "Business-demo-2026", "Bram Beheerder", "+31612345682", ["admin"], "sms"),
+    ("enduser@example.org", "Rolstoel-2026", "Eva Eindgebruiker", "+31612345681", ["enduser"], None),
+    ("admin@business.example.org", "Kantoorpand-2026", "Bram Beheerder", "+31612345682", ["admin"], "sms"),
 ]
 
 

@@ -148,18 +148,3 @@ def disable(user: User) -> list:
         record(EventTag.USER_DISABLED, user_id=user.id, tokens_revoked=revoke_all_for_user(user.id))
         devices.revoke_all(user, reason="user disabled")
     return sessions.end_all_for_user(user, reason="user disabled")
-
-
-def set_password(user: User, password: str) -> None:
-    """A new password (not committed): trusted devices stood in for a factor next to the old one, so they go.
-
-    The password-change and reset pages (with policies, sessions and notification) build on this.
-    """
-    from idp.security import devices
-
-    if len(password) < 8:
-        raise InvalidInput("password too short: at least 8 characters")
-    user.password_hash = hash_password(password, settings().passwords.bcrypt_rounds)
-    user.updated_at = clock.now()
-    record(EventTag.USER_PASSWORD_CHANGED, user_id=user.id)
-    devices.revoke_all(user, reason="password changed")

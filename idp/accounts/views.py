@@ -217,4 +217,4 @@ def added(user: User, factor, codes: list[str] | None):
     return redirect(url_for("account.index"))
 
 
-from idp.accounts import enrol_views  # noqa: F401  (registers the add-a-factor routes on bp)
+from idp.accounts import enrol_views, password_views  # noqa: E402, F401  (register their routes on bp)

@@ -73,13 +73,14 @@ class Stage(Protocol):
 
 def plan() -> list[Stage]:
     from idp.login.stages.account_allowed import AccountAllowedStage
+    from idp.login.stages.change_password import ChangePasswordStage
     from idp.login.stages.consent import ConsentStage
     from idp.login.stages.enrol import EnrolStage, RecoveryCodesStage
     from idp.login.stages.password import PasswordStage
     from idp.login.stages.second_factor import SecondFactorStage
 
-    return [PasswordStage(), AccountAllowedStage(), EnrolStage(), RecoveryCodesStage(), SecondFactorStage(),
-            ConsentStage()]
+    return [PasswordStage(), AccountAllowedStage(), ChangePasswordStage(), EnrolStage(), RecoveryCodesStage(),
+            SecondFactorStage(), ConsentStage()]
 
 
 def next_stage(flow: Flow, stages: list[Stage] | None = None) -> Stage | None:

@@ -8,19 +8,21 @@ import ipaddress
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
 from flask import session as browser
+from sqlalchemy import select
 
+from idp.accounts import passwords
 from idp.accounts.users import login_key, normalise_login
 from idp.extensions import db, limiter
 from idp.login import flow as plan
 from idp.login import sessions
 from idp.login.cookie import current_session, device_token, set_cookie, set_device_cookie
-from idp.models import User
+from idp.models import LogoutDelivery, User
 from idp.oidc import logout, pending
 from idp.oidc.authorize import error_redirect, respond_with_code, server
 from idp.oidc.pending import ParkedRequest
 from idp.oidc.server import query_client
 from idp.runtime import settings
-from idp.security import devices
+from idp.security import devices, policy
 
 bp = Blueprint("login", __name__, url_prefix="/login")
 
@@ -128,6 +130,9 @@ def _establish(flow: plan.Flow) -> plan.Established | None:
         return None
     established = plan.establish_session(flow, current_session(),
                                          request.remote_addr, request.user_agent.string)
+    if flow.state.get("ended_deliveries"):  # sessions a new password ended: their portals are told too
+        established.ended += list(db.session.scalars(
+            select(LogoutDelivery).where(LogoutDelivery.id.in_(flow.state["ended_deliveries"]))))
     if flow.state.get("trust_days"):
         established.device = devices.trust(flow.user, days=flow.state["trust_days"], user_agent=flow.user_agent,
                                            ip=flow.ip)[1], flow.state["trust_days"]
@@ -168,3 +173,14 @@ def _finish(flow: plan.Flow):
         return render_template("oidc/error.html", error=error.error, description=error.description), 400
     db.session.delete(flow.pending)
     return _send(respond_with_code(grant, session), established)  # respond_with_code commits
+
+
+@bp.post("/<uid>/password-rules")
+@limiter.limit(lambda: settings().limits.sign_in_per_ip, key_func=_client_network)
+def password_rules(uid: str):
+    """Live feedback on a new password, from the same rules the server applies when it is saved."""
+    flow = _load(uid)
+    if flow is None or flow.user is None or not flow.state.get("password_typed"):
+        return {"error": "not found"}, 404
+    password = (request.form.get("password") or "")[:1024]
+    return policy.feedback_json(passwords.results(flow.user, password, flow.client, with_history=False))

@@ -96,12 +96,12 @@ def test_another_users_device_cookie_does_not_count(app, client, strict_rp, make
 
 
 def test_a_password_change_revokes_every_trusted_device(app, client, strict_rp, user, add_factor):
-    from idp.accounts.users import set_password
+    from idp.accounts.passwords import change_password
     from idp.extensions import db
 
     add_factor(user, "sms")
     sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
-    set_password(user, "a new horse battery staple")
+    change_password(user, "a new horse battery staple")
     db.session.commit()
     again = SignIn(client, strict_rp.login_url(prompt="login"))
     again.password(user.email, "a new horse battery staple")

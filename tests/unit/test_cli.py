@@ -536,7 +536,7 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     assert demo.wait_until_up().status_code == 200
     printed = demo.out.read_text()
     assert f"{base}/.well-known/openid-configuration" in printed
-    assert "patient@example.org              Patient-demo-2026" in printed
+    assert "patient@example.org              Tulpenveld-2026" in printed
     assert f"{base}/dev/inbox" in printed and "authenticator app, key " in printed
     assert requests.get(base + "/.well-known/openid-configuration", timeout=10).json()["issuer"] == base
 
@@ -546,7 +546,7 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
                                 capture_output=True, text=True, timeout=120, check=False)
     assert registered.returncode == 0, registered.stderr
     portal = json.loads(registered.stdout)
-    tokens = sign_in_at_portal(base, portal, "patient@example.org", "Patient-demo-2026")
+    tokens = sign_in_at_portal(base, portal, "patient@example.org", "Tulpenveld-2026")
     assert tokens["id_token"] and tokens["access_token"]
 
     demo_db = {"IDP_SERVER_DEV_MODE": "true", "IDP_DATABASE_URL": "sqlite:///demo.sqlite", **env}

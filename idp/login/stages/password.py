@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from idp import clock
+from idp.accounts import passwords
 from idp.accounts.users import MAX_LOGIN, find_by_login, login_key, normalise_login
 from idp.audit import EventTag, record
 from idp.login import assurance
 from idp.login.flow import Done, Flow, Retry
 from idp.runtime import settings
+from idp.security import lockout
 from idp.security.passwords import hash_password, needs_rehash, verify_password
 
 
@@ -37,6 +39,13 @@ class PasswordStage:
             return Retry(_("Enter your e-mail address and your password."))
         rounds = settings().passwords.bcrypt_rounds
         user = find_by_login(login)
+        if lockout.login_locked(login):
+            # Checked before the password, so a locked name learns nothing from it; known or not, same answer.
+            record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id if user else None,
+                   client_id=flow.client.client_id,
+                   login=login if user else None, login_hash=None if user else login_key(login),
+                   reason="locked")
+            return Retry(lockout.locked_message(flow.client))
         # The unknown-user path verifies against a dummy hash: same answer, same time.
         valid = verify_password(password, user.password_hash if user else None, rounds)
         if not valid or user is None or not user.is_active:
@@ -45,11 +54,16 @@ class PasswordStage:
                    client_id=flow.client.client_id,
                    login=login if user else None, login_hash=None if user else login_key(login),
                    reason="disabled" if valid and user is not None else "invalid_credentials")
+            if lockout.record_failure(login, user, client=flow.client):
+                return Retry(lockout.locked_message(flow.client))
             return Retry(_("The e-mail address or password is not correct."))
         if needs_rehash(user.password_hash, rounds):
             user.password_hash = hash_password(password, rounds)
+        lockout.record_success(login)
         flow.user = user
         flow.proven["pwd"] = clock.timestamp(clock.now())
-        flow.state["fresh"] = True
+        flow.state["fresh"] = flow.state["password_typed"] = True
+        # Only here is the typed password known: whether it meets this portal's policy is decided now.
+        flow.state["password_weak"] = passwords.falls_short(user, password, flow.client)
         record(EventTag.LOGIN_PASSWORD_SUCCESS, user_id=user.id, client_id=flow.client.client_id)
         return Done()

@@ -1,0 +1,68 @@
+"""The account page's password change: the current password, then a new one that meets the policy.
+
+Same effects as any new password (other sessions end, tokens and trusted browsers are revoked, an e-mail
+tells the person) except that this session stays.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import session as browser
+from flask_babel import gettext as _
+
+from idp import clock
+from idp.accounts import passwords, reauth
+from idp.accounts.views import bp, signed_in
+from idp.extensions import db
+from idp.login.cookie import current_session
+from idp.models import User
+from idp.oidc import logout
+from idp.security import policy
+
+
+def _page(user: User, *, error: str | None = None, results=None, status: int = 200):
+    _, rules = policy.policy_for(None)
+    body = render_template("accounts/password.html", user=user, rules=policy.rules(rules), results=results,
+                           error=error)
+    return body, status
+
+
+@bp.get("/password")
+@signed_in
+def password_form(user: User):
+    return _page(user)
+
+
+@bp.post("/password")
+@signed_in
+def change_password(user: User):
+    current, new = request.form.get("current_password") or "", request.form.get("new_password") or ""
+    try:
+        right = reauth.confirm(user, current, store=browser, sid=g.account_sid, now=clock.now())
+    except reauth.TooManyTries:
+        return _page(user, error=_("Too many wrong passwords. Wait a minute, then try again. "
+                                   "Nothing has been changed."), status=429)
+    if not right:
+        db.session.commit()  # the wrong password is recorded
+        return _page(user, error=_("Your current password is not correct. Nothing has been changed."))
+    if not new or new != (request.form.get("confirm_password") or ""):
+        db.session.commit()
+        return _page(user, error=_("The two new passwords are not the same. Nothing has been changed."))
+    try:
+        ended = passwords.change_password(user, new, keep=current_session(), reason="changed")
+    except passwords.PasswordRejected as rejected:
+        db.session.rollback()
+        return _page(user, results=rejected.results, error=_("The new password does not meet every rule yet: %(rules)s",
+                                                     rules="; ".join(str(r.text) for r in rejected.failed)))
+    db.session.commit()
+    logout.after_logout(current_app._get_current_object(), ended)
+    flash(_("Your password has been changed. You are signed out everywhere else."), "done")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/password/rules")
+@signed_in
+def password_rules(user: User):
+    """Live feedback on a new password, from the rules the server applies when it is saved."""
+    password = (request.form.get("password") or "")[:1024]
+    return policy.feedback_json(passwords.results(user, password, None, with_history=False))

@@ -1,0 +1,82 @@
+"""Changing a password: the portal's policy decides, the old one joins the history, and what it opened is closed.
+
+A new password ends the person's other SSO sessions (portals are told), revokes their tokens and trusted
+browsers, and tells them by e-mail; the session in which they changed it may stay (the account page).
+"""
+
+from __future__ import annotations
+
+from idp import clock
+from idp.audit import EventTag, record
+from idp.errors import InvalidInput
+from idp.extensions import db
+from idp.models import Client, LogoutDelivery, SsoSession, User
+from idp.runtime import settings
+from idp.security import devices, policy
+from idp.security.passwords import hash_password
+
+
+class PasswordRejected(InvalidInput):
+    """The new password does not meet the policy: `results` has every rule, `failed` the unmet ones."""
+
+    def __init__(self, results: list[policy.RuleResult]):
+        self.results = results
+        self.failed = [r for r in results if not r.ok]
+        super().__init__("; ".join(str(r.text) for r in self.failed))
+
+
+def results(user: User, password: str, client: Client | None, *, with_history: bool = True) -> list[policy.RuleResult]:
+    """Every rule of the portal's policy for this person's new password (history costs bcrypt work: skip it
+    for live feedback; the final check always includes it)."""
+    _, rules = policy.policy_for(client)
+    history = policy.history_of(user, rules) if with_history else []
+    return policy.evaluate(password, rules, email=user.email, username=user.username, name=user.name,
+                           history=history)
+
+
+def falls_short(user: User, password: str, client: Client | None) -> bool:
+    """At sign-in: does the password just typed miss the portal's policy (history aside: it is the current one)?"""
+    return any(not r.ok for r in results(user, password, client, with_history=False))
+
+
+def must_change(user: User, client: Client | None) -> str | None:
+    """Why this person must choose a new password before going on, if they must: temporary or expired."""
+    if user.must_change_password:
+        return "temporary"
+    _, rules = policy.policy_for(client)
+    return "expired" if policy.expired(user, rules) else None
+
+
+def change_password(user: User, new_password: str, *, client: Client | None = None,
+                    keep: SsoSession | None = None, reason: str = "changed") -> list[LogoutDelivery]:
+    """Set the new password (not committed) or raise PasswordRejected; returns the back-channel logouts queued
+    for the sessions it ended (send them after the commit)."""
+    from idp.accounts.factors import account_url
+    from idp.login import sessions
+    from idp.messaging import send
+    from idp.oidc.grants import revoke_all_for_user
+
+    checked = results(user, new_password, client)
+    if not all(r.ok for r in checked):
+        raise PasswordRejected(checked)
+    now = clock.now()
+    if user.password_hash:
+        policy.remember(user, user.password_hash, now)
+    user.password_hash = hash_password(new_password, settings().passwords.bcrypt_rounds)
+    user.password_changed_at = user.updated_at = now
+    user.must_change_password = False
+    revoked = revoke_all_for_user(user.id)
+    devices.revoke_all(user, reason=f"password {reason}", now=now)
+    others = _other_sessions(user, keep)
+    ended = [d for s in others for d in sessions.end(s, reason=f"password {reason}")]
+    record(EventTag.USER_PASSWORD_CHANGED, user_id=user.id, reason=reason, tokens_revoked=revoked,
+           sessions_ended=len(others))
+    send("email", user.email, "password_changed", user=user, account_url=account_url())
+    return ended
+
+
+def _other_sessions(user: User, keep: SsoSession | None) -> list[SsoSession]:
+    live = db.session.scalars(
+        db.select(SsoSession).where(SsoSession.user_id == user.id, SsoSession.ended_at.is_(None))
+    ).all()
+    return [s for s in live if keep is None or s.id != keep.id]
