@@ -181,7 +181,9 @@ def _user_row(user) -> dict:
 
 @users.command("add")
 @click.option("--email", required=True)
-@click.option("--password", required=True, help="The password, or - to read it from standard input.")
+@click.option("--password", help="The password, or - to read it from standard input.")
+@click.option("--temporary", is_flag=True,
+              help="Instead of --password: a generated temporary password, sent by e-mail, changed at first sign-in.")
 @click.option("--phone")
 @click.option("--name")
 @click.option("--username")
@@ -189,14 +191,19 @@ def _user_row(user) -> dict:
 @click.option("--role", "roles", multiple=True, help="A role (repeat), e.g. professional; see mfa.required_roles.")
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
-def users_add(email, password, phone, name, username, locale, roles, as_json):
-    """Add a user with a password."""
+def users_add(email, password, temporary, phone, name, username, locale, roles, as_json):
+    """Add a user with a password, or with a temporary password sent by e-mail."""
+    from idp.accounts.passwords import give_temporary_password
     from idp.accounts.users import create_user
 
+    if bool(password) == temporary:
+        fail("give either --password or --temporary")
     if password == "-":
         # Keeps the password out of the shell history and the process list.
         password = sys.stdin.readline().rstrip("\r\n")
     user = create_user(email, password, name=name, phone=phone, username=username, locale=locale, roles=roles)
+    if temporary:
+        give_temporary_password(user)
     db.session.commit()
     emit({"sub": user.sub, "email": user.email}, as_json)
 

@@ -378,6 +378,9 @@ def validate(settings: Settings) -> None:
                                 "32 characters (IDP_SERVER_" + key.upper() + ")")
 
 
+MAX_HISTORY = 24
+
+
 def _validate_policies(settings: Settings) -> None:
     if settings.passwords.default_policy not in settings.password_policies:
         raise SettingsError(f"setting passwords.default_policy: no policy named {settings.passwords.default_policy!r} "
@@ -392,6 +395,8 @@ def _validate_policies(settings: Settings) -> None:
             raise SettingsError(f"{where}: needs 1 <= min_length <= max_length <= 1024")
         if policy.min_upper + policy.min_lower + policy.min_digits + policy.min_special > policy.max_length:
             raise SettingsError(f"{where}: the minimum counts add up to more than max_length")
+        if policy.history > MAX_HISTORY:
+            raise SettingsError(f"{where}: history is at most {MAX_HISTORY} (each earlier password costs a bcrypt check)")
         if policy.min_special and not policy.special_characters:
             raise SettingsError(f"{where}: min_special needs special_characters")
 

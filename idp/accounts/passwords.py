@@ -6,6 +6,8 @@ browsers, and tells them by e-mail; the session in which they changed it may sta
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from idp import clock
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput
@@ -13,7 +15,7 @@ from idp.extensions import db
 from idp.models import Client, LogoutDelivery, SsoSession, User
 from idp.runtime import settings
 from idp.security import devices, policy
-from idp.security.passwords import hash_password
+from idp.security.passwords import hash_password, verify_password
 
 
 class PasswordRejected(InvalidInput):
@@ -57,6 +59,10 @@ def change_password(user: User, new_password: str, *, client: Client | None = No
     from idp.oidc.grants import revoke_all_for_user
 
     checked = results(user, new_password, client)
+    if all(r.ok for r in checked) and user.password_hash and verify_password(
+            new_password, user.password_hash, settings().passwords.bcrypt_rounds):
+        # Whatever the history setting: a temporary or expired password is not replaced by itself.
+        checked.append(policy.RuleResult("current", _("Not your current password"), False))
     if not all(r.ok for r in checked):
         raise PasswordRejected(checked)
     now = clock.now()
@@ -80,3 +86,26 @@ def _other_sessions(user: User, keep: SsoSession | None) -> list[SsoSession]:
         db.select(SsoSession).where(SsoSession.user_id == user.id, SsoSession.ended_at.is_(None))
     ).all()
     return [s for s in live if keep is None or s.id != keep.id]
+
+
+_TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def give_temporary_password(user: User) -> None:
+    """A generated password (seeds 002 and 004), sent by e-mail and to be replaced at the first sign-in.
+
+    Three groups of four from an alphabet without look-alikes (about 70 bits): easy to type from a letter or
+    a mail, and never accepted as the new password.
+    """
+    import secrets
+
+    from idp.accounts.factors import account_url
+    from idp.messaging import send
+
+    temporary = "-".join("".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(3))
+    user.password_hash = hash_password(temporary, settings().passwords.bcrypt_rounds)
+    user.password_changed_at = user.updated_at = clock.now()
+    user.must_change_password = True
+    devices.revoke_all(user, reason="temporary password")
+    record(EventTag.USER_PASSWORD_CHANGED, user_id=user.id, reason="temporary")
+    send("email", user.email, "temporary_password", user=user, password=temporary, sign_in_url=account_url())

@@ -79,8 +79,9 @@ def plan() -> list[Stage]:
     from idp.login.stages.password import PasswordStage
     from idp.login.stages.second_factor import SecondFactorStage
 
-    return [PasswordStage(), AccountAllowedStage(), ChangePasswordStage(), EnrolStage(), RecoveryCodesStage(),
-            SecondFactorStage(), ConsentStage()]
+    # A new password only after the second factor: the password alone must not be enough to replace it.
+    return [PasswordStage(), AccountAllowedStage(), EnrolStage(), RecoveryCodesStage(), SecondFactorStage(),
+            ChangePasswordStage(), ConsentStage()]
 
 
 def next_stage(flow: Flow, stages: list[Stage] | None = None) -> Stage | None:

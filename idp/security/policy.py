@@ -112,7 +112,14 @@ def evaluate(password: str, policy: PasswordPolicy, *, email: str | None = None,
         "common": lambda: not is_common(password),
         "history": lambda: not _in_history(password, history),
     }
-    return [RuleResult(rule.id, rule.text, checks[rule.id]()) for rule in rules(policy)]
+    results = [RuleResult(rule.id, rule.text, checks[rule.id]()) for rule in rules(policy) if rule.id != "history"]
+    history_rule = next((rule for rule in rules(policy) if rule.id == "history"), None)
+    if history_rule is not None:
+        # Each earlier password costs a bcrypt check: only spent on a password every cheaper rule accepts.
+        met = all(r.ok for r in results) and checks["history"]()
+        results.append(RuleResult(history_rule.id, history_rule.text, met if all(r.ok for r in results) else True))
+    order = [rule.id for rule in rules(policy)]
+    return sorted(results, key=lambda r: order.index(r.id))
 
 
 def failures(password: str, policy: PasswordPolicy, *, email: str | None = None, username: str | None = None,

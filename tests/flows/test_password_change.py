@@ -63,7 +63,9 @@ def test_a_temporary_password_must_be_changed_first(app, client, rp, make_user):
     sign_in = SignIn(client, rp.login_url(ui_locales="en"))
     sign_in.password(person.email, "Zonnebloem-2026-x")
     assert sign_in.stage == "change_password" and "temporary password" in sign_in.page()
-    sign_in.post(new_password="Zonnebloem-2026-x", confirm_password="Zonnebloem-2026-x")  # the same one: fine by rules
+    sign_in.post(new_password="Zonnebloem-2026-x", confirm_password="Zonnebloem-2026-x")
+    assert sign_in.response.status_code == 200 and 'role="alert"' in sign_in.html  # not the temporary one again
+    sign_in.post(new_password=NEW, confirm_password=NEW)
     assert "code" in sign_in.finished(rp.redirect_uri)
     db.session.refresh(person)
     assert person.must_change_password is False
@@ -142,3 +144,45 @@ def test_an_earlier_password_is_refused_by_a_policy_with_history(app, client, ma
     assert response.status_code == 200 and 'class="unmet"' in response.get_data(as_text=True)
 
 
+
+
+@pytest.mark.parametrize("settings_overrides", [GGZ])
+def test_the_second_factor_comes_before_a_new_password(app, client, make_portal, user):
+    """The password alone must never be enough to replace it (and lock the owner out)."""
+    from idp.accounts import factors
+    from idp.extensions import db
+
+    factors.add_confirmed(user, "sms", phone_number="+31612345678")
+    db.session.commit()
+    rp = RelyingParty(client, make_portal(password_policy="ggz", mfa="required"))
+    sign_in = SignIn(client, rp.login_url())
+    sign_in.password(user.email)
+    assert sign_in.stage == "second_factor"
+    from tests.mfa_helpers import latest_code
+
+    sign_in.post(code=latest_code(app, "+31612345678"))
+    assert sign_in.stage == "change_password"
+
+
+def test_an_account_with_a_temporary_password_from_the_mail(app, client, rp, make_user):
+    """Seeds 002 and 004: the password comes by e-mail and is replaced at the first sign-in."""
+    import re
+
+    from idp.accounts.passwords import give_temporary_password
+    from idp.accounts.users import create_user
+    from idp.extensions import db
+
+    person = create_user("nieuw@example.org", None, name="Nel Nieuw")
+    give_temporary_password(person)
+    db.session.commit()
+    [mail] = messages(app, to="nieuw@example.org", template="temporary_password")
+    temporary = re.search(r"\b([A-Za-z2-9]{4}-[A-Za-z2-9]{4}-[A-Za-z2-9]{4})\b", mail["body"]).group(1)
+    assert temporary not in (mail["subject"] or "")
+    sign_in = SignIn(client, rp.login_url())
+    sign_in.password(person.email, temporary)
+    assert sign_in.stage == "change_password"
+    sign_in.post(new_password=NEW, confirm_password=NEW)
+    assert "code" in sign_in.finished(rp.redirect_uri)
+    again = SignIn(client, rp.login_url(prompt="login"))
+    again.password(person.email, temporary)
+    assert again.response.status_code == 200  # the temporary password no longer works

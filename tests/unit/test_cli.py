@@ -235,6 +235,17 @@ def test_messages_dead_lists_what_was_given_up_and_retry_queues_it(env):
     assert refused(env, "messages", "retry", "42") == "error: no dead message 42"
 
 
+def test_users_add_with_a_temporary_password_sends_it_by_mail(env):
+    ok(env, "users", "add", "--email", "nieuw@example.org", "--temporary")
+    outbox = Path(env["IDP_SERVER_INSTANCE_PATH"]) / "outbox.jsonl"
+    assert ok(env, "worker", "--once") is not None
+    mails = [json.loads(line) for line in outbox.read_text().splitlines()]
+    assert [m["to"] for m in mails] == ["nieuw@example.org"]
+    assert refused(env, "users", "add", "--email", "x@example.org") == "error: give either --password or --temporary"
+    assert refused(env, "users", "add", "--email", "x@example.org", "--password", PASSWORD, "--temporary") == (
+        "error: give either --password or --temporary")
+
+
 def test_users_add_refuses_a_short_password(env):
     assert refused(env, "users", "add", "--email", "anna@example.org", "--password", "short") == (
         "error: password too short: at least 8 characters")

@@ -39,7 +39,10 @@ class PasswordStage:
             return Retry(_("Enter your e-mail address and your password."))
         rounds = settings().passwords.bcrypt_rounds
         user = find_by_login(login)
-        if lockout.login_locked(login):
+        # One count per account, whether its e-mail address or its username was typed; unknown names count
+        # by what was typed (and lock the same way).
+        counted = user.email if user else login
+        if lockout.login_locked(counted):
             # Checked before the password, so a locked name learns nothing from it; known or not, same answer.
             record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id if user else None,
                    client_id=flow.client.client_id,
@@ -54,12 +57,12 @@ class PasswordStage:
                    client_id=flow.client.client_id,
                    login=login if user else None, login_hash=None if user else login_key(login),
                    reason="disabled" if valid and user is not None else "invalid_credentials")
-            if lockout.record_failure(login, user, client=flow.client):
+            if lockout.record_failure(counted, user, client=flow.client):
                 return Retry(lockout.locked_message(flow.client))
             return Retry(_("The e-mail address or password is not correct."))
         if needs_rehash(user.password_hash, rounds):
             user.password_hash = hash_password(password, rounds)
-        lockout.record_success(login)
+        lockout.record_success(counted)
         flow.user = user
         flow.proven["pwd"] = clock.timestamp(clock.now())
         flow.state["fresh"] = flow.state["password_typed"] = True
