@@ -114,6 +114,8 @@ class I18nSettings:
 class LimitSettings:
     sign_in_per_ip: str = "60 per minute"
     sign_in_per_account: str = "10 per minute"
+    links_per_ip: str = "30 per hour"
+    links_per_account: str = "5 per hour"
 
 
 @dataclass
@@ -130,6 +132,17 @@ class LockoutSettings:
     max_failures: int = 5
     cooldown_minutes: int = 0
     help_contact: str = ""
+
+
+@dataclass
+class AccountSettings:
+    activation_hours: int = 72
+    reset_minutes: int = 60
+    registration_hours: int = 24
+    birth_date_attempts: int = 3
+    activation_phone: bool = True
+    reset_phone: bool = False
+    reset_asks_username: bool = False
 
 
 @dataclass
@@ -180,6 +193,7 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     mfa: MfaSettings = field(default_factory=MfaSettings)
     lockout: LockoutSettings = field(default_factory=LockoutSettings)
+    accounts: AccountSettings = field(default_factory=AccountSettings)
     codes: CodeSettings = field(default_factory=CodeSettings)
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
     password_policies: dict[str, PasswordPolicy] = field(default_factory=_builtin_policies)
@@ -328,7 +342,8 @@ _POSITIVE = (
     ("tokens", "code_seconds"), ("tokens", "access_token_seconds"), ("tokens", "id_token_seconds"),
     ("tokens", "refresh_token_days"), ("session", "idle_minutes"), ("session", "absolute_hours"),
     ("session", "login_minutes"), ("logout", "backchannel_timeout_seconds"), ("logout", "backchannel_attempts"),
-    ("lockout", "max_failures"), ("codes", "ttl_seconds"), ("codes", "max_attempts"), ("codes", "per_user_per_hour"),
+    ("lockout", "max_failures"), ("accounts", "activation_hours"), ("accounts", "reset_minutes"),
+    ("accounts", "registration_hours"), ("accounts", "birth_date_attempts"), ("codes", "ttl_seconds"), ("codes", "max_attempts"), ("codes", "per_user_per_hour"),
     ("codes", "per_phone_per_hour"), ("messaging", "max_attempts"), ("messaging", "retention_hours"),
     ("messaging", "smtp_port"), ("messaging", "smtp_timeout_seconds"), ("messaging", "http_timeout_seconds"),
 )
@@ -354,7 +369,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError(f"setting keys.algorithm: must be RS256 or ES256, got {settings.keys.algorithm!r}")
     if settings.keys.rsa_bits not in {2048, 3072, 4096}:
         raise SettingsError(f"setting keys.rsa_bits: must be 2048, 3072 or 4096, got {settings.keys.rsa_bits}")
-    for key in ("sign_in_per_ip", "sign_in_per_account"):
+    for key in ("sign_in_per_ip", "sign_in_per_account", "links_per_ip", "links_per_account"):
         _check_rate(f"limits.{key}", getattr(settings.limits, key))
     if not 4 <= settings.passwords.bcrypt_rounds <= 16:
         raise SettingsError("setting passwords.bcrypt_rounds: must be between 4 and 16")

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, g, make_response, redirect, render_tem
 from flask import session as browser
 from sqlalchemy import select
 
+from idp import clock
 from idp.accounts import passwords
 from idp.accounts.users import login_key, normalise_login
 from idp.extensions import db, limiter
@@ -184,3 +185,16 @@ def password_rules(uid: str):
         return {"error": "not found"}, 404
     password = (request.form.get("password") or "")[:1024]
     return policy.feedback_json(passwords.results(flow.user, password, flow.client, with_history=False))
+
+
+def resume_as(uid: str | None, user: User):
+    """After a password was set through a link (reset, registration) in the browser that began the sign-in:
+    go on with that sign-in as this person, who has just proven the password. None when there is none."""
+    flow = _load(uid) if uid else None
+    if flow is None:
+        return None
+    flow.user = user
+    flow.state = {"proven": {"pwd": clock.timestamp(clock.now())}, "fresh": True, "password_typed": True}
+    flow.save()
+    db.session.commit()
+    return redirect(url_for("login.stage", uid=uid))

@@ -6,6 +6,7 @@ from idp.models.consent import Consent
 from idp.models.device import TrustedDevice
 from idp.models.factor import Factor, OneTimeCode, RecoveryCode
 from idp.models.key import SigningKey
+from idp.models.link import AccountLink
 from idp.models.logout import LogoutDelivery
 from idp.models.outbox import OutboxMessage
 from idp.models.pending import PendingAuthorization
@@ -14,6 +15,7 @@ from idp.models.token import AuthorizationCode, Token
 from idp.models.user import LoginFailure, PasswordHistory, User
 
 __all__ = [
+    "AccountLink",
     "AuditEvent",
     "AuthorizationCode",
     "Client",

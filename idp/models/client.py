@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.extensions import db
@@ -39,6 +39,8 @@ class Client(db.Model, ClientMixin):
     help_contact: Mapped[str | None] = mapped_column(String(300))
     # Only accounts with an e-mail address at one of these domains may sign in here (business portals).
     email_domains: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # People may create their own account from this portal's sign-in page (seed 000: end users).
+    registration: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     # --- Authlib ClientMixin -------------------------------------------------------

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, ForeignKey, String, false
+from sqlalchemy import JSON, Date, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.extensions import db
@@ -30,6 +30,9 @@ class User(db.Model):
     phone_verified: Mapped[bool] = mapped_column(default=False)
     locale: Mapped[str | None] = mapped_column(String(10))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Checked at activation when set (seed 004); the organisation an admin created the account for.
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    organisation: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(100))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A temporary password (or one an admin reset) must be changed before anything else.

@@ -1,0 +1,95 @@
+"""Links sent by e-mail (activate, reset, register): random tokens stored as keyed hashes, expiring, single use.
+
+A new link for the same purpose and person (or address) makes the earlier ones useless.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from idp import clock
+from idp.extensions import db
+from idp.models import AccountLink, User
+from idp.runtime import crypto, settings
+
+ACTIVATE, RESET, REGISTER = "activate", "reset", "register"
+_PATHS = {ACTIVATE: "/activate/", RESET: "/reset/", REGISTER: "/register/"}
+MAX_TOKEN = 100
+
+
+def lifetime(purpose: str) -> timedelta:
+    cfg = settings().accounts
+    return {ACTIVATE: timedelta(hours=cfg.activation_hours), RESET: timedelta(minutes=cfg.reset_minutes),
+            REGISTER: timedelta(hours=cfg.registration_hours)}[purpose]
+
+
+def email_hash(email: str) -> str:
+    return crypto().keyed_hash("link-email:" + email.strip().lower())
+
+
+def issue(purpose: str, *, user: User | None = None, email: str | None = None, flow_uid: str | None = None,
+          client_id: str | None = None) -> tuple[AccountLink, str]:
+    """A new link (not committed); returns the row and the URL to send. Earlier live links of the same
+    purpose for this person or address stop working."""
+    now = clock.now()
+    address = user.email if user is not None else email
+    same = [AccountLink.email_hash == email_hash(address)]
+    if user is not None:
+        same.append(AccountLink.user_id == user.id)
+    db.session.execute(
+        update(AccountLink)
+        .where(AccountLink.purpose == purpose, or_(*same), AccountLink.used_at.is_(None),
+               AccountLink.invalidated_at.is_(None))
+        .values(invalidated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    token = secrets.token_urlsafe(32)
+    link = AccountLink(
+        purpose=purpose, token_hash=crypto().keyed_hash(token), user_id=user.id if user is not None else None,
+        email_hash=email_hash(address), email_encrypted=crypto().encrypt(address) if user is None else None,
+        flow_uid=flow_uid, client_id=client_id, attempts=0, created_at=now, expires_at=now + lifetime(purpose),
+    )
+    db.session.add(link)
+    db.session.flush()
+    return link, settings().issuer + _PATHS[purpose] + token
+
+
+def find(purpose: str, token: str | None) -> AccountLink | None:
+    """The live link behind a token: right purpose, not used, not replaced, not expired."""
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    link = db.session.scalar(select(AccountLink).where(AccountLink.token_hash == crypto().keyed_hash(token)))
+    if link is None or link.purpose != purpose or link.used_at or link.invalidated_at:
+        return None
+    return link if clock.now() < link.expires_at else None
+
+
+def use(link: AccountLink) -> bool:
+    """Mark the link used; False if another request used it first (two tabs, a double click)."""
+    now = clock.now()
+    won = db.session.execute(
+        update(AccountLink)
+        .where(AccountLink.id == link.id, AccountLink.used_at.is_(None), AccountLink.invalidated_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won:
+        link.used_at = now
+    return bool(won)
+
+
+def wrong_try(link: AccountLink, allowed: int) -> bool:
+    """Count a wrong answer on the link's page (a date of birth); True when that used up the link."""
+    link.attempts += 1
+    if link.attempts >= allowed:
+        link.invalidated_at = clock.now()
+        return True
+    return False
+
+
+def email_of(link: AccountLink) -> str | None:
+    """The address a registration link was sent to."""
+    return crypto().decrypt(link.email_encrypted) if link.email_encrypted else None
