@@ -64,11 +64,14 @@ def label(factor: Factor) -> str:
     return _("Authenticator app")
 
 
-def _fresh(user: User, kind: str, secret: str | None) -> Factor:
-    """An unconfirmed factor of this kind, replacing an earlier unfinished one; a confirmed one is never replaced."""
+def _fresh(user: User, kind: str, secret: str | None, *, replace: bool = False) -> Factor:
+    """An unconfirmed factor of this kind, replacing an earlier unfinished one; a confirmed one only with
+    `replace` (a password reset that sets the phone number again, seed 001)."""
     factor = _row(user, kind)
     if factor is not None and factor.confirmed_at is not None:
-        raise codes.CodeError(_("You already use this way of signing in."))
+        if not replace:
+            raise codes.CodeError(_("You already use this way of signing in."))
+        factor.confirmed_at = None
     if factor is None:
         factor = Factor(user_id=user.id, kind=kind)
         db.session.add(factor)
@@ -94,10 +97,11 @@ def _send_code(user: User, factor: Factor, flow_uid: str | None) -> None:
     record(EventTag.MFA_CODE_SENT, user_id=user.id, factor=factor.kind, purpose="enrol")
 
 
-def start_sms(user: User, phone_text: str, *, flow_uid: str | None) -> Factor:
-    """Take the number (any common notation) and send a code to confirm it."""
+def start_sms(user: User, phone_text: str, *, flow_uid: str | None, replace: bool = False) -> Factor:
+    """Take the number (any common notation) and send a code to confirm it; `replace` sets a new number for
+    a confirmed SMS factor (it stops counting until the new number is confirmed)."""
     number = phones.normalise_phone(phone_text)
-    factor = _fresh(user, "sms", number)
+    factor = _fresh(user, "sms", number, replace=replace)
     _send_code(user, factor, flow_uid)
     return factor
 

@@ -50,7 +50,8 @@ def must_change(user: User, client: Client | None) -> str | None:
 
 
 def change_password(user: User, new_password: str, *, client: Client | None = None,
-                    keep: SsoSession | None = None, reason: str = "changed") -> list[LogoutDelivery]:
+                    keep: SsoSession | None = None, reason: str = "changed",
+                    notify: bool = True) -> list[LogoutDelivery]:
     """Set the new password (not committed) or raise PasswordRejected; returns the back-channel logouts queued
     for the sessions it ended (send them after the commit)."""
     from idp.accounts.factors import account_url
@@ -77,7 +78,8 @@ def change_password(user: User, new_password: str, *, client: Client | None = No
     ended = [d for s in others for d in sessions.end(s, reason=f"password {reason}")]
     record(EventTag.USER_PASSWORD_CHANGED, user_id=user.id, reason=reason, tokens_revoked=revoked,
            sessions_ended=len(others))
-    send("email", user.email, "password_changed", user=user, account_url=account_url())
+    if notify:  # not for the first password of a new account
+        send("email", user.email, "password_changed", user=user, account_url=account_url())
     return ended
 
 
