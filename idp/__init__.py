@@ -77,6 +77,15 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     from idp.accounts.views import bp as account_bp
 
     app.register_blueprint(account_bp)
+    from idp.accounts.activation_views import bp as activation_bp
+
+    app.register_blueprint(activation_bp)
+    from idp.accounts.reset_views import bp as reset_bp
+
+    app.register_blueprint(reset_bp)
+    from idp.accounts.registration_views import bp as registration_bp
+
+    app.register_blueprint(registration_bp)
     from idp import messaging
 
     messaging.init_app(app)

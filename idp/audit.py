@@ -27,6 +27,8 @@ class EventTag(StrEnum):
     KEY_ROTATED = "key:rotated"
     USER_CREATED = "user:created"
     USER_DISABLED = "user:disabled"
+    USER_REGISTERED = "user:registered"
+    REGISTRATION_REQUESTED = "user:registration:requested"
     USER_PASSWORD_CHANGED = "user:password:changed"
     CLIENT_CREATED = "client:created"
     CLIENT_REMOVED = "client:removed"
@@ -47,6 +49,11 @@ class EventTag(StrEnum):
     MESSAGE_DEAD = "message:dead"
     ACCOUNT_LOCKED = "account:locked"
     ACCOUNT_UNLOCKED = "account:unlocked"
+    ACCOUNT_ACTIVATED = "account:activated"
+    ACTIVATION_SENT = "account:activation:sent"
+    ACTIVATION_BIRTH_DATE_FAILED = "account:activation:birth-date:failure"
+    PASSWORD_RESET_REQUESTED = "password:reset:requested"
+    PASSWORD_RESET = "password:reset"
 
 
 @dataclass(frozen=True)

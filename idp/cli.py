@@ -184,26 +184,41 @@ def _user_row(user) -> dict:
 @click.option("--password", help="The password, or - to read it from standard input.")
 @click.option("--temporary", is_flag=True,
               help="Instead of --password: a generated temporary password, sent by e-mail, changed at first sign-in.")
+@click.option("--activate", is_flag=True,
+              help="Instead of --password: no password yet; an activation link is sent by e-mail.")
 @click.option("--phone")
 @click.option("--name")
 @click.option("--username")
 @click.option("--locale", type=click.Choice(["nl", "en"]))
 @click.option("--role", "roles", multiple=True, help="A role (repeat), e.g. professional; see mfa.required_roles.")
+@click.option("--birth-date", help="YYYY-MM-DD; asked at activation (with --activate).")
+@click.option("--organisation", help="The organisation the account is made for (named in the mail).")
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
-def users_add(email, password, temporary, phone, name, username, locale, roles, as_json):
-    """Add a user with a password, or with a temporary password sent by e-mail."""
+def users_add(email, password, temporary, activate, phone, name, username, locale, roles, birth_date,
+              organisation, as_json):
+    """Add a user with a password, a temporary password sent by e-mail, or an activation link."""
+    from datetime import date
+
+    from idp.accounts import activation
     from idp.accounts.passwords import give_temporary_password
     from idp.accounts.users import create_user
 
-    if bool(password) == temporary:
-        fail("give either --password or --temporary")
+    if [bool(password), temporary, activate].count(True) != 1:
+        fail("give exactly one of --password, --temporary or --activate")
     if password == "-":
         # Keeps the password out of the shell history and the process list.
         password = sys.stdin.readline().rstrip("\r\n")
-    user = create_user(email, password, name=name, phone=phone, username=username, locale=locale, roles=roles)
+    try:
+        born = date.fromisoformat(birth_date) if birth_date else None
+    except ValueError:
+        fail(f"--birth-date must be a real date as YYYY-MM-DD, not {birth_date!r}")
+    user = create_user(email, password, name=name, phone=phone, username=username, locale=locale, roles=roles,
+                       date_of_birth=born, organisation=organisation, email_verified=not activate)
     if temporary:
         give_temporary_password(user)
+    if activate:
+        activation.send_link(user)
     db.session.commit()
     emit({"sub": user.sub, "email": user.email}, as_json)
 
@@ -259,6 +274,20 @@ def users_unlock(ref):
     click.echo(f"unlocked {user.email}" if cleared else f"{user.email} was not locked; nothing to clear")
 
 
+@users.command("resend-activation")
+@click.argument("ref")
+@domain_command
+def users_resend_activation(ref):
+    """Send a new activation link (the earlier one stops working); refused once the account has a password."""
+    from idp.accounts import activation
+    from idp.accounts.users import get_by_ref
+
+    user = get_by_ref(ref)
+    activation.send_link(user, resend=True)
+    db.session.commit()
+    click.echo(f"sent a new activation link to {user.email}")
+
+
 # --- clients ------------------------------------------------------------------------------
 
 clients = AppGroup("clients", help="Register portals (OIDC clients).")
@@ -267,6 +296,8 @@ clients = AppGroup("clients", help="Register portals (OIDC clients).")
 def mfa_options(defaults: bool):
     """The second-factor and account-rule flags shared by `clients add` (with defaults) and `clients update`."""
     def decorate(func):
+        func = click.option("--registration/--no-registration", default=False if defaults else None,
+                            help="People may create their own account from this portal's sign-in page.")(func)
         func = click.option("--email-domain", "email_domains", multiple=True,
                             help="Only accounts at this e-mail domain may sign in here (repeat; "
                                  "`--email-domain ''` on update clears).")(func)
@@ -298,7 +329,7 @@ def mfa_options(defaults: bool):
 @domain_command
 def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_party, public, service,
                 id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
-                email_domains, as_json):
+                email_domains, registration, as_json):
     """Register a portal; prints client_id and (once) client_secret."""
     from idp.oidc.clients import describe, register
     from idp.runtime import settings
@@ -309,7 +340,7 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
                           id_token_alg=id_token_alg or settings().keys.algorithm,
                           mfa=mfa, mfa_factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
                           password_policy=password_policy, help_contact=help_contact,
-                          email_domains=list(email_domains) or None)
+                          email_domains=list(email_domains) or None, registration=registration)
     db.session.commit()
     data = describe(registered.client)
     if registered.secret:
@@ -324,14 +355,14 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def clients_update(client_id, name, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
-                   email_domains, as_json):
+                   email_domains, registration, as_json):
     """Change a portal's name, second-factor policy or account rules; what is not given stays."""
     from idp.oidc.clients import describe, get, update
 
     client = get(client_id)
     update(client, name=name, mfa=mfa, factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
            password_policy=password_policy, help_contact=help_contact,
-           email_domains=list(email_domains) if email_domains else None)
+           email_domains=list(email_domains) if email_domains else None, registration=registration)
     db.session.commit()
     emit(describe(client), as_json)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
@@ -48,6 +49,8 @@ def create_user(
     locale: str | None = None,
     email_verified: bool = True,
     roles: list[str] | tuple[str, ...] = (),
+    date_of_birth: date | None = None,
+    organisation: str | None = None,
 ) -> User:
     """Add a user (not committed). Raises InvalidInput with one clear line."""
     email = normalise_email(email)
@@ -72,6 +75,11 @@ def create_user(
     if locale is not None and locale not in {"nl", "en"}:
         raise InvalidInput("locale must be nl or en")
     now = clock.now()
+    if date_of_birth is not None and not date(1900, 1, 1) <= date_of_birth < now.date():
+        raise InvalidInput(f"not a date of birth: {date_of_birth.isoformat()} (a date in the past)")
+    organisation = (organisation or "").strip() or None
+    if organisation is not None and len(organisation) > 200:
+        raise InvalidInput("organisation too long: at most 200 characters")
     if name is None and (given_name or family_name):
         name = " ".join(p for p in (given_name, family_name) if p)
     user = User(
@@ -85,6 +93,8 @@ def create_user(
         phone_verified=bool(phone),
         locale=locale,
         roles=roles,
+        date_of_birth=date_of_birth,
+        organisation=organisation,
         password_hash=hash_password(password, settings().passwords.bcrypt_rounds) if password else None,
         created_at=now,
         updated_at=now,

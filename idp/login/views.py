@@ -65,7 +65,7 @@ def _typed_account() -> str:
     return f"sign-in:{request.view_args.get('uid', '')}"
 
 
-def _client_network() -> str:
+def client_network() -> str:
     """Per-IP throttle key; an IPv6 client owns a whole /64, so it counts as one."""
     address = request.remote_addr or ""
     try:
@@ -81,7 +81,7 @@ def _failed(response) -> bool:
 
 
 @bp.route("/<uid>", methods=["GET", "POST"])
-@limiter.limit(lambda: settings().limits.sign_in_per_ip, key_func=_client_network, methods=["POST"],
+@limiter.limit(lambda: settings().limits.sign_in_per_ip, key_func=client_network, methods=["POST"],
                deduct_when=_failed)
 @limiter.limit(lambda: settings().limits.sign_in_per_account, key_func=_typed_account, methods=["POST"],
                deduct_when=_failed)
@@ -177,7 +177,7 @@ def _finish(flow: plan.Flow):
 
 
 @bp.post("/<uid>/password-rules")
-@limiter.limit(lambda: settings().limits.sign_in_per_ip, key_func=_client_network)
+@limiter.limit(lambda: settings().limits.sign_in_per_ip, key_func=client_network)
 def password_rules(uid: str):
     """Live feedback on a new password, from the same rules the server applies when it is saved."""
     flow = _load(uid)

@@ -68,6 +68,7 @@ def register(
     password_policy: str | None = None,
     help_contact: str | None = None,
     email_domains: list[str] | None = None,
+    registration: bool | None = None,
 ) -> Registered:
     """Add a client (not committed); the secret is returned once and only its hash is kept."""
     dev = settings().server.dev_mode
@@ -109,7 +110,7 @@ def register(
     set_mfa_policy(client, mfa=mfa, factors=mfa_factors or list(FACTOR_KINDS),
                    trusted_device_days=trusted_device_days)
     set_account_rules(client, password_policy=password_policy, help_contact=help_contact,
-                      email_domains=email_domains)
+                      email_domains=email_domains, registration=bool(registration))
     db.session.add(client)
     db.session.flush()
     record(EventTag.CLIENT_CREATED, client_id=client.client_id, name=name)
@@ -144,9 +145,12 @@ _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]
 
 
 def set_account_rules(client: Client, *, password_policy: str | None = None, help_contact: str | None = None,
-                      email_domains: list[str] | None = None) -> None:
-    """Which password policy the portal's people need, where a locked-out person asks for help, and the e-mail
-    domains an account must have to sign in here (none: any). Only what is given changes; "" clears."""
+                      email_domains: list[str] | None = None, registration: bool | None = None) -> None:
+    """Which password policy the portal's people need, where a locked-out person asks for help, the e-mail
+    domains an account must have to sign in here (none: any), and whether people may create their own account
+    from its sign-in page. Only what is given changes; "" clears."""
+    if registration is not None:
+        client.registration = registration
     if password_policy is not None:
         if password_policy and password_policy not in settings().password_policies:
             known = ", ".join(sorted(settings().password_policies))
@@ -165,14 +169,16 @@ def set_account_rules(client: Client, *, password_policy: str | None = None, hel
 
 
 def update(client: Client, *, name: str | None = None, password_policy: str | None = None,
-           help_contact: str | None = None, email_domains: list[str] | None = None, **policy) -> None:
+           help_contact: str | None = None, email_domains: list[str] | None = None,
+           registration: bool | None = None, **policy) -> None:
     """Change a portal's name, second-factor policy or account rules (audited)."""
     if name is not None:
         if not name.strip():
             raise InvalidInput("a client needs a name")
         client.name = name.strip()
     set_mfa_policy(client, **policy)
-    rules = {"password_policy": password_policy, "help_contact": help_contact, "email_domains": email_domains}
+    rules = {"password_policy": password_policy, "help_contact": help_contact, "email_domains": email_domains,
+             "registration": registration}
     set_account_rules(client, **rules)
     policy.update(rules)
     record(EventTag.CLIENT_UPDATED, client_id=client.client_id,
@@ -222,4 +228,5 @@ def describe(client: Client) -> dict:
         "password_policy": client.password_policy or settings().passwords.default_policy,
         "help_contact": client.help_contact,
         "email_domains": client.email_domains,
+        "registration": bool(client.registration),
     }

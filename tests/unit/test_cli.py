@@ -241,9 +241,9 @@ def test_users_add_with_a_temporary_password_sends_it_by_mail(env):
     assert ok(env, "worker", "--once") is not None
     mails = [json.loads(line) for line in outbox.read_text().splitlines()]
     assert [m["to"] for m in mails] == ["nieuw@example.org"]
-    assert refused(env, "users", "add", "--email", "x@example.org") == "error: give either --password or --temporary"
+    assert refused(env, "users", "add", "--email", "x@example.org") == "error: give exactly one of --password, --temporary or --activate"
     assert refused(env, "users", "add", "--email", "x@example.org", "--password", PASSWORD, "--temporary") == (
-        "error: give either --password or --temporary")
+        "error: give exactly one of --password, --temporary or --activate")
 
 
 def test_users_add_refuses_a_short_password(env):

@@ -1,0 +1,121 @@
+"""Accounts made by an administrator, activated by the person through an e-mailed link (issue 4, part 2).
+
+Activation is a short plan: the date of birth when the account has one (seed 004), a password under the
+deployment's default policy, a confirmed mobile number when settings().accounts.activation_phone (seed 001),
+then done. The link is used (single use) only at the end, so a person can come back to it until then.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from idp import clock
+from idp.accounts import factors, links, passwords
+from idp.audit import EventTag, record
+from idp.errors import InvalidInput
+from idp.extensions import db
+from idp.models import AccountLink, LogoutDelivery, User
+from idp.runtime import settings
+
+BIRTH_DATE, PASSWORD, PHONE = "birth_date", "password", "phone"
+
+
+def send_link(user: User, *, resend: bool = False) -> str:
+    """Issue a new activation link (earlier ones stop working) and e-mail it (not committed); returns the URL.
+    Raises InvalidInput for an account that already has a password or is disabled."""
+    from idp.messaging import send
+
+    if user.password_hash is not None:
+        raise InvalidInput(f"{user.email} is already activated (the account has a password)")
+    if user.disabled_at is not None:
+        raise InvalidInput(f"{user.email} is disabled")
+    link, url = links.issue(links.ACTIVATE, user=user)
+    send("email", user.email, "activation", user=user, email=user.email, activate_url=url,
+         hours=settings().accounts.activation_hours, organisation=user.organisation)
+    record(EventTag.ACTIVATION_SENT, user_id=user.id, resend=resend, expires_at=link.expires_at.isoformat())
+    return url
+
+
+def open_link(token: str | None) -> tuple[AccountLink, User] | None:
+    """The live activation link behind a token and its account (not activated yet, not disabled)."""
+    link = links.find(links.ACTIVATE, token)
+    if link is None or link.user_id is None:
+        return None
+    user = db.session.get(User, link.user_id)
+    if user is None or user.disabled_at is not None:
+        return None
+    return link, user
+
+
+def flow_uid(link: AccountLink) -> str:
+    """Binds the SMS codes of an activation to its link: a code sent for another flow never confirms it."""
+    return f"activate:{link.id}"
+
+
+def next_step(user: User, done: set[str]) -> str | None:
+    """The first step still to do, given the steps this browser finished for this link; None when all
+    are done."""
+    if user.date_of_birth is not None and BIRTH_DATE not in done:
+        return BIRTH_DATE
+    if PASSWORD not in done:
+        return PASSWORD
+    if settings().accounts.activation_phone and factors.get(user, "sms") is None:
+        return PHONE
+    return None
+
+
+_DATE = re.compile(r"\s*(\d{1,2})\s*[-/. ]\s*(\d{1,2})\s*[-/. ]\s*(\d{4})\s*")
+
+
+def parse_birth_date(text: str | None) -> date | None:
+    """A date typed in the Dutch order (dd-mm-jjjj, with - / . or spaces, or ddmmjjjj), or ISO from a date
+    input; None when it is no real date."""
+    text = (text or "").strip()[:20]
+    match = _DATE.fullmatch(text)
+    try:
+        if match:
+            return date(int(match[3]), int(match[2]), int(match[1]))
+        if re.fullmatch(r"\d{8}", text):
+            return date(int(text[4:]), int(text[2:4]), int(text[:2]))
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return date.fromisoformat(text)
+    except ValueError:
+        return None
+    return None
+
+
+@dataclass(frozen=True)
+class BirthDateCheck:
+    right: bool
+    link_used_up: bool = False
+    tries_left: int = 0
+
+
+def check_birth_date(link: AccountLink, user: User, typed: date) -> BirthDateCheck:
+    """Compare with the date the administrator entered; a wrong one counts, and the last allowed wrong one
+    makes the link useless (not committed)."""
+    if typed == user.date_of_birth:
+        return BirthDateCheck(right=True)
+    allowed = settings().accounts.birth_date_attempts
+    used_up = links.wrong_try(link, allowed)
+    record(EventTag.ACTIVATION_BIRTH_DATE_FAILED, outcome="failure", user_id=user.id, attempts=link.attempts,
+           link_invalidated=used_up)
+    return BirthDateCheck(right=False, link_used_up=used_up, tries_left=max(0, allowed - link.attempts))
+
+
+def set_password(user: User, new_password: str) -> list[LogoutDelivery]:
+    """The person's first password under the default policy (not committed); raises
+    passwords.PasswordRejected."""
+    return passwords.change_password(user, new_password, notify=False, reason="activation")
+
+
+def finish(link: AccountLink, user: User) -> bool:
+    """Use the link and mark the account active (not committed); False when the link was used meanwhile."""
+    if not links.use(link):
+        return False
+    user.email_verified = True
+    user.updated_at = clock.now()
+    record(EventTag.ACCOUNT_ACTIVATED, user_id=user.id)
+    return True

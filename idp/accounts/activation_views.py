@@ -1,0 +1,198 @@
+"""Activating an account through its e-mailed link (thin views over idp/accounts/activation.py).
+
+One URL per link. Which steps this browser finished is kept in the signed Flask session, bound to the link
+id, so another browser (or a forwarded mail) starts again from the date of birth. A finished step redirects
+back to the GET (a refresh repeats nothing); the last step renders the "ready" page with the recovery codes.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import session as browser
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from idp.accounts import activation, factors, passwords
+from idp.accounts.activation import BIRTH_DATE, PASSWORD, PHONE
+from idp.extensions import db, limiter
+from idp.login.views import client_network
+from idp.models import AccountLink, User
+from idp.oidc import logout
+from idp.runtime import crypto, settings
+from idp.security import codes, phones, policy
+
+bp = Blueprint("activation", __name__, url_prefix="/activate")
+_KEY = "activation"
+
+
+def _link_key() -> str:
+    """Throttle key per link, never the token itself (limiter storage may be a shared Redis)."""
+    token = (request.view_args or {}).get("token", "")
+    return "activate:" + crypto().keyed_hash("activate-throttle:" + token)
+
+
+def _counts(_response) -> bool:
+    """Attempts that did not move the activation on count towards the limits."""
+    return not g.get("activation_step_done")
+
+
+def _moved_on():
+    g.activation_step_done = True
+
+
+def _done(link: AccountLink) -> set[str]:
+    state = browser.get(_KEY) or {}
+    return set(state.get("done", [])) if state.get("link") == link.id else set()
+
+
+def _mark(link: AccountLink, step: str) -> None:
+    browser[_KEY] = {"link": link.id, "done": sorted(_done(link) | {step})}
+
+
+def _dead(used_up: bool = False):
+    browser.pop(_KEY, None)
+    return render_template("activation/dead.html", used_up=used_up), 400
+
+
+def _page(link: AccountLink, user: User, token: str, step: str, *, error: str | None = None,
+          notice: str | None = None, results=None, phone: str | None = None, status: int = 200):
+    """The page of a step; for the phone step the code form once a code is on its way (unless `phone` is
+    given: the number form again, as typed)."""
+    context = {"token": token, "user": user, "error": error, "notice": notice}
+    if step == BIRTH_DATE:
+        return render_template("activation/birth_date.html", **context), status
+    if step == PASSWORD:
+        _, rules = policy.policy_for(None)
+        return render_template("activation/password.html", rules=policy.rules(rules), results=results,
+                               **context), status
+    factor = factors.pending(user, "sms")
+    if factor is None or phone is not None:
+        return render_template("activation/phone.html", phone=phone or "", **context), status
+    live = factors.live_code(user, factor, flow_uid=activation.flow_uid(link))
+    return render_template("activation/code.html", destination=phones.mask_phone(factors.phone(factor)),
+                           prefix=live.prefix if live is not None else None, **context), status
+
+
+def _again(token: str):
+    _moved_on()
+    return redirect(url_for("activation.activate", token=token), 303)
+
+
+def _ready(link: AccountLink, user: User, recovery_codes: list[str] | None, deliveries=()):
+    """The last step: use the link and show the "ready" page (and the recovery codes, this once)."""
+    if not activation.finish(link, user):
+        db.session.rollback()
+        return _dead()
+    db.session.commit()
+    if deliveries:
+        logout.after_logout(current_app._get_current_object(), list(deliveries))
+    _moved_on()
+    browser.pop(_KEY, None)
+    return render_template("activation/ready.html", user=user, codes=recovery_codes or [])
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network, methods=["POST"],
+               deduct_when=_counts)
+@limiter.limit(lambda: settings().limits.links_per_account, key_func=_link_key, methods=["POST"],
+               deduct_when=_counts)
+def activate(token: str):
+    opened = activation.open_link(token)
+    if opened is None:
+        return _dead()
+    link, user = opened
+    if user.locale:  # the pages speak the language the activation mail was written in
+        g.ui_locales = user.locale
+    step = activation.next_step(user, _done(link))
+    if step is None:  # every step done in this browser, e.g. the phone was confirmed before: finish now
+        return _ready(link, user, None)
+    if request.method == "GET" or request.form.get("step") not in _POSTED[step]:
+        return _page(link, user, token, step)  # a second tab or the back button: show where we are
+    return _STEPS[step](link, user, token)
+
+
+def _birth_date(link: AccountLink, user: User, token: str):
+    typed = activation.parse_birth_date(request.form.get("birth_date"))
+    if typed is None:
+        return _page(link, user, token, BIRTH_DATE,
+                     error=_("Enter your date of birth as day-month-year, for example 15-03-1950."))
+    check = activation.check_birth_date(link, user, typed)
+    db.session.commit()  # a wrong date counts
+    if check.link_used_up:
+        return _dead(used_up=True)
+    if not check.right:
+        return _page(link, user, token, BIRTH_DATE, error=ngettext(
+            "That date of birth does not match what your organisation entered. You can try %(num)d more time.",
+            "That date of birth does not match what your organisation entered. You can try %(num)d more times.",
+            check.tries_left))
+    _mark(link, BIRTH_DATE)
+    return _again(token)
+
+
+def _password(link: AccountLink, user: User, token: str):
+    new = request.form.get("new_password") or ""
+    if not new or new != (request.form.get("confirm_password") or ""):
+        return _page(link, user, token, PASSWORD, error=_("The two passwords are not the same."))
+    try:
+        deliveries = activation.set_password(user, new[:1024])
+    except passwords.PasswordRejected as rejected:
+        db.session.rollback()
+        return _page(link, user, token, PASSWORD, results=rejected.results, error=_(
+            "The password does not meet every rule yet: %(rules)s",
+            rules="; ".join(str(r.text) for r in rejected.failed)))
+    _mark(link, PASSWORD)
+    if activation.next_step(user, _done(link)) is None:
+        return _ready(link, user, None, deliveries)
+    db.session.commit()
+    logout.after_logout(current_app._get_current_object(), deliveries)
+    return _again(token)
+
+
+def _phone(link: AccountLink, user: User, token: str):
+    step = request.form.get("step")
+    if step == "other_number":
+        return _page(link, user, token, PHONE, phone="")
+    if step == "phone":
+        typed = (request.form.get("phone") or "")[: phones.MAX_INPUT]
+        try:
+            factors.start_sms(user, typed, flow_uid=activation.flow_uid(link))
+        except (phones.InvalidPhone, codes.CodeError) as error:
+            db.session.rollback()  # an earlier number and its code stay as they were
+            return _page(link, user, token, PHONE, error=str(error.message), phone=typed)
+        db.session.commit()
+        return _again(token)
+    factor = factors.pending(user, "sms")
+    if factor is None:
+        return _page(link, user, token, PHONE)
+    if step == "resend":
+        try:
+            factors.resend(user, factor, flow_uid=activation.flow_uid(link))
+        except codes.CodeError as error:
+            db.session.rollback()
+            return _page(link, user, token, PHONE, error=error.message)
+        db.session.commit()
+        return _page(link, user, token, PHONE, notice=_("We have sent you a new code."))
+    try:
+        recovery_codes = factors.confirm(user, factor, request.form.get("code") or "",
+                                         flow_uid=activation.flow_uid(link))
+    except codes.CodeError as error:
+        db.session.commit()  # a wrong try counts towards the code's limit
+        return _page(link, user, token, PHONE, error=error.message)
+    return _ready(link, user, recovery_codes)
+
+
+_STEPS = {BIRTH_DATE: _birth_date, PASSWORD: _password, PHONE: _phone}
+_POSTED = {BIRTH_DATE: {"birth_date"}, PASSWORD: {"password"},
+           PHONE: {"phone", "code", "resend", "other_number"}}
+
+
+@bp.post("/<token>/rules")
+# Asked at nearly every keystroke, so it shares the sign-in pages' (higher) per-IP limit, like theirs.
+@limiter.limit(lambda: settings().limits.sign_in_per_ip, key_func=client_network)
+def password_rules(token: str):
+    """Live feedback on the new password, from the rules the server applies when it is saved."""
+    opened = activation.open_link(token)
+    if opened is None or activation.next_step(opened[1], _done(opened[0])) != PASSWORD:
+        return {"error": "not found"}, 404
+    password = (request.form.get("password") or "")[:1024]
+    return policy.feedback_json(passwords.results(opened[1], password, None, with_history=False))

@@ -1,0 +1,142 @@
+"""Self-registration pages: ask the address (from a parked sign-in), then the link's page to choose a password.
+
+After the password the parked sign-in goes on as the new person (a second factor is enrolled when the portal
+requires one); in another browser, or once that sign-in is gone, a page says the account is ready.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, render_template, request, url_for
+from flask import session as browser
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from werkzeug.routing import BuildError
+
+from idp.accounts import registration
+from idp.accounts.passwords import PasswordRejected
+from idp.accounts.users import login_key
+from idp.extensions import db, limiter
+from idp.login.views import client_network, resume_as
+from idp.models import AccountLink
+from idp.oidc import pending
+from idp.oidc.server import query_client
+from idp.runtime import crypto, settings
+from idp.security import policy
+
+bp = Blueprint("register", __name__)
+
+
+def _parked_portal(uid: str | None):
+    """The portal of the browser's parked sign-in, when it takes registrations; else 404."""
+    parked = pending.load(uid or "", browser.get("bid"))
+    client = query_client(parked.params.get("client_id", "")) if parked is not None else None
+    if not registration.open_to(client):
+        abort(404)
+    g.ui_locales = parked.params.get("ui_locales")
+    return client
+
+
+def _typed_address() -> str:
+    """Throttle key per typed address (known or not), stored only as a keyed hash."""
+    return "register:" + login_key((request.form.get("email") or "")[:400])
+
+
+def _per_link() -> str:
+    return "register-link:" + crypto().keyed_hash((request.view_args or {}).get("token", "")[:200])
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network, methods=["POST"])
+@limiter.limit(lambda: settings().limits.links_per_account, key_func=_typed_address, methods=["POST"])
+def start():
+    uid = request.values.get("uid")
+    client = _parked_portal(uid)
+    if request.method == "GET":
+        return render_template("register/start.html", client=client, uid=uid, email="", error=None)
+    typed = (request.form.get("email") or "").strip()[:400]
+    try:
+        registration.request_link(client, typed, flow_uid=uid, locale=str(get_locale()))
+    except registration.NotAllowed as refused:
+        db.session.rollback()
+        return render_template("register/start.html", client=client, uid=uid, email=typed,
+                               error=refused.message), 400
+    db.session.commit()
+    # The same page whether the address is new or has an account: only the mailbox tells the difference.
+    return render_template("register/sent.html", client=client, uid=uid, email=typed)
+
+
+def _live_link(token: str) -> AccountLink | None:
+    """The live link; its pages speak the language the portal asked for when the sign-in is in this browser."""
+    link = registration.link_for(token)
+    parked = pending.load(link.flow_uid or "", browser.get("bid")) if link is not None else None
+    if parked is not None:
+        g.ui_locales = parked.params.get("ui_locales")
+    return link
+
+
+def _already():
+    try:
+        reset_url = url_for("reset.start")
+    except BuildError:  # a deployment without password reset pages
+        reset_url = None
+    return render_template("register/already.html", reset_url=reset_url)
+
+
+def _form(link: AccountLink, *, error: str | None = None, results=None, status: int = 200):
+    portal = registration.portal_of(link)
+    _name, rules = policy.policy_for(portal)
+    return render_template("register/password.html", token=request.view_args["token"],
+                           email=registration.address_of(link), portal=portal,
+                           rules=policy.rules(rules), results=results, error=error), status
+
+
+def _not_done(response) -> bool:
+    """Only attempts that did not make the account count against the link."""
+    return not g.get("registered")
+
+
+@bp.route("/register/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network, methods=["POST"],
+               deduct_when=_not_done)
+@limiter.limit(lambda: settings().limits.links_per_account, key_func=_per_link, methods=["POST"],
+               deduct_when=_not_done)
+def confirm(token: str):
+    link = _live_link(token)
+    if link is None:  # unknown, used, replaced or expired
+        return render_template("register/dead.html"), 400
+    if registration.has_account(link):
+        return _already()
+    if request.method == "GET":
+        return _form(link)
+    password = (request.form.get("new_password") or "")[:1024]
+    if not password or password != (request.form.get("confirm_password") or ""):
+        return _form(link, error=_("The two passwords are not the same."), status=400)
+    try:
+        user = registration.complete(link, password)
+        db.session.commit()
+    except PasswordRejected as rejected:
+        db.session.rollback()
+        return _form(link, results=rejected.results, status=400,
+                     error=_("The password does not meet every rule yet: %(rules)s",
+                             rules="; ".join(str(r.text) for r in rejected.failed)))
+    except (registration.AlreadyRegistered, IntegrityError):
+        db.session.rollback()
+        return _already()
+    g.registered = True
+    resumed = resume_as(link.flow_uid, user)
+    if resumed is not None:
+        return resumed
+    portal = registration.portal_of(link)
+    return render_template("register/ready.html", email=user.email, portal=portal)
+
+
+@bp.post("/register/<token>/rules")
+@limiter.limit(lambda: settings().limits.sign_in_per_ip, key_func=client_network)
+def password_rules(token: str):
+    """Live feedback on the new password, from the rules the server applies when it is saved."""
+    link = registration.link_for(token)
+    if link is None:
+        return {"error": "not found"}, 404
+    password = (request.form.get("password") or "")[:1024]
+    return policy.feedback_json(registration.results(link, password))

@@ -1,0 +1,108 @@
+"""Password reset: a link by e-mail to a known, active account, then a new password by the portal's policy.
+
+Asking for a link answers the same for every address (no enumeration). Setting the password through the link
+ends every session, revokes tokens and trusted browsers, ends a lockout, and tells the person by e-mail.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from idp import clock
+from idp.accounts import links, passwords
+from idp.accounts.factors import account_url
+from idp.accounts.users import find_by_login, login_key, normalise_login
+from idp.audit import EventTag, record
+from idp.extensions import db
+from idp.models import AccountLink, Client, LogoutDelivery, User
+from idp.runtime import settings
+from idp.security import lockout
+
+
+class LinkUsed(Exception):
+    """Another request used the link first (two tabs, a double click)."""
+
+
+def request_link(email: str, username: str | None, *, flow_uid: str | None, client_id: str | None,
+                 locale: str | None = None) -> bool:
+    """Send a reset link when the address (and the username, where asked) names a known, active account
+    (not committed). Returns whether a mail was sent: never show that to the person."""
+    typed = normalise_login(email)
+    user = _account(typed, username)
+    if user is None:
+        # The same kind of database work as for a known address, so both answer in about the same time.
+        db.session.execute(
+            update(AccountLink)
+            .where(AccountLink.purpose == links.RESET, AccountLink.email_hash == links.email_hash(typed),
+                   AccountLink.used_at.is_(None), AccountLink.invalidated_at.is_(None))
+            .values(invalidated_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        record(EventTag.PASSWORD_RESET_REQUESTED, outcome="no-account", client_id=client_id,
+               login_hash=login_key(typed))
+        return False
+    from idp.messaging import send
+
+    _, url = links.issue(links.RESET, user=user, flow_uid=flow_uid, client_id=client_id)
+    send("email", user.email, "reset_link", user=user, locale=locale, url=url,
+         minutes=settings().accounts.reset_minutes)
+    record(EventTag.PASSWORD_RESET_REQUESTED, user_id=user.id, client_id=client_id)
+    return True
+
+
+def _account(typed_email: str, typed_username: str | None) -> User | None:
+    """The active account with this e-mail address (and this username when the deployment asks for it)."""
+    if "@" not in typed_email:
+        return None  # the form asks for the address: a username alone does not name an account here
+    user = find_by_login(typed_email)
+    if user is None or not user.is_active or user.email.casefold() != typed_email.casefold():
+        return None
+    if settings().accounts.reset_asks_username:
+        if not user.username or normalise_login(typed_username) != user.username:
+            return None
+    return user
+
+
+def live_link(token: str | None) -> AccountLink | None:
+    """The live reset link behind a token whose account can still be used."""
+    link = links.find(links.RESET, token)
+    if link is None or link.user_id is None:
+        return None
+    user = db.session.get(User, link.user_id)
+    return link if user is not None and user.is_active else None
+
+
+def client_of(link: AccountLink) -> Client | None:
+    """The portal the reset started from (its password policy applies), if any."""
+    if not link.client_id:
+        return None
+    from idp.oidc.server import query_client
+
+    return query_client(link.client_id)
+
+
+def user_of(link: AccountLink) -> User:
+    return db.session.get(User, link.user_id)
+
+
+def results(link: AccountLink, password: str) -> list:
+    """Live feedback on a new password (history left out: it costs bcrypt work; saving checks it)."""
+    return passwords.results(user_of(link), password, client_of(link), with_history=False)
+
+
+def set_password(link: AccountLink, new_password: str) -> list[LogoutDelivery]:
+    """Set the new password through the link (not committed) or raise PasswordRejected / LinkUsed; returns the
+    back-channel logouts to send after the commit."""
+    from idp.messaging import send
+
+    user, client = user_of(link), client_of(link)
+    ended = passwords.change_password(user, new_password, client=client, keep=None, reason="reset",
+                                      notify=False)  # our own mail says it was a reset
+    if not links.use(link):
+        raise LinkUsed()
+    lockout.unlock(user)
+    user.must_change_password = False
+    record(EventTag.PASSWORD_RESET, user_id=user.id, client_id=link.client_id, sessions_ended=len(ended))
+    send("email", user.email, "password_reset", user=user, account_url=account_url(),
+         contact=lockout.help_contact(client))
+    return ended

@@ -1,0 +1,244 @@
+"""Password reset pages (thin views): ask a link, set a new password through it, maybe set the phone again.
+
+What the person has done is kept in the Flask session under "reset", bound to the link's id: the link, once
+used, is the only thing that names the account; no hidden field does.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import session as browser
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from idp import clock
+from idp.accounts import factors, links, passwords, reset
+from idp.accounts.users import login_key
+from idp.errors import InvalidInput
+from idp.extensions import db, limiter
+from idp.login.views import client_network, resume_as
+from idp.models import AccountLink, User
+from idp.oidc import logout, pending
+from idp.runtime import crypto, settings
+from idp.security import codes, phones, policy
+
+bp = Blueprint("reset", __name__, url_prefix="/reset")
+
+
+def _typed_address() -> str:
+    """Per typed address, known or not (no enumeration), as a keyed hash only."""
+    return "reset-address:" + login_key(request.form.get("email"))
+
+
+def _this_link() -> str:
+    return "reset-link:" + crypto().keyed_hash(request.view_args.get("token", ""))
+
+
+def _this_reset() -> str:
+    return f"reset-phone:{(browser.get('reset') or {}).get('link', '')}"
+
+
+def _failed(response) -> bool:
+    """A step that went through redirects onwards; only the others use up the allowance."""
+    return response.status_code != 302
+
+
+def _parked(uid: str | None):
+    """The sign-in this browser parked under uid, if it is real and still fresh."""
+    return pending.load(uid, browser.get("bid")) if uid else None
+
+
+# --- asking for a link ----------------------------------------------------------------------------
+
+
+@bp.get("")
+def start():
+    parked = _parked(request.args.get("uid"))
+    return render_template("reset/start.html", uid=parked.uid if parked else None, email="",
+                           asks_username=settings().accounts.reset_asks_username, error=None)
+
+
+@bp.post("")
+@limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network)
+@limiter.limit(lambda: settings().limits.links_per_account, key_func=_typed_address)
+def send_link():
+    parked = _parked(request.form.get("uid"))
+    uid = parked.uid if parked else None
+    email = (request.form.get("email") or "").strip()[:320]
+    username = (request.form.get("username") or "").strip()[:150]
+    asks_username = settings().accounts.reset_asks_username
+    if not email or (asks_username and not username):
+        error = _("Enter your e-mail address and your username.") if asks_username else _(
+            "Enter your e-mail address.")
+        return render_template("reset/start.html", uid=uid, email=email, asks_username=asks_username,
+                               error=error)
+    reset.request_link(email, username if asks_username else None, flow_uid=uid,
+                       client_id=parked.params.get("client_id") if parked else None, locale=str(get_locale()))
+    db.session.commit()
+    # The same page for every address, known or not.
+    return render_template("reset/sent.html", uid=uid, minutes=settings().accounts.reset_minutes)
+
+
+# --- the link: a new password ---------------------------------------------------------------------
+
+
+def _dead():
+    return render_template("reset/dead.html"), 400
+
+
+def _password_page(link: AccountLink, token: str, *, error: str | None = None, results=None):
+    _name, rules = policy.policy_for(reset.client_of(link))
+    return render_template("reset/password.html", token=token, user=reset.user_of(link),
+                           rules=policy.rules(rules),
+                           results=results, error=error)
+
+
+@bp.get("/<token>")
+def link(token: str):
+    found = reset.live_link(token)
+    return _password_page(found, token) if found is not None else _dead()
+
+
+@bp.post("/<token>")
+@limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network, deduct_when=_failed)
+@limiter.limit(lambda: settings().limits.links_per_account, key_func=_this_link, deduct_when=_failed)
+def save(token: str):
+    found = reset.live_link(token)
+    if found is None:
+        return _dead()
+    new = (request.form.get("new_password") or "")[:1024]
+    if not new:
+        return _password_page(found, token, error=_("Enter a new password."))
+    if new != (request.form.get("confirm_password") or ""):
+        return _password_page(found, token,
+                              error=_("The two new passwords are not the same. Nothing has been changed."))
+    try:
+        ended = reset.set_password(found, new)
+    except passwords.PasswordRejected as rejected:
+        db.session.rollback()
+        return _password_page(found, token, results=rejected.results, error=_(
+            "The new password does not meet every rule yet: %(rules)s",
+            rules="; ".join(str(r.text) for r in rejected.failed)))
+    except reset.LinkUsed:
+        db.session.rollback()
+        return _dead()
+    link_id, user_id, flow_uid = found.id, found.user_id, found.flow_uid
+    db.session.commit()
+    logout.after_logout(current_app._get_current_object(), ended)
+    if settings().accounts.reset_phone:
+        browser["reset"] = {"link": link_id, "step": "phone"}
+        return redirect(url_for("reset.phone"))
+    return _finish(flow_uid, db.session.get(User, user_id))
+
+
+@bp.post("/<token>/rules")
+@limiter.limit(lambda: settings().limits.sign_in_per_ip, key_func=client_network)
+@limiter.limit(lambda: settings().limits.sign_in_per_ip, key_func=_this_link)
+def rules(token: str):
+    """Live feedback on a new password, from the rules applied when it is saved; the link authorises."""
+    found = reset.live_link(token)
+    if found is None:
+        return {"error": "not found"}, 404
+    return policy.feedback_json(reset.results(found, (request.form.get("password") or "")[:1024]))
+
+
+def _finish(flow_uid: str | None, user: User):
+    """Back into the sign-in this browser started, else a page saying the person can sign in now."""
+    browser.pop("reset", None)
+    resumed = resume_as(flow_uid, user)
+    return resumed if resumed is not None else redirect(url_for("reset.done"))
+
+
+@bp.get("/done")
+def done():
+    return render_template("reset/done.html")
+
+
+# --- then, where the deployment asks for it (seed 001): the mobile number again --------------------
+
+
+def _current() -> tuple[AccountLink, User, dict] | None:
+    """The reset this browser is finishing: its link was used here, recently, for an account still active."""
+    state = browser.get("reset")
+    known = isinstance(state, dict) and isinstance(state.get("link"), int)
+    found = db.session.get(AccountLink, state["link"]) if known else None
+    if found is None or found.used_at is None or found.user_id is None:
+        return None
+    if clock.now() >= clock.aware(found.used_at) + links.lifetime(links.RESET):
+        return None
+    user = db.session.get(User, found.user_id)
+    return (found, user, state) if user is not None and user.is_active else None
+
+
+def _code_flow(found: AccountLink) -> str:
+    """Binds the SMS code to this reset."""
+    return f"reset:{found.id}"
+
+
+def _phone_page(found: AccountLink, user: User, state: dict, *, error: str | None = None,
+                notice: str | None = None, phone: str = ""):
+    if state.get("step") == "codes":  # the recovery codes were shown once; what is left is going on
+        return render_template("reset/recovery_codes.html", codes=[])
+    factor = factors.pending(user, "sms")
+    if state.get("step") == "code" and factor is not None:
+        live = factors.live_code(user, factor, flow_uid=_code_flow(found))
+        return render_template("reset/code.html", destination=phones.mask_phone(factors.phone(factor)),
+                               prefix=live.prefix if live is not None else None, error=error, notice=notice)
+    return render_template("reset/phone.html", phone=phone, error=error)
+
+
+@bp.get("/phone")
+def phone():
+    current = _current()
+    if current is None:
+        return _dead()
+    return _phone_page(*current)
+
+
+@bp.post("/phone")
+@limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network, deduct_when=_failed)
+@limiter.limit(lambda: settings().limits.links_per_account, key_func=_this_reset, deduct_when=_failed)
+def phone_step():
+    current = _current()
+    if current is None:
+        return _dead()
+    found, user, state = current
+    action, uid = request.form.get("action") or "", _code_flow(found)
+    if action == "continue" and state.get("step") == "codes":
+        return _finish(found.flow_uid, user)
+    if action == "phone":
+        typed = (request.form.get("phone") or "")[:64]
+        try:
+            factors.start_sms(user, typed, flow_uid=uid, replace=True)
+        except (InvalidInput, phones.InvalidPhone, codes.CodeError) as error:
+            db.session.rollback()
+            return _phone_page(found, user, {"step": "phone"}, phone=typed,
+                               error=getattr(error, "message", None) or str(error))
+        db.session.commit()
+        browser["reset"] = {**state, "step": "code"}
+        return redirect(url_for("reset.phone"))
+    factor = factors.pending(user, "sms")
+    if action == "back" or factor is None:
+        browser["reset"] = {**state, "step": "phone"}
+        return redirect(url_for("reset.phone"))
+    if action == "resend":
+        try:
+            factors.resend(user, factor, flow_uid=uid)
+        except codes.CodeError as error:
+            db.session.rollback()
+            return _phone_page(found, user, state, error=error.message)
+        db.session.commit()
+        return _phone_page(found, user, state,
+                           notice=_("We sent you a new code. The previous code no longer works."))
+    if not (request.form.get("code") or "").strip():
+        return _phone_page(found, user, state, error=_("Enter the code."))
+    try:
+        recovery_codes = factors.confirm(user, factor, request.form.get("code") or "", flow_uid=uid)
+    except codes.CodeError as error:
+        db.session.commit()  # a wrong try counts towards the code's limit
+        return _phone_page(found, user, state, error=error.message)
+    db.session.commit()
+    if recovery_codes:
+        browser["reset"] = {**state, "step": "codes"}
+        return render_template("reset/recovery_codes.html", codes=recovery_codes)
+    return _finish(found.flow_uid, user)

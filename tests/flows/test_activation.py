@@ -1,0 +1,294 @@
+"""Accounts made by an administrator, activated by the person through the e-mailed link (issue 4, part 2)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from idp.audit import EventTag
+from tests.helpers import RelyingParty, audit_events, browser, csrf_token
+from tests.mfa_helpers import SignIn, latest_code, messages
+
+NEW_PASSWORD = "Blauwe fiets 42 lente"
+BORN = date(1950, 3, 15)
+LINK = re.compile(r"http://localhost(/activate/[A-Za-z0-9_-]+)")
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters(request):
+    """Throttling counts per IP and every test client is 127.0.0.1: start each app test at zero."""
+    if "app" in request.fixturenames:
+        from idp.extensions import limiter
+
+        request.getfixturevalue("app")
+        limiter.reset()
+
+
+@pytest.fixture
+def client(app):
+    """A browser that prefers English (the default language is Dutch): these tests read the wording."""
+    return english(browser(app))
+
+
+def english(client):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def admin_creates(app):
+    """What `idp users add --activate` does: an account without a password, and the activation mail."""
+    from idp.accounts import activation
+    from idp.accounts.users import create_user
+    from idp.extensions import db
+
+    def create(email: str = "nieuw@example.org", **kw):
+        kw.setdefault("locale", "en")
+        user = create_user(email, None, email_verified=False, **kw)
+        activation.send_link(user)
+        db.session.commit()
+        return user
+
+    return create
+
+
+def link_of(app, email: str) -> str:
+    return LINK.search(messages(app, to=email, template="activation")[0]["body"]).group(1)
+
+
+class Activation:
+    """One person walking through the activation pages of one link, in one browser."""
+
+    def __init__(self, client, url: str):
+        self.client, self.url = client, url
+        self.response = None
+
+    def page(self) -> str:
+        response = self.client.get(self.url)
+        assert response.status_code == 200, response.status_code
+        return response.get_data(as_text=True)
+
+    def post(self, step: str, **data):
+        self.response = self.client.post(self.url, data={"csrf_token": csrf_token(self.page()), "step": step,
+                                                          **data})
+        return self.response
+
+    def birth_date(self, typed: str):
+        return self.post("birth_date", birth_date=typed)
+
+    def password(self, new: str = NEW_PASSWORD, again: str | None = None):
+        return self.post("password", new_password=new, confirm_password=new if again is None else again)
+
+    @property
+    def html(self) -> str:
+        return self.response.get_data(as_text=True)
+
+
+def step_of(html: str) -> str:
+    return re.search(r'name="step" value="([^"]+)"', html).group(1)
+
+
+def test_the_activation_mail_names_the_organisation_and_carries_a_link_valid_for_72_hours(app, admin_creates):
+    admin_creates("nieuw@example.org", organisation="Huisartsenpraktijk De Linde", date_of_birth=BORN)
+    [mail] = messages(app, to="nieuw@example.org", template="activation")
+    assert "Huisartsenpraktijk De Linde" in mail["body"] and "72 hours" in mail["body"]
+    assert LINK.search(mail["body"])
+    assert audit_events(EventTag.ACTIVATION_SENT)
+
+
+def test_an_expired_link_is_refused_with_a_clear_page(app, client, admin_creates, time_machine):
+    time_machine.move_to("2030-01-01 09:00Z", tick=False)
+    admin_creates()
+    url = link_of(app, "nieuw@example.org")
+    assert client.get(url).status_code == 200
+    time_machine.move_to("2030-01-04 09:01Z", tick=False)  # 72 hours and a minute later
+    dead = client.get(url)
+    assert dead.status_code == 400
+    assert "Ask the organisation" in dead.get_data(as_text=True)
+
+
+def test_a_resent_link_works_and_the_old_one_stops_working(app, client, admin_creates):
+    from idp.accounts import activation
+    from idp.extensions import db
+
+    user = admin_creates()
+    old = link_of(app, user.email)
+    activation.send_link(user, resend=True)
+    db.session.commit()
+    new = link_of(app, user.email)
+    assert new != old
+    assert client.get(old).status_code == 400
+    assert client.get(new).status_code == 200
+
+
+def test_resending_is_refused_for_an_account_that_already_has_a_password(app, user):
+    from idp.accounts import activation
+    from idp.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="already activated"):
+        activation.send_link(user)
+
+
+def test_a_wrong_date_of_birth_three_times_makes_the_link_useless(app, client, admin_creates):
+    user = admin_creates(date_of_birth=BORN)
+    walk = Activation(client, link_of(app, user.email))
+    for typed, left in (("16-03-1950", "2 more times"), ("15-03-1951", "1 more time")):
+        walk.birth_date(typed)
+        assert walk.response.status_code == 200 and 'role="alert"' in walk.html and left in walk.html
+        assert step_of(walk.html) == "birth_date"
+    walk.birth_date("15-04-1950")
+    assert walk.response.status_code == 400
+    assert "new activation link" in walk.html
+    assert client.get(walk.url).status_code == 400
+    # Even the right date no longer helps, and every wrong one was recorded.
+    assert client.post(walk.url, data={"step": "birth_date", "birth_date": "15-03-1950"}).status_code == 400
+    assert len(audit_events(EventTag.ACTIVATION_BIRTH_DATE_FAILED)) == 3
+
+
+def test_not_a_date_is_explained_and_does_not_count(app, client, admin_creates):
+    user = admin_creates(date_of_birth=BORN)
+    walk = Activation(client, link_of(app, user.email))
+    for _ in range(4):
+        walk.birth_date("31-02-1950")
+        assert walk.response.status_code == 200 and "day-month-year" in walk.html
+    assert not audit_events(EventTag.ACTIVATION_BIRTH_DATE_FAILED)
+    walk.birth_date("15.03.1950")
+    assert walk.response.status_code == 303
+
+
+def test_activation_with_birth_date_password_and_phone_then_signing_in_at_portals(
+        app, client, admin_creates, make_portal):
+    from idp.extensions import db
+    from idp.models import Factor, User
+
+    user = admin_creates(date_of_birth=BORN, roles=["professional"])
+    walk = Activation(client, link_of(app, user.email))
+    page = walk.page()
+    assert 'autocomplete="bday"' in page and "dd-mm-yyyy" in page
+
+    walk.birth_date(" 15-03-1950 ")
+    assert walk.response.status_code == 303
+    page = walk.page()
+    assert step_of(page) == "password" and 'autocomplete="new-password"' in page
+    assert "data-requires-rules" in page
+
+    live = client.post(walk.url + "/rules", data={"csrf_token": csrf_token(page), "password": "kort"})
+    assert live.status_code == 200 and live.get_json()["ok"] is False
+    walk.password("kort")  # the policy decides, here too
+    assert walk.response.status_code == 200 and 'role="alert"' in walk.html
+    assert step_of(walk.html) == "password"
+    walk.password(NEW_PASSWORD, again="something else")
+    assert step_of(walk.html) == "password"
+    walk.password()
+    assert walk.response.status_code == 303
+
+    page = walk.page()
+    assert step_of(page) == "phone" and 'autocomplete="tel"' in page
+    walk.post("phone", phone="06 12345678")
+    assert walk.response.status_code == 303
+    page = walk.page()
+    assert 'autocomplete="one-time-code"' in page
+    walk.post("code", code="000000")
+    assert 'role="alert"' in walk.html
+    walk.post("code", code=latest_code(app, "+31612345678"))
+    assert walk.response.status_code == 200
+    assert "Your account is ready" in walk.html and "/account" in walk.html
+    assert len(re.findall(r"<li><code>", walk.html)) >= 8  # the recovery codes, shown this once
+
+    db.session.expire_all()
+    stored = db.session.get(User, user.id)
+    assert stored.email_verified is True and stored.password_hash
+    assert db.session.scalar(select(Factor).where(Factor.user_id == user.id)).confirmed_at is not None
+    assert audit_events(EventTag.ACCOUNT_ACTIVATED)
+    assert not messages(app, to=user.email, template="password_changed")
+    assert client.get(walk.url).status_code == 400  # single use
+
+    # The person now signs in like anyone else: with the new password, and the SMS code where a portal asks.
+    plain = RelyingParty(browser(app), make_portal("Informatie", mfa="off"))
+    assert "code" in plain.sign_in(user.email, NEW_PASSWORD)
+    strict = RelyingParty(browser(app), make_portal("Huisarts", mfa="required"))
+    sign_in = SignIn(strict.client, strict.login_url())
+    sign_in.password(user.email, NEW_PASSWORD)
+    assert 'autocomplete="one-time-code"' in sign_in.page()
+    sign_in.post(code=latest_code(app, "+31612345678"))
+    assert "code" in sign_in.finished(strict.redirect_uri)
+
+
+def test_an_account_without_a_date_of_birth_starts_at_the_password(app, client, admin_creates):
+    user = admin_creates()
+    walk = Activation(client, link_of(app, user.email))
+    assert step_of(walk.page()) == "password"
+    assert 'autocomplete="bday"' not in walk.page()
+
+
+def test_another_browser_must_give_the_date_of_birth_again(app, client, admin_creates):
+    user = admin_creates(date_of_birth=BORN)
+    url = link_of(app, user.email)
+    Activation(client, url).birth_date("15-03-1950")
+    assert step_of(Activation(client, url).page()) == "password"
+    assert step_of(Activation(browser(app), url).page()) == "birth_date"
+    assert browser(app).post(url + "/rules", data={"password": "x"}).status_code in {400, 404}
+
+
+@pytest.mark.parametrize("settings_overrides", [{"accounts": {"activation_phone": False}}])
+def test_without_activation_phone_the_password_finishes_it(app, client, admin_creates, rp):
+    user = admin_creates()
+    walk = Activation(client, link_of(app, user.email))
+    walk.password()
+    assert walk.response.status_code == 200 and "Your account is ready" in walk.html
+    assert "<code>" not in walk.html
+    assert audit_events(EventTag.ACCOUNT_ACTIVATED)
+    assert client.get(walk.url).status_code == 400
+    assert "code" in RelyingParty(browser(app), rp.portal).sign_in(user.email, NEW_PASSWORD)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"limits": {"links_per_account": "2 per hour"}}])
+def test_posts_to_one_link_are_throttled(app, client, admin_creates):
+    user = admin_creates(date_of_birth=BORN)
+    walk = Activation(client, link_of(app, user.email))
+    for _ in range(2):
+        assert walk.birth_date("no date").status_code == 200
+    assert walk.birth_date("15-03-1950").status_code == 429
+
+
+@pytest.mark.parametrize(("kw", "message"), [
+    ({"date_of_birth": date(2999, 1, 1)}, "not a date of birth"),
+    ({"organisation": "x" * 201}, "organisation too long"),
+])
+def test_create_user_checks_birth_date_and_organisation(app, kw, message):
+    from idp.accounts.users import create_user
+    from idp.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=message):
+        create_user("nieuw@example.org", None, **kw)
+
+
+def test_the_cli_adds_an_account_for_activation_and_resends_the_link(tmp_path):
+    from tests.unit.test_cli import dev_env, ok, ok_json, refused, row_counts
+
+    env = dev_env(tmp_path, f"sqlite:///{tmp_path}/idp.sqlite")
+    ok(env, "init")
+    added = ok_json(env, "users", "add", "--email", "nieuw@example.org", "--name", "Nieuwe Collega",
+                    "--role", "professional", "--birth-date", "1950-03-15", "--organisation", "De Linde",
+                    "--activate", "--locale", "en")
+    assert added["email"] == "nieuw@example.org"
+    assert ok(env, "users", "resend-activation", "nieuw@example.org").strip() == (
+        "sent a new activation link to nieuw@example.org")
+    ok(env, "worker", "--once")
+    outbox = (tmp_path / "outbox.jsonl").read_text().splitlines()
+    mails = [line for line in outbox if "nieuw@example.org" in line]
+    assert len(mails) == 2 and "De Linde" in mails[0] and "/activate/" in mails[1]
+
+    ok(env, "users", "add", "--email", "anna@example.org", "--password", "correct horse battery")
+    assert refused(env, "users", "resend-activation", "anna@example.org") == (
+        "error: anna@example.org is already activated (the account has a password)")
+    before = row_counts(env["IDP_DATABASE_URL"])
+    assert refused(env, "users", "add", "--email", "x@example.org", "--activate",
+                   "--birth-date", "1950-02-30") == (
+        "error: --birth-date must be a real date as YYYY-MM-DD, not '1950-02-30'")
+    assert refused(env, "users", "add", "--email", "x@example.org", "--activate", "--temporary") == (
+        "error: give exactly one of --password, --temporary or --activate")
+    assert row_counts(env["IDP_DATABASE_URL"]) == before
