@@ -56,13 +56,16 @@ def _render(flow: plan.Flow, stage, error: str | None = None, status: int = 200,
 
 
 def _typed_account() -> str:
-    """Throttle key per typed account name, known or not (no enumeration), stored only as a keyed hash;
-    other stages count per sign-in."""
+    """Throttle key per typed account name, known or not (no enumeration), stored only as a keyed hash; the
+    later stages (codes) count per account too, across sign-ins, so starting new sign-ins buys no guesses."""
     # Only the password stage names an account: elsewhere a posted "username" must not pick a fresh counter.
     typed = normalise_login(request.form.get("username")) if request.form.get("stage") == "password" else ""
     if typed:
         return "account:" + login_key(typed)
-    return f"sign-in:{request.view_args.get('uid', '')}"
+    uid = request.view_args.get("uid", "")
+    parked = pending.load(uid, browser.get("bid"))
+    user_id = (parked.flow or {}).get("user_id") if parked is not None else None
+    return f"user:{user_id}" if user_id else f"sign-in:{uid}"
 
 
 def client_network() -> str:

@@ -115,3 +115,23 @@ def test_second_factor_tries_are_counted_per_sign_in_whatever_username_is_posted
         statuses.append(client.post(url, data={"csrf_token": csrf_token(page), "stage": "second_factor",
                                                "code": "000000", "username": f"decoy{n}@example.org"}).status_code)
     assert statuses == [200, 200, 200, 429]
+
+
+def test_second_factor_tries_count_per_account_across_sign_ins(app, client, make_portal, make_user):
+    from idp.accounts import factors
+    from idp.extensions import db
+    from tests.helpers import csrf_token
+
+    person = make_user(f"mfa2-{secrets.token_hex(4)}@example.org", "correct horse battery")
+    factors.add_confirmed(person, "totp")
+    db.session.commit()
+    rp = RelyingParty(client, make_portal(mfa="required"))
+    statuses = []
+    for _ in range(2):  # a new sign-in each time: the count goes on
+        url = rp.authorize().location
+        rp.submit_password(url, person.email, "correct horse battery")
+        for _ in range(2):
+            page = client.get(url).get_data(as_text=True)
+            statuses.append(client.post(url, data={"csrf_token": csrf_token(page), "stage": "second_factor",
+                                                   "code": "000000"}).status_code)
+    assert statuses == [200, 200, 200, 429]
