@@ -101,6 +101,9 @@ def activate(token: str):
     if opened is None:
         return _dead()
     link, user = opened
+    if user.password_hash is not None and PASSWORD not in _done(link):
+        # The password was set in another browser: the link goes on only there, never to set it again.
+        return _dead()
     if user.locale:  # the pages speak the language the activation mail was written in
         g.ui_locales = user.locale
     step = activation.next_step(user, _done(link))

@@ -1,4 +1,4 @@
-"""A user's second factors: enrol (start, confirm), remove, recovery codes. Used by sign-in and the account page.
+"""A user's second factors: enrol (start, confirm), remove, recovery codes. For sign-in and the account page.
 
 Every change is audited and tells the user by e-mail; adding or removing a factor also revokes the user's
 trusted devices, because what a device stood in for has changed.
@@ -37,8 +37,18 @@ def get(user: User, kind: str) -> Factor | None:
 
 
 def pending(user: User, kind: str) -> Factor | None:
+    """The factor being set up: unconfirmed, or a confirmed SMS factor waiting for its new number's code."""
     factor = _row(user, kind)
-    return factor if factor is not None and factor.confirmed_at is None else None
+    if factor is not None and (factor.confirmed_at is None or factor.replacement_encrypted):
+        return factor
+    return None
+
+
+def enrolling_phone(factor: Factor) -> str:
+    """The number the current enrolment code goes to: a replacement being confirmed, else the factor's own."""
+    if factor.replacement_encrypted:
+        return crypto().decrypt(factor.replacement_encrypted)
+    return phone(factor)
 
 
 def _row(user: User, kind: str) -> Factor | None:
@@ -64,14 +74,11 @@ def label(factor: Factor) -> str:
     return _("Authenticator app")
 
 
-def _fresh(user: User, kind: str, secret: str | None, *, replace: bool = False) -> Factor:
-    """An unconfirmed factor of this kind, replacing an earlier unfinished one; a confirmed one only with
-    `replace` (a password reset that sets the phone number again, seed 001)."""
+def _fresh(user: User, kind: str, secret: str | None) -> Factor:
+    """An unconfirmed factor of this kind, replacing an earlier unfinished one (never a confirmed one)."""
     factor = _row(user, kind)
     if factor is not None and factor.confirmed_at is not None:
-        if not replace:
-            raise codes.CodeError(_("You already use this way of signing in."))
-        factor.confirmed_at = None
+        raise codes.CodeError(_("You already use this way of signing in."))
     if factor is None:
         factor = Factor(user_id=user.id, kind=kind)
         db.session.add(factor)
@@ -87,9 +94,10 @@ def _send_code(user: User, factor: Factor, flow_uid: str | None) -> None:
 
     minutes = max(1, settings().codes.ttl_seconds // 60)
     if factor.kind == "sms":
-        issued = codes.issue(user, channel="sms", purpose=_enrol_purpose(factor), destination=phone(factor),
+        number = enrolling_phone(factor)
+        issued = codes.issue(user, channel="sms", purpose=_enrol_purpose(factor), destination=number,
                              flow_uid=flow_uid)
-        send("sms", phone(factor), "enrol_code", user=user, code=issued.message_text, minutes=minutes)
+        send("sms", number, "enrol_code", user=user, code=issued.message_text, minutes=minutes)
     else:
         issued = codes.issue(user, channel="email", purpose=_enrol_purpose(factor), destination=user.email,
                              flow_uid=flow_uid)
@@ -101,7 +109,13 @@ def start_sms(user: User, phone_text: str, *, flow_uid: str | None, replace: boo
     """Take the number (any common notation) and send a code to confirm it; `replace` sets a new number for
     a confirmed SMS factor (it stops counting until the new number is confirmed)."""
     number = phones.normalise_phone(phone_text)
-    factor = _fresh(user, "sms", number, replace=replace)
+    current = get(user, "sms")
+    if replace and current is not None:
+        current.replacement_encrypted = crypto().encrypt(number)
+        db.session.flush()
+        _send_code(user, current, flow_uid)
+        return current
+    factor = _fresh(user, "sms", number)
     _send_code(user, factor, flow_uid)
     return factor
 
@@ -151,15 +165,18 @@ def resend(user: User, factor: Factor, *, flow_uid: str | None) -> None:
 
 
 def confirm(user: User, factor: Factor, submitted: str, *, flow_uid: str | None) -> list[str] | None:
-    """Check the first code; the factor becomes usable. Returns new recovery codes when it is the user's first."""
+    """Check the first code; the factor becomes usable. Returns new recovery codes for the user's first."""
     now = clock.now()
     if factor.kind == "totp":
         accept_totp(factor, submitted, now)
     else:
-        row = codes.verify(user, purpose=_enrol_purpose(factor), flow_uid=flow_uid, submitted=submitted, now=now)
-        destination = phone(factor) if factor.kind == "sms" else user.email
+        row = codes.verify(user, purpose=_enrol_purpose(factor), flow_uid=flow_uid, submitted=submitted,
+                           now=now)
+        destination = enrolling_phone(factor) if factor.kind == "sms" else user.email
         if not codes.sent_to(row, factor.kind, destination):  # the number changed after this code was sent
             raise codes.NoCode()
+    if factor.replacement_encrypted:  # the new number is proven: it takes the old one's place
+        factor.secret_encrypted, factor.replacement_encrypted = factor.replacement_encrypted, None
     first = not confirmed(user)
     factor.confirmed_at = factor.last_used_at = now
     if factor.kind == "sms":  # a confirmed mobile number is also the phone_number claim
@@ -200,7 +217,8 @@ def account_url() -> str:
     return settings().issuer + "/account"
 
 
-def add_confirmed(user: User, kind: str, *, phone_number: str | None = None, secret: str | None = None) -> Factor:
+def add_confirmed(user: User, kind: str, *, phone_number: str | None = None,
+                  secret: str | None = None) -> Factor:
     """A factor set up by an administrator or the demo, without a code round trip (audited as such)."""
     if kind == "sms":
         value = phones.normalise_phone(phone_number or "")

@@ -1,4 +1,4 @@
-"""Links sent by e-mail (activate, reset, register): random tokens stored as keyed hashes, expiring, single use.
+"""Links sent by e-mail (activate, reset, register): random tokens kept as keyed hashes, expiring, single use.
 
 A new link for the same purpose and person (or address) makes the earlier ones useless.
 """
@@ -31,7 +31,7 @@ def email_hash(email: str) -> str:
 
 
 def issue(purpose: str, *, user: User | None = None, email: str | None = None, flow_uid: str | None = None,
-          client_id: str | None = None) -> tuple[AccountLink, str]:
+          client_id: str | None = None, locale: str | None = None) -> tuple[AccountLink, str]:
     """A new link (not committed); returns the row and the URL to send. Earlier live links of the same
     purpose for this person or address stop working."""
     now = clock.now()
@@ -50,11 +50,20 @@ def issue(purpose: str, *, user: User | None = None, email: str | None = None, f
     link = AccountLink(
         purpose=purpose, token_hash=crypto().keyed_hash(token), user_id=user.id if user is not None else None,
         email_hash=email_hash(address), email_encrypted=crypto().encrypt(address) if user is None else None,
-        flow_uid=flow_uid, client_id=client_id, attempts=0, created_at=now, expires_at=now + lifetime(purpose),
+        flow_uid=flow_uid, client_id=client_id, locale=locale, attempts=0, created_at=now,
+        expires_at=now + lifetime(purpose),
     )
     db.session.add(link)
     db.session.flush()
     return link, settings().issuer + _PATHS[purpose] + token
+
+
+def locale_of(token: str | None) -> str | None:
+    """The language a link was asked for in, live or not (its dead-link page speaks it too)."""
+    if not token or len(token) > MAX_TOKEN:
+        return None
+    hashed = crypto().keyed_hash(token)
+    return db.session.scalar(select(AccountLink.locale).where(AccountLink.token_hash == hashed))
 
 
 def find(purpose: str, token: str | None) -> AccountLink | None:

@@ -65,7 +65,8 @@ def request_link(client: Client, typed: str, *, flow_uid: str | None, locale: st
         record(EventTag.REGISTRATION_REQUESTED, user_id=existing.id, client_id=client.client_id,
                outcome="existing")
         return ALREADY_REGISTERED
-    _link, url = links.issue(links.REGISTER, email=address, flow_uid=flow_uid, client_id=client.client_id)
+    _link, url = links.issue(links.REGISTER, email=address, flow_uid=flow_uid, client_id=client.client_id,
+                             locale=locale)
     send("email", address, "registration_link", locale=locale, portal=client.name, url=url,
          hours=settings().accounts.registration_hours)
     record(EventTag.REGISTRATION_REQUESTED, client_id=client.client_id)

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from idp.accounts import registration
+from idp.accounts import links, registration
 from idp.accounts.passwords import PasswordRejected
 from idp.accounts.users import login_key
 from idp.extensions import db, limiter
@@ -70,8 +70,7 @@ def _live_link(token: str) -> AccountLink | None:
     """The live link; its pages speak the language the portal asked for when the sign-in is in this browser."""
     link = registration.link_for(token)
     parked = pending.load(link.flow_uid or "", browser.get("bid")) if link is not None else None
-    if parked is not None:
-        g.ui_locales = parked.params.get("ui_locales")
+    g.ui_locales = (parked.params.get("ui_locales") if parked is not None else None) or links.locale_of(token)
     return link
 
 

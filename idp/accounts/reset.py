@@ -57,6 +57,8 @@ def _account(typed_email: str, typed_username: str | None) -> User | None:
     user = find_by_login(typed_email)
     if user is None or not user.is_active or user.email.casefold() != typed_email.casefold():
         return None
+    if user.password_hash is None:  # not activated yet: only the activation link (date of birth) sets it
+        return None
     if settings().accounts.reset_asks_username:
         if not user.username or normalise_login(typed_username) != user.username:
             return None
@@ -69,7 +71,7 @@ def live_link(token: str | None) -> AccountLink | None:
     if link is None or link.user_id is None:
         return None
     user = db.session.get(User, link.user_id)
-    return link if user is not None and user.is_active else None
+    return link if user is not None and user.is_active and user.password_hash is not None else None
 
 
 def client_of(link: AccountLink) -> Client | None:

@@ -182,7 +182,7 @@ def _phone_page(found: AccountLink, user: User, state: dict, *, error: str | Non
     factor = factors.pending(user, "sms")
     if state.get("step") == "code" and factor is not None:
         live = factors.live_code(user, factor, flow_uid=_code_flow(found))
-        return render_template("reset/code.html", destination=phones.mask_phone(factors.phone(factor)),
+        return render_template("reset/code.html", destination=phones.mask_phone(factors.enrolling_phone(factor)),
                                prefix=live.prefix if live is not None else None, error=error, notice=notice)
     return render_template("reset/phone.html", phone=phone, error=error)
 

@@ -31,6 +31,9 @@ class Factor(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None] = mapped_column()
+    # A new number for a confirmed SMS factor (a reset that sets the phone again): the old number keeps
+    # working until a code sent to the new one is typed.
+    replacement_encrypted: Mapped[str | None] = mapped_column(String(500))
 
 
 class RecoveryCode(db.Model):

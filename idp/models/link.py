@@ -27,6 +27,8 @@ class AccountLink(db.Model):
     email_encrypted: Mapped[str | None] = mapped_column(String(1000))
     flow_uid: Mapped[str | None] = mapped_column(String(64))
     client_id: Mapped[str | None] = mapped_column(String(64))
+    # The language of the page that asked for the link: its pages speak it too, in any browser.
+    locale: Mapped[str | None] = mapped_column(String(10))
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

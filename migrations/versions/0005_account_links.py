@@ -25,6 +25,7 @@ def upgrade():
     sa.Column('email_encrypted', sa.String(length=1000), nullable=True),
     sa.Column('flow_uid', sa.String(length=64), nullable=True),
     sa.Column('client_id', sa.String(length=64), nullable=True),
+    sa.Column('locale', sa.String(length=10), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
@@ -38,6 +39,9 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_account_link_email_hash'), ['email_hash'], unique=False)
         batch_op.create_index(batch_op.f('ix_account_link_user_id'), ['user_id'], unique=False)
 
+    with op.batch_alter_table('factor', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('replacement_encrypted', sa.String(length=500), nullable=True))
+
     with op.batch_alter_table('client', schema=None) as batch_op:
         batch_op.add_column(sa.Column('registration', sa.Boolean(), server_default=sa.false(), nullable=False))
 
@@ -48,6 +52,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('factor', schema=None) as batch_op:
+        batch_op.drop_column('replacement_encrypted')
+
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_column('organisation')
         batch_op.drop_column('date_of_birth')

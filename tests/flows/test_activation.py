@@ -292,3 +292,22 @@ def test_the_cli_adds_an_account_for_activation_and_resends_the_link(tmp_path):
     assert refused(env, "users", "add", "--email", "x@example.org", "--activate", "--temporary") == (
         "error: give exactly one of --password, --temporary or --activate")
     assert row_counts(env["IDP_DATABASE_URL"]) == before
+
+
+def test_once_the_password_is_set_the_link_goes_on_only_in_that_browser(app, client, admin_creates):
+    user = admin_creates(date_of_birth=BORN)
+    url = link_of(app, user.email)
+    walk = Activation(client, url)
+    walk.birth_date("15-03-1950")
+    walk.password()
+    assert step_of(walk.page()) == "phone"
+    other = browser(app)
+    assert other.get(url).status_code == 400  # no second password through the same link
+
+
+def test_a_password_reset_cannot_stand_in_for_the_activation(app, client, admin_creates):
+    user = admin_creates(date_of_birth=BORN)
+    page = client.get("/reset").get_data(as_text=True)
+    assert client.post("/reset", data={"csrf_token": csrf_token(page), "email": user.email}).status_code == 200
+    assert not messages(app, to=user.email, template="reset_link")  # the date of birth is not skipped
+    assert step_of(Activation(client, link_of(app, user.email)).page()) == "birth_date"

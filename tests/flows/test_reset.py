@@ -237,6 +237,9 @@ def test_the_phone_number_is_set_again_and_confirmed(app, client, user):
     assert bad.status_code == 200 and 'role="alert"' in bad.get_data(as_text=True)
     sent = client.post("/reset/phone", data={"csrf_token": token, "action": "phone", "phone": "06 87654321"})
     assert sent.status_code == 302
+    db.session.expire_all()
+    kept = factors.get(user, "sms")  # until the new number is confirmed, the old one keeps working
+    assert kept is not None and factors.phone(kept) == "+31612345678"
     page = client.get("/reset/phone").get_data(as_text=True)
     assert 'autocomplete="one-time-code"' in page
     wrong = client.post("/reset/phone", data={"csrf_token": token, "action": "confirm", "code": "000000"})
