@@ -1,0 +1,108 @@
+"""The patient portal app: configuration from PORTAL_* environment variables, and its four pages."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+
+from clients.common import create_portal
+from clients.patient.demo import Store, dutch_date, free_slots, today
+
+PRACTICE = "Huisartsenpraktijk De Linde"
+SETTINGS = ("PORTAL_ISSUER", "PORTAL_CLIENT_ID", "PORTAL_CLIENT_SECRET", "PORTAL_BASE_URL", "PORTAL_SECRET_KEY")
+MAX_QUESTION = 2000
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The portal; PORTAL_* from the environment, `config` overrides them (and sets other Flask config)."""
+    config = dict(config or {})
+    values = {key: config.pop(key, None) or os.environ.get(key) for key in SETTINGS}
+    missing = [key for key, value in values.items() if not value]
+    if missing:
+        raise RuntimeError(f"the patient portal needs these settings: {', '.join(missing)}")
+    app = create_portal(
+        __name__, issuer=values["PORTAL_ISSUER"], client_id=values["PORTAL_CLIENT_ID"],
+        client_secret=values["PORTAL_CLIENT_SECRET"], base_url=values["PORTAL_BASE_URL"],
+        secret_key=values["PORTAL_SECRET_KEY"],
+    )
+    app.config.update(config)
+    app.add_template_filter(dutch_date, "dutch_date")
+    store = Store()
+    app.extensions["patient_store"] = store
+    _pages(app, store)
+    return app
+
+
+def _pages(app: Flask, store: Store) -> None:
+    from clients.common import signed_in
+
+    @app.context_processor
+    def _practice():
+        return {"practice": PRACTICE}
+
+    @app.get("/")
+    def welcome():
+        if "sub" in session:
+            return redirect(url_for("home"))
+        return render_template("welcome.html")
+
+    @app.get("/overzicht")
+    @signed_in
+    def home():
+        patient = store.get(session["sub"])
+        upcoming = [a for a in patient.appointments if a.at.date() >= today()]
+        return render_template("home.html", patient=patient, upcoming=upcoming[:1])
+
+    @app.route("/afspraken", methods=["GET", "POST"])
+    @signed_in
+    def appointments():
+        sub = session["sub"]
+        error, status = None, 200
+        if request.method == "POST":
+            reason = (request.form.get("reason") or "").strip()[:200]
+            if store.book(sub, request.form.get("slot", ""), reason):
+                flash("Uw afspraak is gemaakt.")
+                return redirect(url_for("appointments"))
+            error, status = "Kies een van de vrije tijden hieronder.", 400
+        patient = store.get(sub)
+        upcoming = [a for a in patient.appointments if a.at.date() >= today()]
+        return render_template("appointments.html", upcoming=upcoming, slots=free_slots(sub, patient),
+                               error=error), status
+
+    @app.route("/vraag", methods=["GET", "POST"])
+    @signed_in
+    def question():
+        sub = session["sub"]
+        error, status, form = None, 200, {}
+        if request.method == "POST":
+            form = {"subject": (request.form.get("subject") or "").strip()[:120],
+                    "text": (request.form.get("text") or "").strip()}
+            if not form["text"]:
+                error, status = "Schrijf uw vraag in het vak 'Uw vraag'.", 400
+            elif len(form["text"]) > MAX_QUESTION:
+                error, status = f"Uw vraag is te lang: hooguit {MAX_QUESTION} tekens.", 400
+            else:
+                store.ask(sub, form["subject"] or "Vraag aan de huisarts", form["text"])
+                flash("Uw vraag is verstuurd. Meestal krijgt u dezelfde dag antwoord.")
+                return redirect(url_for("question"))
+        patient = store.get(sub)
+        return render_template("question.html", patient=patient, error=error, form=form,
+                               max_length=MAX_QUESTION), status
+
+    @app.route("/herhaalrecepten", methods=["GET", "POST"])
+    @signed_in
+    def repeats():
+        sub = session["sub"]
+        error, status = None, 200
+        if request.method == "POST":
+            if store.request_repeat(sub, request.form.getlist("medicine")):
+                flash("Uw herhaalrecept is aangevraagd.")
+                return redirect(url_for("repeats"))
+            error, status = "Vink aan welke medicijnen u opnieuw nodig heeft.", 400
+        return render_template("repeats.html", patient=store.get(sub), error=error), status
+
+    @app.get("/uitslagen")
+    @signed_in
+    def results():
+        return render_template("results.html", patient=store.get(session["sub"]))

@@ -1,0 +1,178 @@
+"""Demo data for one patient, generated from their sub (the same every visit), and what they did, in memory."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from clients.common import LOCAL_TIME
+
+GPS = ["dokter E. van Dijk", "dokter M. Bakker", "dokter S. El Amrani", "dokter J. de Boer", "dokter H. Visser"]
+TIMES = ["08:30", "08:50", "09:10", "09:30", "10:30", "10:50", "11:10", "13:30", "14:00", "14:20", "15:40", "16:00"]
+MEDICINES = [
+    ("Metformine 500 mg", "2 keer per dag 1 tablet"),
+    ("Amlodipine 5 mg", "1 keer per dag 1 tablet"),
+    ("Simvastatine 40 mg", "1 keer per dag 1 tablet, 's avonds"),
+    ("Omeprazol 20 mg", "1 keer per dag 1 capsule, voor het ontbijt"),
+    ("Levothyroxine 50 microgram", "1 keer per dag 1 tablet, nuchter"),
+    ("Salbutamol inhalator 100 microgram", "zo nodig 1 tot 2 inhalaties"),
+    ("Metoprolol 50 mg", "1 keer per dag 1 tablet"),
+]
+# name, unit, low, high, decimals
+TESTS = [
+    ("Hemoglobine (Hb)", "mmol/l", 7.5, 10.0, 1),
+    ("Glucose nuchter", "mmol/l", 4.0, 6.1, 1),
+    ("HbA1c", "mmol/mol", 20, 42, 0),
+    ("Cholesterol totaal", "mmol/l", 3.5, 6.5, 1),
+    ("Kreatinine", "µmol/l", 50, 110, 0),
+    ("TSH", "mU/l", 0.4, 4.0, 2),
+]
+
+
+@dataclass
+class Appointment:
+    at: datetime
+    with_whom: str
+    reason: str
+    made_here: bool = False
+
+
+@dataclass
+class Question:
+    subject: str
+    text: str
+    asked_at: datetime
+    status: str = "In behandeling"
+
+
+@dataclass
+class Result:
+    on: date
+    test: str
+    value: str
+    unit: str
+    reference: str
+    remark: str
+
+
+@dataclass
+class Patient:
+    """One patient's page data: generated once from the sub, then changed by what they do here."""
+
+    gp: str
+    appointments: list[Appointment]
+    medicines: list[tuple[str, str]]
+    results: list[Result]
+    questions: list[Question] = field(default_factory=list)
+    requested: dict[str, date] = field(default_factory=dict)
+
+
+def _rng(*parts: object) -> random.Random:
+    seed = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
+    return random.Random(int.from_bytes(seed[:8], "big"))
+
+
+def today() -> date:
+    return datetime.now(LOCAL_TIME).date()
+
+
+def working_days(start: date, count: int) -> list[date]:
+    days, day = [], start
+    while len(days) < count:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days.append(day)
+    return days
+
+
+def _at(day: date, hhmm: str) -> datetime:
+    hour, minute = map(int, hhmm.split(":"))
+    return datetime.combine(day, time(hour, minute), LOCAL_TIME)
+
+
+def generate(sub: str) -> Patient:
+    rng = _rng("patient", sub)
+    gp = rng.choice(GPS)
+    first = working_days(today(), rng.randint(3, 8))[-1]
+    appointments = [Appointment(_at(first, rng.choice(TIMES)), gp, "Controle bloeddruk")]
+    medicines = sorted(rng.sample(MEDICINES, 3))
+    results = []
+    for weeks_ago in (2, 9):
+        on = today() - timedelta(weeks=weeks_ago, days=rng.randint(0, 4))
+        for name, unit, low, high, decimals in rng.sample(TESTS, 4):
+            value = round(rng.uniform(low * 0.9, high * 1.1), decimals)
+            shown = f"{value:.{decimals}f}".replace(".", ",")
+            remark = "binnen de normaalwaarden" if low <= value <= high else "buiten de normaalwaarden; " \
+                "de huisarts bespreekt dit met u"
+            low_s, high_s = (f"{v:.{decimals}f}".replace(".", ",") for v in (low, high))
+            results.append(Result(on, name, shown, unit, f"{low_s} – {high_s}", remark))
+    results.sort(key=lambda r: (r.on, r.test), reverse=True)
+    return Patient(gp=gp, appointments=appointments, medicines=medicines, results=results)
+
+
+def free_slots(sub: str, patient: Patient, days: int = 5) -> list[tuple[str, datetime, str]]:
+    """(slot id, moment, GP) for the next working days, without the slots this patient already booked."""
+    taken = {a.at for a in patient.appointments}
+    slots = []
+    for day in working_days(today(), days):
+        rng = _rng("slots", sub, day.isoformat())
+        for hhmm in sorted(rng.sample(TIMES, 3)):
+            moment = _at(day, hhmm)
+            if moment not in taken:
+                slots.append((moment.strftime("%Y-%m-%dT%H:%M"), moment, rng.choice(GPS)))
+    return slots
+
+
+class Store:
+    """Every patient's data of this process, behind one lock (the portal is a demo: memory is the database)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._patients: dict[str, Patient] = {}
+
+    def get(self, sub: str) -> Patient:
+        with self._lock:
+            if sub not in self._patients:
+                self._patients[sub] = generate(sub)
+            return self._patients[sub]
+
+    def book(self, sub: str, slot_id: str, reason: str) -> Appointment | None:
+        patient = self.get(sub)
+        with self._lock:
+            for found, moment, gp in free_slots(sub, patient):
+                if found == slot_id:
+                    appointment = Appointment(moment, gp, reason or "Consult", made_here=True)
+                    patient.appointments.append(appointment)
+                    patient.appointments.sort(key=lambda a: a.at)
+                    return appointment
+        return None
+
+    def ask(self, sub: str, subject: str, text: str) -> Question:
+        patient = self.get(sub)
+        question = Question(subject, text, datetime.now(LOCAL_TIME))
+        with self._lock:
+            patient.questions.insert(0, question)
+        return question
+
+    def request_repeat(self, sub: str, names: list[str]) -> list[str]:
+        patient = self.get(sub)
+        known = {name for name, _ in patient.medicines}
+        chosen = [n for n in names if n in known]
+        with self._lock:
+            for name in chosen:
+                patient.requested[name] = today()
+        return chosen
+
+
+DAYS = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"]
+MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+          "november", "december"]
+
+
+def dutch_date(day: date | datetime) -> str:
+    """'dinsdag 14 mei 2025', with ', 09:30' for a moment."""
+    text = f"{DAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
+    return f"{text}, {day:%H:%M}" if isinstance(day, datetime) else text

@@ -1,0 +1,163 @@
+"""The provider and the patient portal, each on a real loopback port; a person's browser is a requests.Session.
+
+The provider is the conformance suite's live server (tests/conformance/live.py) on a database of its own;
+the patient portal is registered with it (second factor required, back-channel logout to the portal).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from sqlalchemy import create_engine, make_url, text
+
+from tests.conformance.live import LiveProvider, LogoutReceiver, ServerThread, start_provider
+from tests.conftest import BACKENDS
+from tests.mfa_helpers import latest_code
+
+PASSWORD = "Lindeboom-2024"
+_CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
+_STAGE = re.compile(r'name="stage"\s+value="([^"]+)"')
+_numbers = itertools.count(1)
+
+
+@dataclass
+class RunningPortal:
+    url: str
+    app: object
+    client_id: str
+
+
+@dataclass
+class Patient:
+    email: str
+    phone: str
+    name: str
+    sub: str
+
+
+def _own_database(base_url: str, create: bool) -> str:
+    """(Re)create, or drop, the sibling database `<name>_clients` (the conformance suite has `_conformance`)."""
+    url = make_url(base_url)
+    name = f"{url.database}_clients"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def provider(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(f"clients-{request.param}")
+    postgres = os.environ.get("IDP_TEST_DATABASE_URL") if request.param == "postgresql" else None
+    database_url = _own_database(postgres, create=True) if postgres else f"sqlite:///{tmp}/idp.sqlite"
+    receiver = LogoutReceiver().start()
+    live, server = start_provider(tmp, database_url, receiver)
+    yield live
+    server.stop()
+    receiver.stop()
+    from idp.extensions import db
+
+    with live.app.app_context():
+        db.engine.dispose()
+    if postgres:
+        _own_database(postgres, create=False)
+
+
+def _start_portal(provider: LiveProvider, name: str, cookie: str | None = None) -> tuple[RunningPortal, ServerThread]:
+    """Register a patient portal with the provider (second factor required) and serve it on a free port."""
+    from clients.patient import create_app
+    from idp.extensions import db
+    from idp.oidc.clients import register
+
+    server = ServerThread()
+    url = f"http://127.0.0.1:{server.port}"
+    with provider.app.app_context():
+        registered = register(name, [url + "/callback"], post_logout_redirect_uris=[url + "/"],
+                              backchannel_logout_uri=url + "/backchannel-logout", first_party=True, mfa="required")
+        db.session.commit()
+        client_id = registered.client.client_id
+        db.session.remove()
+    config = {"PORTAL_ISSUER": provider.issuer, "PORTAL_CLIENT_ID": client_id,
+              "PORTAL_CLIENT_SECRET": registered.secret, "PORTAL_BASE_URL": url,
+              "PORTAL_SECRET_KEY": f"portal-test-secret-{client_id}", "TESTING": True}
+    if cookie:
+        config["SESSION_COOKIE_NAME"] = cookie
+    app = create_app(config)
+    server.serve(app)
+    return RunningPortal(url, app, client_id), server
+
+
+@pytest.fixture(scope="session")
+def portal(provider) -> RunningPortal:
+    running, server = _start_portal(provider, "Huisartsenpraktijk De Linde")
+    yield running
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def second_portal(provider) -> RunningPortal:
+    """Another portal of the same practice group, with a cookie of its own: SSO and logout across portals."""
+    running, server = _start_portal(provider, "Huisartsenpraktijk De Linde (tweede portaal)", cookie="portal_b")
+    yield running
+    server.stop()
+
+
+@pytest.fixture
+def patient(provider) -> Patient:
+    """A new patient with an SMS second factor (a number of their own: SMS caps and codes don't mix)."""
+    from idp.accounts import factors
+    from idp.accounts.users import create_user
+    from idp.extensions import db
+
+    n = next(_numbers)
+    email, phone = f"petra{n}@example.org", f"+316{20000000 + n}"
+    with provider.app.app_context():
+        user = create_user(email, PASSWORD, name="Petra Patiënt", phone=phone)
+        factors.add_confirmed(user, "sms", phone_number=phone, secret=None)
+        db.session.commit()
+        sub = user.sub
+        db.session.remove()
+    return Patient(email, phone, "Petra Patiënt", sub)
+
+
+def csrf_of(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def sign_in(http: requests.Session, provider: LiveProvider, portal: RunningPortal, patient: Patient
+            ) -> requests.Response:
+    """Click "Inloggen" at the portal and walk the provider's pages: password, then the SMS code."""
+    page = http.get(portal.url + "/login", timeout=10)
+    seen = []
+    while not page.url.startswith(portal.url):
+        assert page.status_code == 200, f"{page.status_code} at {page.url}: {page.text[:400]}"
+        assert page.url.startswith(provider.issuer + "/login/"), page.url
+        stage = _STAGE.search(page.text)
+        assert stage, f"no sign-in stage on {page.url}"
+        seen.append(stage.group(1))
+        assert len(seen) < 6, seen
+        data = {"csrf_token": csrf_of(page.text), "stage": stage.group(1)}
+        if stage.group(1) == "password":
+            data.update(username=patient.email, password=PASSWORD)
+        elif stage.group(1) == "second_factor":
+            data.update(code=latest_code(provider.app, patient.phone))
+        else:
+            raise AssertionError(f"unexpected stage {stage.group(1)}")
+        page = http.post(page.url, data=data, timeout=10)
+    page.stages = seen
+    return page
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path

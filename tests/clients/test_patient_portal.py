@@ -1,0 +1,197 @@
+"""Petra uses the GP practice's patient portal: real HTTP to a real provider, password and SMS code, logout."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from tests.clients.conftest import csrf_of, path_of, sign_in
+from tests.conformance.forge import tamper_payload
+
+pytestmark = pytest.mark.slow
+EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+def _session_of(http: requests.Session, portal) -> dict:
+    """The portal's own session cookie, read with the portal's key (what the portal itself sees)."""
+    cookie = http.cookies.get(portal.app.config["SESSION_COOKIE_NAME"])
+    serializer = portal.app.session_interface.get_signing_serializer(portal.app)
+    return serializer.loads(cookie) if cookie else {}
+
+
+def _signed_in(http: requests.Session, portal) -> bool:
+    response = http.get(portal.url + "/overzicht", allow_redirects=False, timeout=10)
+    assert response.status_code in (200, 302), response.status_code
+    return response.status_code == 200
+
+
+def _logout_token(provider, **claims) -> str:
+    """A logout token signed with the provider's own key (what only the provider can make)."""
+    from idp.runtime import keyring
+
+    now = int(time.time())
+    body = {"iss": provider.issuer, "iat": now, "exp": now + 120, "jti": secrets.token_urlsafe(8),
+            "events": {EVENT: {}}, **claims}
+    with provider.app.app_context():
+        return keyring().sign(body, "RS256", typ="logout+jwt")
+
+
+def test_signing_in_with_password_and_sms_shows_who_and_how(provider, portal, patient):
+    http = requests.Session()
+    welcome = http.get(portal.url + "/", timeout=10)
+    assert welcome.status_code == 200 and "Inloggen" in welcome.text
+
+    dashboard = sign_in(http, provider, portal, patient)
+
+    assert dashboard.stages == ["password", "second_factor"]
+    assert dashboard.status_code == 200 and path_of(dashboard.url) == "/overzicht"
+    assert "Petra Patiënt" in dashboard.text
+    assert "met wachtwoord en sms-code" in dashboard.text and "sinds" in dashboard.text
+    assert "Uitloggen" in dashboard.text
+    kept = _session_of(http, portal)
+    assert kept["sub"] == patient.sub and kept["acr"] == "urn:idp:acr:mfa"
+    assert kept["amr"] == ["mfa", "pwd", "sms"] and kept["sid"] and kept["email"] == patient.email
+    assert "script-src" not in dashboard.headers["Content-Security-Policy"]  # default-src 'self': no inline
+
+
+def test_the_sign_in_request_uses_pkce_state_and_nonce(portal):
+    http = requests.Session()
+    response = http.get(portal.url + "/login", allow_redirects=False, timeout=10)
+    params = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
+    assert params["code_challenge_method"] == "S256" and params["code_challenge"]
+    assert params["state"] and params["nonce"] and params["redirect_uri"] == portal.url + "/callback"
+    assert set(params["scope"].split()) == {"openid", "profile", "email", "phone"}
+
+
+def test_every_page_answers_and_its_form_works(provider, portal, patient):
+    http = requests.Session()
+    sign_in(http, provider, portal, patient)
+    for path in ("/afspraken", "/vraag", "/herhaalrecepten", "/uitslagen"):
+        assert http.get(portal.url + path, timeout=10).status_code == 200, path
+
+    page = http.get(portal.url + "/afspraken", timeout=10)
+    slot = re.search(r'name="slot" value="([^"]+)"', page.text).group(1)
+    booked = http.post(portal.url + "/afspraken", timeout=10,
+                       data={"csrf_token": csrf_of(page.text), "slot": slot, "reason": "Pijnlijke knie"})
+    assert booked.status_code == 200 and "Uw afspraak is gemaakt" in booked.text
+    assert "Pijnlijke knie" in booked.text and f'value="{slot}"' not in booked.text  # no longer free
+    refused = http.post(portal.url + "/afspraken", data={"csrf_token": csrf_of(page.text), "slot": slot},
+                        timeout=10)
+    assert refused.status_code == 400 and 'role="alert"' in refused.text
+
+    page = http.get(portal.url + "/vraag", timeout=10)
+    asked = http.post(portal.url + "/vraag", timeout=10, data={
+        "csrf_token": csrf_of(page.text), "subject": "Bloeddruk", "text": "Moet ik mijn pillen 's ochtends nemen?"})
+    assert asked.status_code == 200 and "In behandeling" in asked.text
+    assert "Moet ik mijn pillen 's ochtends nemen?" in asked.text or "Moet ik mijn pillen &#39;s ochtends" in asked.text
+    empty = http.post(portal.url + "/vraag", data={"csrf_token": csrf_of(page.text), "text": " "}, timeout=10)
+    assert empty.status_code == 400 and 'role="alert"' in empty.text
+
+    page = http.get(portal.url + "/herhaalrecepten", timeout=10)
+    medicine = re.search(r'name="medicine" value="([^"]+)"', page.text).group(1)
+    assert "Aangevraagd op" not in page.text
+    requested = http.post(portal.url + "/herhaalrecepten", timeout=10,
+                          data={"csrf_token": csrf_of(page.text), "medicine": [medicine]})
+    assert requested.status_code == 200 and "Aangevraagd op" in requested.text
+
+    results = http.get(portal.url + "/uitslagen", timeout=10)
+    assert "<table>" in results.text and results.text.count("<tr>") >= 5
+    assert http.get(portal.url + "/uitslagen", timeout=10).text == results.text  # the same data every visit
+
+
+def test_a_form_without_its_token_changes_nothing(provider, portal, patient):
+    http = requests.Session()
+    sign_in(http, provider, portal, patient)
+    forged = http.post(portal.url + "/vraag", data={"text": "Van een andere site"}, timeout=10)
+    assert forged.status_code == 400
+    assert "Van een andere site" not in http.get(portal.url + "/vraag", timeout=10).text
+    assert http.post(portal.url + "/logout", data={}, allow_redirects=False, timeout=10).status_code == 400
+    assert _signed_in(http, portal)
+
+
+def test_signed_out_the_pages_lead_to_the_welcome_page(portal):
+    http = requests.Session()
+    for path in ("/overzicht", "/afspraken", "/vraag", "/herhaalrecepten", "/uitslagen"):
+        response = http.get(portal.url + path, allow_redirects=False, timeout=10)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/"), path
+
+
+def test_logout_goes_through_the_provider_and_back_to_the_portal_signed_out(provider, portal, patient):
+    http = requests.Session()
+    dashboard = sign_in(http, provider, portal, patient)
+
+    response = http.post(portal.url + "/logout", data={"csrf_token": csrf_of(dashboard.text)},
+                         allow_redirects=False, timeout=10)
+    assert response.status_code == 303
+    end_session = response.headers["Location"]
+    assert end_session.startswith(provider.issuer + "/")
+    assert parse_qs(urlsplit(end_session).query)["post_logout_redirect_uri"] == [portal.url + "/"]
+    landed = http.get(end_session, timeout=10)
+
+    assert landed.url == portal.url + "/" and "Inloggen" in landed.text and "Uitloggen" not in landed.text
+    assert not _signed_in(http, portal)
+    again = http.get(portal.url + "/login", timeout=10)  # the provider's session ended too
+    assert again.url.startswith(provider.issuer + "/login/") and 'value="password"' in again.text
+
+
+def test_logout_at_another_portal_signs_this_one_out_by_back_channel(provider, portal, second_portal, patient):
+    http = requests.Session()
+    sign_in(http, provider, portal, patient)
+    sid = _session_of(http, portal)["sid"]
+    other = sign_in(http, provider, second_portal, patient)
+    assert other.stages == [], "single sign-on: no password or code at the second portal"
+    assert _session_of(http, second_portal)["sid"] == sid
+
+    http.post(second_portal.url + "/logout", data={"csrf_token": csrf_of(other.text)}, timeout=10)
+
+    assert portal.app.extensions["ended_sessions"].wait(sid, timeout=15), "no back-channel logout arrived"
+    assert not _signed_in(http, portal)
+    assert http.get(portal.url + "/", timeout=10).text.count("Uitloggen") == 0
+
+
+def test_forged_logout_tokens_are_refused_and_change_nothing(provider, portal, patient):
+    http = requests.Session()
+    sign_in(http, provider, portal, patient)
+    sid = _session_of(http, portal)["sid"]
+    genuine = _logout_token(provider, aud=portal.client_id, sub=patient.sub, sid=sid)
+    stranger = RSAKey.generate_key(2048, parameters={"kid": "attacker"})
+    now = int(time.time())
+    forged = {
+        "wrong signature": tamper_payload(genuine, jti="again"),
+        "wrong key": jwt.encode({"alg": "RS256", "kid": "attacker", "typ": "logout+jwt"},
+                                {"iss": provider.issuer, "aud": portal.client_id, "iat": now, "sid": sid,
+                                 "events": {EVENT: {}}}, stranger),
+        "wrong audience": _logout_token(provider, aud="another-portal", sid=sid),
+        "wrong issuer": tamper_payload(_logout_token(provider, aud=portal.client_id, sid=sid), iss="https://x"),
+        "with a nonce": _logout_token(provider, aud=portal.client_id, sid=sid, nonce="n-0S6_WzA2Mj"),
+        "without the event": _logout_token(provider, aud=portal.client_id, sid=sid, events={}),
+        "without sid or sub": _logout_token(provider, aud=portal.client_id),
+        "not a token": "abc.def.ghi",
+        "missing": "",
+    }
+    for what, token in forged.items():
+        response = requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10)
+        assert response.status_code == 400, what
+        assert response.json() == {"error": "invalid_request"}, what
+    assert _signed_in(http, portal)
+
+    response = requests.post(portal.url + "/backchannel-logout", data={"logout_token": genuine}, timeout=10)
+    assert response.status_code == 200
+    assert not _signed_in(http, portal)
+
+
+def test_the_portal_refuses_a_callback_with_a_wrong_state(provider, portal, patient):
+    http = requests.Session()
+    http.get(portal.url + "/login", allow_redirects=False, timeout=10)
+    refused = http.get(portal.url + "/callback", params={"code": "made-up", "state": "not-the-one-we-sent"},
+                       timeout=10)
+    assert refused.status_code == 400 and "Inloggen is niet gelukt" in refused.text
+    assert not _signed_in(http, portal)
+    assert requests.get(portal.url + "/callback", params={"code": "x", "state": "y"}, timeout=10).status_code == 400
