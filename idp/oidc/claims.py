@@ -12,7 +12,7 @@ from idp import clock
 from idp.models import Client, User
 from idp.runtime import keyring, settings
 
-SCOPES = ("openid", "profile", "email", "phone", "offline_access")
+SCOPES = ("openid", "profile", "email", "phone", "roles", "offline_access")
 
 
 def user_claims(user: User, scope: str, phone: str | None = None) -> dict:
@@ -32,6 +32,8 @@ def user_claims(user: User, scope: str, phone: str | None = None) -> dict:
         claims.update(email=user.email, email_verified=bool(user.email_verified))
     if "phone" in scopes and phone:
         claims.update(phone_number=phone, phone_number_verified=bool(user.phone_verified))
+    if "roles" in scopes:  # what a portal shows or allows by role (professional, admin, ...); may be empty
+        claims["roles"] = sorted(user.roles or [])
     return {k: v for k, v in claims.items() if v is not None}
 
 

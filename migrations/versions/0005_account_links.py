@@ -49,9 +49,12 @@ def upgrade():
         batch_op.add_column(sa.Column('date_of_birth', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('organisation', sa.String(length=200), nullable=True))
 
+    # Portals registered before may ask for the new "roles" scope too.
+    op.execute("UPDATE client SET scope = scope || ' roles' WHERE scope LIKE '%openid%' AND scope NOT LIKE '%roles%'")
 
 
 def downgrade():
+    op.execute("UPDATE client SET scope = REPLACE(scope, ' roles', '')")
     with op.batch_alter_table('factor', schema=None) as batch_op:
         batch_op.drop_column('replacement_encrypted')
 
