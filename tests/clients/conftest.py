@@ -161,3 +161,66 @@ def sign_in(http: requests.Session, provider: LiveProvider, portal: RunningPorta
 
 def path_of(url: str) -> str:
     return urlsplit(url).path
+
+
+# --- the ordering portal (clients/ordering) ---------------------------------------------------------------
+
+def _start_ordering(provider: LiveProvider, name: str, mfa: str, cookie: str) -> tuple[RunningPortal, ServerThread]:
+    """Register an ordering portal (self-registration on, the given second-factor policy) and serve it."""
+    from clients.ordering import create_app
+    from idp.extensions import db
+    from idp.oidc.clients import register
+
+    server = ServerThread()
+    url = f"http://127.0.0.1:{server.port}"
+    with provider.app.app_context():
+        registered = register(name, [url + "/callback"], post_logout_redirect_uris=[url + "/"],
+                              backchannel_logout_uri=url + "/backchannel-logout", first_party=True, mfa=mfa,
+                              registration=True)
+        db.session.commit()
+        client_id = registered.client.client_id
+        db.session.remove()
+    app = create_app({"PORTAL_ISSUER": provider.issuer, "PORTAL_CLIENT_ID": client_id,
+                      "PORTAL_CLIENT_SECRET": registered.secret, "PORTAL_BASE_URL": url,
+                      "PORTAL_SECRET_KEY": f"portal-test-secret-{client_id}", "TESTING": True,
+                      "SESSION_COOKIE_NAME": cookie})
+    server.serve(app)
+    return RunningPortal(url, app, client_id), server
+
+
+@pytest.fixture(scope="session")
+def ordering_portal(provider) -> RunningPortal:
+    """The ordering portal as `make demo` registers it: mfa optional (asked of those who have a factor)."""
+    running, server = _start_ordering(provider, "Samen zorgen bestellen", "optional", "portal_ordering")
+    yield running
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ordering_portal_without_mfa(provider) -> RunningPortal:
+    """The ordering portal registered with mfa off: only the portal's own step-up asks a second factor."""
+    running, server = _start_ordering(provider, "Samen zorgen bestellen (zonder mfa)", "off", "portal_ordering_b")
+    yield running
+    server.stop()
+
+
+@pytest.fixture
+def make_person(provider):
+    """make_person(roles=[...], sms=True): a new account (password PASSWORD), with an SMS factor when asked."""
+    from idp.accounts import factors
+    from idp.accounts.users import create_user
+    from idp.extensions import db
+
+    def make(roles: list[str] | tuple[str, ...] = (), sms: bool = False, name: str = "Eva Eindgebruiker") -> Patient:
+        n = next(_numbers)
+        email, phone = f"person{n}@example.org", f"+316{30000000 + n}"
+        with provider.app.app_context():
+            user = create_user(email, PASSWORD, name=name, phone=phone, roles=list(roles))
+            if sms:
+                factors.add_confirmed(user, "sms", phone_number=phone, secret=None)
+            db.session.commit()
+            sub = user.sub
+            db.session.remove()
+        return Patient(email, phone, name, sub)
+
+    return make

@@ -1,0 +1,121 @@
+"""The business portal app: configuration from PORTAL_* environment variables, its pages, the admin role."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from decimal import Decimal
+from functools import wraps
+
+from flask import Flask, g, redirect, render_template, request, session, url_for
+
+from clients.business.demo import STATUS_ORDER, claims_with_status, dutch_date, euro, organisation_of
+from clients.common import create_portal, signed_in
+
+INSURER = "Zorgverzekeraar Hollandia"
+PORTAL = "Zakelijk Portaal"
+SETTINGS = (
+    "PORTAL_ISSUER", "PORTAL_CLIENT_ID", "PORTAL_CLIENT_SECRET", "PORTAL_BASE_URL", "PORTAL_SECRET_KEY",
+)
+ADMIN_ROLE = "admin"
+ROLE_NAMES = {ADMIN_ROLE: "Beheerder"}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The portal; PORTAL_* from the environment, `config` overrides them (and sets other Flask config)."""
+    config = dict(config or {})
+    values = {key: config.pop(key, None) or os.environ.get(key) for key in SETTINGS}
+    missing = [key for key, value in values.items() if not value]
+    if missing:
+        raise RuntimeError(f"the business portal needs these settings: {', '.join(missing)}")
+    app = create_portal(
+        __name__, issuer=values["PORTAL_ISSUER"], client_id=values["PORTAL_CLIENT_ID"],
+        client_secret=values["PORTAL_CLIENT_SECRET"], base_url=values["PORTAL_BASE_URL"],
+        secret_key=values["PORTAL_SECRET_KEY"], scope="openid profile email phone roles",
+    )
+    app.config.update(config)
+    app.add_template_filter(dutch_date, "dutch_date")
+    app.add_template_filter(euro, "euro")
+    _pages(app)
+    return app
+
+
+def token_roles(id_token: str | None) -> list[str]:
+    """The `roles` claim of the ID token kept at sign-in, or no roles.
+
+    clients.common keeps only a few claims but does keep the ID token; it was validated at the callback and
+    lives in the portal's signed session cookie, so reading its payload again needs no new signature check.
+    """
+    try:
+        payload = (id_token or "").split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, TypeError):
+        return []
+    roles = claims.get("roles") if isinstance(claims, dict) else None
+    return [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else []
+
+
+def current_roles() -> list[str]:
+    if "roles" not in g:
+        g.roles = token_roles(session.get("id_token")) if "sub" in session else []
+    return g.roles
+
+
+def admin_only(view):
+    """Only for the organisation's beheerder (role "admin"); others get a clear 403 page."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if ADMIN_ROLE not in current_roles():
+            return render_template("message.html", title="Geen toegang",
+                                   text="Deze pagina is alleen voor de beheerder van uw organisatie. "
+                                        "Heeft u deze pagina nodig? Vraag het uw beheerder."), 403
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _pages(app: Flask) -> None:
+    @app.context_processor
+    def _portal():
+        roles = current_roles()
+        return {"insurer": INSURER, "portal_name": PORTAL, "is_admin": ADMIN_ROLE in roles,
+                "role_words": [ROLE_NAMES.get(r, r) for r in roles]}
+
+    @app.get("/")
+    def welcome():
+        if "sub" in session:
+            return redirect(url_for("home"))
+        return render_template("welcome.html")
+
+    @app.get("/overzicht")
+    @signed_in
+    def home():
+        organisation = organisation_of(session.get("email"))
+        waiting = [c for c in organisation.claims if c.status in ("Ingediend", "In behandeling")]
+        to_sign = [c for c in organisation.contracts if c.status.startswith("Aangeboden")]
+        return render_template("home.html", organisation=organisation, waiting=waiting, to_sign=to_sign)
+
+    @app.get("/declaraties")
+    @signed_in
+    def claims():
+        organisation = organisation_of(session.get("email"))
+        status = request.args.get("status") or None
+        status = status if status in STATUS_ORDER else None
+        shown = claims_with_status(organisation.claims, status)
+        total = sum((c.amount for c in shown), start=Decimal(0))
+        return render_template("claims.html", organisation=organisation, claims=shown, status=status,
+                               statuses=STATUS_ORDER, total=total)
+
+    @app.get("/contracten")
+    @signed_in
+    def contracts():
+        return render_template("contracts.html", organisation=organisation_of(session.get("email")))
+
+    @app.get("/beheer")
+    @signed_in
+    @admin_only
+    def admin():
+        organisation = organisation_of(session.get("email"))
+        return render_template("admin.html", organisation=organisation, role_names=ROLE_NAMES)

@@ -1,0 +1,188 @@
+"""The ordering portal app: configuration from PORTAL_* environment variables, role-based pages.
+
+Roles come from the provider's `roles` claim (scope "roles"), in the ID token or else from userinfo; without it a
+person is an end user. Professionals must have signed in with a second factor (acr urn:idp:acr:mfa): the portal
+steps them up with acr_values and refuses a sign-in that still lacks it.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import wraps
+
+from authlib.integrations.base_client import OAuthError
+from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from requests import RequestException
+
+from clients.common import create_portal, signed_in
+from clients.ordering.demo import CATALOGUE, MAX_QUANTITY, Store, moment, parse_address, parse_lines
+from clients.ordering.roles import ACR_MFA, SignIn, decide, is_professional, roles_of
+
+SHOP = "Samen zorgen · hulpmiddelen bestellen"
+SETTINGS = ("PORTAL_ISSUER", "PORTAL_CLIENT_ID", "PORTAL_CLIENT_SECRET", "PORTAL_BASE_URL", "PORTAL_SECRET_KEY")
+SCOPE = "openid profile email roles"
+STEP_UP = "asked_second_factor"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The portal; PORTAL_* from the environment, `config` overrides them (and sets other Flask config)."""
+    config = dict(config or {})
+    values = {key: config.pop(key, None) or os.environ.get(key) for key in SETTINGS}
+    missing = [key for key, value in values.items() if not value]
+    if missing:
+        raise RuntimeError(f"the ordering portal needs these settings: {', '.join(missing)}")
+    base_url = values["PORTAL_BASE_URL"].rstrip("/")
+    # No acr_values for everyone: end users without a second factor would be made to add one. Only
+    # professionals are sent with acr_values (see /login/zorgprofessional).
+    app = create_portal(
+        __name__, issuer=values["PORTAL_ISSUER"], client_id=values["PORTAL_CLIENT_ID"],
+        client_secret=values["PORTAL_CLIENT_SECRET"], base_url=base_url, scope=SCOPE,
+        secret_key=values["PORTAL_SECRET_KEY"],
+    )
+    app.config.update(config)
+    app.config["PROVIDER_ACCOUNT_URL"] = values["PORTAL_ISSUER"].rstrip("/") + "/account/"
+    app.add_template_filter(moment, "moment")
+    store = Store()
+    app.extensions["ordering_store"] = store
+    _sign_in_with_roles(app, base_url)
+    _pages(app, store)
+    return app
+
+
+def _message(title: str, text: str, status: int):
+    return render_template("message.html", title=title, text=text), status
+
+
+def _sign_in_with_roles(app: Flask, base_url: str) -> None:
+    """Wrap clients.common's callback: keep the roles, step professionals up, refuse them without acr mfa.
+
+    clients.common keeps a fixed set of claims and drops the token; this keeps the token of the request in `g`.
+    """
+    client = app.extensions["oidc_client"]
+    fetch = client.authorize_access_token
+
+    def authorize_access_token(**kwargs):
+        g.ordering_token = fetch(**kwargs)
+        return g.ordering_token
+
+    client.authorize_access_token = authorize_access_token
+    common_callback = app.view_functions["callback"]
+
+    @wraps(common_callback)
+    def callback():
+        asked_second_factor = bool(session.pop(STEP_UP, False))
+        response = common_callback()
+        token = g.pop("ordering_token", None)
+        if "sub" not in session or token is None:
+            return response
+        roles = roles_of(token.get("userinfo"))
+        if roles is None:
+            try:
+                info = client.userinfo(token=token)
+                roles = roles_of(info) if info.get("sub") == session["sub"] else None
+            except (OAuthError, RequestException, ValueError) as error:
+                app.logger.info("no roles from userinfo: %s", error)
+        session["roles"] = roles or []
+        verdict = decide(session["roles"], session.get("acr"), asked_second_factor)
+        if verdict is SignIn.STEP_UP:
+            session.clear()  # not signed in here until the second factor is done
+            return redirect(url_for("login_professional"))
+        if verdict is SignIn.REFUSE:
+            session.clear()
+            return _message("Inloggen is niet gelukt",
+                            "Als zorgprofessional logt u in met uw wachtwoord én een tweede stap (een sms-code of "
+                            "een code uit uw app). Die tweede stap is niet gedaan, dus u bent niet ingelogd. "
+                            "Probeer het opnieuw.", 403)
+        return response
+
+    app.view_functions["callback"] = callback
+
+    @app.get("/login/zorgprofessional")
+    def login_professional():
+        session[STEP_UP] = True
+        return client.authorize_redirect(base_url + "/callback", acr_values=ACR_MFA)
+
+
+def professional_only(view):
+    """Only for professionals who signed in with a second factor; others get a clear 403 page."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if "sub" not in session:
+            return redirect(url_for("welcome"))
+        if not is_professional(session.get("roles")):
+            return _message("Alleen voor zorgprofessionals",
+                            "Deze pagina is alleen voor zorgprofessionals. Uw eigen bestellingen vindt u bij "
+                            "'Mijn bestellingen'.", 403)
+        if session.get("acr") != ACR_MFA:
+            return redirect(url_for("login_professional"))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _pages(app: Flask, store: Store) -> None:
+    @app.context_processor
+    def _shop():
+        return {"shop": SHOP, "professional": is_professional(session.get("roles")) if "sub" in session else False}
+
+    @app.get("/")
+    def welcome():
+        if "sub" in session:
+            return redirect(url_for("home"))
+        return render_template("welcome.html")
+
+    @app.get("/overzicht")
+    @signed_in
+    def home():
+        professional = is_professional(session.get("roles"))
+        account = store.account(session["sub"], history=not professional)
+        return render_template("home.html", account=account)
+
+    @app.route("/bestellen", methods=["GET", "POST"])
+    @professional_only
+    def order():
+        error, status, form = None, 200, {}
+        if request.method == "POST":
+            form = request.form.to_dict()
+            for_whom = " ".join((form.get("client") or "").split())[:100]
+            lines, error = parse_lines({p.code: form.get(f"qty-{p.code}", "") for p in CATALOGUE})
+            address, address_error = parse_address(form.get("street", ""), form.get("postcode", ""),
+                                                   form.get("city", ""))
+            if not for_whom:
+                error = "Vul de naam van de cliënt in."
+            error = error or address_error
+            if error:
+                status = 400
+            else:
+                placed = store.place(session["sub"], for_whom, lines, address)
+                flash(f"Bestelling {placed.number} voor {for_whom} is ontvangen.")
+                return redirect(url_for("orders"))
+        return render_template("order.html", catalogue=CATALOGUE, form=form, error=error,
+                               max_quantity=MAX_QUANTITY), status
+
+    @app.get("/bestellingen")
+    @professional_only
+    def orders():
+        return render_template("orders.html", account=store.account(session["sub"], history=False))
+
+    @app.get("/mijn-bestellingen")
+    @signed_in
+    def my_orders():
+        return render_template("my_orders.html", account=store.account(session["sub"]))
+
+    @app.post("/mijn-bestellingen/<number>/opnieuw")
+    @signed_in
+    def reorder(number: str):
+        again = store.reorder(session["sub"], number)
+        if again is None:
+            return _message("Bestelling niet gevonden", "Deze bestelling staat niet bij uw bestellingen.", 404)
+        flash(f"U heeft bestelling {number} opnieuw besteld: dat is nu bestelling {again.number}.")
+        return redirect(url_for("my_orders"))
+
+    @app.get("/mijn-gegevens")
+    @signed_in
+    def my_details():
+        professional = is_professional(session.get("roles"))
+        return render_template("my_details.html", account=store.account(session["sub"], history=not professional),
+                               account_url=app.config["PROVIDER_ACCOUNT_URL"])
