@@ -1,10 +1,11 @@
-"""`idp demo`: the provider in dev mode on SQLite with known demo users, ready to try."""
+"""`idp demo`: the provider in dev mode on SQLite with known demo users and the three portals, ready to try."""
 
 from __future__ import annotations
 
 import os
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -40,6 +41,77 @@ def seed(app) -> list[tuple[str, str, str]]:
     return [(email, password, _FACTOR_TEXT[factor]) for email, password, _, _, _, factor in DEMO_USERS]
 
 
+# The three portals of clients/, registered under fixed client ids, each on the provider's port + offset.
+DEMO_PORTALS = [
+    # (client_id, name, package, port offset, registration, who to try it with)
+    ("demo-patient", "Huisartsenpraktijk De Linde", "clients.patient", 1,
+     {"mfa": "required", "mfa_factors": ["sms", "totp"]}, "patient@example.org"),
+    ("demo-ordering", "Samen zorgen bestellen", "clients.ordering", 2,
+     {"mfa": "optional", "registration": True}, "professional@example.org or enduser@example.org"),
+    ("demo-business", "Zakelijk Portaal", "clients.business", 3,
+     {"mfa": "required", "mfa_factors": ["sms"], "trusted_device_days": 0,
+      "email_domains": ["business.example.org"]}, "admin@business.example.org"),
+]
+
+
+@dataclass
+class DemoPortal:
+    client_id: str
+    name: str
+    package: str
+    url: str
+    secret: str
+    who: str
+
+
+def register_portals(app, port: int) -> list[DemoPortal]:
+    """Register the demo portals (or bring their registration up to date) and give each a fresh secret.
+
+    Secrets are stored only as keyed hashes, so every start rotates them and hands them to the portals.
+    """
+    from sqlalchemy import select
+
+    from idp.extensions import db
+    from idp.models import Client
+    from idp.oidc.clients import register, rotate_secret
+
+    portals = []
+    with app.app_context():
+        for client_id, name, package, offset, options, who in DEMO_PORTALS:
+            base = f"http://127.0.0.1:{port + offset}"
+            client = db.session.scalar(select(Client).where(Client.client_id == client_id))
+            if client is None:
+                registered = register(name, [base + "/callback"], post_logout_redirect_uris=[base + "/"],
+                                      backchannel_logout_uri=base + "/backchannel-logout", first_party=True,
+                                      client_id=client_id, **options)
+                secret = registered.secret
+            else:  # another --port than last time: the URIs follow
+                client.redirect_uris, client.post_logout_redirect_uris = [base + "/callback"], [base + "/"]
+                client.backchannel_logout_uri = base + "/backchannel-logout"
+                secret = rotate_secret(client)
+            portals.append(DemoPortal(client_id, name, package, base, secret, who))
+        db.session.commit()
+    return portals
+
+
+def serve_portals(portals: list[DemoPortal], issuer: str) -> None:
+    """Each portal on its own port in a daemon thread of this process: Ctrl-C stops them with the provider."""
+    import importlib
+    import secrets
+    import threading
+    from urllib.parse import urlsplit
+
+    from werkzeug.serving import make_server
+
+    for portal in portals:
+        app = importlib.import_module(portal.package).create_app({
+            "PORTAL_ISSUER": issuer, "PORTAL_CLIENT_ID": portal.client_id, "PORTAL_CLIENT_SECRET": portal.secret,
+            "PORTAL_BASE_URL": portal.url, "PORTAL_SECRET_KEY": secrets.token_hex(32),
+        })
+        server = make_server("127.0.0.1", urlsplit(portal.url).port, app, threaded=True)
+        threading.Thread(target=server.serve_forever, name=portal.client_id, daemon=True).start()
+
+
 _FACTOR_TEXT = {"sms": "SMS code (see the inbox)", "email": "e-mail code (see the inbox)",
                 "totp": f"authenticator app, key {DEMO_TOTP_SECRET}", None: "no second factor yet"}
 
@@ -70,7 +142,9 @@ def run_demo(port: int = 5000, reset: bool = False) -> None:
         ensure_keys(crypto(), settings.keys.rsa_bits)
         db.session.commit()
     users = seed(app)
-    for line in banner(settings, users, port):
+    portals = register_portals(app, port)
+    serve_portals(portals, settings.issuer)
+    for line in banner(settings, users, port, portals):
         click.echo(line)
     # Werkzeug directly: app.run() refuses to serve inside a Flask CLI command (and `idp` is one).
     from werkzeug.serving import run_simple
@@ -78,7 +152,7 @@ def run_demo(port: int = 5000, reset: bool = False) -> None:
     run_simple("127.0.0.1", port, app, threaded=True)
 
 
-def banner(settings, users: list[tuple[str, str, str]], port: int) -> list[str]:
+def banner(settings, users: list[tuple[str, str, str]], port: int, portals: list[DemoPortal] = ()) -> list[str]:
     """What the demo prints: where it runs, who can sign in, and how to register a portal against it."""
     issuer = settings.issuer
     # The same settings the demo uses, so the command below writes to the demo's own database.
@@ -87,11 +161,13 @@ def banner(settings, users: list[tuple[str, str, str]], port: int) -> list[str]:
         env["IDP_SERVER_INSTANCE_PATH"] = settings.server.instance_path
     prog = sys.argv[0] if Path(sys.argv[0]).name == "idp" else "idp"
     command = " ".join([*(f"{k}={shlex.quote(v)}" for k, v in env.items()), shlex.quote(prog), "clients", "add",
-                        "--name", "'My portal'", "--redirect-uri", f"http://127.0.0.1:{port + 1}/callback",
+                        "--name", "'My portal'", "--redirect-uri", f"http://127.0.0.1:{port + 10}/callback",
                         "--first-party", "--json"])
     lines = [
         f"idp demo: the provider runs at {issuer} (dev mode, database {settings.database.url})",
         f"  discovery (give this to a portal's OIDC library): {issuer}/.well-known/openid-configuration",
+        "  the portals (open one and sign in; the others then know you):",
+        *(f"    {p.name:28} {p.url}   try {p.who}" for p in portals),
         f"  your account page (sign in here to try every second factor): {issuer}/account",
         f"  development inbox (every e-mail and SMS the demo sends, codes included): {issuer}/dev/inbox",
         "  demo users (kept between runs; `idp demo --reset` starts afresh):",

@@ -538,6 +538,9 @@ def sign_in_at_portal(base: str, portal: dict, email: str, password: str) -> dic
     return tokens.json()
 
 
+DEMO_PORTALS = ["demo-patient", "demo-ordering", "demo-business"]
+
+
 @pytest.mark.slow
 def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     port = free_port()
@@ -549,6 +552,9 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     assert f"{base}/.well-known/openid-configuration" in printed
     assert "patient@example.org              Tulpenveld-2026" in printed
     assert f"{base}/dev/inbox" in printed and "authenticator app, key " in printed
+    for offset in (1, 2, 3):  # the three portals of clients/, each on its own port, signing in through the demo
+        assert requests.get(f"http://127.0.0.1:{port + offset}/", timeout=10).status_code == 200
+        assert f"http://127.0.0.1:{port + offset}" in printed
     assert requests.get(base + "/.well-known/openid-configuration", timeout=10).json()["issuer"] == base
 
     # The banner's own command registers a portal against the running demo; a demo user signs in there.
@@ -568,14 +574,14 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     again = servers(env, ["demo", "--port", str(port)], tmp_path, port)
     assert again.wait_until_up().status_code == 200
     assert {u["email"]: u["sub"] for u in ok_json(demo_db, "users", "list")} == first
-    assert [c["client_id"] for c in ok_json(demo_db, "clients", "list")] == [portal["client_id"]]
+    assert [c["client_id"] for c in ok_json(demo_db, "clients", "list")] == [*DEMO_PORTALS, portal["client_id"]]
     again.stop()
 
     reset = servers(env, ["demo", "--port", str(port), "--reset"], tmp_path, port)
     assert reset.wait_until_up().status_code == 200
     afresh = {u["email"]: u["sub"] for u in ok_json(demo_db, "users", "list")}
     assert set(afresh) == set(first) and not set(afresh.values()) & set(first.values())
-    assert ok_json(demo_db, "clients", "list") == []
+    assert [c["client_id"] for c in ok_json(demo_db, "clients", "list")] == DEMO_PORTALS
 
 
 def test_generated_client_ids_never_look_like_options(app):
