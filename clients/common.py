@@ -6,6 +6,7 @@ A portal package calls `create_portal(__name__, ...)` and adds its own pages; it
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -86,6 +87,32 @@ def how_signed_in(amr: list[str] | None) -> str:
 
 def _message(title: str, text: str, status: int):
     return render_template("message.html", title=title, text=text), status
+
+
+SETTINGS = ("PORTAL_ISSUER", "PORTAL_CLIENT_ID", "PORTAL_CLIENT_SECRET", "PORTAL_BASE_URL", "PORTAL_SECRET_KEY")
+
+
+def configured_portal(name: str, label: str, config: dict | None = None, **options) -> Flask:
+    """create_portal with PORTAL_* from the environment (`config` overrides them; its other keys go to Flask's
+    config), and the welcome page every portal opens on (its "home" page once signed in)."""
+    config = dict(config or {})
+    values = {key: config.pop(key, None) or os.environ.get(key) for key in SETTINGS}
+    missing = [key for key, value in values.items() if not value]
+    if missing:
+        raise RuntimeError(f"the {label} needs these settings: {', '.join(missing)}")
+    app = create_portal(name, issuer=values["PORTAL_ISSUER"], client_id=values["PORTAL_CLIENT_ID"],
+                        client_secret=values["PORTAL_CLIENT_SECRET"], base_url=values["PORTAL_BASE_URL"],
+                        secret_key=values["PORTAL_SECRET_KEY"], **options)
+    app.config.update(config)
+    app.config["PORTAL_ISSUER"] = values["PORTAL_ISSUER"].rstrip("/")
+
+    @app.get("/")
+    def welcome():
+        if "sub" in session:
+            return redirect(url_for("home"))
+        return render_template("welcome.html")
+
+    return app
 
 
 def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str, base_url: str,

@@ -4,37 +4,23 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from decimal import Decimal
 from functools import wraps
 
 from flask import Flask, g, redirect, render_template, request, session, url_for
 
 from clients.business.demo import STATUS_ORDER, claims_with_status, dutch_date, euro, organisation_of
-from clients.common import create_portal, signed_in
+from clients.common import configured_portal, signed_in
 
 INSURER = "Zorgverzekeraar Hollandia"
 PORTAL = "Zakelijk Portaal"
-SETTINGS = (
-    "PORTAL_ISSUER", "PORTAL_CLIENT_ID", "PORTAL_CLIENT_SECRET", "PORTAL_BASE_URL", "PORTAL_SECRET_KEY",
-)
 ADMIN_ROLE = "admin"
 ROLE_NAMES = {ADMIN_ROLE: "Beheerder"}
 
 
 def create_app(config: dict | None = None) -> Flask:
     """The portal; PORTAL_* from the environment, `config` overrides them (and sets other Flask config)."""
-    config = dict(config or {})
-    values = {key: config.pop(key, None) or os.environ.get(key) for key in SETTINGS}
-    missing = [key for key, value in values.items() if not value]
-    if missing:
-        raise RuntimeError(f"the business portal needs these settings: {', '.join(missing)}")
-    app = create_portal(
-        __name__, issuer=values["PORTAL_ISSUER"], client_id=values["PORTAL_CLIENT_ID"],
-        client_secret=values["PORTAL_CLIENT_SECRET"], base_url=values["PORTAL_BASE_URL"],
-        secret_key=values["PORTAL_SECRET_KEY"], scope="openid profile email phone roles",
-    )
-    app.config.update(config)
+    app = configured_portal(__name__, "business portal", config, scope="openid profile email phone roles")
     app.add_template_filter(dutch_date, "dutch_date")
     app.add_template_filter(euro, "euro")
     _pages(app)
@@ -83,11 +69,6 @@ def _pages(app: Flask) -> None:
         return {"insurer": INSURER, "portal_name": PORTAL, "is_admin": ADMIN_ROLE in roles,
                 "role_words": [ROLE_NAMES.get(r, r) for r in roles]}
 
-    @app.get("/")
-    def welcome():
-        if "sub" in session:
-            return redirect(url_for("home"))
-        return render_template("welcome.html")
 
     @app.get("/overzicht")
     @signed_in

@@ -7,40 +7,28 @@ steps them up with acr_values and refuses a sign-in that still lacks it.
 
 from __future__ import annotations
 
-import os
 from functools import wraps
 
 from authlib.integrations.base_client import OAuthError
 from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from requests import RequestException
 
-from clients.common import create_portal, signed_in
+from clients.common import configured_portal, signed_in
 from clients.ordering.demo import CATALOGUE, MAX_QUANTITY, Store, moment, parse_address, parse_lines
 from clients.ordering.roles import ACR_MFA, SignIn, decide, is_professional, roles_of
 
 SHOP = "Samen zorgen · hulpmiddelen bestellen"
-SETTINGS = ("PORTAL_ISSUER", "PORTAL_CLIENT_ID", "PORTAL_CLIENT_SECRET", "PORTAL_BASE_URL", "PORTAL_SECRET_KEY")
 SCOPE = "openid profile email roles"
 STEP_UP = "asked_second_factor"
 
 
 def create_app(config: dict | None = None) -> Flask:
     """The portal; PORTAL_* from the environment, `config` overrides them (and sets other Flask config)."""
-    config = dict(config or {})
-    values = {key: config.pop(key, None) or os.environ.get(key) for key in SETTINGS}
-    missing = [key for key, value in values.items() if not value]
-    if missing:
-        raise RuntimeError(f"the ordering portal needs these settings: {', '.join(missing)}")
-    base_url = values["PORTAL_BASE_URL"].rstrip("/")
     # No acr_values for everyone: end users without a second factor would be made to add one. Only
     # professionals are sent with acr_values (see /login/zorgprofessional).
-    app = create_portal(
-        __name__, issuer=values["PORTAL_ISSUER"], client_id=values["PORTAL_CLIENT_ID"],
-        client_secret=values["PORTAL_CLIENT_SECRET"], base_url=base_url, scope=SCOPE,
-        secret_key=values["PORTAL_SECRET_KEY"],
-    )
-    app.config.update(config)
-    app.config["PROVIDER_ACCOUNT_URL"] = values["PORTAL_ISSUER"].rstrip("/") + "/account/"
+    app = configured_portal(__name__, "ordering portal", config, scope=SCOPE)
+    base_url = app.config["PORTAL_BASE_URL"]
+    app.config["PROVIDER_ACCOUNT_URL"] = app.config["PORTAL_ISSUER"] + "/account/"
     app.add_template_filter(moment, "moment")
     store = Store()
     app.extensions["ordering_store"] = store
@@ -126,11 +114,6 @@ def _pages(app: Flask, store: Store) -> None:
     def _shop():
         return {"shop": SHOP, "professional": is_professional(session.get("roles")) if "sub" in session else False}
 
-    @app.get("/")
-    def welcome():
-        if "sub" in session:
-            return redirect(url_for("home"))
-        return render_template("welcome.html")
 
     @app.get("/overzicht")
     @signed_in

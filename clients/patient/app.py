@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import os
 
 from flask import Flask, flash, redirect, render_template, request, session, url_for
 
-from clients.common import create_portal
+from clients.common import configured_portal
 from clients.patient.demo import Store, dutch_date, free_slots, today
 
 PRACTICE = "Huisartsenpraktijk De Linde"
-SETTINGS = ("PORTAL_ISSUER", "PORTAL_CLIENT_ID", "PORTAL_CLIENT_SECRET", "PORTAL_BASE_URL", "PORTAL_SECRET_KEY")
 MAX_QUESTION = 2000
 
 
 def create_app(config: dict | None = None) -> Flask:
     """The portal; PORTAL_* from the environment, `config` overrides them (and sets other Flask config)."""
-    config = dict(config or {})
-    values = {key: config.pop(key, None) or os.environ.get(key) for key in SETTINGS}
-    missing = [key for key, value in values.items() if not value]
-    if missing:
-        raise RuntimeError(f"the patient portal needs these settings: {', '.join(missing)}")
-    app = create_portal(
-        __name__, issuer=values["PORTAL_ISSUER"], client_id=values["PORTAL_CLIENT_ID"],
-        client_secret=values["PORTAL_CLIENT_SECRET"], base_url=values["PORTAL_BASE_URL"],
-        secret_key=values["PORTAL_SECRET_KEY"],
-    )
-    app.config.update(config)
+    app = configured_portal(__name__, "patient portal", config)
     app.add_template_filter(dutch_date, "dutch_date")
     store = Store()
     app.extensions["patient_store"] = store
@@ -41,11 +29,6 @@ def _pages(app: Flask, store: Store) -> None:
     def _practice():
         return {"practice": PRACTICE}
 
-    @app.get("/")
-    def welcome():
-        if "sub" in session:
-            return redirect(url_for("home"))
-        return render_template("welcome.html")
 
     @app.get("/overzicht")
     @signed_in

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from idp import clock
 from idp.accounts import links
+from idp.accounts.factors import account_url
 from idp.accounts.users import create_user, email_domain, find_by_login, normalise_email
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput
@@ -61,7 +62,7 @@ def request_link(client: Client, typed: str, *, flow_uid: str | None, locale: st
     existing = find_by_login(address)
     if existing is not None:  # usernames cannot hold an "@": this is the account with this address
         send("email", existing.email, "already_registered", user=existing, locale=existing.locale or locale,
-             portal=client.name, reset_url=settings().issuer + "/reset", account_url=settings().issuer + "/account")
+             portal=client.name, reset_url=settings().issuer + "/reset", account_url=account_url())
         record(EventTag.REGISTRATION_REQUESTED, user_id=existing.id, client_id=client.client_id,
                outcome="existing")
         return ALREADY_REGISTERED

@@ -17,10 +17,9 @@ from idp import clock
 from idp.accounts import entry, factors, reauth
 from idp.extensions import db
 from idp.login import assurance, sessions
-from idp.login.cookie import current_session
+from idp.login.cookie import clear_device_cookie, current_session, device_token
 from idp.models import User
 from idp.models.factor import FACTOR_KINDS
-from idp.runtime import settings
 from idp.security import devices, recovery
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -106,21 +105,10 @@ def callback():
 # --- the overview --------------------------------------------------------------------------------
 
 
-def _device_cookie() -> tuple[str, str | None]:
-    name = devices.cookie_name(settings().issuer.startswith("https://"))
-    return name, request.cookies.get(name)
-
-
 def _this_browser(user: User):
     """This browser's trusted device of this user, if its cookie matches one."""
-    _, token = _device_cookie()
+    token = device_token()
     return devices.find(user, token) if token else None
-
-
-def _clear_device_cookie(response) -> None:
-    name, _token = _device_cookie()
-    secure = settings().issuer.startswith("https://")
-    response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="Lax")
 
 
 @bp.get("/security")
@@ -188,7 +176,7 @@ def revoke_device(user: User, device_id: int):
     flash(_("The device can no longer skip the second step."), "done")
     response = redirect(url_for("account.index"))
     if is_current:
-        _clear_device_cookie(response)
+        clear_device_cookie(response)
     return response
 
 
@@ -200,7 +188,7 @@ def revoke_all_devices(user: User):
     db.session.commit()
     flash(_("No device can skip the second step any more."), "done")
     response = redirect(url_for("account.index"))
-    _clear_device_cookie(response)
+    clear_device_cookie(response)
     return response
 
 
