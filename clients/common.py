@@ -117,8 +117,11 @@ def configured_portal(name: str, label: str, config: dict | None = None, **optio
 
 def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str, base_url: str,
                   scope: str = "openid profile email phone", acr_values: str | None = None,
-                  secret_key: str) -> Flask:
-    """A Flask app for the portal package `name` with sign-in, logout and back-channel logout in place."""
+                  prompt: str | None = None, secret_key: str) -> Flask:
+    """A Flask app for the portal package `name` with sign-in, logout and back-channel logout in place.
+
+    `acr_values` asks every sign-in for that assurance; `prompt="login"` asks the person to sign in afresh (password
+    and second factor) instead of reusing the provider's single sign-on session."""
     short = name.split(".")[-2] if name.count(".") >= 2 else name.split(".")[-1]
     base_url = base_url.rstrip("/")
     app = Flask(name)
@@ -178,7 +181,7 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
 
     @app.get("/login")
     def login():
-        extra = {"acr_values": acr_values} if acr_values else {}
+        extra = {key: value for key, value in (("acr_values", acr_values), ("prompt", prompt)) if value}
         return client.authorize_redirect(base_url + "/callback", **extra)
 
     @app.get("/callback")

@@ -20,7 +20,9 @@ ROLE_NAMES = {ADMIN_ROLE: "Beheerder"}
 
 def create_app(config: dict | None = None) -> Flask:
     """The portal; PORTAL_* from the environment, `config` overrides them (and sets other Flask config)."""
-    app = configured_portal(__name__, "business portal", config, scope="openid profile email phone roles")
+    # Seed 001: an SMS code at every sign-in, so no single sign-on from another portal's session either.
+    app = configured_portal(__name__, "business portal", config, scope="openid profile email phone roles",
+                            prompt="login")
     app.add_template_filter(dutch_date, "dutch_date")
     app.add_template_filter(euro, "euro")
     _pages(app)

@@ -143,6 +143,25 @@ def test_the_sms_code_is_asked_again_at_the_next_sign_in(provider, business, emp
     assert path_of(again.url) == "/overzicht"
 
 
+def test_a_session_from_another_portal_still_asks_password_and_a_new_sms_code(provider, business, portal,
+                                                                              employee):
+    http = requests.Session()
+    other = sign_in(http, provider, portal, employee)
+    assert other.stages == ["password", "second_factor"]
+    sent = len(messages(provider.app, to=employee.phone))
+
+    overview, seen = _walk(http, provider, business, employee)
+
+    assert list(seen) == ["password", "second_factor"], "no single sign-on into the business portal"
+    assert len(messages(provider.app, to=employee.phone)) == sent + 1, "a new SMS code for this sign-in"
+    assert path_of(overview.url) == "/overzicht"
+    assert parse_qs(urlsplit(_authorize_url(http, business)).query)["prompt"] == ["login"]
+
+
+def _authorize_url(http: requests.Session, portal: RunningPortal) -> str:
+    return http.get(portal.url + "/login", allow_redirects=False, timeout=10).headers["Location"]
+
+
 def test_an_address_outside_the_business_domain_is_refused_by_the_provider(provider, business, outsider):
     http = requests.Session()
 
