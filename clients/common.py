@@ -11,6 +11,7 @@ import secrets
 import threading
 import time
 from datetime import UTC, datetime
+from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -25,6 +26,7 @@ from joserfc.jwk import KeySet
 LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 KEPT_CLAIMS = ("sub", "name", "email", "acr", "amr", "auth_time", "sid")
+ASKED = "sign_in_asked"  # what this portal's authorization request asked beyond the defaults (acr_values, ...)
 # How a person proved who they are, in their words (amr values of the provider, RFC 8176).
 AMR_WORDS = {"pwd": "wachtwoord", "sms": "sms-code", "otp": "code uit app of e-mail", "hwk": "beveiligingssleutel"}
 
@@ -92,6 +94,18 @@ def _message(title: str, text: str, status: int):
 SETTINGS = ("PORTAL_ISSUER", "PORTAL_CLIENT_ID", "PORTAL_CLIENT_SECRET", "PORTAL_BASE_URL", "PORTAL_SECRET_KEY")
 
 
+def roles_of(claims: dict | None) -> list[str] | None:
+    """The `roles` claim as a list of strings, or None when the claims say nothing about roles."""
+    if not claims or "roles" not in claims:
+        return None
+    value = claims["roles"]
+    if isinstance(value, str):  # some providers send one role as a plain string
+        value = value.split()
+    if not isinstance(value, list):
+        return []
+    return sorted({r for r in value if isinstance(r, str) and r})
+
+
 def configured_portal(name: str, label: str, config: dict | None = None, **options) -> Flask:
     """create_portal with PORTAL_* from the environment (`config` overrides them; its other keys go to Flask's
     config), and the welcome page every portal opens on (its "home" page once signed in)."""
@@ -117,11 +131,17 @@ def configured_portal(name: str, label: str, config: dict | None = None, **optio
 
 def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str, base_url: str,
                   scope: str = "openid profile email phone", acr_values: str | None = None,
-                  prompt: str | None = None, secret_key: str) -> Flask:
+                  prompt: str | None = None, secret_key: str,
+                  on_sign_in: Callable[[dict, dict, dict], object | None] | None = None) -> Flask:
     """A Flask app for the portal package `name` with sign-in, logout and back-channel logout in place.
 
     `acr_values` asks every sign-in for that assurance; `prompt="login"` asks the person to sign in afresh (password
-    and second factor) instead of reusing the provider's single sign-on session."""
+    and second factor) instead of reusing the provider's single sign-on session. A page of the portal that needs
+    more asks for it with `app.extensions["start_sign_in"](acr_values=...)`.
+
+    `on_sign_in(claims, token, asked)` runs once the portal session holds the validated claims: `asked` is what
+    that sign-in's request asked beyond the defaults. It may keep more in the session, or return a response
+    instead of the home page (clearing the session when the sign-in is not good enough for this portal)."""
     short = name.split(".")[-2] if name.count(".") >= 2 else name.split(".")[-1]
     base_url = base_url.rstrip("/")
     app = Flask(name)
@@ -179,13 +199,21 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
                    "how": how_signed_in(session.get("amr")), "since": local_time(session.get("auth_time"))}
         return {"who": who, "csrf_token": csrf_token}
 
+    def start_sign_in(**asked):
+        """Redirect to the provider's authorization endpoint (state, nonce and PKCE are Authlib's)."""
+        session[ASKED] = asked
+        defaults = {key: value for key, value in (("acr_values", acr_values), ("prompt", prompt)) if value}
+        return client.authorize_redirect(base_url + "/callback", **(defaults | asked))
+
+    app.extensions["start_sign_in"] = start_sign_in
+
     @app.get("/login")
     def login():
-        extra = {key: value for key, value in (("acr_values", acr_values), ("prompt", prompt)) if value}
-        return client.authorize_redirect(base_url + "/callback", **extra)
+        return start_sign_in()
 
     @app.get("/callback")
     def callback():
+        asked = session.pop(ASKED, None) or {}
         try:
             token = client.authorize_access_token()  # checks state; validates the ID token incl. nonce
         except OAuthError as error:
@@ -203,6 +231,10 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
         session.clear()
         session.update({k: claims.get(k) for k in KEPT_CLAIMS})
         session.update(id_token=token["id_token"], signed_in_at=time.time(), csrf_token=csrf)
+        if on_sign_in is not None:
+            response = on_sign_in(claims, token, asked)
+            if response is not None:
+                return response
         return redirect(url_for("home"))
 
     @app.post("/logout")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from decimal import Decimal
 from functools import wraps
 
-from flask import Flask, g, redirect, render_template, request, session, url_for
+from flask import Flask, redirect, render_template, request, session, url_for
 
 from clients.business.demo import STATUS_ORDER, claims_with_status, dutch_date, euro, organisation_of
-from clients.common import configured_portal, signed_in
+from clients.common import configured_portal, roles_of, signed_in
 
 INSURER = "Zorgverzekeraar Hollandia"
 PORTAL = "Zakelijk Portaal"
@@ -22,32 +20,20 @@ def create_app(config: dict | None = None) -> Flask:
     """The portal; PORTAL_* from the environment, `config` overrides them (and sets other Flask config)."""
     # Seed 001: an SMS code at every sign-in, so no single sign-on from another portal's session either.
     app = configured_portal(__name__, "business portal", config, scope="openid profile email phone roles",
-                            prompt="login")
+                            prompt="login", on_sign_in=_keep_roles)
     app.add_template_filter(dutch_date, "dutch_date")
     app.add_template_filter(euro, "euro")
     _pages(app)
     return app
 
 
-def token_roles(id_token: str | None) -> list[str]:
-    """The `roles` claim of the ID token kept at sign-in, or no roles.
-
-    clients.common keeps only a few claims but does keep the ID token; it was validated at the callback and
-    lives in the portal's signed session cookie, so reading its payload again needs no new signature check.
-    """
-    try:
-        payload = (id_token or "").split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, TypeError):
-        return []
-    roles = claims.get("roles") if isinstance(claims, dict) else None
-    return [r for r in roles if isinstance(r, str)] if isinstance(roles, list) else []
+def _keep_roles(claims: dict, token: dict, asked: dict) -> None:
+    """At sign-in: keep the `roles` claim (a list of strings; the ID token carries it with scope "roles")."""
+    session["roles"] = roles_of(claims) or []
 
 
 def current_roles() -> list[str]:
-    if "roles" not in g:
-        g.roles = token_roles(session.get("id_token")) if "sub" in session else []
-    return g.roles
+    return session.get("roles", []) if "sub" in session else []
 
 
 def admin_only(view):

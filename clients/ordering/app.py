@@ -10,30 +10,33 @@ from __future__ import annotations
 from functools import wraps
 
 from authlib.integrations.base_client import OAuthError
-from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
 from requests import RequestException
 
-from clients.common import configured_portal, signed_in
+from clients.common import configured_portal, roles_of, signed_in
 from clients.ordering.demo import CATALOGUE, MAX_QUANTITY, Store, moment, parse_address, parse_lines
-from clients.ordering.roles import ACR_MFA, SignIn, decide, is_professional, roles_of
+from clients.ordering.roles import ACR_MFA, SignIn, decide, is_professional
 
 SHOP = "Samen zorgen · hulpmiddelen bestellen"
 SCOPE = "openid profile email roles"
-STEP_UP = "asked_second_factor"
 
 
 def create_app(config: dict | None = None) -> Flask:
     """The portal; PORTAL_* from the environment, `config` overrides them (and sets other Flask config)."""
     # No acr_values for everyone: end users without a second factor would be made to add one. Only
     # professionals are sent with acr_values (see /login/zorgprofessional).
-    app = configured_portal(__name__, "ordering portal", config, scope=SCOPE)
-    base_url = app.config["PORTAL_BASE_URL"]
+    app = configured_portal(__name__, "ordering portal", config, scope=SCOPE, on_sign_in=_on_sign_in)
     app.config["PROVIDER_ACCOUNT_URL"] = app.config["PORTAL_ISSUER"] + "/account/"
     app.add_template_filter(moment, "moment")
     store = Store()
     app.extensions["ordering_store"] = store
-    _sign_in_with_roles(app, base_url)
     _pages(app, store)
+
+    @app.get("/login/zorgprofessional")
+    def login_professional():
+        """Professionals sign in with a second factor: ask the provider for acr urn:idp:acr:mfa."""
+        return app.extensions["start_sign_in"](acr_values=ACR_MFA)
+
     return app
 
 
@@ -41,54 +44,27 @@ def _message(title: str, text: str, status: int):
     return render_template("message.html", title=title, text=text), status
 
 
-def _sign_in_with_roles(app: Flask, base_url: str) -> None:
-    """Wrap clients.common's callback: keep the roles, step professionals up, refuse them without acr mfa.
-
-    clients.common keeps a fixed set of claims and drops the token; this keeps the token of the request in `g`.
-    """
-    client = app.extensions["oidc_client"]
-    fetch = client.authorize_access_token
-
-    def authorize_access_token(**kwargs):
-        g.ordering_token = fetch(**kwargs)
-        return g.ordering_token
-
-    client.authorize_access_token = authorize_access_token
-    common_callback = app.view_functions["callback"]
-
-    @wraps(common_callback)
-    def callback():
-        asked_second_factor = bool(session.pop(STEP_UP, False))
-        response = common_callback()
-        token = g.pop("ordering_token", None)
-        if "sub" not in session or token is None:
-            return response
-        roles = roles_of(token.get("userinfo"))
-        if roles is None:
-            try:
-                info = client.userinfo(token=token)
-                roles = roles_of(info) if info.get("sub") == session["sub"] else None
-            except (OAuthError, RequestException, ValueError) as error:
-                app.logger.info("no roles from userinfo: %s", error)
-        session["roles"] = roles or []
-        verdict = decide(session["roles"], session.get("acr"), asked_second_factor)
-        if verdict is SignIn.STEP_UP:
-            session.clear()  # not signed in here until the second factor is done
-            return redirect(url_for("login_professional"))
-        if verdict is SignIn.REFUSE:
-            session.clear()
-            return _message("Inloggen is niet gelukt",
-                            "Als zorgprofessional logt u in met uw wachtwoord én een tweede stap (een sms-code of "
-                            "een code uit uw app). Die tweede stap is niet gedaan, dus u bent niet ingelogd. "
-                            "Probeer het opnieuw.", 403)
-        return response
-
-    app.view_functions["callback"] = callback
-
-    @app.get("/login/zorgprofessional")
-    def login_professional():
-        session[STEP_UP] = True
-        return client.authorize_redirect(base_url + "/callback", acr_values=ACR_MFA)
+def _on_sign_in(claims: dict, token: dict, asked: dict):
+    """Keep the roles; step a professional up to a second factor, and refuse one who came back without it."""
+    roles = roles_of(claims)
+    if roles is None:
+        try:
+            info = current_app.extensions["oidc_client"].userinfo(token=token)
+            roles = roles_of(info) if info.get("sub") == session["sub"] else None
+        except (OAuthError, RequestException, ValueError) as error:
+            current_app.logger.info("no roles from userinfo: %s", error)
+    session["roles"] = roles or []
+    verdict = decide(session["roles"], session.get("acr"), asked.get("acr_values") == ACR_MFA)
+    if verdict is SignIn.STEP_UP:
+        session.clear()  # not signed in here until the second factor is done
+        return redirect(url_for("login_professional"))
+    if verdict is SignIn.REFUSE:
+        session.clear()
+        return _message("Inloggen is niet gelukt",
+                        "Als zorgprofessional logt u in met uw wachtwoord én een tweede stap (een sms-code of "
+                        "een code uit uw app). Die tweede stap is niet gedaan, dus u bent niet ingelogd. "
+                        "Probeer het opnieuw.", 403)
+    return None
 
 
 def professional_only(view):

@@ -16,18 +16,6 @@ class SignIn(StrEnum):
     REFUSE = "refuse"  # a professional we asked a second factor of came back without one
 
 
-def roles_of(claims: dict | None) -> list[str] | None:
-    """The `roles` claim as a list of strings, or None when the claims say nothing about roles."""
-    if not claims or "roles" not in claims:
-        return None
-    value = claims["roles"]
-    if isinstance(value, str):  # some providers send one role as a plain string
-        value = value.split()
-    if not isinstance(value, list):
-        return []
-    return sorted({r for r in value if isinstance(r, str) and r})
-
-
 def is_professional(roles: list[str] | None) -> bool:
     return PROFESSIONAL in (roles or [])
 

@@ -8,7 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from clients.ordering.roles import ACR_MFA, SignIn, decide, roles_of
+from clients.common import roles_of
+from clients.ordering.roles import ACR_MFA, SignIn, decide
 from tests.clients.conftest import PASSWORD, csrf_of, path_of, sign_in
 
 pytestmark = pytest.mark.slow
