@@ -1,7 +1,7 @@
 """What every portal has: OIDC sign-in with Authlib, RP-initiated and back-channel logout, who is signed in.
 
-A portal package calls `create_portal(__name__, ...)` and adds its own pages; it provides the templates
-`base.html` and `message.html` (title, text) that this module renders for its own errors.
+A portal package calls `create_portal(__name__, ...)` and adds its own pages; it provides the template
+`base.html`, which the shared `message.html` (clients/templates: title, text) extends for every portal's errors.
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from zoneinfo import ZoneInfo
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, abort, current_app, redirect, render_template, request, session, url_for
+from jinja2 import ChoiceLoader, FileSystemLoader
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+SHARED_TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 KEPT_CLAIMS = ("sub", "name", "email", "acr", "amr", "auth_time", "sid")
@@ -145,6 +147,7 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
     short = name.split(".")[-2] if name.count(".") >= 2 else name.split(".")[-1]
     base_url = base_url.rstrip("/")
     app = Flask(name)
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(SHARED_TEMPLATES)])
     app.config.update(
         SECRET_KEY=secret_key,
         SESSION_COOKIE_NAME=f"portal_{short}",  # portals and provider share the host's cookie jar
