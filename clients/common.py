@@ -82,8 +82,13 @@ def local_time(timestamp: float | int | None) -> str:
 
 
 def how_signed_in(amr: list[str] | None) -> str:
-    """'met wachtwoord en sms-code' from the amr claim."""
-    words = [AMR_WORDS[m] for m in (amr or []) if m in AMR_WORDS]
+    """'met wachtwoord en sms-code' from the amr claim: the password first, whatever order the claim has.
+
+    "mfa" without a code of its own means the second step was this computer, trusted at an earlier sign-in."""
+    given = set(amr or [])
+    words = [word for method, word in AMR_WORDS.items() if method in given]
+    if "mfa" in given and not given & (AMR_WORDS.keys() - {"pwd"}):
+        words.append("vertrouwde computer")
     if not words:
         return ""
     return "met " + (words[0] if len(words) == 1 else ", ".join(words[:-1]) + " en " + words[-1])
