@@ -8,12 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 import pyotp
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from idp import clock
 from idp.audit import EventTag
 from idp.extensions import db
-from idp.models import Client, Factor, SsoSession, TrustedDevice
+from idp.models import Client, Factor, RecoveryCode, SsoSession, TrustedDevice
 from tests.flows.account_helpers import (
     Account,
     asks_password,
@@ -123,6 +123,20 @@ def test_adding_sms_in_06_notation_confirms_with_the_code_and_shows_recovery_cod
     assert not any(code in page.get_data(as_text=True) for code in codes)
     assert "factor_added" in templates_sent()
     assert latest_message("email")[0] == "anna@example.org"
+
+
+def test_without_recovery_codes_the_page_says_so_and_offers_to_make_them(account, user):
+    add_sms(account)
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))  # e.g. an admin-made factor
+    db.session.commit()
+
+    page = account.open()
+
+    assert "You have no recovery codes. Make them now" in words(page) and "codes left" not in words(page)
+    assert "Make recovery codes" in words(page)
+    shown = account.change("/account/recovery-codes")
+    assert len(recovery_codes(shown.get_data(as_text=True))) == 10
+    assert "You have 10 recovery codes left." in words(account.open())
 
 
 def test_new_recovery_codes_replace_the_old_ones_and_are_shown_once(account, user):
