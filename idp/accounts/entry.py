@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 
 from idp.extensions import db
 from idp.models import Client
+from idp.models.client import ACCOUNT_CLIENT_ID
 from idp.oidc.clients import register
 from idp.runtime import settings
 
-CLIENT_ID = "idp-account"
+CLIENT_ID = ACCOUNT_CLIENT_ID
 # Browser-session key: pending sign-ins by state, so two tabs opening /account both come back.
 KEY = "account_sign_in"
 _KEEP = 5
@@ -35,12 +36,12 @@ def redirect_uri() -> str:
 
 
 def ensure_account_client() -> Client:
-    """The built-in "Account" client, registered on first use (not committed)."""
+    """The built-in "My account" client, registered on first use (not committed)."""
     client = db.session.scalar(select(Client).where(Client.client_id == CLIENT_ID))
     if client is None:
         try:
             with db.session.begin_nested():  # another worker may register it at the same moment
-                client = register("Account", [redirect_uri()], first_party=True, public=True,
+                client = register("My account", [redirect_uri()], first_party=True, public=True,
                                   client_id=CLIENT_ID).client
                 client.grant_types = ["authorization_code"]
                 client.scope = "openid"

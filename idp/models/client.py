@@ -3,17 +3,25 @@ from __future__ import annotations
 from datetime import datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.extensions import db
 from idp.models.types import UTCDateTime
 
+ACCOUNT_CLIENT_ID = "idp-account"  # the provider's own account pages, a client of itself (idp/accounts/entry.py)
+
 
 class Client(db.Model, ClientMixin):
     """A portal (or service) registered to use the provider."""
 
     __tablename__ = "client"
+
+    @property
+    def display_name(self) -> str:
+        """The name people read: the registered name, or "My account" in their language for the account pages."""
+        return str(_l("My account")) if self.client_id == ACCOUNT_CLIENT_ID else self.name
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), unique=True)

@@ -87,7 +87,7 @@ def record_failure(login: str, user: User | None, now: datetime | None = None, *
     record(EventTag.ACCOUNT_LOCKED, user_id=user.id, client_id=client_id, failures=row.failures)
     if user.email and user.is_active:  # a disabled account is not theirs to use any more: no news of it
         send("email", user.email, "account_locked", user=user, contact=help_contact(client),
-             portal=client.name if client is not None else "",
+             portal=client.display_name if client is not None else "",
              cooldown_minutes=settings().lockout.cooldown_minutes)
     return True
 

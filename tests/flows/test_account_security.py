@@ -82,11 +82,15 @@ def test_without_a_session_the_account_page_signs_in_and_comes_back(client, user
     assert params["client_id"] == "idp-account" and params["code_challenge_method"] == "S256"
     assert params["redirect_uri"] == "http://localhost/account/callback" and params["scope"] == "openid"
     assert params["state"] and params["nonce"] and params["code_challenge"]
+    login = client.get(client.get(started.location.removeprefix("http://localhost")).location)
+    assert "to continue to My account" in words(login)
+    dutch = client.get(login.request.path, headers={"Accept-Language": "nl"})
+    assert "om verder te gaan naar Mijn account" in words(dutch)
 
     page = sign_in(client)
     assert "Security of your account" in words(page) and "Signed in as anna@example.org" in words(page)
     built_in = db.session.scalar(select(Client).where(Client.client_id == "idp-account"))
-    assert (built_in.name, built_in.first_party, built_in.public) == ("Account", True, True)
+    assert (built_in.name, built_in.first_party, built_in.public) == ("My account", True, True)
     assert built_in.grant_types == ["authorization_code"] and built_in.mfa == "optional"
 
 

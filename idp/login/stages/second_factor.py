@@ -76,12 +76,12 @@ class SecondFactorStage:
             issued = codes.issue(user, channel="sms", purpose=_purpose(kind), destination=number,
                                  flow_uid=flow.pending.uid)
             send("sms", number, "login_code", user=user, code=issued.message_text, minutes=minutes,
-                 portal=flow.client.name)
+                 portal=flow.client.display_name)
         else:
             issued = codes.issue(user, channel="email", purpose=_purpose(kind), destination=user.email,
                                  flow_uid=flow.pending.uid)
             send("email", user.email, "login_code", user=user, code=issued.message_text, minutes=minutes,
-                 portal=flow.client.name, change_password_url=factors.account_url())
+                 portal=flow.client.display_name, change_password_url=factors.account_url())
         record(EventTag.MFA_CODE_SENT, user_id=user.id, client_id=flow.client.client_id, factor=kind)
 
     def context(self, flow: Flow) -> dict:
