@@ -8,55 +8,51 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 import time
-from datetime import UTC, datetime
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import wraps
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Flask, current_app, redirect, render_template, request, session, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader
-from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from requests import RequestException
+
+from clients.backchannel import EndedSessions, LogoutTokens
 
 SHARED_TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
 LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
-BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 KEPT_CLAIMS = ("sub", "name", "email", "acr", "amr", "auth_time", "sid")
-ASKED = "sign_in_asked"  # what this portal's authorization request asked beyond the defaults (acr_values, ...)
+SIGN_INS = "sign_ins"  # this browser's sign-ins under way, by state: what each asked, and when it started
+MAX_SIGN_INS = 5  # tabs signing in at once; older ones are forgotten
+SESSION_HOURS = 12  # a portal session cookie is accepted this long after it was last written
+CLOCK_LEEWAY = 10  # seconds of clock difference between provider and portal, for auth_time
 # How a person proved who they are, in their words (amr values of the provider, RFC 8176).
 AMR_WORDS = {"pwd": "wachtwoord", "sms": "sms-code", "otp": "code uit app of e-mail", "hwk": "beveiligingssleutel"}
 
 
-class EndedSessions:
-    """Provider sessions ended by back-channel logout (by sid, or by sub from a moment on); thread-safe."""
+@dataclass(frozen=True)
+class SignInRequest:
+    """One authorization request of this portal: the parameters it asked beyond the defaults, and when."""
 
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._sids: set[str] = set()
-        self._subs: dict[str, float] = {}
+    asked: dict = field(default_factory=dict)
+    started_at: float = 0.0
 
-    def end(self, sid: str | None, sub: str | None) -> None:
-        with self._changed:
-            if sid:
-                self._sids.add(sid)
-            elif sub:
-                self._subs[sub] = time.time()
-            self._changed.notify_all()
-
-    def ended(self, sid: str | None, sub: str | None, signed_in_at: float) -> bool:
-        with self._changed:
-            return bool(sid and sid in self._sids) or self._subs.get(sub or "", -1.0) >= signed_in_at
-
-    def wait(self, sid: str, timeout: float) -> bool:
-        """Block until this sid is ended (tests wait for the provider's delivery thread this way)."""
-        with self._changed:
-            return self._changed.wait_for(lambda: sid in self._sids, timeout=timeout)
+    def recent_enough(self, auth_time) -> bool:
+        """With prompt=login or max_age the person must have signed in for this request (OIDC Core 3.1.2.1):
+        a portal checks auth_time itself, or a person could drop the parameter from the URL."""
+        if "login" in str(self.asked.get("prompt") or "").split():
+            since = self.started_at
+        elif self.asked.get("max_age") is not None:
+            since = time.time() - int(self.asked["max_age"])
+        else:
+            return True
+        return isinstance(auth_time, int | float) and auth_time >= since - CLOCK_LEEWAY
 
 
 def signed_in(view):
@@ -139,16 +135,17 @@ def configured_portal(name: str, label: str, config: dict | None = None, **optio
 def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str, base_url: str,
                   scope: str = "openid profile email phone", acr_values: str | None = None,
                   prompt: str | None = None, secret_key: str,
-                  on_sign_in: Callable[[dict, dict, dict], object | None] | None = None) -> Flask:
+                  on_sign_in: Callable[[dict, dict, SignInRequest], object | None] | None = None) -> Flask:
     """A Flask app for the portal package `name` with sign-in, logout and back-channel logout in place.
 
     `acr_values` asks every sign-in for that assurance; `prompt="login"` asks the person to sign in afresh (password
     and second factor) instead of reusing the provider's single sign-on session. A page of the portal that needs
     more asks for it with `app.extensions["start_sign_in"](acr_values=...)`.
 
-    `on_sign_in(claims, token, asked)` runs once the portal session holds the validated claims: `asked` is what
-    that sign-in's request asked beyond the defaults. It may keep more in the session, or return a response
-    instead of the home page (clearing the session when the sign-in is not good enough for this portal)."""
+    `on_sign_in(claims, token, sign_in)` runs once the portal session holds the validated claims; `sign_in` is
+    the SignInRequest this callback answers (its `asked`: every parameter sent beyond the defaults). It may keep
+    more in the session, or return a response instead of the home page (clearing the session when the sign-in
+    is not good enough for this portal). If it raises, the session is cleared: a failing check never signs in."""
     short = name.split(".")[-2] if name.count(".") >= 2 else name.split(".")[-1]
     base_url = base_url.rstrip("/")
     app = Flask(name)
@@ -159,6 +156,7 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=base_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),  # also bounds a non-permanent cookie's age
         PORTAL_BASE_URL=base_url,
     )
     oauth = OAuth(app)
@@ -167,7 +165,8 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
         server_metadata_url=issuer.rstrip("/") + "/.well-known/openid-configuration",
         client_kwargs={"scope": scope, "code_challenge_method": "S256"},
     )
-    ended = EndedSessions()
+    ended = EndedSessions(keep_seconds=SESSION_HOURS * 3600)
+    logout_tokens = LogoutTokens(client, issuer, client_id)
     app.extensions["oidc_client"] = client
     app.extensions["ended_sessions"] = ended
 
@@ -208,10 +207,15 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
         return {"who": who, "csrf_token": csrf_token}
 
     def start_sign_in(**asked):
-        """Redirect to the provider's authorization endpoint (state, nonce and PKCE are Authlib's)."""
-        session[ASKED] = asked
-        defaults = {key: value for key, value in (("acr_values", acr_values), ("prompt", prompt)) if value}
-        return client.authorize_redirect(base_url + "/callback", **(defaults | asked))
+        """Redirect to the provider's authorization endpoint (state, nonce and PKCE are Authlib's), and remember
+        under its state what this request asked and when."""
+        asked = {key: value for key, value in (("acr_values", acr_values), ("prompt", prompt)) if value} | asked
+        response = client.authorize_redirect(base_url + "/callback", **asked)
+        state = parse_qs(urlsplit(response.location).query)["state"][0]
+        under_way = dict(session.get(SIGN_INS) or {})
+        under_way[state] = {"asked": asked, "at": time.time()}
+        session[SIGN_INS] = dict(list(under_way.items())[-MAX_SIGN_INS:])
+        return response
 
     app.extensions["start_sign_in"] = start_sign_in
 
@@ -221,26 +225,48 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
 
     @app.get("/callback")
     def callback():
-        asked = session.pop(ASKED, None) or {}
+        pending = (session.get(SIGN_INS) or {}).get(request.args.get("state", ""))
         try:
             token = client.authorize_access_token()  # checks state; validates the ID token incl. nonce
         except OAuthError as error:
             current_app.logger.info("sign-in refused: %s", error.error)
             return _message("Inloggen is niet gelukt", "Er ging iets mis bij het inloggen. Probeer het opnieuw.",
                             400)
+        except (JoseError, ValueError) as error:  # an ID token that does not check out
+            current_app.logger.warning("sign-in refused, ID token invalid: %s", error)
+            return _message("Inloggen is niet gelukt", "Er ging iets mis bij het inloggen. Probeer het opnieuw.",
+                            400)
+        except RequestException as error:
+            current_app.logger.warning("the provider could not be reached: %s", error)
+            return _message("Inloggen is niet gelukt", "De inlogdienst is nu niet bereikbaar. Probeer het over een "
+                            "paar minuten opnieuw.", 502)
         claims = dict(token.get("userinfo") or {})
-        if not claims.get("sub"):
-            abort(400)
+        if not claims.get("sub") or pending is None:  # no pending: this browser started too many sign-ins since
+            return _message("Inloggen is niet gelukt", "Er ging iets mis bij het inloggen. Probeer het opnieuw.",
+                            400)
+        sign_in = SignInRequest(pending.get("asked") or {}, float(pending.get("at") or 0))
+        if not sign_in.recent_enough(claims.get("auth_time")):
+            current_app.logger.warning("sign-in refused: not signed in afresh as asked (auth_time %s)",
+                                       claims.get("auth_time"))
+            session.pop(SIGN_INS, None)
+            return _message("Opnieuw inloggen", "Hier logt u elke keer opnieuw in. Probeer het opnieuw.", 403)
         if "name" not in claims or "email" not in claims:
-            info = client.userinfo(token=token)
+            try:
+                info = client.userinfo(token=token)
+            except (OAuthError, RequestException, ValueError) as error:
+                current_app.logger.info("no userinfo: %s", error)
+                info = {}
             if info.get("sub") == claims["sub"]:
                 claims.update({k: v for k, v in info.items() if k not in claims})
-        csrf = secrets.token_urlsafe(24)
         session.clear()
         session.update({k: claims.get(k) for k in KEPT_CLAIMS})
-        session.update(id_token=token["id_token"], signed_in_at=time.time(), csrf_token=csrf)
+        session.update(id_token=token["id_token"], signed_in_at=time.time(), csrf_token=secrets.token_urlsafe(24))
         if on_sign_in is not None:
-            response = on_sign_in(claims, token, asked)
+            try:
+                response = on_sign_in(claims, token, sign_in)
+            except Exception:
+                session.clear()
+                raise
             if response is not None:
                 return response
         return redirect(url_for("home"))
@@ -260,39 +286,10 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
 
     @app.post("/backchannel-logout")
     def backchannel_logout():
-        claims = _logout_claims(client, issuer.rstrip("/"), client_id, request.form.get("logout_token", ""))
+        claims = logout_tokens.claims(request.form.get("logout_token", ""))
         if claims is None:
             return {"error": "invalid_request"}, 400, {"Cache-Control": "no-store"}
         ended.end(claims.get("sid"), claims.get("sub"))
         return "", 200, {"Cache-Control": "no-store"}
 
     return app
-
-
-def _logout_claims(client, issuer: str, client_id: str, token: str) -> dict | None:
-    """The claims of a valid logout token (OIDC Back-Channel Logout §2.6), else None."""
-    if not token:
-        return None
-    decoded = None
-    for force in (False, True):  # a key we have not seen yet: the provider may have rotated
-        try:
-            keys = KeySet.import_key_set(client.fetch_jwk_set(force=force))
-            decoded = jwt.decode(token, keys, algorithms=["RS256", "ES256"])
-            break
-        except (JoseError, ValueError, KeyError, OSError, RuntimeError):
-            continue
-    if decoded is None:
-        return None
-    claims = decoded.claims
-    registry = jwt.JWTClaimsRegistry(leeway=120, iss={"essential": True, "value": issuer},
-                                     aud={"essential": True, "value": client_id}, iat={"essential": True})
-    try:
-        registry.validate(claims)
-    except JoseError:
-        return None
-    events = claims.get("events")
-    if not isinstance(events, dict) or BACKCHANNEL_EVENT not in events or "nonce" in claims:
-        return None
-    if not (claims.get("sid") or claims.get("sub")):
-        return None
-    return claims

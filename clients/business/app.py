@@ -8,7 +8,7 @@ from functools import wraps
 from flask import Flask, redirect, render_template, request, session, url_for
 
 from clients.business.demo import STATUS_ORDER, claims_with_status, dutch_date, euro, organisation_of
-from clients.common import configured_portal, roles_of, signed_in
+from clients.common import SignInRequest, configured_portal, roles_of, signed_in
 
 INSURER = "Zorgverzekeraar Hollandia"
 PORTAL = "Zakelijk Portaal"
@@ -20,16 +20,23 @@ def create_app(config: dict | None = None) -> Flask:
     """The portal; PORTAL_* from the environment, `config` overrides them (and sets other Flask config)."""
     # Seed 001: an SMS code at every sign-in, so no single sign-on from another portal's session either.
     app = configured_portal(__name__, "business portal", config, scope="openid profile email phone roles",
-                            prompt="login", on_sign_in=_keep_roles)
+                            prompt="login", on_sign_in=_on_sign_in)
     app.add_template_filter(dutch_date, "dutch_date")
     app.add_template_filter(euro, "euro")
     _pages(app)
     return app
 
 
-def _keep_roles(claims: dict, token: dict, asked: dict) -> None:
-    """At sign-in: keep the `roles` claim (a list of strings; the ID token carries it with scope "roles")."""
+def _on_sign_in(claims: dict, token: dict, sign_in: SignInRequest):
+    """Only a sign-in with an SMS code gets in (seed 001; clients.common already checked it was a fresh one);
+    keep the `roles` claim (the ID token carries it with scope "roles")."""
+    if "sms" not in (claims.get("amr") or []):
+        session.clear()
+        return render_template("message.html", title="Inloggen is niet gelukt",
+                               text="Voor dit portaal logt u in met uw wachtwoord en een sms-code. "
+                                    "Probeer het opnieuw."), 403
     session["roles"] = roles_of(claims) or []
+    return None
 
 
 def current_roles() -> list[str]:

@@ -13,7 +13,7 @@ from authlib.integrations.base_client import OAuthError
 from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
 from requests import RequestException
 
-from clients.common import configured_portal, roles_of, signed_in
+from clients.common import SignInRequest, configured_portal, roles_of, signed_in
 from clients.ordering.demo import CATALOGUE, MAX_QUANTITY, Store, moment, parse_address, parse_lines
 from clients.ordering.roles import ACR_MFA, SignIn, decide, is_professional
 
@@ -44,7 +44,7 @@ def _message(title: str, text: str, status: int):
     return render_template("message.html", title=title, text=text), status
 
 
-def _on_sign_in(claims: dict, token: dict, asked: dict):
+def _on_sign_in(claims: dict, token: dict, sign_in: SignInRequest):
     """Keep the roles; step a professional up to a second factor, and refuse one who came back without it."""
     roles = roles_of(claims)
     if roles is None:
@@ -54,7 +54,7 @@ def _on_sign_in(claims: dict, token: dict, asked: dict):
         except (OAuthError, RequestException, ValueError) as error:
             current_app.logger.info("no roles from userinfo: %s", error)
     session["roles"] = roles or []
-    verdict = decide(session["roles"], session.get("acr"), asked.get("acr_values") == ACR_MFA)
+    verdict = decide(session["roles"], session.get("acr"), sign_in.asked.get("acr_values") == ACR_MFA)
     if verdict is SignIn.STEP_UP:
         session.clear()  # not signed in here until the second factor is done
         return redirect(url_for("login_professional"))

@@ -62,7 +62,8 @@ def enter_password(tab, provider, email: str, password: str = PASSWORD, shot: st
     tab.locator("#password").fill(password)
     if shot:
         screenshot(tab, shot)
-    tab.get_by_role("button", name="Inloggen").click()
+    with tab.expect_navigation():  # the POST always leads to a new page (next step, error, or the portal)
+        tab.get_by_role("button", name="Inloggen").click()
 
 
 def enter_code(tab, code: str, trust: bool = False, shot: str | None = None) -> None:

@@ -4,6 +4,8 @@ logs the others out through back-channel logout. Real Chromium, real servers."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from tests.browser.conftest import enter_code, enter_password, screenshot, sms_code
@@ -40,6 +42,7 @@ def test_patient_portal_then_ordering_portal_without_a_password_then_logout_ever
     page.goto(portal.url + "/")
     page.get_by_role("link", name="Inloggen").first.click()
     enter_password(page, provider, person.email, shot="sso-01-password")
+    page.locator("input[autocomplete=one-time-code]").wait_for()  # the page that sent the code is there
     enter_code(page, sms_code(provider, person.phone), shot="sso-02-sms-code")
     page.wait_for_url(portal.url + "/**")
     assert "Karin de Wit" in page.content() and "met wachtwoord en sms-code" in page.content()
@@ -73,12 +76,15 @@ def test_the_professional_pages_ask_only_the_second_factor_then_the_gp_portal_as
     portal (second factor required) then needs nothing more. Uitloggen at the ordering portal ends the GP one."""
     ordering = ordering_portal_without_mfa
     person = make_person(roles=["professional"], sms=True, name="Karin de Wit")
+    authorize = []
+    page.on("request", lambda req: "/authorize?" in req.url and authorize.append(parse_qs(urlsplit(req.url).query)))
     page.goto(ordering.url + "/")
     page.get_by_role("link", name="Inloggen").first.click()
     enter_password(page, provider, person.email, shot="stepup-01-password")
 
     page.locator("input[autocomplete=one-time-code]").wait_for()  # the portal's step-up: the code page ...
     assert page.locator("#password").count() == 0  # ... and no password asked again
+    assert "acr_values" not in authorize[0] and authorize[1]["acr_values"] == ["urn:idp:acr:mfa"], authorize
     enter_code(page, sms_code(provider, person.phone), shot="stepup-02-only-the-sms-code")
     page.wait_for_url(ordering.url + "/overzicht")
     assert "(zorgprofessional)" in page.content() and "met wachtwoord en sms-code" in page.content()

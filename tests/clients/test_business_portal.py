@@ -7,10 +7,12 @@ import itertools
 import re
 import secrets
 import time
-from urllib.parse import parse_qs, urlsplit
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+import time_machine
 
 from tests.clients.conftest import PASSWORD, Patient, RunningPortal, csrf_of, path_of, sign_in
 from tests.conformance.live import ServerThread
@@ -55,7 +57,7 @@ def _person(provider, email: str, name: str, roles: tuple[str, ...] = ()) -> Pat
     from idp.accounts.users import create_user
     from idp.extensions import db
 
-    phone = f"+316{30000000 + next(_numbers)}"
+    phone = f"+316{50000000 + next(_numbers)}"  # apart from the numbers of tests/clients/conftest.py
     with provider.app.app_context():
         user = create_user(email, PASSWORD, name=name, phone=phone, roles=roles)
         factors.add_confirmed(user, "sms", phone_number=phone, secret=None)
@@ -156,6 +158,23 @@ def test_a_session_from_another_portal_still_asks_password_and_a_new_sms_code(pr
     assert len(messages(provider.app, to=employee.phone)) == sent + 1, "a new SMS code for this sign-in"
     assert path_of(overview.url) == "/overzicht"
     assert parse_qs(urlsplit(_authorize_url(http, business)).query)["prompt"] == ["login"]
+    assert _session_of(http, business)["sid"] == _session_of(http, portal)["sid"], "one provider session"
+
+
+def test_dropping_prompt_login_from_the_url_does_not_get_past_the_portal(provider, business, portal, employee):
+    """The provider answers a request without prompt=login from its single sign-on session; the portal sees
+    an auth_time from before its request and refuses (OIDC Core 3.1.2.1: the client checks auth_time)."""
+    http = requests.Session()
+    sign_in(http, provider, portal, employee)
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=2), tick=True):
+        location = _authorize_url(http, business)
+        query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items() if k != "prompt"}
+
+        landed = http.get(location.split("?")[0] + "?" + urlencode(query), timeout=10)
+
+    assert path_of(landed.url) == "/callback", "the provider answered at once, from its session"
+    assert landed.status_code == 403 and "Opnieuw inloggen" in landed.text
+    assert not _signed_in(http, business)
 
 
 def _authorize_url(http: requests.Session, portal: RunningPortal) -> str:

@@ -32,15 +32,16 @@ def _signed_in(http: requests.Session, portal) -> bool:
     return response.status_code == 200
 
 
-def _logout_token(provider, **claims) -> str:
-    """A logout token signed with the provider's own key (what only the provider can make)."""
+def _logout_token(provider, typ: str = "logout+jwt", **claims) -> str:
+    """A logout token signed with the provider's own key (what only the provider can make); a claim given as
+    None is left out."""
     from idp.runtime import keyring
 
     now = int(time.time())
     body = {"iss": provider.issuer, "iat": now, "exp": now + 120, "jti": secrets.token_urlsafe(8),
             "events": {EVENT: {}}, **claims}
     with provider.app.app_context():
-        return keyring().sign(body, "RS256", typ="logout+jwt")
+        return keyring().sign({k: v for k, v in body.items() if v is not None}, "RS256", typ=typ)
 
 
 def test_signing_in_with_password_and_sms_shows_who_and_how(provider, portal, patient):
@@ -173,6 +174,10 @@ def test_forged_logout_tokens_are_refused_and_change_nothing(provider, portal, p
         "with a nonce": _logout_token(provider, aud=portal.client_id, sid=sid, nonce="n-0S6_WzA2Mj"),
         "without the event": _logout_token(provider, aud=portal.client_id, sid=sid, events={}),
         "without sid or sub": _logout_token(provider, aud=portal.client_id),
+        "without exp": _logout_token(provider, aud=portal.client_id, sid=sid, exp=None),
+        "without jti": _logout_token(provider, aud=portal.client_id, sid=sid, jti=None),
+        "issued an hour ago": _logout_token(provider, aud=portal.client_id, sid=sid, iat=now - 3600),
+        "typed as another kind of JWT": _logout_token(provider, typ="JWT", aud=portal.client_id, sid=sid),
         "not a token": "abc.def.ghi",
         "missing": "",
     }
@@ -185,6 +190,8 @@ def test_forged_logout_tokens_are_refused_and_change_nothing(provider, portal, p
     response = requests.post(portal.url + "/backchannel-logout", data={"logout_token": genuine}, timeout=10)
     assert response.status_code == 200
     assert not _signed_in(http, portal)
+    again = requests.post(portal.url + "/backchannel-logout", data={"logout_token": genuine}, timeout=10)
+    assert again.status_code == 400, "a logout token is used once (its jti is remembered until it expires)"
 
 
 def test_the_portal_refuses_a_callback_with_a_wrong_state(provider, portal, patient):

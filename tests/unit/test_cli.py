@@ -455,8 +455,8 @@ class Running:
             if self.process.poll() is not None:
                 pytest.fail(f"server exited with {self.process.returncode}: {self.err.read_text()}")
             try:
-                return requests.get(self.base + "/health", timeout=2)
-            except requests.ConnectionError:
+                return requests.get(self.base + "/health", timeout=(2, 10))
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still booting
                 time.sleep(0.1)
         pytest.fail("server did not come up: " + self.err.read_text())
 
