@@ -94,7 +94,7 @@ def register_portals(app, port: int) -> list[DemoPortal]:
     return portals
 
 
-def serve_portals(portals: list[DemoPortal], issuer: str) -> None:
+def serve_portals(portals: list[DemoPortal], issuer: str, acr_mfa: str) -> None:
     """Each portal on its own port in a daemon thread of this process: Ctrl-C stops them with the provider."""
     import importlib
     import secrets
@@ -107,6 +107,7 @@ def serve_portals(portals: list[DemoPortal], issuer: str) -> None:
         app = importlib.import_module(portal.package).create_app({
             "PORTAL_ISSUER": issuer, "PORTAL_CLIENT_ID": portal.client_id, "PORTAL_CLIENT_SECRET": portal.secret,
             "PORTAL_BASE_URL": portal.url, "PORTAL_SECRET_KEY": secrets.token_hex(32),
+            "PORTAL_ACR_MFA": acr_mfa,  # the ordering portal steps professionals up to it
         })
         server = make_server("127.0.0.1", urlsplit(portal.url).port, app, threaded=True)
         threading.Thread(target=server.serve_forever, name=portal.client_id, daemon=True).start()
@@ -114,6 +115,28 @@ def serve_portals(portals: list[DemoPortal], issuer: str) -> None:
 
 _FACTOR_TEXT = {"sms": "SMS code (see the inbox)", "email": "e-mail code (see the inbox)",
                 "totp": f"authenticator app, key {DEMO_TOTP_SECRET}", None: "no second factor yet"}
+
+
+# Ports browsers refuse to open ("bad ports" of the Fetch standard, §2.9): a demo there could not be used.
+BROWSER_BLOCKED_PORTS = frozenset({
+    1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109,
+    110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530,
+    531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045,
+    4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+})
+
+
+def check_ports(port: int) -> None:
+    """The provider's port and the portals' ports after it must be ports a browser will open."""
+    ports = [port] + [port + offset for _, _, _, offset, _, _ in DEMO_PORTALS]
+    if port < 1 or ports[-1] > 65535:
+        raise click.BadParameter(f"{port}: the demo needs ports {ports[0]}-{ports[-1]}, within 1-65535",
+                                 param_hint="--port")
+    blocked = [p for p in ports if p in BROWSER_BLOCKED_PORTS]
+    if blocked:
+        raise click.BadParameter(
+            f"{port}: browsers refuse to open port {blocked[0]}, which the demo would use "
+            f"(ports {ports[0]}-{ports[-1]}); choose another, e.g. --port 5000", param_hint="--port")
 
 
 def run_demo(port: int = 5000, reset: bool = False) -> None:
@@ -125,6 +148,7 @@ def run_demo(port: int = 5000, reset: bool = False) -> None:
     from idp.runtime import crypto
     from idp.settings import load
 
+    check_ports(port)
     # Defaults only: IDP_* variables (or IDP_CONFIG) still choose another port, database or cost.
     os.environ.setdefault("IDP_SERVER_DEV_MODE", "true")
     os.environ.setdefault("IDP_SERVER_ISSUER", f"http://127.0.0.1:{port}")
@@ -143,7 +167,7 @@ def run_demo(port: int = 5000, reset: bool = False) -> None:
         db.session.commit()
     users = seed(app)
     portals = register_portals(app, port)
-    serve_portals(portals, settings.issuer)
+    serve_portals(portals, settings.issuer, settings.mfa.acr_mfa)
     for line in banner(settings, users, port, portals):
         click.echo(line)
     # Werkzeug directly: app.run() refuses to serve inside a Flask CLI command (and `idp` is one).

@@ -7,6 +7,7 @@ steps them up with acr_values and refuses a sign-in that still lacks it.
 
 from __future__ import annotations
 
+import os
 from functools import wraps
 
 from authlib.integrations.base_client import OAuthError
@@ -26,6 +27,8 @@ def create_app(config: dict | None = None) -> Flask:
     # No acr_values for everyone: end users without a second factor would be made to add one. Only
     # professionals are sent with acr_values (see /login/zorgprofessional).
     app = configured_portal(__name__, "ordering portal", config, scope=SCOPE, on_sign_in=_on_sign_in)
+    # The provider's acr for a sign-in with a second factor (its setting mfa.acr_mfa).
+    app.config.setdefault("PORTAL_ACR_MFA", os.environ.get("PORTAL_ACR_MFA") or ACR_MFA)
     app.config["PROVIDER_ACCOUNT_URL"] = app.config["PORTAL_ISSUER"] + "/account/"
     app.add_template_filter(moment, "moment")
     store = Store()
@@ -35,7 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     @app.get("/login/zorgprofessional")
     def login_professional():
         """Professionals sign in with a second factor: ask the provider for acr urn:idp:acr:mfa."""
-        return app.extensions["start_sign_in"](acr_values=ACR_MFA)
+        return app.extensions["start_sign_in"](acr_values=app.config["PORTAL_ACR_MFA"])
 
     return app
 
@@ -54,7 +57,8 @@ def _on_sign_in(claims: dict, token: dict, sign_in: SignInRequest):
         except (OAuthError, RequestException, ValueError) as error:
             current_app.logger.info("no roles from userinfo: %s", error)
     session["roles"] = roles or []
-    verdict = decide(session["roles"], session.get("acr"), sign_in.asked.get("acr_values") == ACR_MFA)
+    acr_mfa = current_app.config["PORTAL_ACR_MFA"]
+    verdict = decide(session["roles"], session.get("acr"), sign_in.asked.get("acr_values") == acr_mfa, acr_mfa)
     if verdict is SignIn.STEP_UP:
         session.clear()  # not signed in here until the second factor is done
         return redirect(url_for("login_professional"))
@@ -78,7 +82,7 @@ def professional_only(view):
             return _message("Alleen voor zorgprofessionals",
                             "Deze pagina is alleen voor zorgprofessionals. Uw eigen bestellingen vindt u bij "
                             "'Mijn bestellingen'.", 403)
-        if session.get("acr") != ACR_MFA:
+        if session.get("acr") != current_app.config["PORTAL_ACR_MFA"]:
             return redirect(url_for("login_professional"))
         return view(*args, **kwargs)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 PROFESSIONAL = "professional"
-ACR_MFA = "urn:idp:acr:mfa"
+ACR_MFA = "urn:idp:acr:mfa"  # the provider's default mfa.acr_mfa; PORTAL_ACR_MFA names another
 
 
 class SignIn(StrEnum):
@@ -20,8 +20,8 @@ def is_professional(roles: list[str] | None) -> bool:
     return PROFESSIONAL in (roles or [])
 
 
-def decide(roles: list[str] | None, acr: str | None, asked_second_factor: bool) -> SignIn:
-    """Professionals need acr urn:idp:acr:mfa; end users (everyone else) are fine with a password."""
-    if not is_professional(roles) or acr == ACR_MFA:
+def decide(roles: list[str] | None, acr: str | None, asked_second_factor: bool, acr_mfa: str = ACR_MFA) -> SignIn:
+    """Professionals need the provider's second-factor acr; end users (everyone else) are fine with a password."""
+    if not is_professional(roles) or acr == acr_mfa:
         return SignIn.ACCEPT
     return SignIn.REFUSE if asked_second_factor else SignIn.STEP_UP

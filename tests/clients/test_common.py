@@ -4,6 +4,7 @@ asked, and never keeps a session its own on_sign_in check did not pass."""
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -70,13 +71,15 @@ def test_a_failing_on_sign_in_check_leaves_nobody_signed_in(provider, strict_por
 
 # --- the ordering portal's verdict, as its on_sign_in hook gives it -------------------------------------
 
+ORDERING = {"PORTAL_ISSUER": "http://127.0.0.1:9", "PORTAL_CLIENT_ID": "ordering", "PORTAL_CLIENT_SECRET": "secret",
+            "PORTAL_BASE_URL": "http://127.0.0.1:8", "PORTAL_SECRET_KEY": "ordering-test", "TESTING": True}
+
+
 @pytest.fixture
 def ordering_app():
     from clients.ordering import create_app
 
-    return create_app({"PORTAL_ISSUER": "http://127.0.0.1:9", "PORTAL_CLIENT_ID": "ordering",
-                       "PORTAL_CLIENT_SECRET": "secret", "PORTAL_BASE_URL": "http://127.0.0.1:8",
-                       "PORTAL_SECRET_KEY": "ordering-test", "TESTING": True})
+    return create_app(ORDERING)
 
 
 @pytest.mark.parametrize(("asked", "status", "signed_in"), [
@@ -118,3 +121,26 @@ def test_prompt_login_and_max_age_need_a_recent_auth_time(asked, auth_time_befor
     started = time.time()
     assert SignInRequest(asked, started).recent_enough(int(started) - auth_time_before_start) is fresh
     assert SignInRequest({"prompt": "login"}, started).recent_enough(None) is False
+
+
+@pytest.mark.slow
+def test_the_ordering_portal_asks_the_acr_the_provider_is_configured_with(provider):
+    """A provider whose mfa.acr_mfa is renamed: PORTAL_ACR_MFA tells the portal, which asks and accepts that."""
+    from clients.ordering import create_app
+    from clients.ordering.app import _on_sign_in
+
+    renamed = create_app({**ORDERING, "PORTAL_ISSUER": provider.issuer,  # its discovery document
+                          "PORTAL_ACR_MFA": "https://zorg.example/acr/tweestaps"})
+    with renamed.test_request_context("/login/zorgprofessional"):
+        location = renamed.view_functions["login_professional"]().location
+    assert parse_qs(urlsplit(location).query)["acr_values"] == ["https://zorg.example/acr/tweestaps"]
+
+    with renamed.test_request_context("/callback"):
+        session.update(sub="karin", acr="https://zorg.example/acr/tweestaps")
+        accepted = _on_sign_in({"sub": "karin", "roles": ["professional"]}, {},
+                               SignInRequest({"acr_values": "https://zorg.example/acr/tweestaps"}, 0.0))
+        assert accepted is None and session["sub"] == "karin"
+    with renamed.test_request_context("/callback"):
+        session.update(sub="karin", acr=ACR_MFA)  # the default name means nothing to this provider
+        assert renamed.make_response(_on_sign_in({"sub": "karin", "roles": ["professional"]}, {},
+                                                 SignInRequest({}, 0.0))).status_code == 302

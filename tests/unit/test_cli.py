@@ -541,6 +541,18 @@ def sign_in_at_portal(base: str, portal: dict, email: str, password: str) -> dic
 DEMO_PORTALS = ["demo-patient", "demo-ordering", "demo-business"]
 
 
+@pytest.mark.parametrize(("port", "said"), [
+    ("5058", "browsers refuse to open port 5060"),  # the business portal would be on 5061, the ordering on 5060
+    ("6000", "browsers refuse to open port 6000"),
+    ("65534", "within 1-65535"),
+])
+def test_demo_refuses_ports_a_browser_cannot_open(tmp_path, port, said):
+    env = {"IDP_SERVER_INSTANCE_PATH": str(tmp_path / "instance")}
+    refused = run(env, "demo", "--port", port)
+    assert refused.returncode == 2 and said in refused.stderr and "--port" in refused.stderr
+    assert not (tmp_path / "instance" / "demo.sqlite").exists(), "nothing was set up"
+
+
 @pytest.mark.slow
 def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     port = free_port()
@@ -548,6 +560,7 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     env = {"IDP_SERVER_INSTANCE_PATH": str(tmp_path / "instance"), "IDP_PASSWORDS_BCRYPT_ROUNDS": "4"}
     demo = servers(env, ["demo", "--port", str(port)], tmp_path, port)
     assert demo.wait_until_up().status_code == 200
+    assert (tmp_path / "instance" / "demo.sqlite").exists()
     printed = demo.out.read_text()
     assert f"{base}/.well-known/openid-configuration" in printed
     assert "patient@example.org              Tulpenveld-2026" in printed
