@@ -1,7 +1,8 @@
 """What every portal has: OIDC sign-in with Authlib, RP-initiated and back-channel logout, who is signed in.
 
 A portal package calls `create_portal(__name__, ...)` and adds its own pages; it provides the template
-`base.html`, which the shared `message.html` (clients/templates: title, text) extends for every portal's errors.
+`base.html`. Shared by the portals: clients/templates (`message.html`, which extends it, for errors; `_who.html`,
+who is signed in and Uitloggen) and clients/static (served at /common/static: `calm.css`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from zoneinfo import ZoneInfo
 
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
 from jinja2 import ChoiceLoader, FileSystemLoader
 from joserfc.errors import JoseError
 from requests import RequestException
 
 from clients.backchannel import EndedSessions, LogoutTokens
 
-SHARED_TEMPLATES = os.path.join(os.path.dirname(__file__), "templates")
+SHARED = os.path.dirname(__file__)  # clients/templates and clients/static, shared by the portals
 LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
 KEPT_CLAIMS = ("sub", "name", "email", "acr", "amr", "auth_time", "sid")
 SIGN_INS = "sign_ins"  # this browser's sign-ins under way, by state: what each asked, and when it started
@@ -149,7 +150,9 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
     short = name.split(".")[-2] if name.count(".") >= 2 else name.split(".")[-1]
     base_url = base_url.rstrip("/")
     app = Flask(name)
-    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(SHARED_TEMPLATES)])
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(os.path.join(SHARED, "templates"))])
+    app.register_blueprint(Blueprint("portal_common", __name__, static_folder=os.path.join(SHARED, "static"),
+                                     static_url_path="/common/static"))
     app.config.update(
         SECRET_KEY=secret_key,
         SESSION_COOKIE_NAME=f"portal_{short}",  # portals and provider share the host's cookie jar

@@ -62,7 +62,7 @@ def _pages(app: Flask) -> None:
     def _portal():
         roles = current_roles()
         return {"insurer": INSURER, "portal_name": PORTAL, "is_admin": ADMIN_ROLE in roles,
-                "role_words": [ROLE_NAMES.get(r, r) for r in roles]}
+                "who_role": ", ".join(ROLE_NAMES.get(r, r) for r in roles)}
 
 
     @app.get("/overzicht")

@@ -92,7 +92,8 @@ def professional_only(view):
 def _pages(app: Flask, store: Store) -> None:
     @app.context_processor
     def _shop():
-        return {"shop": SHOP, "professional": is_professional(session.get("roles")) if "sub" in session else False}
+        professional = is_professional(session.get("roles")) if "sub" in session else False
+        return {"shop": SHOP, "professional": professional, "who_role": "zorgprofessional" if professional else None}
 
 
     @app.get("/overzicht")

@@ -7,21 +7,19 @@ the patient portal is registered with it (second factor required, back-channel l
 from __future__ import annotations
 
 import itertools
-import os
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from sqlalchemy import create_engine, make_url, text
 
-from tests.conformance.live import LiveProvider, LogoutReceiver, ServerThread, start_provider
+from tests.conformance.live import LiveProvider, LogoutReceiver, ServerThread, provider_on_backend
 from tests.conftest import BACKENDS
+from tests.helpers import csrf_token
 from tests.mfa_helpers import latest_code
 
 PASSWORD = "Lindeboom-2024"
-_CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 _STAGE = re.compile(r'name="stage"\s+value="([^"]+)"')
 _numbers = itertools.count(1)
 
@@ -41,35 +39,13 @@ class Patient:
     sub: str
 
 
-def _own_database(base_url: str, create: bool) -> str:
-    """(Re)create, or drop, the sibling database `<name>_clients` (the conformance suite has `_conformance`)."""
-    url = make_url(base_url)
-    name = f"{url.database}_clients"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if create:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def provider(request, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp(f"clients-{request.param}")
-    postgres = os.environ.get("IDP_TEST_DATABASE_URL") if request.param == "postgresql" else None
-    database_url = _own_database(postgres, create=True) if postgres else f"sqlite:///{tmp}/idp.sqlite"
     receiver = LogoutReceiver().start()
-    live, server = start_provider(tmp, database_url, receiver)
-    yield live
-    server.stop()
+    with provider_on_backend(request.param, tmp_path_factory.mktemp(f"clients-{request.param}"), "clients",
+                             receiver) as live:
+        yield live
     receiver.stop()
-    from idp.extensions import db
-
-    with live.app.app_context():
-        db.engine.dispose()
-    if postgres:
-        _own_database(postgres, create=False)
 
 
 def _start_portal(provider: LiveProvider, name: str, cookie: str | None = None) -> tuple[RunningPortal, ServerThread]:
@@ -129,12 +105,6 @@ def patient(provider) -> Patient:
     return Patient(email, phone, "Petra Patiënt", sub)
 
 
-def csrf_of(html: str) -> str:
-    match = _CSRF.search(html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
-
-
 def sign_in(http: requests.Session, provider: LiveProvider, portal: RunningPortal, patient: Patient
             ) -> requests.Response:
     """Click "Inloggen" at the portal and walk the provider's pages: password, then the SMS code."""
@@ -147,7 +117,7 @@ def sign_in(http: requests.Session, provider: LiveProvider, portal: RunningPorta
         assert stage, f"no sign-in stage on {page.url}"
         seen.append(stage.group(1))
         assert len(seen) < 6, seen
-        data = {"csrf_token": csrf_of(page.text), "stage": stage.group(1)}
+        data = {"csrf_token": csrf_token(page.text), "stage": stage.group(1)}
         if stage.group(1) == "password":
             data.update(username=patient.email, password=PASSWORD)
         elif stage.group(1) == "second_factor":

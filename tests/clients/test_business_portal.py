@@ -14,7 +14,7 @@ import pytest
 import requests
 import time_machine
 
-from tests.clients.conftest import PASSWORD, Patient, RunningPortal, csrf_of, path_of, sign_in
+from tests.clients.conftest import PASSWORD, Patient, RunningPortal, csrf_token, path_of, sign_in
 from tests.conformance.live import ServerThread
 from tests.mfa_helpers import latest_code, messages
 
@@ -92,7 +92,7 @@ def _walk(http: requests.Session, provider, portal: RunningPortal, person: Patie
         stage = _STAGE.search(page.text).group(1)
         assert stage not in seen, f"{stage} again"
         seen[stage] = page.text
-        data = {"csrf_token": csrf_of(page.text), "stage": stage}
+        data = {"csrf_token": csrf_token(page.text), "stage": stage}
         if stage == "password":
             data.update(username=person.email, password=PASSWORD)
         elif stage == "second_factor":
@@ -110,7 +110,7 @@ def _signed_in(http: requests.Session, portal: RunningPortal) -> bool:
 
 
 def _log_out(http: requests.Session, portal: RunningPortal, page_html: str) -> requests.Response:
-    response = http.post(portal.url + "/logout", data={"csrf_token": csrf_of(page_html)},
+    response = http.post(portal.url + "/logout", data={"csrf_token": csrf_token(page_html)},
                          allow_redirects=False, timeout=10)
     assert response.status_code == 303
     return http.get(response.headers["Location"], timeout=10)
@@ -258,7 +258,7 @@ def test_logout_at_another_portal_signs_this_one_out_by_back_channel(provider, b
     other = sign_in(http, provider, portal, employee)
     assert other.stages == [], "single sign-on at the patient portal"
 
-    http.post(portal.url + "/logout", data={"csrf_token": csrf_of(other.text)}, timeout=10)
+    http.post(portal.url + "/logout", data={"csrf_token": csrf_token(other.text)}, timeout=10)
 
     assert business.app.extensions["ended_sessions"].wait(sid, timeout=15), "no back-channel logout arrived"
     assert not _signed_in(http, business)

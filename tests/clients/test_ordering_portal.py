@@ -10,7 +10,7 @@ import requests
 
 from clients.common import roles_of
 from clients.ordering.roles import ACR_MFA, SignIn, decide
-from tests.clients.conftest import PASSWORD, csrf_of, path_of, sign_in
+from tests.clients.conftest import PASSWORD, csrf_token, path_of, sign_in
 
 pytestmark = pytest.mark.slow
 PROFESSIONAL_PAGES = ("/bestellen", "/bestellingen")
@@ -64,11 +64,11 @@ def test_an_end_user_signs_in_with_a_password_and_reorders(provider, ordering_po
     assert mine.status_code == 200 and "Geleverd" in mine.text and "Ontvangen" not in mine.text
     number = re.search(r'action="/mijn-bestellingen/([^/"]+)/opnieuw"', mine.text).group(1)
     again = http.post(f"{ordering_portal.url}/mijn-bestellingen/{number}/opnieuw",
-                      data={"csrf_token": csrf_of(mine.text)}, timeout=10)
+                      data={"csrf_token": csrf_token(mine.text)}, timeout=10)
     assert again.status_code == 200 and path_of(again.url) == "/mijn-bestellingen"
     assert f"bestelling {number} opnieuw besteld" in again.text and "Ontvangen" in again.text
     unknown = http.post(f"{ordering_portal.url}/mijn-bestellingen/B-1/opnieuw",
-                        data={"csrf_token": csrf_of(mine.text)}, timeout=10)
+                        data={"csrf_token": csrf_token(mine.text)}, timeout=10)
     assert unknown.status_code == 404
 
     details = http.get(ordering_portal.url + "/mijn-gegevens", timeout=10)
@@ -83,7 +83,7 @@ def test_an_end_user_cannot_open_the_professional_pages(provider, ordering_porta
         page = http.get(ordering_portal.url + path, timeout=10)
         assert page.status_code == 403 and "Alleen voor zorgprofessionals" in page.text, path
     posted = http.post(ordering_portal.url + "/bestellen", timeout=10, data={
-        "csrf_token": csrf_of(home.text), "client": "Jan", "qty-HAN-610": "2", "street": "Dorpsstraat 1",
+        "csrf_token": csrf_token(home.text), "client": "Jan", "qty-HAN-610": "2", "street": "Dorpsstraat 1",
         "postcode": "1234 AB", "city": "Utrecht"})
     assert posted.status_code == 403
     assert _signed_in(http, ordering_portal)
@@ -120,7 +120,7 @@ def test_a_professional_orders_for_a_client(provider, ordering_portal, make_pers
 
     page = http.get(ordering_portal.url + "/bestellen", timeout=10)
     assert page.status_code == 200 and 'name="qty-WND-310"' in page.text
-    form = {"csrf_token": csrf_of(page.text), "client": "Mevrouw J. de Vries", "qty-WND-310": "3",
+    form = {"csrf_token": csrf_token(page.text), "client": "Mevrouw J. de Vries", "qty-WND-310": "3",
             "qty-HAN-610": "1", "street": "Lindelaan 12", "postcode": "3511ab", "city": "Utrecht"}
     for wrong in ({"qty-WND-310": "", "qty-HAN-610": "0"}, {"qty-WND-310": "99"}, {"postcode": "35"},
                   {"client": " "}, {"street": ""}):
@@ -144,7 +144,7 @@ def test_a_professional_without_a_second_factor_must_add_one_first(provider, ord
     page = http.get(ordering_portal.url + "/login", timeout=10)
     for _ in range(2):  # the step-up asks the password again: adding a factor needs a fresh one
         assert page.url.startswith(provider.issuer + "/login/") and 'value="password"' in page.text
-        page = http.post(page.url, timeout=10, data={"csrf_token": csrf_of(page.text), "stage": "password",
+        page = http.post(page.url, timeout=10, data={"csrf_token": csrf_token(page.text), "stage": "password",
                                                      "username": professional.email, "password": PASSWORD})
 
     assert page.url.startswith(provider.issuer + "/login/") and 'value="enrol"' in page.text
@@ -176,7 +176,7 @@ def test_logout_goes_through_the_provider_and_back_signed_out(provider, ordering
     http = requests.Session()
     home = sign_in(http, provider, ordering_portal, make_person())
 
-    response = http.post(ordering_portal.url + "/logout", data={"csrf_token": csrf_of(home.text)},
+    response = http.post(ordering_portal.url + "/logout", data={"csrf_token": csrf_token(home.text)},
                          allow_redirects=False, timeout=10)
     assert response.status_code == 303 and response.headers["Location"].startswith(provider.issuer + "/")
     landed = http.get(response.headers["Location"], timeout=10)
@@ -195,7 +195,7 @@ def test_logout_at_the_patient_portal_signs_the_ordering_portal_out(provider, or
     other = sign_in(http, provider, portal, person)
     assert other.stages == [], "single sign-on: the SMS code counts at the patient portal too"
 
-    http.post(portal.url + "/logout", data={"csrf_token": csrf_of(other.text)}, timeout=10)
+    http.post(portal.url + "/logout", data={"csrf_token": csrf_token(other.text)}, timeout=10)
 
     assert ordering_portal.app.extensions["ended_sessions"].wait(sid, timeout=15), "no back-channel logout arrived"
     assert not _signed_in(http, ordering_portal)

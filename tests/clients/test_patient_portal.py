@@ -12,7 +12,7 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tests.clients.conftest import csrf_of, path_of, sign_in
+from tests.clients.conftest import csrf_token, path_of, sign_in
 from tests.conformance.forge import tamper_payload
 
 pytestmark = pytest.mark.slow
@@ -80,26 +80,26 @@ def test_every_page_answers_and_its_form_works(provider, portal, patient):
     page = http.get(portal.url + "/afspraken", timeout=10)
     slot = re.search(r'name="slot" value="([^"]+)"', page.text).group(1)
     booked = http.post(portal.url + "/afspraken", timeout=10,
-                       data={"csrf_token": csrf_of(page.text), "slot": slot, "reason": "Pijnlijke knie"})
+                       data={"csrf_token": csrf_token(page.text), "slot": slot, "reason": "Pijnlijke knie"})
     assert booked.status_code == 200 and "Uw afspraak is gemaakt" in booked.text
     assert "Pijnlijke knie" in booked.text and f'value="{slot}"' not in booked.text  # no longer free
-    refused = http.post(portal.url + "/afspraken", data={"csrf_token": csrf_of(page.text), "slot": slot},
+    refused = http.post(portal.url + "/afspraken", data={"csrf_token": csrf_token(page.text), "slot": slot},
                         timeout=10)
     assert refused.status_code == 400 and 'role="alert"' in refused.text
 
     page = http.get(portal.url + "/vraag", timeout=10)
     asked = http.post(portal.url + "/vraag", timeout=10, data={
-        "csrf_token": csrf_of(page.text), "subject": "Bloeddruk", "text": "Moet ik mijn pillen 's ochtends nemen?"})
+        "csrf_token": csrf_token(page.text), "subject": "Bloeddruk", "text": "Moet ik mijn pillen 's ochtends nemen?"})
     assert asked.status_code == 200 and "In behandeling" in asked.text
     assert "Moet ik mijn pillen 's ochtends nemen?" in asked.text or "Moet ik mijn pillen &#39;s ochtends" in asked.text
-    empty = http.post(portal.url + "/vraag", data={"csrf_token": csrf_of(page.text), "text": " "}, timeout=10)
+    empty = http.post(portal.url + "/vraag", data={"csrf_token": csrf_token(page.text), "text": " "}, timeout=10)
     assert empty.status_code == 400 and 'role="alert"' in empty.text
 
     page = http.get(portal.url + "/herhaalrecepten", timeout=10)
     medicine = re.search(r'name="medicine" value="([^"]+)"', page.text).group(1)
     assert "Aangevraagd op" not in page.text
     requested = http.post(portal.url + "/herhaalrecepten", timeout=10,
-                          data={"csrf_token": csrf_of(page.text), "medicine": [medicine]})
+                          data={"csrf_token": csrf_token(page.text), "medicine": [medicine]})
     assert requested.status_code == 200 and "Aangevraagd op" in requested.text
 
     results = http.get(portal.url + "/uitslagen", timeout=10)
@@ -128,7 +128,7 @@ def test_logout_goes_through_the_provider_and_back_to_the_portal_signed_out(prov
     http = requests.Session()
     dashboard = sign_in(http, provider, portal, patient)
 
-    response = http.post(portal.url + "/logout", data={"csrf_token": csrf_of(dashboard.text)},
+    response = http.post(portal.url + "/logout", data={"csrf_token": csrf_token(dashboard.text)},
                          allow_redirects=False, timeout=10)
     assert response.status_code == 303
     end_session = response.headers["Location"]
@@ -150,7 +150,7 @@ def test_logout_at_another_portal_signs_this_one_out_by_back_channel(provider, p
     assert other.stages == [], "single sign-on: no password or code at the second portal"
     assert _session_of(http, second_portal)["sid"] == sid
 
-    http.post(second_portal.url + "/logout", data={"csrf_token": csrf_of(other.text)}, timeout=10)
+    http.post(second_portal.url + "/logout", data={"csrf_token": csrf_token(other.text)}, timeout=10)
 
     assert portal.app.extensions["ended_sessions"].wait(sid, timeout=15), "no back-channel logout arrived"
     assert not _signed_in(http, portal)

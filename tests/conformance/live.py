@@ -6,13 +6,17 @@ started in a thread of the test process (so time-machine moves its clock too).
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 
 from idp import create_app
@@ -148,3 +152,36 @@ def start_provider(tmp: Path, database_url: str, receiver: LogoutReceiver) -> tu
         db.session.remove()
     server.serve(app)
     return LiveProvider(issuer=issuer, app=app, portals=portals, sub=sub), server
+
+
+@contextmanager
+def provider_on_backend(backend: str, tmp: Path, suffix: str, receiver: LogoutReceiver) -> Iterator[LiveProvider]:
+    """The live provider on a database of its own: a file in `tmp` on SQLite, or on PostgreSQL the sibling
+    database `<name>_<suffix>` next to IDP_TEST_DATABASE_URL's (made afresh, dropped afterwards). A server
+    thread must not share its tables with fixtures that truncate them."""
+    postgres = os.environ.get("IDP_TEST_DATABASE_URL") if backend == "postgresql" else None
+    database_url = _sibling_database(postgres, suffix, create=True) if postgres else f"sqlite:///{tmp}/idp.sqlite"
+    live, server = start_provider(tmp, database_url, receiver)
+    try:
+        yield live
+    finally:
+        server.stop()
+        from idp.extensions import db
+
+        with live.app.app_context():
+            db.engine.dispose()
+        if postgres:
+            _sibling_database(postgres, suffix, create=False)
+
+
+def _sibling_database(base_url: str, suffix: str, create: bool) -> str:
+    """(Re)create, or drop, the database `<name>_<suffix>` on the server of `base_url`; returns its URL."""
+    url = make_url(base_url)
+    name = f"{url.database}_{suffix}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
