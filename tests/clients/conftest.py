@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 
+from clients.backchannel import EVENT as BACKCHANNEL_EVENT
 from tests.conformance.live import LiveProvider, LogoutReceiver, ServerThread, provider_on_backend
 from tests.conftest import BACKENDS
 from tests.helpers import csrf_token
@@ -127,6 +130,32 @@ def sign_in(http: requests.Session, provider: LiveProvider, portal: RunningPorta
         page = http.post(page.url, data=data, timeout=10)
     page.stages = seen
     return page
+
+
+def session_of(http: requests.Session, portal: RunningPortal) -> dict:
+    """The portal's own session cookie, read with the portal's key (what the portal itself sees)."""
+    cookie = http.cookies.get(portal.app.config["SESSION_COOKIE_NAME"])
+    serializer = portal.app.session_interface.get_signing_serializer(portal.app)
+    return serializer.loads(cookie) if cookie else {}
+
+
+def portal_signed_in(http: requests.Session, portal: RunningPortal) -> bool:
+    """Does the portal let this browser into its home page (/overzicht), or send it to the welcome page?"""
+    response = http.get(portal.url + "/overzicht", allow_redirects=False, timeout=10)
+    assert response.status_code in (200, 302), response.status_code
+    return response.status_code == 200
+
+
+def logout_token(provider: LiveProvider, typ: str = "logout+jwt", **claims) -> str:
+    """A logout token signed with the provider's own key (what only the provider can make); a claim given as
+    None is left out."""
+    from idp.runtime import keyring
+
+    now = int(time.time())
+    body = {"iss": provider.issuer, "iat": now, "exp": now + 120, "jti": secrets.token_urlsafe(8),
+            "events": {BACKCHANNEL_EVENT: {}}, **claims}
+    with provider.app.app_context():
+        return keyring().sign({k: v for k, v in body.items() if v is not None}, "RS256", typ=typ)
 
 
 def path_of(url: str) -> str:

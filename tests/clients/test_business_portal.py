@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import secrets
-import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -14,13 +12,15 @@ import pytest
 import requests
 import time_machine
 
-from tests.clients.conftest import PASSWORD, Patient, RunningPortal, csrf_token, path_of, sign_in
+from tests.clients.conftest import (
+    PASSWORD, Patient, RunningPortal, csrf_token, logout_token, path_of, portal_signed_in, session_of,
+    sign_in,
+)
 from tests.conformance.live import ServerThread
 from tests.mfa_helpers import latest_code, messages
 
 pytestmark = pytest.mark.slow
 DOMAIN = "business.example.org"
-EVENT = "http://schemas.openid.net/event/backchannel-logout"
 _STAGE = re.compile(r'name="stage"\s+value="([^"]+)"')
 _numbers = itertools.count(1)
 
@@ -103,12 +103,6 @@ def _walk(http: requests.Session, provider, portal: RunningPortal, person: Patie
     return page, seen
 
 
-def _signed_in(http: requests.Session, portal: RunningPortal) -> bool:
-    response = http.get(portal.url + "/overzicht", allow_redirects=False, timeout=10)
-    assert response.status_code in (200, 302), response.status_code
-    return response.status_code == 200
-
-
 def _log_out(http: requests.Session, portal: RunningPortal, page_html: str) -> requests.Response:
     response = http.post(portal.url + "/logout", data={"csrf_token": csrf_token(page_html)},
                          allow_redirects=False, timeout=10)
@@ -135,7 +129,7 @@ def test_the_sms_code_is_asked_again_at_the_next_sign_in(provider, business, emp
     http = requests.Session()
     first, _ = _walk(http, provider, business, employee)
     landed = _log_out(http, business, first.text)
-    assert landed.url == business.url + "/" and not _signed_in(http, business)
+    assert landed.url == business.url + "/" and not portal_signed_in(http, business)
     sent = len(messages(provider.app, to=employee.phone))
 
     again, seen = _walk(http, provider, business, employee)
@@ -158,7 +152,7 @@ def test_a_session_from_another_portal_still_asks_password_and_a_new_sms_code(pr
     assert len(messages(provider.app, to=employee.phone)) == sent + 1, "a new SMS code for this sign-in"
     assert path_of(overview.url) == "/overzicht"
     assert parse_qs(urlsplit(_authorize_url(http, business)).query)["prompt"] == ["login"]
-    assert _session_of(http, business)["sid"] == _session_of(http, portal)["sid"], "one provider session"
+    assert session_of(http, business)["sid"] == session_of(http, portal)["sid"], "one provider session"
 
 
 def test_dropping_prompt_login_from_the_url_does_not_get_past_the_portal(provider, business, portal, employee):
@@ -174,7 +168,7 @@ def test_dropping_prompt_login_from_the_url_does_not_get_past_the_portal(provide
 
     assert path_of(landed.url) == "/callback", "the provider answered at once, from its session"
     assert landed.status_code == 403 and "Opnieuw inloggen" in landed.text
-    assert not _signed_in(http, business)
+    assert not portal_signed_in(http, business)
 
 
 def _authorize_url(http: requests.Session, portal: RunningPortal) -> str:
@@ -189,8 +183,8 @@ def test_an_address_outside_the_business_domain_is_refused_by_the_provider(provi
     assert list(seen) == ["password", "account_allowed"]
     assert page.url.startswith(provider.issuer + "/login/") and f"@{DOMAIN}" in page.text
     assert messages(provider.app, to=outsider.phone) == [], "no SMS code for an account refused here"
-    assert not _signed_in(http, business)
-    assert "sub" not in _session_of(http, business)
+    assert not portal_signed_in(http, business)
+    assert "sub" not in session_of(http, business)
 
 
 def test_the_request_asks_for_roles_with_pkce_state_and_nonce(business):
@@ -246,7 +240,7 @@ def test_logout_goes_through_the_provider_and_back_signed_out(provider, business
     landed = _log_out(http, business, overview.text)
 
     assert landed.url == business.url + "/" and "Uitloggen" not in landed.text
-    assert not _signed_in(http, business)
+    assert not portal_signed_in(http, business)
     again = http.get(business.url + "/login", timeout=10)  # the provider's session ended too
     assert again.url.startswith(provider.issuer + "/login/") and 'value="password"' in again.text
 
@@ -254,40 +248,25 @@ def test_logout_goes_through_the_provider_and_back_signed_out(provider, business
 def test_logout_at_another_portal_signs_this_one_out_by_back_channel(provider, business, portal, employee):
     http = requests.Session()
     _walk(http, provider, business, employee)
-    sid = _session_of(http, business)["sid"]
+    sid = session_of(http, business)["sid"]
     other = sign_in(http, provider, portal, employee)
     assert other.stages == [], "single sign-on at the patient portal"
 
     http.post(portal.url + "/logout", data={"csrf_token": csrf_token(other.text)}, timeout=10)
 
     assert business.app.extensions["ended_sessions"].wait(sid, timeout=15), "no back-channel logout arrived"
-    assert not _signed_in(http, business)
+    assert not portal_signed_in(http, business)
 
 
 def test_a_logout_token_for_another_portal_changes_nothing(provider, business, employee):
     http = requests.Session()
     _walk(http, provider, business, employee)
-    sid = _session_of(http, business)["sid"]
+    sid = session_of(http, business)["sid"]
 
     wrong = requests.post(business.url + "/backchannel-logout", timeout=10,
-                          data={"logout_token": _logout_token(provider, aud="another-portal", sid=sid)})
-    assert wrong.status_code == 400 and _signed_in(http, business)
+                          data={"logout_token": logout_token(provider, aud="another-portal", sid=sid)})
+    assert wrong.status_code == 400 and portal_signed_in(http, business)
     right = requests.post(business.url + "/backchannel-logout", timeout=10,
-                          data={"logout_token": _logout_token(provider, aud=business.client_id, sid=sid)})
-    assert right.status_code == 200 and not _signed_in(http, business)
+                          data={"logout_token": logout_token(provider, aud=business.client_id, sid=sid)})
+    assert right.status_code == 200 and not portal_signed_in(http, business)
 
-
-def _session_of(http: requests.Session, portal: RunningPortal) -> dict:
-    cookie = http.cookies.get(portal.app.config["SESSION_COOKIE_NAME"])
-    serializer = portal.app.session_interface.get_signing_serializer(portal.app)
-    return serializer.loads(cookie) if cookie else {}
-
-
-def _logout_token(provider, **claims) -> str:
-    from idp.runtime import keyring
-
-    now = int(time.time())
-    body = {"iss": provider.issuer, "iat": now, "exp": now + 120, "jti": secrets.token_urlsafe(8),
-            "events": {EVENT: {}}, **claims}
-    with provider.app.app_context():
-        return keyring().sign(body, "RS256", typ="logout+jwt")

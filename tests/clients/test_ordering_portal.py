@@ -10,23 +10,10 @@ import requests
 
 from clients.common import roles_of
 from clients.ordering.roles import ACR_MFA, SignIn, decide
-from tests.clients.conftest import PASSWORD, csrf_token, path_of, sign_in
+from tests.clients.conftest import PASSWORD, csrf_token, path_of, portal_signed_in, session_of, sign_in
 
 pytestmark = pytest.mark.slow
 PROFESSIONAL_PAGES = ("/bestellen", "/bestellingen")
-
-
-def _session_of(http: requests.Session, portal) -> dict:
-    """The portal's own session cookie, read with the portal's key (what the portal itself sees)."""
-    cookie = http.cookies.get(portal.app.config["SESSION_COOKIE_NAME"])
-    serializer = portal.app.session_interface.get_signing_serializer(portal.app)
-    return serializer.loads(cookie) if cookie else {}
-
-
-def _signed_in(http: requests.Session, portal) -> bool:
-    response = http.get(portal.url + "/overzicht", allow_redirects=False, timeout=10)
-    assert response.status_code in (200, 302), response.status_code
-    return response.status_code == 200
 
 
 def _query(url: str) -> dict:
@@ -58,7 +45,7 @@ def test_an_end_user_signs_in_with_a_password_and_reorders(provider, ordering_po
     assert "Eva Eindgebruiker" in home.text and "met wachtwoord" in home.text
     assert "Mijn bestellingen" in home.text and "Mijn gegevens" in home.text
     assert "Bestellen voor een cliënt" not in home.text
-    assert _session_of(http, ordering_portal)["roles"] == []
+    assert session_of(http, ordering_portal)["roles"] == []
 
     mine = http.get(ordering_portal.url + "/mijn-bestellingen", timeout=10)
     assert mine.status_code == 200 and "Geleverd" in mine.text and "Ontvangen" not in mine.text
@@ -86,7 +73,7 @@ def test_an_end_user_cannot_open_the_professional_pages(provider, ordering_porta
         "csrf_token": csrf_token(home.text), "client": "Jan", "qty-HAN-610": "2", "street": "Dorpsstraat 1",
         "postcode": "1234 AB", "city": "Utrecht"})
     assert posted.status_code == 403
-    assert _signed_in(http, ordering_portal)
+    assert portal_signed_in(http, ordering_portal)
 
 
 def test_signed_out_the_pages_lead_to_the_welcome_page(ordering_portal):
@@ -104,7 +91,7 @@ def test_a_professional_signed_in_with_a_password_only_is_stepped_up(provider, o
     home = sign_in(http, provider, portal, professional)
 
     assert home.stages == ["password", "second_factor"], "the portal asked the second factor with acr_values"
-    kept = _session_of(http, portal)
+    kept = session_of(http, portal)
     assert kept["acr"] == ACR_MFA and "sms" in kept["amr"]
     assert path_of(home.url) == "/overzicht" and "Bestellen voor een cliënt" in home.text
     assert "met wachtwoord en sms-code" in home.text and "(zorgprofessional)" in home.text
@@ -114,8 +101,8 @@ def test_a_professional_orders_for_a_client(provider, ordering_portal, make_pers
     professional = make_person(roles=["professional"], sms=True, name="Dr. Fatima El Amrani")
     http = requests.Session()
     home = sign_in(http, provider, ordering_portal, professional)
-    assert _session_of(http, ordering_portal)["roles"] == ["professional"]
-    assert home.stages == ["password", "second_factor"] and _session_of(http, ordering_portal)["acr"] == ACR_MFA
+    assert session_of(http, ordering_portal)["roles"] == ["professional"]
+    assert home.stages == ["password", "second_factor"] and session_of(http, ordering_portal)["acr"] == ACR_MFA
     assert "Mijn bestellingen" not in home.text
 
     page = http.get(ordering_portal.url + "/bestellen", timeout=10)
@@ -148,7 +135,7 @@ def test_a_professional_without_a_second_factor_must_add_one_first(provider, ord
                                                      "username": professional.email, "password": PASSWORD})
 
     assert page.url.startswith(provider.issuer + "/login/") and 'value="enrol"' in page.text
-    assert not _signed_in(http, ordering_portal), "not signed in at the portal with a password only"
+    assert not portal_signed_in(http, ordering_portal), "not signed in at the portal with a password only"
 
 
 @pytest.mark.parametrize(("roles", "acr", "asked", "verdict"), [
@@ -182,7 +169,7 @@ def test_logout_goes_through_the_provider_and_back_signed_out(provider, ordering
     landed = http.get(response.headers["Location"], timeout=10)
 
     assert landed.url == ordering_portal.url + "/" and "Inloggen" in landed.text and "Uitloggen" not in landed.text
-    assert not _signed_in(http, ordering_portal)
+    assert not portal_signed_in(http, ordering_portal)
     again = http.get(ordering_portal.url + "/login", timeout=10)
     assert again.url.startswith(provider.issuer + "/login/") and 'value="password"' in again.text
 
@@ -191,11 +178,11 @@ def test_logout_at_the_patient_portal_signs_the_ordering_portal_out(provider, or
     person = make_person(sms=True)
     http = requests.Session()
     sign_in(http, provider, ordering_portal, person)
-    sid = _session_of(http, ordering_portal)["sid"]
+    sid = session_of(http, ordering_portal)["sid"]
     other = sign_in(http, provider, portal, person)
     assert other.stages == [], "single sign-on: the SMS code counts at the patient portal too"
 
     http.post(portal.url + "/logout", data={"csrf_token": csrf_token(other.text)}, timeout=10)
 
     assert ordering_portal.app.extensions["ended_sessions"].wait(sid, timeout=15), "no back-channel logout arrived"
-    assert not _signed_in(http, ordering_portal)
+    assert not portal_signed_in(http, ordering_portal)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,36 +11,11 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tests.clients.conftest import csrf_token, path_of, sign_in
+from clients.backchannel import EVENT as BACKCHANNEL_EVENT
+from tests.clients.conftest import csrf_token, logout_token, path_of, portal_signed_in, session_of, sign_in
 from tests.conformance.forge import tamper_payload
 
 pytestmark = pytest.mark.slow
-EVENT = "http://schemas.openid.net/event/backchannel-logout"
-
-
-def _session_of(http: requests.Session, portal) -> dict:
-    """The portal's own session cookie, read with the portal's key (what the portal itself sees)."""
-    cookie = http.cookies.get(portal.app.config["SESSION_COOKIE_NAME"])
-    serializer = portal.app.session_interface.get_signing_serializer(portal.app)
-    return serializer.loads(cookie) if cookie else {}
-
-
-def _signed_in(http: requests.Session, portal) -> bool:
-    response = http.get(portal.url + "/overzicht", allow_redirects=False, timeout=10)
-    assert response.status_code in (200, 302), response.status_code
-    return response.status_code == 200
-
-
-def _logout_token(provider, typ: str = "logout+jwt", **claims) -> str:
-    """A logout token signed with the provider's own key (what only the provider can make); a claim given as
-    None is left out."""
-    from idp.runtime import keyring
-
-    now = int(time.time())
-    body = {"iss": provider.issuer, "iat": now, "exp": now + 120, "jti": secrets.token_urlsafe(8),
-            "events": {EVENT: {}}, **claims}
-    with provider.app.app_context():
-        return keyring().sign({k: v for k, v in body.items() if v is not None}, "RS256", typ=typ)
 
 
 def test_signing_in_with_password_and_sms_shows_who_and_how(provider, portal, patient):
@@ -56,7 +30,7 @@ def test_signing_in_with_password_and_sms_shows_who_and_how(provider, portal, pa
     assert "Petra Patiënt" in dashboard.text
     assert "met wachtwoord en sms-code" in dashboard.text and "sinds" in dashboard.text
     assert "Uitloggen" in dashboard.text
-    kept = _session_of(http, portal)
+    kept = session_of(http, portal)
     assert kept["sub"] == patient.sub and kept["acr"] == "urn:idp:acr:mfa"
     assert kept["amr"] == ["mfa", "pwd", "sms"] and kept["sid"] and kept["email"] == patient.email
     assert "script-src" not in dashboard.headers["Content-Security-Policy"]  # default-src 'self': no inline
@@ -114,7 +88,7 @@ def test_a_form_without_its_token_changes_nothing(provider, portal, patient):
     assert forged.status_code == 400
     assert "Van een andere site" not in http.get(portal.url + "/vraag", timeout=10).text
     assert http.post(portal.url + "/logout", data={}, allow_redirects=False, timeout=10).status_code == 400
-    assert _signed_in(http, portal)
+    assert portal_signed_in(http, portal)
 
 
 def test_signed_out_the_pages_lead_to_the_welcome_page(portal):
@@ -137,7 +111,7 @@ def test_logout_goes_through_the_provider_and_back_to_the_portal_signed_out(prov
     landed = http.get(end_session, timeout=10)
 
     assert landed.url == portal.url + "/" and "Inloggen" in landed.text and "Uitloggen" not in landed.text
-    assert not _signed_in(http, portal)
+    assert not portal_signed_in(http, portal)
     again = http.get(portal.url + "/login", timeout=10)  # the provider's session ended too
     assert again.url.startswith(provider.issuer + "/login/") and 'value="password"' in again.text
 
@@ -145,39 +119,39 @@ def test_logout_goes_through_the_provider_and_back_to_the_portal_signed_out(prov
 def test_logout_at_another_portal_signs_this_one_out_by_back_channel(provider, portal, second_portal, patient):
     http = requests.Session()
     sign_in(http, provider, portal, patient)
-    sid = _session_of(http, portal)["sid"]
+    sid = session_of(http, portal)["sid"]
     other = sign_in(http, provider, second_portal, patient)
     assert other.stages == [], "single sign-on: no password or code at the second portal"
-    assert _session_of(http, second_portal)["sid"] == sid
+    assert session_of(http, second_portal)["sid"] == sid
 
     http.post(second_portal.url + "/logout", data={"csrf_token": csrf_token(other.text)}, timeout=10)
 
     assert portal.app.extensions["ended_sessions"].wait(sid, timeout=15), "no back-channel logout arrived"
-    assert not _signed_in(http, portal)
+    assert not portal_signed_in(http, portal)
     assert http.get(portal.url + "/", timeout=10).text.count("Uitloggen") == 0
 
 
 def test_forged_logout_tokens_are_refused_and_change_nothing(provider, portal, patient):
     http = requests.Session()
     sign_in(http, provider, portal, patient)
-    sid = _session_of(http, portal)["sid"]
-    genuine = _logout_token(provider, aud=portal.client_id, sub=patient.sub, sid=sid)
+    sid = session_of(http, portal)["sid"]
+    genuine = logout_token(provider, aud=portal.client_id, sub=patient.sub, sid=sid)
     stranger = RSAKey.generate_key(2048, parameters={"kid": "attacker"})
     now = int(time.time())
     forged = {
         "wrong signature": tamper_payload(genuine, jti="again"),
         "wrong key": jwt.encode({"alg": "RS256", "kid": "attacker", "typ": "logout+jwt"},
                                 {"iss": provider.issuer, "aud": portal.client_id, "iat": now, "sid": sid,
-                                 "events": {EVENT: {}}}, stranger),
-        "wrong audience": _logout_token(provider, aud="another-portal", sid=sid),
-        "wrong issuer": tamper_payload(_logout_token(provider, aud=portal.client_id, sid=sid), iss="https://x"),
-        "with a nonce": _logout_token(provider, aud=portal.client_id, sid=sid, nonce="n-0S6_WzA2Mj"),
-        "without the event": _logout_token(provider, aud=portal.client_id, sid=sid, events={}),
-        "without sid or sub": _logout_token(provider, aud=portal.client_id),
-        "without exp": _logout_token(provider, aud=portal.client_id, sid=sid, exp=None),
-        "without jti": _logout_token(provider, aud=portal.client_id, sid=sid, jti=None),
-        "issued an hour ago": _logout_token(provider, aud=portal.client_id, sid=sid, iat=now - 3600),
-        "typed as another kind of JWT": _logout_token(provider, typ="JWT", aud=portal.client_id, sid=sid),
+                                 "events": {BACKCHANNEL_EVENT: {}}}, stranger),
+        "wrong audience": logout_token(provider, aud="another-portal", sid=sid),
+        "wrong issuer": tamper_payload(logout_token(provider, aud=portal.client_id, sid=sid), iss="https://x"),
+        "with a nonce": logout_token(provider, aud=portal.client_id, sid=sid, nonce="n-0S6_WzA2Mj"),
+        "without the event": logout_token(provider, aud=portal.client_id, sid=sid, events={}),
+        "without sid or sub": logout_token(provider, aud=portal.client_id),
+        "without exp": logout_token(provider, aud=portal.client_id, sid=sid, exp=None),
+        "without jti": logout_token(provider, aud=portal.client_id, sid=sid, jti=None),
+        "issued an hour ago": logout_token(provider, aud=portal.client_id, sid=sid, iat=now - 3600),
+        "typed as another kind of JWT": logout_token(provider, typ="JWT", aud=portal.client_id, sid=sid),
         "not a token": "abc.def.ghi",
         "missing": "",
     }
@@ -185,11 +159,11 @@ def test_forged_logout_tokens_are_refused_and_change_nothing(provider, portal, p
         response = requests.post(portal.url + "/backchannel-logout", data={"logout_token": token}, timeout=10)
         assert response.status_code == 400, what
         assert response.json() == {"error": "invalid_request"}, what
-    assert _signed_in(http, portal)
+    assert portal_signed_in(http, portal)
 
     response = requests.post(portal.url + "/backchannel-logout", data={"logout_token": genuine}, timeout=10)
     assert response.status_code == 200
-    assert not _signed_in(http, portal)
+    assert not portal_signed_in(http, portal)
     again = requests.post(portal.url + "/backchannel-logout", data={"logout_token": genuine}, timeout=10)
     assert again.status_code == 400, "a logout token is used once (its jti is remembered until it expires)"
 
@@ -200,5 +174,5 @@ def test_the_portal_refuses_a_callback_with_a_wrong_state(provider, portal, pati
     refused = http.get(portal.url + "/callback", params={"code": "made-up", "state": "not-the-one-we-sent"},
                        timeout=10)
     assert refused.status_code == 400 and "Inloggen is niet gelukt" in refused.text
-    assert not _signed_in(http, portal)
+    assert not portal_signed_in(http, portal)
     assert requests.get(portal.url + "/callback", params={"code": "x", "state": "y"}, timeout=10).status_code == 400
