@@ -65,27 +65,26 @@ class DemoPortal:
 
 
 def register_portals(app, port: int) -> list[DemoPortal]:
-    """Register the demo portals (or bring their registration up to date) and give each a fresh secret.
+    """Register the demo portals (or move their URIs to this port) and give each a fresh secret.
 
     Secrets are stored only as keyed hashes, so every start rotates them and hands them to the portals.
     """
-    from sqlalchemy import select
-
+    from idp.errors import NotFound
     from idp.extensions import db
-    from idp.models import Client
-    from idp.oidc.clients import register, rotate_secret
+    from idp.oidc.clients import get, register, rotate_secret
 
     portals = []
     with app.app_context():
         for client_id, name, package, offset, options, who in DEMO_PORTALS:
             base = f"http://127.0.0.1:{port + offset}"
-            client = db.session.scalar(select(Client).where(Client.client_id == client_id))
-            if client is None:
+            try:
+                client = get(client_id)
+            except NotFound:
                 registered = register(name, [base + "/callback"], post_logout_redirect_uris=[base + "/"],
                                       backchannel_logout_uri=base + "/backchannel-logout", first_party=True,
                                       client_id=client_id, **options)
                 secret = registered.secret
-            else:  # another --port than last time: the URIs follow
+            else:  # registered at an earlier start, perhaps with another --port: the URIs follow
                 client.redirect_uris, client.post_logout_redirect_uris = [base + "/callback"], [base + "/"]
                 client.backchannel_logout_uri = base + "/backchannel-logout"
                 secret = rotate_secret(client)

@@ -266,8 +266,6 @@ def _policies(tables: Any, origin: str) -> dict[str, PasswordPolicy]:
         raise SettingsError(f"setting [{POLICIES}] must hold tables such as [{POLICIES}.standard]")
     policies = _builtin_policies()
     for name, values in tables.items():
-        if isinstance(values, PasswordPolicy):
-            values = dataclasses.asdict(values)
         if not isinstance(values, dict):
             raise SettingsError(f"setting [{POLICIES}.{name}] must be a table")
         policies[name] = PasswordPolicy(**_fields(PasswordPolicy, f"{POLICIES}.{name}", values, origin))

@@ -6,12 +6,11 @@ The account pages are a client of the provider like any portal (code flow, PKCE 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from collections.abc import MutableMapping
 from urllib.parse import urlencode
 
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -53,10 +52,6 @@ def ensure_account_client() -> Client:
     return client
 
 
-def _challenge(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-
-
 def begin(store: MutableMapping, target: str) -> str:
     """Remember a new sign-in in the browser session; returns the /authorize URL to send the browser to.
 
@@ -74,7 +69,7 @@ def begin(store: MutableMapping, target: str) -> str:
         "redirect_uri": redirect_uri(),
         "state": state,
         "nonce": secrets.token_urlsafe(16),
-        "code_challenge": _challenge(verifier),
+        "code_challenge": create_s256_code_challenge(verifier),
         "code_challenge_method": "S256",
     }
     return settings().issuer + "/authorize?" + urlencode(params)

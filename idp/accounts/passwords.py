@@ -60,8 +60,9 @@ def change_password(user: User, new_password: str, *, client: Client | None = No
     from idp.oidc.grants import revoke_all_for_user
 
     checked = results(user, new_password, client)
-    if all(r.ok for r in checked) and user.password_hash and verify_password(
-            new_password, user.password_hash, settings().passwords.bcrypt_rounds):
+    # With a history the rules already compared the current password; without one, compare it here.
+    if all(r.ok for r in checked) and user.password_hash and not policy.policy_for(client)[1].history and \
+            verify_password(new_password, user.password_hash, settings().passwords.bcrypt_rounds):
         # Whatever the history setting: a temporary or expired password is not replaced by itself.
         checked.append(policy.RuleResult("current", _("Not your current password"), False))
     if not all(r.ok for r in checked):

@@ -56,7 +56,3 @@ def confirm(user: User, password: str, *, store: MutableMapping, sid: str, now: 
     record(EventTag.LOGIN_PASSWORD_SUCCESS, user_id=user.id, client_id=CLIENT_ID, reason="reauth")
     store[KEY] = {"sid": sid, "at": clock.timestamp(now)}
     return True
-
-
-def forget(store: MutableMapping) -> None:
-    store.pop(KEY, None)

@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6749 import scope_to_list
 from sqlalchemy import select
 
 from idp import clock
+from idp.accounts.users import email_domain
 from idp.extensions import db
 from idp.login import assurance
 from idp.models import Client, Consent, SsoSession
@@ -55,7 +56,7 @@ def needs_login(params: dict, session: SsoSession | None, hint_sub: str | None, 
 
 def account_allowed(client: Client, user) -> bool:
     """A portal restricted to e-mail domains (business portals) takes only accounts at those domains."""
-    return not client.email_domains or user.email.rpartition("@")[2].lower() in client.email_domains
+    return not client.email_domains or email_domain(user.email) in client.email_domains
 
 
 def consent_missing(client: Client, user_id: int, scope: str, params: dict) -> bool:

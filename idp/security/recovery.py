@@ -54,17 +54,12 @@ def use(user: User, submitted: str, now: datetime | None = None) -> bool:
     if len(code) != LENGTH:
         return False
     now = now or clock.now()
-    row = db.session.scalar(select(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash(code),
-        RecoveryCode.used_at.is_(None)))
-    if row is None:
-        return False
-    # Conditional update: of two requests racing with the same code only one burns it.
+    # One conditional update: of two requests racing with the same code only one burns it.
     claimed = db.session.execute(
-        update(RecoveryCode).where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+        update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash(code),
+                                   RecoveryCode.used_at.is_(None))
         .values(used_at=now).execution_options(synchronize_session=False)
     ).rowcount
-    db.session.refresh(row)
     return bool(claimed)
 
 
