@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from urllib.parse import parse_qs, urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
@@ -25,9 +24,9 @@ from joserfc.errors import JoseError
 from requests import RequestException
 
 from clients.backchannel import EndedSessions, LogoutTokens
+from clients.dutch import LOCAL_TIME, moment, today
 
 SHARED = os.path.dirname(__file__)  # clients/templates and clients/static, shared by the portals
-LOCAL_TIME = ZoneInfo("Europe/Amsterdam")
 KEPT_CLAIMS = ("sub", "name", "email", "acr", "amr", "auth_time", "sid")
 SIGN_INS = "sign_ins"  # this browser's sign-ins under way, by state: what each asked, and when it started
 MAX_SIGN_INS = 5  # tabs signing in at once; older ones are forgotten
@@ -72,10 +71,8 @@ def local_time(timestamp: float | int | None) -> str:
     """A moment as the person reads it: "14:02" today, "3-5-2025 14:02" another day."""
     if not timestamp:
         return ""
-    moment = datetime.fromtimestamp(timestamp, UTC).astimezone(LOCAL_TIME)
-    today = datetime.now(UTC).astimezone(LOCAL_TIME).date()
-    clock = moment.strftime("%H:%M")
-    return clock if moment.date() == today else f"{moment.day}-{moment.month}-{moment.year} {clock}"
+    at = datetime.fromtimestamp(timestamp, UTC).astimezone(LOCAL_TIME)
+    return f"{at:%H:%M}" if at.date() == today() else moment(at)
 
 
 def how_signed_in(amr: list[str] | None) -> str:

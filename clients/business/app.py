@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import wraps
 
-from flask import Flask, redirect, render_template, request, session, url_for
+from flask import Flask, render_template, request, session
 
 from clients.business.demo import STATUS_ORDER, claims_with_status, dutch_date, euro, organisation_of
 from clients.common import SignInRequest, configured_portal, roles_of, signed_in

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
-from clients.common import LOCAL_TIME
+from clients.dutch import MONTHS, seeded_rng, today
 
 CLIENTS = ["J. de Vries", "M. Jansen", "A. el Idrissi", "P. van den Berg", "S. Bakker", "K. Visser",
            "L. Smit", "R. Meijer", "F. Yilmaz", "T. Mulder", "E. de Groot", "N. Bos", "D. Vos", "H. Peters"]
@@ -79,19 +78,12 @@ class Organisation:
     colleagues: list[Colleague]
 
 
-def _rng(*parts: object) -> random.Random:
-    seed = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
-    return random.Random(int.from_bytes(seed[:8], "big"))
-
-
-def today() -> date:
-    return datetime.now(LOCAL_TIME).date()
 
 
 def organisation_of(email: str | None) -> Organisation:
     """The organisation behind a business address (demo: one per e-mail domain)."""
     domain = (email or "").rpartition("@")[2].lower() or "onbekend"
-    rng = _rng("organisation", domain)
+    rng = seeded_rng("organisation", domain)
     name = rng.choice(sorted(ORGANISATIONS))
     return Organisation(name=name, agb_code=f"{rng.randint(0, 99999999):08d}", domain=domain,
                         claims=_claims(rng, ORGANISATIONS[name]), contracts=_contracts(rng),
@@ -152,10 +144,6 @@ def euro(amount: Decimal) -> str:
     """'€ 1.234,50' as Dutch people write amounts."""
     text = f"{amount:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
     return f"€ {text}"
-
-
-MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-          "november", "december"]
 
 
 def dutch_date(day: date) -> str:

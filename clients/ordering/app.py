@@ -15,7 +15,8 @@ from flask import Flask, current_app, flash, redirect, render_template, request,
 from requests import RequestException
 
 from clients.common import SignInRequest, configured_portal, roles_of, signed_in
-from clients.ordering.demo import CATALOGUE, MAX_QUANTITY, Store, moment, parse_address, parse_lines
+from clients.dutch import moment
+from clients.ordering.demo import CATALOGUE, MAX_QUANTITY, Store, parse_address, parse_lines
 from clients.ordering.roles import ACR_MFA, SignIn, decide, is_professional
 
 SHOP = "Samen zorgen · hulpmiddelen bestellen"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import random
 import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from clients.common import LOCAL_TIME
+from clients.dutch import LOCAL_TIME, seeded_rng
 
 RECEIVED = "Ontvangen"
 MAX_QUANTITY = 20
@@ -34,7 +32,6 @@ CATALOGUE = [
     Product("DES-720", "Huiddesinfectie alcohol 70%", "flacon van 250 ml"),
     Product("VOE-840", "Sondevoeding standaard 500 ml", "doos van 12 flessen"),
 ]
-BY_CODE = {p.code: p for p in CATALOGUE}
 STREETS = ["Lindelaan", "Kastanjestraat", "Molenweg", "Dorpsstraat", "Beukenhof", "Havenkade"]
 CITIES = [("3511", "Utrecht"), ("6811", "Arnhem"), ("5611", "Eindhoven"), ("9711", "Groningen"), ("2011", "Haarlem")]
 
@@ -66,10 +63,6 @@ class Account:
     address: Address
     orders: list[Order] = field(default_factory=list)  # newest first
 
-
-def _rng(*parts: object) -> random.Random:
-    seed = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
-    return random.Random(int.from_bytes(seed[:8], "big"))
 
 
 def parse_address(street: str, postcode: str, city: str) -> tuple[Address | None, str | None]:
@@ -111,7 +104,7 @@ class Store:
 
     def _account(self, sub: str, history: bool) -> Account:
         if sub not in self._accounts:
-            rng = _rng("ordering", sub)
+            rng = seeded_rng("ordering", sub)
             prefix, city = rng.choice(CITIES)
             address = Address(f"{rng.choice(STREETS)} {rng.randint(1, 120)}",
                               f"{prefix} {rng.choice('ABCDEFGHJKLMNPRSTVWXZ')}{rng.choice('ABCDEHKLMNPRST')}", city)
@@ -147,8 +140,3 @@ class Store:
             account.orders.insert(0, order)
             return order
 
-
-def moment(at: datetime) -> str:
-    """'3-5-2025 14:02' in Dutch local time."""
-    at = at.astimezone(LOCAL_TIME)
-    return f"{at.day}-{at.month}-{at.year} {at:%H:%M}"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import Flask, flash, redirect, render_template, request, session, url_for
 
 from clients.common import configured_portal
-from clients.patient.demo import Store, dutch_date, free_slots, today
+from clients.dutch import today
+from clients.patient.demo import Store, dutch_date, free_slots
 
 PRACTICE = "Huisartsenpraktijk De Linde"
 MAX_QUESTION = 2000

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import random
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from clients.common import LOCAL_TIME
+from clients.dutch import DAYS, LOCAL_TIME, MONTHS, seeded_rng, today
 
 GPS = ["dokter E. van Dijk", "dokter M. Bakker", "dokter S. El Amrani", "dokter J. de Boer", "dokter H. Visser"]
 TIMES = ["08:30", "08:50", "09:10", "09:30", "10:30", "10:50", "11:10", "13:30", "14:00", "14:20", "15:40", "16:00"]
@@ -70,13 +68,6 @@ class Patient:
     requested: dict[str, date] = field(default_factory=dict)
 
 
-def _rng(*parts: object) -> random.Random:
-    seed = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
-    return random.Random(int.from_bytes(seed[:8], "big"))
-
-
-def today() -> date:
-    return datetime.now(LOCAL_TIME).date()
 
 
 def working_days(start: date, count: int) -> list[date]:
@@ -94,7 +85,7 @@ def _at(day: date, hhmm: str) -> datetime:
 
 
 def generate(sub: str) -> Patient:
-    rng = _rng("patient", sub)
+    rng = seeded_rng("patient", sub)
     gp = rng.choice(GPS)
     first = working_days(today(), rng.randint(3, 8))[-1]
     appointments = [Appointment(_at(first, rng.choice(TIMES)), gp, "Controle bloeddruk")]
@@ -118,7 +109,7 @@ def free_slots(sub: str, patient: Patient, days: int = 5) -> list[tuple[str, dat
     taken = {a.at for a in patient.appointments}
     slots = []
     for day in working_days(today(), days):
-        rng = _rng("slots", sub, day.isoformat())
+        rng = seeded_rng("slots", sub, day.isoformat())
         for hhmm in sorted(rng.sample(TIMES, 3)):
             moment = _at(day, hhmm)
             if moment not in taken:
@@ -165,11 +156,6 @@ class Store:
             for name in chosen:
                 patient.requested[name] = today()
         return chosen
-
-
-DAYS = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"]
-MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
-          "november", "december"]
 
 
 def dutch_date(day: date | datetime) -> str:

@@ -50,12 +50,13 @@ def _load(uid: str) -> plan.Flow | None:
 
 
 def _render(flow: plan.Flow, stage, error: str | None = None, status: int = 200, notice: str | None = None):
-    """Show a stage; a stage with a `prepare` step (sending the first code) does it now, once."""
+    """Show a stage; a stage with a `prepare` step (sending the first code) does it now, once. The flow is
+    saved and committed here, once per request, before the page is made."""
     prepare = getattr(stage, "prepare", None)
     if prepare is not None:
         error = prepare(flow) or error
-        flow.save()
-        db.session.commit()
+    flow.save()
+    db.session.commit()
     context = stage.context(flow)
     body = render_template(stage.template, flow=flow, client=flow.client, uid=flow.pending.uid,
                            error=error or None, notice=notice or None, **context)
@@ -104,10 +105,9 @@ def stage(uid: str):
         if request.form.get("stage") != current.name:
             return redirect(url_for("login.stage", uid=uid))  # a stale tab: show the current stage
         result = current.submit(flow, request.form)
-        flow.save()
         if isinstance(result, plan.Retry):
-            db.session.commit()
             return _render(flow, current, result.error, result.status, result.notice)
+        flow.save()
         if isinstance(result, plan.Fail):
             return _fail(flow, result)
         current = plan.next_stage(flow)
@@ -116,8 +116,6 @@ def stage(uid: str):
         if current is not None:
             return redirect(url_for("login.stage", uid=uid))
     if current is not None:
-        flow.save()
-        db.session.commit()
         return _render(flow, current)
     return _finish(flow)
 
