@@ -7,7 +7,6 @@ requires one); in another browser, or once that sign-in is gone, a page says the
 from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template, request, url_for
-from flask import session as browser
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +28,7 @@ bp = Blueprint("register", __name__)
 
 def _parked_portal(uid: str | None):
     """The portal of the browser's parked sign-in, when it takes registrations; else 404."""
-    parked = pending.load(uid or "", browser.get("bid"))
+    parked = pending.of_this_browser(uid)
     client = query_client(parked.params.get("client_id", "")) if parked is not None else None
     if not registration.open_to(client):
         abort(404)
@@ -69,7 +68,7 @@ def start():
 def _live_link(token: str) -> AccountLink | None:
     """The live link; its pages speak the language the portal asked for when the sign-in is in this browser."""
     link = registration.link_for(token)
-    parked = pending.load(link.flow_uid or "", browser.get("bid")) if link is not None else None
+    parked = pending.of_this_browser(link.flow_uid) if link is not None else None
     g.ui_locales = (parked.params.get("ui_locales") if parked is not None else None) or links.locale_of(token)
     return link
 

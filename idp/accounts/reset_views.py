@@ -43,17 +43,12 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
-def _parked(uid: str | None):
-    """The sign-in this browser parked under uid, if it is real and still fresh."""
-    return pending.load(uid, browser.get("bid")) if uid else None
-
-
 # --- asking for a link ----------------------------------------------------------------------------
 
 
 @bp.get("")
 def start():
-    parked = _parked(request.args.get("uid"))
+    parked = pending.of_this_browser(request.args.get("uid"))
     return render_template("reset/start.html", uid=parked.uid if parked else None, email="",
                            asks_username=settings().accounts.reset_asks_username, error=None)
 
@@ -62,7 +57,7 @@ def start():
 @limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network)
 @limiter.limit(lambda: settings().limits.links_per_account, key_func=_typed_address)
 def send_link():
-    parked = _parked(request.form.get("uid"))
+    parked = pending.of_this_browser(request.form.get("uid"))
     uid = parked.uid if parked else None
     email = (request.form.get("email") or "").strip()[:320]
     username = (request.form.get("username") or "").strip()[:150]

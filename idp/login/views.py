@@ -28,15 +28,8 @@ from idp.security import devices, policy
 bp = Blueprint("login", __name__, url_prefix="/login")
 
 
-def _parked(uid: str):
-    """The parked request of this browser, read once per request (the throttle key needs it too)."""
-    if g.get("parked_uid") != uid:
-        g.parked, g.parked_uid = pending.load(uid, browser.get("bid")), uid
-    return g.parked
-
-
 def _load(uid: str) -> plan.Flow | None:
-    parked = _parked(uid)
+    parked = pending.of_this_browser(uid)
     if parked is None:
         return None
     client = query_client(parked.params.get("client_id", ""))
@@ -71,7 +64,7 @@ def _typed_account() -> str:
     if typed:
         return "account:" + login_key(typed)
     uid = request.view_args.get("uid", "")
-    parked = _parked(uid)
+    parked = pending.of_this_browser(uid)
     user_id = (parked.flow or {}).get("user_id") if parked is not None else None
     return f"user:{user_id}" if user_id else f"sign-in:{uid}"
 

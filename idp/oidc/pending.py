@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from flask import g
+from flask import session as browser_session
 from sqlalchemy import delete, select
 
 from idp import clock
@@ -49,6 +51,16 @@ def load(uid: str, browser: str | None) -> PendingAuthorization | None:
         return None
     return pending
 
+
+
+def of_this_browser(uid: str | None) -> PendingAuthorization | None:
+    """The request this browser parked under uid, if real and fresh; read once per request (the views, their
+    throttle keys and resume_as all ask)."""
+    if not uid:
+        return None
+    if g.get("parked_uid") != uid:
+        g.parked, g.parked_uid = load(uid, browser_session.get("bid")), uid
+    return g.parked
 
 class ParkedRequest(OAuth2Request):
     """An OAuth2Request rebuilt from parked parameters, so the resumed request is validated again."""
