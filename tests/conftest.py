@@ -127,10 +127,12 @@ def settings(tmp_path, database_url, settings_overrides):
 def app(settings, key_rows):
     app = create_app(settings)
     app.config["TESTING"] = True
-    from idp.extensions import db
+    from idp.extensions import db, limiter
     from idp.models import SigningKey
 
     with app.app_context():
+        # Throttling counts per IP, every test client is 127.0.0.1, and Redis keeps counts between tests.
+        limiter.reset()
         for row in key_rows:
             db.session.add(SigningKey(**row))
         db.session.commit()

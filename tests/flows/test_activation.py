@@ -17,16 +17,6 @@ BORN = date(1950, 3, 15)
 LINK = re.compile(r"http://localhost(/activate/[A-Za-z0-9_-]+)")
 
 
-@pytest.fixture(autouse=True)
-def fresh_counters(request):
-    """Throttling counts per IP and every test client is 127.0.0.1: start each app test at zero."""
-    if "app" in request.fixturenames:
-        from idp.extensions import limiter
-
-        request.getfixturevalue("app")
-        limiter.reset()
-
-
 @pytest.fixture
 def client(app):
     """A browser that prefers English (the default language is Dutch): these tests read the wording."""

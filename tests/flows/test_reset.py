@@ -20,13 +20,6 @@ def settings_overrides():
     return {"limits": ROOMY}
 
 
-@pytest.fixture(autouse=True)
-def fresh_counters(app):
-    from idp.extensions import limiter
-
-    limiter.reset()
-
-
 def ask_link(client, email: str, username: str | None = None, uid: str | None = None):
     page = client.get("/reset" + (f"?uid={uid}" if uid else "") + ("&" if uid else "?") + "ui_locales=en")
     assert page.status_code == 200

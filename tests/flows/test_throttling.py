@@ -16,14 +16,6 @@ def settings_overrides(request):
     return {"limits": limits, "redis": {"url": REDIS if request.param == "redis" else ""}}
 
 
-@pytest.fixture(autouse=True)
-def fresh_counters(app):
-    """Redis keeps counts between tests (every test client is 127.0.0.1): start each test at zero."""
-    from idp.extensions import limiter
-
-    limiter.reset()
-
-
 def _attempt(rp: RelyingParty, login: str, password: str = "wrong password"):
     return rp.submit_password(rp.authorize().location, login, password)
 
