@@ -88,7 +88,8 @@ def how_signed_in(amr: list[str] | None) -> str:
     return "met " + (words[0] if len(words) == 1 else ", ".join(words[:-1]) + " en " + words[-1])
 
 
-def _message(title: str, text: str, status: int):
+def message(title: str, text: str, status: int):
+    """A portal page that says what happened (clients/templates/message.html), with its status."""
     return render_template("message.html", title=title, text=text), status
 
 
@@ -177,8 +178,8 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
         if request.method == "POST" and request.endpoint != "backchannel_logout":
             sent = request.form.get("csrf_token", "")
             if not sent or not secrets.compare_digest(sent, session.get("csrf_token", "")):
-                return _message("Verlopen formulier", "Dit formulier is verlopen. Ga terug en probeer het opnieuw.",
-                                400)
+                return message("Verlopen formulier",
+                               "Dit formulier is verlopen. Ga terug en probeer het opnieuw.", 400)
         return None
 
     @app.after_request
@@ -228,28 +229,22 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
         pending = (session.get(SIGN_INS) or {}).get(request.args.get("state", ""))
         try:
             token = client.authorize_access_token()  # checks state; validates the ID token incl. nonce
-        except OAuthError as error:
-            current_app.logger.info("sign-in refused: %s", error.error)
-            return _message("Inloggen is niet gelukt", "Er ging iets mis bij het inloggen. Probeer het opnieuw.",
-                            400)
-        except (JoseError, ValueError) as error:  # an ID token that does not check out
-            current_app.logger.warning("sign-in refused, ID token invalid: %s", error)
-            return _message("Inloggen is niet gelukt", "Er ging iets mis bij het inloggen. Probeer het opnieuw.",
-                            400)
+        except (OAuthError, JoseError, ValueError) as error:  # state, code, or an ID token that does not check out
+            current_app.logger.warning("sign-in refused: %s", getattr(error, "error", None) or error)
+            return message("Inloggen is niet gelukt", "Er ging iets mis bij het inloggen. Probeer het opnieuw.", 400)
         except RequestException as error:
             current_app.logger.warning("the provider could not be reached: %s", error)
-            return _message("Inloggen is niet gelukt", "De inlogdienst is nu niet bereikbaar. Probeer het over een "
-                            "paar minuten opnieuw.", 502)
+            return message("Inloggen is niet gelukt",
+                           "De inlogdienst is nu niet bereikbaar. Probeer het over een paar minuten opnieuw.", 502)
         claims = dict(token.get("userinfo") or {})
         if not claims.get("sub") or pending is None:  # no pending: this browser started too many sign-ins since
-            return _message("Inloggen is niet gelukt", "Er ging iets mis bij het inloggen. Probeer het opnieuw.",
-                            400)
+            return message("Inloggen is niet gelukt", "Er ging iets mis bij het inloggen. Probeer het opnieuw.", 400)
         sign_in = SignInRequest(pending.get("asked") or {}, float(pending.get("at") or 0))
         if not sign_in.recent_enough(claims.get("auth_time")):
             current_app.logger.warning("sign-in refused: not signed in afresh as asked (auth_time %s)",
                                        claims.get("auth_time"))
             session.pop(SIGN_INS, None)
-            return _message("Opnieuw inloggen", "Hier logt u elke keer opnieuw in. Probeer het opnieuw.", 403)
+            return message("Opnieuw inloggen", "Hier logt u elke keer opnieuw in. Probeer het opnieuw.", 403)
         if "name" not in claims or "email" not in claims:
             try:
                 info = client.userinfo(token=token)

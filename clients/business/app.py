@@ -8,7 +8,7 @@ from functools import wraps
 from flask import Flask, render_template, request, session
 
 from clients.business.demo import STATUS_ORDER, claims_with_status, dutch_date, euro, organisation_of
-from clients.common import SignInRequest, configured_portal, roles_of, signed_in
+from clients.common import SignInRequest, configured_portal, message, roles_of, signed_in
 
 INSURER = "Zorgverzekeraar Hollandia"
 PORTAL = "Zakelijk Portaal"
@@ -32,9 +32,8 @@ def _on_sign_in(claims: dict, token: dict, sign_in: SignInRequest):
     keep the `roles` claim (the ID token carries it with scope "roles")."""
     if "sms" not in (claims.get("amr") or []):
         session.clear()
-        return render_template("message.html", title="Inloggen is niet gelukt",
-                               text="Voor dit portaal logt u in met uw wachtwoord en een sms-code. "
-                                    "Probeer het opnieuw."), 403
+        return message("Inloggen is niet gelukt",
+                       "Voor dit portaal logt u in met uw wachtwoord en een sms-code. Probeer het opnieuw.", 403)
     session["roles"] = roles_of(claims) or []
     return None
 
@@ -49,9 +48,8 @@ def admin_only(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if ADMIN_ROLE not in current_roles():
-            return render_template("message.html", title="Geen toegang",
-                                   text="Deze pagina is alleen voor de beheerder van uw organisatie. "
-                                        "Heeft u deze pagina nodig? Vraag het uw beheerder."), 403
+            return message("Geen toegang", "Deze pagina is alleen voor de beheerder van uw organisatie. "
+                           "Heeft u deze pagina nodig? Vraag het uw beheerder.", 403)
         return view(*args, **kwargs)
 
     return wrapper

@@ -14,7 +14,7 @@ from authlib.integrations.base_client import OAuthError
 from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
 from requests import RequestException
 
-from clients.common import SignInRequest, configured_portal, roles_of, signed_in
+from clients.common import SignInRequest, configured_portal, message, roles_of, signed_in
 from clients.dutch import moment
 from clients.ordering.demo import CATALOGUE, MAX_QUANTITY, Store, parse_address, parse_lines
 from clients.ordering.roles import ACR_MFA, SignIn, decide, is_professional
@@ -44,10 +44,6 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def _message(title: str, text: str, status: int):
-    return render_template("message.html", title=title, text=text), status
-
-
 def _on_sign_in(claims: dict, token: dict, sign_in: SignInRequest):
     """Keep the roles; step a professional up to a second factor, and refuse one who came back without it."""
     roles = roles_of(claims)
@@ -65,7 +61,7 @@ def _on_sign_in(claims: dict, token: dict, sign_in: SignInRequest):
         return redirect(url_for("login_professional"))
     if verdict is SignIn.REFUSE:
         session.clear()
-        return _message("Inloggen is niet gelukt",
+        return message("Inloggen is niet gelukt",
                         "Als zorgprofessional logt u in met uw wachtwoord én een tweede stap (een sms-code of "
                         "een code uit uw app). Die tweede stap is niet gedaan, dus u bent niet ingelogd. "
                         "Probeer het opnieuw.", 403)
@@ -75,12 +71,11 @@ def _on_sign_in(claims: dict, token: dict, sign_in: SignInRequest):
 def professional_only(view):
     """Only for professionals who signed in with a second factor; others get a clear 403 page."""
 
+    @signed_in
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if "sub" not in session:
-            return redirect(url_for("welcome"))
         if not is_professional(session.get("roles")):
-            return _message("Alleen voor zorgprofessionals",
+            return message("Alleen voor zorgprofessionals",
                             "Deze pagina is alleen voor zorgprofessionals. Uw eigen bestellingen vindt u bij "
                             "'Mijn bestellingen'.", 403)
         if session.get("acr") != current_app.config["PORTAL_ACR_MFA"]:
@@ -141,7 +136,7 @@ def _pages(app: Flask, store: Store) -> None:
     def reorder(number: str):
         again = store.reorder(session["sub"], number)
         if again is None:
-            return _message("Bestelling niet gevonden", "Deze bestelling staat niet bij uw bestellingen.", 404)
+            return message("Bestelling niet gevonden", "Deze bestelling staat niet bij uw bestellingen.", 404)
         flash(f"U heeft bestelling {number} opnieuw besteld: dat is nu bestelling {again.number}.")
         return redirect(url_for("my_orders"))
 

@@ -17,6 +17,7 @@ from tests.clients.conftest import (
     sign_in,
 )
 from tests.conformance.live import ServerThread
+from tests.helpers import query as query_of
 from tests.mfa_helpers import latest_code, messages
 
 pytestmark = pytest.mark.slow
@@ -162,7 +163,7 @@ def test_dropping_prompt_login_from_the_url_does_not_get_past_the_portal(provide
     sign_in(http, provider, portal, employee)
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=2), tick=True):
         location = _authorize_url(http, business)
-        query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items() if k != "prompt"}
+        query = {k: v for k, v in query_of(location).items() if k != "prompt"}
 
         landed = http.get(location.split("?")[0] + "?" + urlencode(query), timeout=10)
 
@@ -189,7 +190,7 @@ def test_an_address_outside_the_business_domain_is_refused_by_the_provider(provi
 
 def test_the_request_asks_for_roles_with_pkce_state_and_nonce(business):
     response = requests.get(business.url + "/login", allow_redirects=False, timeout=10)
-    params = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
+    params = query_of(response.headers["Location"])
     assert set(params["scope"].split()) == {"openid", "profile", "email", "phone", "roles"}
     assert params["code_challenge_method"] == "S256" and params["state"] and params["nonce"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -11,13 +10,10 @@ import requests
 from clients.common import roles_of
 from clients.ordering.roles import ACR_MFA, SignIn, decide
 from tests.clients.conftest import PASSWORD, csrf_token, path_of, portal_signed_in, session_of, sign_in
+from tests.helpers import query
 
 pytestmark = pytest.mark.slow
 PROFESSIONAL_PAGES = ("/bestellen", "/bestellingen")
-
-
-def _query(url: str) -> dict:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
 def test_the_welcome_page_invites_end_users_to_create_an_account(ordering_portal):
@@ -28,11 +24,11 @@ def test_the_welcome_page_invites_end_users_to_create_an_account(ordering_portal
 
 def test_sign_in_asks_for_roles_and_only_professionals_for_the_second_factor_level(ordering_portal):
     http = requests.Session()
-    plain = _query(http.get(ordering_portal.url + "/login", allow_redirects=False, timeout=10).headers["Location"])
+    plain = query(http.get(ordering_portal.url + "/login", allow_redirects=False, timeout=10).headers["Location"])
     assert set(plain["scope"].split()) == {"openid", "profile", "email", "roles"}
     assert "acr_values" not in plain and plain["code_challenge_method"] == "S256" and plain["nonce"]
     step_up = http.get(ordering_portal.url + "/login/zorgprofessional", allow_redirects=False, timeout=10)
-    assert _query(step_up.headers["Location"])["acr_values"] == ACR_MFA
+    assert query(step_up.headers["Location"])["acr_values"] == ACR_MFA
 
 
 def test_an_end_user_signs_in_with_a_password_and_reorders(provider, ordering_portal, make_person):

@@ -14,6 +14,7 @@ from joserfc.jwk import RSAKey
 from clients.backchannel import EVENT as BACKCHANNEL_EVENT
 from tests.clients.conftest import csrf_token, logout_token, path_of, portal_signed_in, session_of, sign_in
 from tests.conformance.forge import tamper_payload
+from tests.helpers import query as query_of
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +40,7 @@ def test_signing_in_with_password_and_sms_shows_who_and_how(provider, portal, pa
 def test_the_sign_in_request_uses_pkce_state_and_nonce(portal):
     http = requests.Session()
     response = http.get(portal.url + "/login", allow_redirects=False, timeout=10)
-    params = {k: v[0] for k, v in parse_qs(urlsplit(response.headers["Location"]).query).items()}
+    params = query_of(response.headers["Location"])
     assert params["code_challenge_method"] == "S256" and params["code_challenge"]
     assert params["state"] and params["nonce"] and params["redirect_uri"] == portal.url + "/callback"
     assert set(params["scope"].split()) == {"openid", "profile", "email", "phone"}

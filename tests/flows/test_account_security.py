@@ -26,7 +26,7 @@ from tests.flows.account_helpers import (
     templates_sent,
 )
 from tests.flows.page import Page, text
-from tests.helpers import audit_events, browser, csrf_token, html_lang
+from tests.helpers import audit_events, browser, csrf_token, html_lang, query
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -78,7 +78,7 @@ def trust(user, user_agent: str) -> tuple[TrustedDevice, str]:
 def test_without_a_session_the_account_page_signs_in_and_comes_back(client, user):
     started = client.get("/account/security")
     assert started.status_code == 302
-    params = {k: v[0] for k, v in parse_qs(urlsplit(started.location).query).items()}
+    params = query(started.location)
     assert params["client_id"] == "idp-account" and params["code_challenge_method"] == "S256"
     assert params["redirect_uri"] == "http://localhost/account/callback" and params["scope"] == "openid"
     assert params["state"] and params["nonce"] and params["code_challenge"]
