@@ -14,7 +14,7 @@ from idp.errors import InvalidInput
 from idp.extensions import db
 from idp.models import Client, LogoutDelivery, SsoSession, User
 from idp.runtime import settings
-from idp.security import devices, policy
+from idp.security import devices, lockout, policy
 from idp.security.passwords import hash_password, verify_password
 
 
@@ -112,3 +112,13 @@ def give_temporary_password(user: User) -> None:
     devices.revoke_all(user, reason="temporary password")
     record(EventTag.USER_PASSWORD_CHANGED, user_id=user.id, reason="temporary")
     send("email", user.email, "temporary_password", user=user, password=temporary, sign_in_url=account_url())
+
+
+def tell_locked(user: User, client: Client | None) -> None:
+    """Mail the owner that wrong passwords locked the account, and where to ask for help (not committed)."""
+    from idp.messaging import send
+
+    if user.email and user.is_active:  # a disabled account is not theirs to use any more: no news of it
+        send("email", user.email, "account_locked", user=user, contact=lockout.help_contact(client),
+             portal=client.display_name if client is not None else "",
+             cooldown_minutes=settings().lockout.cooldown_minutes)

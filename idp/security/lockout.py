@@ -16,7 +16,6 @@ from idp import clock
 from idp.accounts.users import login_key
 from idp.audit import EventTag, record
 from idp.extensions import db
-from idp.messaging import send
 from idp.models import Client, LoginFailure, User
 from idp.models.types import UTCDateTime
 from idp.runtime import settings
@@ -54,7 +53,7 @@ def record_failure(login: str, user: User | None, now: datetime | None = None, *
                    client: Client | None = None) -> bool:
     """Count one wrong password for this typed name (not committed); True when this failure locked it.
 
-    Locking a known account is audited and mailed to its owner; an unknown name is audited by its hash only.
+    Locking is audited (an unknown name by its hash only); the caller tells the owner (accounts.passwords).
     """
     now = now or clock.now()
     key = login_key(login)
@@ -85,10 +84,6 @@ def record_failure(login: str, user: User | None, now: datetime | None = None, *
         record(EventTag.ACCOUNT_LOCKED, client_id=client_id, login_hash=key, failures=row.failures)
         return True
     record(EventTag.ACCOUNT_LOCKED, user_id=user.id, client_id=client_id, failures=row.failures)
-    if user.email and user.is_active:  # a disabled account is not theirs to use any more: no news of it
-        send("email", user.email, "account_locked", user=user, contact=help_contact(client),
-             portal=client.display_name if client is not None else "",
-             cooldown_minutes=settings().lockout.cooldown_minutes)
     return True
 
 

@@ -58,6 +58,8 @@ class PasswordStage:
                    login=login if user else None, login_hash=None if user else login_key(login),
                    reason="disabled" if valid and user is not None else "invalid_credentials")
             if lockout.record_failure(counted, user, client=flow.client):
+                if user is not None:
+                    passwords.tell_locked(user, flow.client)
                 return Retry(lockout.locked_message(flow.client))
             return Retry(_("The e-mail address or password is not correct."))
         if needs_rehash(user.password_hash, rounds):
