@@ -15,7 +15,7 @@ from idp.extensions import db
 from idp.models import Client, LogoutDelivery, SsoSession, User
 from idp.runtime import settings
 from idp.security import devices, lockout, policy
-from idp.security.passwords import hash_password, verify_password
+from idp.security.passwords import hash_password, needs_rehash, verify_password
 
 
 class PasswordRejected(InvalidInput):
@@ -122,3 +122,14 @@ def tell_locked(user: User, client: Client | None) -> None:
         send("email", user.email, "account_locked", user=user, contact=lockout.help_contact(client),
              portal=client.display_name if client is not None else "",
              cooldown_minutes=settings().lockout.cooldown_minutes)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Is this the person's password? An unknown person (None) costs the same time, against a dummy hash; a
+    hash of an older bcrypt cost is upgraded now that the password is known (not committed)."""
+    rounds = settings().passwords.bcrypt_rounds
+    if not verify_password(password, user.password_hash if user else None, rounds) or user is None:
+        return False
+    if needs_rehash(user.password_hash, rounds):
+        user.password_hash = hash_password(password, rounds)
+    return True

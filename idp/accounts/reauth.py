@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from limits import parse
 
 from idp import clock
+from idp.accounts import passwords
 from idp.accounts.entry import CLIENT_ID
 from idp.audit import EventTag, record
 from idp.extensions import limiter
 from idp.models import User
 from idp.runtime import settings
-from idp.security.passwords import hash_password, needs_rehash, verify_password
 
 FRESH_FOR = timedelta(minutes=5)
 # Browser-session key; holds the SSO session's sid too, so the proof never carries over to another session.
@@ -45,14 +45,11 @@ def confirm(user: User, password: str, *, store: MutableMapping, sid: str, now: 
     limit = parse(settings().limits.sign_in_per_account)
     if not limiter.limiter.test(limit, "account-reauth", user.sub):
         raise TooManyTries()
-    rounds = settings().passwords.bcrypt_rounds
-    if not password or not verify_password(password, user.password_hash, rounds):
+    if not password or not passwords.check_password(user, password):
         limiter.limiter.hit(limit, "account-reauth", user.sub)
         record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id, client_id=CLIENT_ID,
                reason="reauth")
         return False
-    if needs_rehash(user.password_hash, rounds):
-        user.password_hash = hash_password(password, rounds)
     record(EventTag.LOGIN_PASSWORD_SUCCESS, user_id=user.id, client_id=CLIENT_ID, reason="reauth")
     store[KEY] = {"sid": sid, "at": clock.timestamp(now)}
     return True

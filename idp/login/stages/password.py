@@ -10,9 +10,7 @@ from idp.accounts.users import MAX_LOGIN, find_by_login, login_key, normalise_lo
 from idp.audit import EventTag, record
 from idp.login import assurance
 from idp.login.flow import Done, Flow, Retry
-from idp.runtime import settings
 from idp.security import lockout
-from idp.security.passwords import hash_password, needs_rehash, verify_password
 
 
 class PasswordStage:
@@ -37,7 +35,6 @@ class PasswordStage:
         flow.state["login"] = login[:MAX_LOGIN]  # to fill the form in again
         if not login or not password:
             return Retry(_("Enter your e-mail address and your password."))
-        rounds = settings().passwords.bcrypt_rounds
         user = find_by_login(login)
         # One count per account, whether its e-mail address or its username was typed; unknown names count
         # by what was typed (and lock the same way).
@@ -49,21 +46,18 @@ class PasswordStage:
                    login=login if user else None, login_hash=None if user else login_key(login),
                    reason="locked")
             return Retry(lockout.locked_message(flow.client))
-        # The unknown-user path verifies against a dummy hash: same answer, same time.
-        valid = verify_password(password, user.password_hash if user else None, rounds)
-        if not valid or user is None or not user.is_active:
+        valid = passwords.check_password(user, password)  # an unknown name: a dummy hash, same time
+        if not valid or not user.is_active:
             # An unknown name may be a password typed in the wrong field: keep only its keyed hash.
             record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id if user else None,
                    client_id=flow.client.client_id,
                    login=login if user else None, login_hash=None if user else login_key(login),
-                   reason="disabled" if valid and user is not None else "invalid_credentials")
+                   reason="disabled" if valid else "invalid_credentials")
             if lockout.record_failure(counted, user, client=flow.client):
                 if user is not None:
                     passwords.tell_locked(user, flow.client)
                 return Retry(lockout.locked_message(flow.client))
             return Retry(_("The e-mail address or password is not correct."))
-        if needs_rehash(user.password_hash, rounds):
-            user.password_hash = hash_password(password, rounds)
         lockout.record_success(counted)
         flow.user = user
         flow.proven["pwd"] = clock.timestamp(clock.now())
