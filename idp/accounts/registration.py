@@ -110,8 +110,6 @@ def complete(link: AccountLink, password: str) -> User:
     if not links.use(link):
         raise AlreadyRegistered()
     address = address_of(link)
-    if find_by_login(address) is not None:
-        raise AlreadyRegistered()
     try:
         # The portal's policy decided above; create_user's own floor would refuse a short policy's passwords.
         user = create_user(address, None, email_verified=True)
@@ -121,7 +119,7 @@ def complete(link: AccountLink, password: str) -> User:
         db.session.flush()
     except IntegrityError:  # another request made the same address at the same moment
         raise AlreadyRegistered() from None
-    except InvalidInput:
+    except InvalidInput:  # create_user found the address taken
         raise AlreadyRegistered() from None
     record(EventTag.USER_REGISTERED, user_id=user.id, client_id=link.client_id)
     return user
