@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,12 @@ def rp(client, portal):
     from tests.helpers import RelyingParty
 
     return RelyingParty(client, portal)
+
+
+@pytest.fixture
+def frozen(time_machine) -> datetime:
+    """Stops the clock at the real now (whole seconds) and returns that instant; a test moves on from it with
+    time_machine.shift(...), so every date it compares is relative to the data it made, never a fixed day."""
+    start = datetime.now(UTC).replace(microsecond=0)
+    time_machine.move_to(start, tick=False)
+    return start

@@ -32,3 +32,16 @@ def strict_rp(client, strict_portal):
     from tests.helpers import RelyingParty
 
     return RelyingParty(client, strict_portal)
+
+
+@pytest.fixture
+def distinct_codes(monkeypatch):
+    """Codes drawn in turn instead of at random, so two codes in a row always differ: a test about the older
+    code must not pass or fail by the one-in-a-million chance that the newer one equals it."""
+    import itertools
+    import types
+
+    from idp.security import codes
+
+    counter = itertools.count()
+    monkeypatch.setattr(codes, "secrets", types.SimpleNamespace(choice=lambda seq: seq[next(counter) % len(seq)]))

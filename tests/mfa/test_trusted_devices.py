@@ -53,21 +53,19 @@ def test_without_the_tick_the_computer_is_not_trusted(app, client, strict_rp, us
     assert again.stage == "second_factor"
 
 
-def test_trust_ends_after_the_portals_days(app, client, strict_rp, user, add_factor, time_machine):
-    time_machine.move_to("2026-11-25 10:00:00Z", tick=False)
+def test_trust_ends_after_the_portals_days(app, client, strict_rp, user, add_factor, frozen, time_machine):
     add_factor(user, "sms")
     sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
-    time_machine.move_to("2026-12-02 10:00:01Z", tick=False)  # 7 days and a second
+    time_machine.shift(timedelta(days=7, seconds=1))
     again = SignIn(client, strict_rp.login_url(prompt="login"))
     again.password(user.email)
     assert again.stage == "second_factor"
 
 
-def test_the_strictest_portal_wins(app, client, strict_rp, make_portal, user, add_factor, time_machine):
-    time_machine.move_to("2026-11-25 10:00:00Z", tick=False)
+def test_the_strictest_portal_wins(app, client, strict_rp, make_portal, user, add_factor, frozen, time_machine):
     add_factor(user, "sms")
     sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
-    time_machine.move_to("2026-11-28 10:00:00Z", tick=False)
+    time_machine.shift(timedelta(days=3))
     short = RelyingParty(client, make_portal("Kort", mfa="required", trusted_device_days=2))
     sign_in = SignIn(client, short.login_url(prompt="login"))
     sign_in.password(user.email)
@@ -150,16 +148,16 @@ def test_a_session_proven_by_a_trusted_browser_does_not_satisfy_a_portal_that_tr
     assert "interaction_required" in business.authorize(prompt="none").location
 
 
-def test_a_trusted_browser_does_not_move_auth_time(app, client, strict_rp, user, add_factor, time_machine):
-    time_machine.move_to("2026-11-25 10:00:00Z", tick=False)
+def test_a_trusted_browser_does_not_move_auth_time(app, client, strict_rp, user, add_factor, frozen,
+                                                   time_machine):
     add_factor(user, "sms")
     sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
-    time_machine.move_to("2026-11-25 11:00:00Z", tick=False)
+    time_machine.shift(timedelta(hours=1))
     again = SignIn(client, strict_rp.login_url(prompt="login"))
     again.password(user.email)
     callback = again.finished(strict_rp.redirect_uri)
     claims = strict_rp.decode_id_token(strict_rp.exchange(callback["code"]).get_json()["id_token"])
-    assert claims["auth_time"] == 1795604400  # the password just typed, 11:00
+    assert claims["auth_time"] == int((frozen + timedelta(hours=1)).timestamp())  # the password just typed
 
 
 def test_a_step_up_whose_session_ended_meanwhile_starts_over(app, client, make_portal, user, add_factor):

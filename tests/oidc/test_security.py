@@ -7,7 +7,7 @@ import time_machine
 
 from idp.audit import EventTag
 from idp.models import AuthorizationCode, SsoSession
-from tests.helpers import audit_events, csrf_token
+from tests.helpers import RelyingParty, audit_events, browser, csrf_token
 
 PASSWORD = "correct horse battery"
 
@@ -24,13 +24,16 @@ def test_a_parked_sign_in_cannot_be_opened_in_another_browser(app, rp, user):
     _expired_page(attacker.get(login_url))
 
 
-def test_a_parked_sign_in_cannot_be_completed_from_another_browser(app, rp, user):
+def test_a_parked_sign_in_cannot_be_completed_from_another_browser(app, rp, portal, user):
     login_url = rp.login_url()
-    attacker = app.test_client()
-    attacker_page = attacker.get("/authorize?client_id=x")  # any page, to hold a CSRF token of its own
-    assert attacker_page.status_code == 400
-    response = attacker.post(login_url, data={"stage": "password", "username": user.email, "password": PASSWORD})
-    assert response.status_code == 400
+    attacker = RelyingParty(browser(app), portal)
+    # The attacker's own sign-in page gives a valid CSRF token, so only the browser binding can refuse.
+    token = csrf_token(attacker.client.get(attacker.login_url()).get_data(as_text=True))
+    response = attacker.client.post(login_url, data={"csrf_token": token, "stage": "password",
+                                                     "username": user.email, "password": PASSWORD})
+    _expired_page(response)
+    assert "Deze inlogpagina is verlopen" in response.get_data(as_text=True)  # not the CSRF refusal
+    assert audit_events(EventTag.LOGIN_PASSWORD_SUCCESS) == []
     assert SsoSession.query.count() == 0
     assert AuthorizationCode.query.count() == 0
 
