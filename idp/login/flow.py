@@ -1,22 +1,25 @@
-"""The sign-in plan: a context shared by stages, and the rule that the first needed stage renders next."""
+"""A sign-in in progress: the parked request, its typed state, the steps the policy still requires, and the
+session a finished sign-in opens. Stages (idp/login/stages) act on a Flow and report a Result."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from idp import clock
+from idp.login import assurance, facts, policy, sessions
+from idp.login.state import SignInState
 from idp.models import Client, LogoutDelivery, PendingAuthorization, SsoSession, User
+
 
 @dataclass
 class Flow:
-    """What this sign-in has established so far; stored as JSON on the parked request."""
+    """What this sign-in has established so far (`state`, saved on the parked request) and what the browser
+    showed of itself on this request (never saved): its trusted-device cookie, agent and address."""
 
     pending: PendingAuthorization
     client: Client
     user: User | None = None
-    state: dict = field(default_factory=dict)
-    # What the browser showed of itself on this request (never saved): its trusted-device cookie and agent.
+    state: SignInState = field(default_factory=SignInState)
     device_token: str | None = None
     user_agent: str | None = None
     ip: str | None = None
@@ -25,14 +28,21 @@ class Flow:
     def params(self) -> dict:
         return self.pending.params
 
-    @property
-    def proven(self) -> dict[str, int]:
-        """Authentication methods (RFC 8176 amr values) proven in this flow, with the time they were proven."""
-        return self.state.setdefault("proven", {})
-
     def save(self) -> None:
-        self.state["user_id"] = self.user.id if self.user else None
-        self.pending.flow = dict(self.state)  # new object, so SQLAlchemy sees the JSON change
+        self.state.user_id = self.user.id if self.user else None
+        self.pending.flow = self.state.dump()  # a new object, so SQLAlchemy sees the JSON change
+
+    def start_over(self) -> None:
+        """Forget who is signing in and all they proved: the next step is the password."""
+        self.user, self.state = None, SignInState()
+
+
+def steps(flow: Flow) -> list[policy.Step]:
+    """Ask the policy what this sign-in still needs."""
+    base = sessions.by_sid(flow.state.session_sid) if flow.state.session_sid else None
+    return policy.required_steps(
+        flow.state, facts.request_of(flow.params, flow.client), facts.portal_of(flow.client),
+        facts.person_of(flow.user, flow.client, flow.device_token), facts.session_of(base), clock.now())
 
 
 @dataclass(frozen=True)
@@ -60,37 +70,6 @@ class Fail:
 Result = Done | Retry | Fail
 
 
-class Stage(Protocol):
-    name: str
-    template: str
-
-    def needed(self, flow: Flow) -> bool: ...
-
-    def context(self, flow: Flow) -> dict: ...
-
-    def submit(self, flow: Flow, form) -> Result: ...
-
-
-def plan() -> list[Stage]:
-    from idp.login.stages.account_allowed import AccountAllowedStage
-    from idp.login.stages.change_password import ChangePasswordStage
-    from idp.login.stages.consent import ConsentStage
-    from idp.login.stages.enrol import EnrolStage, RecoveryCodesStage
-    from idp.login.stages.password import PasswordStage
-    from idp.login.stages.second_factor import SecondFactorStage
-
-    # A new password only after the second factor: the password alone must not be enough to replace it.
-    return [PasswordStage(), AccountAllowedStage(), EnrolStage(), RecoveryCodesStage(), SecondFactorStage(),
-            ChangePasswordStage(), ConsentStage()]
-
-
-def next_stage(flow: Flow, stages: list[Stage] | None = None) -> Stage | None:
-    for stage in stages if stages is not None else plan():
-        if stage.needed(flow):
-            return stage
-    return None
-
-
 @dataclass
 class Established:
     """The SSO session a finished sign-in resumes with; `cookie` is set when the browser needs a new one."""
@@ -108,9 +87,8 @@ def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, us
     only auth_time, amr and the cookie change (a copy of the old cookie stops working). Another person
     signing in ends the old session first.
     """
-    from idp.login import assurance, sessions
-
-    proven = flow.proven
+    assert flow.user is not None
+    proven = flow.state.proven
     amr, acr = assurance.amr(proven), assurance.acr(proven)
     # A trusted browser proves nothing the person did now: it does not move auth_time (max_age stays honest).
     auth_time = clock.datetime_from_timestamp(max(t for method, t in proven.items() if method != "device"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 
 from authlib.oauth2 import OAuth2Error
@@ -17,6 +16,9 @@ from idp.extensions import db, limiter
 from idp.login import flow as plan
 from idp.login import sessions
 from idp.login.cookie import current_session, device_token, set_cookie, set_device_cookie
+from idp.login.policy import Step
+from idp.login.stages import AUTOMATIC, PAGES
+from idp.login.state import SignInState, StaleState, user_id_of
 from idp.models import LogoutDelivery, User
 from idp.oidc import logout, pending
 from idp.oidc.authorize import error_redirect, respond_with_code, server
@@ -29,28 +31,44 @@ bp = Blueprint("login", __name__, url_prefix="/login")
 
 
 def _load(uid: str) -> plan.Flow | None:
+    """The sign-in this browser parked under uid; None when unknown, expired, or its state is stale."""
     parked = pending.of_this_browser(uid)
     if parked is None:
         return None
     client = query_client(parked.params.get("client_id", ""))
     if client is None:
         return None
-    state = copy.deepcopy(parked.flow or {})  # nested changes must not alter what SQLAlchemy compares with
-    user = db.session.get(User, state["user_id"]) if state.get("user_id") else None
+    try:
+        state = SignInState.load(parked.flow)
+    except StaleState:
+        return None
+    user = db.session.get(User, state.user_id) if state.user_id is not None else None
     g.ui_locales = parked.params.get("ui_locales")
     return plan.Flow(pending=parked, client=client, user=user, state=state, device_token=device_token(),
                      user_agent=request.user_agent.string, ip=request.remote_addr)
 
 
-def _render(flow: plan.Flow, stage, error: str | None = None, status: int = 200, notice: str | None = None):
-    """Show a stage; a stage with a `prepare` step (sending the first code) does it now, once. The flow is
-    saved and committed here, once per request, before the page is made."""
+def _next_page(flow: plan.Flow) -> Step | None:
+    """The first step that needs the person, after running the automatic ones (a trusted browser, a session
+    that ended); None when nothing is left. The policy is asked again after every outcome."""
+    for _ in range(len(AUTOMATIC) + 1):
+        steps = plan.steps(flow)
+        if not steps or not steps[0].automatic:
+            return steps[0] if steps else None
+        AUTOMATIC[steps[0].stage].run(flow, steps[0])
+    raise RuntimeError("the sign-in policy keeps asking for automatic steps")
+
+
+def _render(flow: plan.Flow, step: Step, error: str | None = None, status: int = 200, notice: str | None = None):
+    """Show a step's page; a stage with a `prepare` step (sending the first code) does it now, once. The flow
+    is saved and committed here, once per request, before the page is made."""
+    stage = PAGES[step.stage]
     prepare = getattr(stage, "prepare", None)
     if prepare is not None:
-        error = prepare(flow) or error
+        error = prepare(flow, step) or error
+    context = stage.context(flow, step)
     flow.save()
     db.session.commit()
-    context = stage.context(flow)
     body = render_template(stage.template, flow=flow, client=flow.client, uid=flow.pending.uid,
                            error=error or None, notice=notice or None, **context)
     return make_response(body, status)  # HTML pages are no-store (idp/web.py)
@@ -65,7 +83,7 @@ def _typed_account() -> str:
         return "account:" + login_key(typed)
     uid = request.view_args.get("uid", "")
     parked = pending.of_this_browser(uid)
-    user_id = (parked.flow or {}).get("user_id") if parked is not None else None
+    user_id = user_id_of(parked.flow) if parked is not None else None
     return f"user:{user_id}" if user_id else f"sign-in:{uid}"
 
 
@@ -93,23 +111,25 @@ def stage(uid: str):
     flow = _load(uid)
     if flow is None:
         return render_template("login/expired.html"), 400
-    current = plan.next_stage(flow)
-    if request.method == "POST" and current is not None:
-        if request.form.get("stage") != current.name:
+    step = _next_page(flow)
+    if request.method == "POST" and step is not None:
+        if request.form.get("stage") != step.stage:
+            flow.save()
+            db.session.commit()  # what an automatic step recorded
             return redirect(url_for("login.stage", uid=uid))  # a stale tab: show the current stage
-        result = current.submit(flow, request.form)
+        result = PAGES[step.stage].submit(flow, step, request.form)
         if isinstance(result, plan.Retry):
-            return _render(flow, current, result.error, result.status, result.notice)
-        flow.save()
+            return _render(flow, step, result.error, result.status, result.notice)
         if isinstance(result, plan.Fail):
+            flow.save()
             return _fail(flow, result)
-        current = plan.next_stage(flow)
-        flow.save()  # asking the stages may have proven something (a trusted device)
+        step = _next_page(flow)
+        flow.save()
         db.session.commit()
-        if current is not None:
+        if step is not None:
             return redirect(url_for("login.stage", uid=uid))
-    if current is not None:
-        return _render(flow, current)
+    if step is not None:
+        return _render(flow, step)
     return _finish(flow)
 
 
@@ -128,16 +148,17 @@ def _fail(flow: plan.Flow, result: plan.Fail):
 
 def _establish(flow: plan.Flow) -> plan.Established | None:
     """After a fresh sign-in: the SSO session it earned (not committed), else None."""
-    if not flow.state.get("fresh"):
+    state = flow.state
+    if not state.fresh:
         return None
     established = plan.establish_session(flow, current_session(),
                                          request.remote_addr, request.user_agent.string)
-    if flow.state.get("ended_deliveries"):  # sessions a new password ended: their portals are told too
+    if state.ended_deliveries:  # sessions a new password ended: their portals are told too
         established.ended += list(db.session.scalars(
-            select(LogoutDelivery).where(LogoutDelivery.id.in_(flow.state["ended_deliveries"]))))
-    if flow.state.get("trust_days"):
-        established.device = devices.trust(flow.user, days=flow.state["trust_days"], user_agent=flow.user_agent,
-                                           ip=flow.ip)[1], flow.state["trust_days"]
+            select(LogoutDelivery).where(LogoutDelivery.id.in_(state.ended_deliveries))))
+    if state.trust_days:
+        established.device = devices.trust(flow.user, days=state.trust_days, user_agent=flow.user_agent,
+                                           ip=flow.ip)[1], state.trust_days
     # A new session gets a new CSRF token: drop the stored secret and this request's signed copy.
     browser.pop("csrf_token", None)
     g.pop("csrf_token", None)
@@ -155,18 +176,10 @@ def _send(response, established: plan.Established | None):
 
 
 def _finish(flow: plan.Flow):
-    """Every stage is satisfied: open (or keep) the SSO session, then resume the parked request."""
-    if flow.state.get("session_sid"):
-        # Consent or a step-up built on the session's own proof: that session must still be alive.
-        base = sessions.by_sid(flow.state["session_sid"])
-        if base is None or not sessions.is_alive(base) or base.user_id != flow.user.id:
-            flow.user = None  # start over from the password: nothing of that session counts any more
-            flow.state.clear()
-            flow.save()
-            db.session.commit()
-            return redirect(url_for("login.stage", uid=flow.pending.uid))
+    """Every step is done: open (or keep) the SSO session, then resume the parked request. A sign-in built on
+    a session's proof only gets here while that session lives (the policy starts over otherwise)."""
     established = _establish(flow)
-    session = established.session if established is not None else sessions.by_sid(flow.state["session_sid"])
+    session = established.session if established is not None else sessions.by_sid(flow.state.session_sid)
     parked = ParkedRequest(flow.params, settings().issuer + "/authorize")
     try:
         grant = server().get_consent_grant(request=parked, end_user=None)
@@ -182,7 +195,7 @@ def _finish(flow: plan.Flow):
 def password_rules(uid: str):
     """Live feedback on a new password, from the same rules the server applies when it is saved."""
     flow = _load(uid)
-    if flow is None or flow.user is None or not flow.state.get("password_typed"):
+    if flow is None or flow.user is None or not flow.state.password_typed:
         return {"error": "not found"}, 404
     password = (request.form.get("password") or "")[:1024]
     return policy.feedback_json(passwords.results(flow.user, password, flow.client, with_history=False))
@@ -194,8 +207,10 @@ def resume_as(uid: str | None, user: User):
     flow = _load(uid) if uid else None
     if flow is None:
         return None
+    flow.start_over()
     flow.user = user
-    flow.state = {"proven": {"pwd": clock.timestamp(clock.now())}, "fresh": True, "password_typed": True}
+    flow.state.prove("pwd", clock.timestamp(clock.now()))
+    flow.state.password_typed = True
     flow.save()
     db.session.commit()
     return redirect(url_for("login.stage", uid=uid))

@@ -9,7 +9,7 @@ from flask import current_app, render_template
 from idp.extensions import db
 from idp.login import sessions
 from idp.models import SsoSession
-from idp.oidc import pending, policy
+from idp.oidc import pending
 from idp.oidc.claims import id_token_hint_claims
 from idp.runtime import settings
 
@@ -68,11 +68,11 @@ def request_error(values) -> tuple[str, str] | None:
         return "request_uri_not_supported", "request_uri is not supported."
     if values.get("response_mode", "query") != "query":
         return "invalid_request", "Only response_mode=query is supported."
-    wanted = policy.prompts(values)
+    wanted = (values.get("prompt") or "").split()
     if "none" in wanted and len(wanted) > 1:
         return "invalid_request", "prompt=none cannot be combined with other values."
     max_age = values.get("max_age")
-    if max_age is not None and (not max_age.isdigit() or len(max_age) > 9):
+    if max_age is not None and (not (max_age.isascii() and max_age.isdigit()) or len(max_age) > 9):
         return "invalid_request", "max_age must be a non-negative integer."
     return None
 

@@ -17,10 +17,10 @@ from flask import session as browser
 
 from idp import clock
 from idp.extensions import csrf, db
-from idp.login import assurance
-from idp.login.cookie import current_session
+from idp.login import facts, policy
+from idp.login.cookie import current_session, device_token
 from idp.oidc import authorize as authz
-from idp.oidc import pending, policy
+from idp.oidc import pending
 from idp.oidc.authorize import server
 from idp.oidc.claims import InvalidHint
 from idp.oidc.discovery import discovery_json
@@ -76,20 +76,16 @@ def authorize():
     except InvalidHint:
         return authz.error_redirect(redirect_uri, "invalid_request", state, "id_token_hint is not valid.")
 
-    session = current_session()
-    decision = policy.decide(params, grant.client, session, hint_sub)
-    if decision is None:
+    session, client = current_session(), grant.client
+    asked = facts.request_of(params, client, hint_sub)
+    seed, steps = policy.first_steps(
+        asked, facts.portal_of(client), facts.person_of(session.user if session else None, client, device_token()),
+        facts.session_of(session), clock.now())
+    if not steps:
         return authz.respond_with_code(grant, session)
-    if "none" in policy.prompts(params):
-        return authz.error_redirect(redirect_uri, decision.prompt_none_error, state)
-
-    flow: dict = {}
-    if not decision.needs_login:
-        # The session's proof carries over: a step-up adds a second factor to the password already proven.
-        flow = {"user_id": session.user_id, "session_sid": session.sid,
-                "proven": {"pwd": clock.timestamp(session.auth_time)} if "pwd" in (session.amr or []) else {},
-                "session_mfa": assurance.session_meets(grant.client, session)}
-    parked = pending.park({k: params.get(k) for k in pending.PARAMS}, decision.reason, browser_id(), flow)
+    if "none" in asked.prompts:
+        return authz.error_redirect(redirect_uri, policy.prompt_none_error(steps[0]), state)
+    parked = pending.park({k: params.get(k) for k in pending.PARAMS}, steps[0].reason, browser_id(), seed.dump())
     db.session.commit()
     return redirect(url_for("login.stage", uid=parked.uid))
 

@@ -6,11 +6,12 @@ import re
 
 import pyotp
 import pytest
+from sqlalchemy import select
 
 from idp.audit import EventTag
-from tests.helpers import RelyingParty, audit_events
+from tests.helpers import RelyingParty, audit_events, csrf_token
 from tests.mfa.conftest import PHONE
-from tests.mfa_helpers import SignIn, latest_code, messages
+from tests.mfa_helpers import SignIn, latest_code, messages, stage_of
 
 
 def enrol(client, rp, user) -> SignIn:
@@ -107,3 +108,75 @@ def test_a_code_for_one_number_does_not_confirm_another(app, client, strict_rp, 
     from idp.accounts import factors
 
     assert factors.get(user, "sms") is None
+
+
+# --- whoever has a factor proves it before adding one (NIST SP 800-63B §6.1.2.1) -------------------------
+
+
+@pytest.fixture
+def app_only(client, make_portal):
+    """A portal that accepts only an authenticator app, which the person with SMS does not have."""
+    return RelyingParty(client, make_portal("Alleen app", mfa="required", mfa_factors=["totp"]))
+
+
+def factor_kinds(user) -> set[str]:
+    from idp.extensions import db
+    from idp.models import Factor
+
+    return {f.kind for f in db.session.scalars(select(Factor).where(Factor.user_id == user.id))}
+
+
+def test_the_password_alone_cannot_add_a_factor_to_an_account_that_has_one(app, client, app_only, user,
+                                                                             add_factor):
+    add_factor(user, "sms")
+    sign_in = SignIn(client, app_only.login_url())
+    sign_in.password(user.email)
+    page = sign_in.page()
+    assert stage_of(page) == "second_factor" and 'name="stage" value="enrol"' not in page
+    # Whoever has only the password posts the enrolment form anyway: it is not taken.
+    response = client.post(sign_in.url, data={"csrf_token": csrf_token(page), "stage": "enrol",
+                                              "action": "choose:totp"})
+    assert response.status_code == 302 and sign_in.stage == "second_factor"
+    assert factor_kinds(user) == {"sms"}  # no app was added, not even unconfirmed
+    assert len(audit_events(EventTag.MFA_ENROLLED)) == 1  # the fixture's SMS only
+
+
+def test_the_factor_the_person_has_first_then_the_one_the_portal_asks(app, client, app_only, user, add_factor):
+    add_factor(user, "sms")
+    sign_in = SignIn(client, app_only.login_url(ui_locales="en"))
+    sign_in.password(user.email)
+    assert "a way of signing in you have not set up yet" in sign_in.page()
+    sign_in.post(code=latest_code(app, PHONE))
+    assert sign_in.stage == "enrol"
+    assert 'value="choose:totp"' in sign_in.page() and 'value="choose:sms"' not in sign_in.page()
+    sign_in.post(action="choose:totp")
+    secret = re.search(r"data-totp-secret>([^<]+)<", sign_in.html).group(1).replace(" ", "")
+    sign_in.post(action="confirm", code=pyotp.TOTP(secret).now())
+    callback = sign_in.finished(app_only.redirect_uri)  # no recovery codes again: not the first factor
+    claims = app_only.decode_id_token(app_only.exchange(callback["code"]).get_json()["id_token"])
+    assert claims["amr"] == ["mfa", "otp", "pwd", "sms"]
+    assert factor_kinds(user) == {"sms", "totp"}
+    assert messages(app, to=user.email, template="factor_added")
+
+
+def test_a_password_only_session_steps_up_with_the_old_factor_before_adding_one(app, client, make_portal,
+                                                                                app_only, user, add_factor):
+    add_factor(user, "sms")
+    RelyingParty(client, make_portal(mfa="off")).sign_in(user.email, "correct horse battery")
+    assert "interaction_required" in app_only.authorize(prompt="none").location
+    step_up = SignIn(client, app_only.login_url())
+    assert step_up.stage == "second_factor"
+    step_up.post(code=latest_code(app, PHONE))
+    assert step_up.stage == "enrol"
+
+
+def test_an_account_without_factors_enrols_after_the_password_and_is_told(app, client, app_only, user):
+    sign_in = SignIn(client, app_only.login_url())
+    sign_in.password(user.email)
+    assert sign_in.stage == "enrol"
+    sign_in.post(action="choose:totp")
+    secret = re.search(r"data-totp-secret>([^<]+)<", sign_in.html).group(1).replace(" ", "")
+    sign_in.post(action="confirm", code=pyotp.TOTP(secret).now())
+    assert sign_in.stage == "recovery_codes"
+    assert [e.details["factor"] for e in audit_events(EventTag.MFA_ENROLLED)] == ["totp"]
+    assert messages(app, to=user.email, template="factor_added")

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from idp.audit import EventTag
-from tests.helpers import RelyingParty, audit_events
+from tests.helpers import RelyingParty, audit_events, csrf_token
 from tests.mfa.conftest import PHONE
-from tests.mfa_helpers import SignIn, latest_code, messages
+from tests.mfa_helpers import SignIn, latest_code, messages, stage_of
 
 DEVICE_COOKIE = "idp_device"  # the issuer of the tests is plain http; over https it is __Host-idp_device
 
@@ -168,9 +168,12 @@ def test_a_step_up_whose_session_ended_meanwhile_starts_over(app, client, make_p
     relaxed = RelyingParty(client, make_portal(mfa="off"))
     relaxed.sign_in(user.email, "correct horse battery")
     step_up = SignIn(client, relaxed.login_url(acr_values="urn:idp:acr:mfa"))
-    assert step_up.stage == "second_factor"
+    page = step_up.page()  # the code page stays open while the session ends elsewhere
+    assert stage_of(page) == "second_factor"
     sessions.end_all_for_user(user, reason="logout elsewhere")
     db.session.commit()
-    step_up.post(code=latest_code(app, PHONE))
-    assert step_up.response.location.startswith("/login/")
+    response = client.post(step_up.url, data={"csrf_token": csrf_token(page), "stage": "second_factor",
+                                              "code": latest_code(app, PHONE)})
+    assert response.status_code == 302 and response.location.startswith("/login/")
     assert step_up.stage == "password"
+    assert audit_events(EventTag.MFA_CODE_ACCEPTED) == []  # the code was not even looked at

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from idp.login.flow import Done, Flow, Retry
-from idp.oidc.policy import account_allowed
+from idp.login.policy import Step
 
 
 class AccountAllowedStage:
     name = "account_allowed"
     template = "login/account_not_allowed.html"
 
-    def needed(self, flow: Flow) -> bool:
-        return flow.user is not None and not account_allowed(flow.client, flow.user)
+    def context(self, flow: Flow, step: Step) -> dict:
+        return {"domains": flow.client.email_domains, "email": flow.user.email if flow.user else ""}
 
-    def context(self, flow: Flow) -> dict:
-        return {"domains": flow.client.email_domains, "email": flow.user.email}
-
-    def submit(self, flow: Flow, form) -> Done | Retry:
+    def submit(self, flow: Flow, step: Step, form) -> Done | Retry:
         if form.get("action") != "other_account":
             return Retry()
         # Start again from the password: nothing this account proved counts for the next one.
-        flow.user = None
-        for key in ("proven", "fresh", "login", "session_sid", "session_mfa", "sent", "factor"):
-            flow.state.pop(key, None)
+        flow.start_over()
         return Done()

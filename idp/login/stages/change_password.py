@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from idp.accounts import passwords
 from idp.login.flow import Done, Flow, Retry
+from idp.login.policy import Step
 from idp.security import policy
 
 
@@ -13,22 +14,12 @@ class ChangePasswordStage:
     name = "change_password"
     template = "login/change_password.html"
 
-    def needed(self, flow: Flow) -> bool:
-        # Only right after the password was typed in this sign-in (a step-up carries no typed password).
-        if flow.user is None or flow.state.get("password_changed") or not flow.state.get("password_typed"):
-            return False
-        return bool(self._reason(flow))
+    def context(self, flow: Flow, step: Step) -> dict:
+        _name, rules = policy.policy_for(flow.client)
+        results, flow.state.password_results = flow.state.password_results, None
+        return {"reason": step.reason, "rules": policy.rules(rules), "results": results}
 
-    def _reason(self, flow: Flow) -> str | None:
-        # "weak" is decided by the password stage, the only place the typed password is known.
-        return passwords.must_change(flow.user, flow.client) or ("weak" if flow.state.get("password_weak") else None)
-
-    def context(self, flow: Flow) -> dict:
-        _, rules = policy.policy_for(flow.client)
-        return {"reason": self._reason(flow), "rules": policy.rules(rules),
-                "results": flow.state.pop("password_results", None)}
-
-    def submit(self, flow: Flow, form) -> Done | Retry:
+    def submit(self, flow: Flow, step: Step, form) -> Done | Retry:
         new, again = form.get("new_password") or "", form.get("confirm_password") or ""
         if not new:
             return Retry(_("Choose a new password."))
@@ -37,11 +28,10 @@ class ChangePasswordStage:
         try:
             ended = passwords.change_password(flow.user, new, client=flow.client, reason="changed at sign-in")
         except passwords.PasswordRejected as rejected:
-            flow.state["password_results"] = [{"id": r.id, "ok": r.ok} for r in rejected.results]
+            flow.state.password_results = [{"id": r.id, "ok": r.ok} for r in rejected.results]
             return Retry(_("The new password does not meet every rule yet: %(rules)s",
                            rules="; ".join(str(r.text) for r in rejected.failed)))
-        flow.state["password_changed"] = True
-        flow.state.pop("password_weak", None)
+        flow.state.password_changed, flow.state.password_weak = True, False
         # The other sessions' portals are told once this commits (idp/login/views.py _establish).
-        flow.state["ended_deliveries"] = [d.id for d in ended]
+        flow.state.ended_deliveries = [d.id for d in ended]
         return Done()

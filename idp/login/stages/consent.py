@@ -10,26 +10,21 @@ from idp import clock
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.login.flow import Done, Fail, Flow, Retry
+from idp.login.policy import Step
 from idp.models import Consent
-from idp.oidc.policy import consent_missing
 
 
 class ConsentStage:
     name = "consent"
     template = "login/consent.html"
 
-    def needed(self, flow: Flow) -> bool:
-        if flow.user is None or flow.state.get("consented"):
-            return False
-        return consent_missing(flow.client, flow.user.id, flow.params.get("scope", ""), flow.params)
-
     def _scopes(self, flow: Flow) -> list[str]:
-        return [s for s in scope_to_list(flow.client.get_allowed_scope(flow.params.get("scope", "")))]
+        return list(scope_to_list(flow.client.get_allowed_scope(flow.params.get("scope", ""))) or [])
 
-    def context(self, flow: Flow) -> dict:
+    def context(self, flow: Flow, step: Step) -> dict:
         return {"scopes": [s for s in self._scopes(flow) if s != "openid"]}
 
-    def submit(self, flow: Flow, form) -> Done | Retry | Fail:
+    def submit(self, flow: Flow, step: Step, form) -> Done | Retry | Fail:
         choice = form.get("decision")
         if choice == "deny":
             record(EventTag.CONSENT_DENIED, outcome="failure", user_id=flow.user.id,
@@ -46,6 +41,6 @@ class ConsentStage:
             db.session.add(consent)
         consent.scopes = sorted(set(consent.scopes) | set(scopes))
         consent.granted_at = clock.now()
-        flow.state["consented"] = True
+        flow.state.consented = True
         record(EventTag.CONSENT_GRANTED, user_id=flow.user.id, client_id=flow.client.client_id, scopes=scopes)
         return Done()

@@ -8,8 +8,8 @@ from idp import clock
 from idp.accounts import passwords
 from idp.accounts.users import MAX_LOGIN, find_by_login, login_key, normalise_login
 from idp.audit import EventTag, record
-from idp.login import assurance
 from idp.login.flow import Done, Flow, Retry
+from idp.login.policy import Step
 from idp.security import lockout
 
 
@@ -17,22 +17,13 @@ class PasswordStage:
     name = "password"
     template = "login/password.html"
 
-    def needed(self, flow: Flow) -> bool:
-        if flow.user is None:
-            return True
-        # Setting up a factor needs the password typed in this sign-in, not one carried over from the
-        # session (a step-up whose factor was removed meanwhile).
-        return (not flow.state.get("fresh") and not assurance.second_factor_proven(flow.proven)
-                and not flow.state.get("session_mfa")
-                and assurance.needs_enrolment(flow.client, flow.user, flow.params))
+    def context(self, flow: Flow, step: Step) -> dict:
+        return {"login_hint": flow.state.login or flow.params.get("login_hint", "")}
 
-    def context(self, flow: Flow) -> dict:
-        return {"login_hint": flow.state.get("login") or flow.params.get("login_hint", "")}
-
-    def submit(self, flow: Flow, form) -> Done | Retry:
+    def submit(self, flow: Flow, step: Step, form) -> Done | Retry:
         login = normalise_login(form.get("username"))  # never cut: a cut could turn padding into a match
         password = form.get("password") or ""
-        flow.state["login"] = login[:MAX_LOGIN]  # to fill the form in again
+        flow.state.login = login[:MAX_LOGIN]  # to fill the form in again
         if not login or not password:
             return Retry(_("Enter your e-mail address and your password."))
         user = find_by_login(login)
@@ -60,9 +51,9 @@ class PasswordStage:
             return Retry(_("The e-mail address or password is not correct."))
         lockout.record_success(counted)
         flow.user = user
-        flow.proven["pwd"] = clock.timestamp(clock.now())
-        flow.state["fresh"] = flow.state["password_typed"] = True
+        flow.state.prove("pwd", clock.timestamp(clock.now()))
+        flow.state.password_typed = True
         # Only here is the typed password known: whether it meets this portal's policy is decided now.
-        flow.state["password_weak"] = passwords.falls_short(user, password, flow.client)
+        flow.state.password_weak = passwords.falls_short(user, password, flow.client)
         record(EventTag.LOGIN_PASSWORD_SUCCESS, user_id=user.id, client_id=flow.client.client_id)
         return Done()

@@ -13,10 +13,13 @@ from idp.accounts import factors
 from idp.audit import EventTag, record
 from idp.login import assurance
 from idp.login.flow import Done, Flow, Retry
+from idp.login.policy import Step
 from idp.messaging import send
 from idp.runtime import settings
 from idp.security import codes, devices, recovery
 
+# Reasons /authorize parks a sign-in for that make a second factor a step-up of an existing session.
+STEP_UP_REASONS = ("mfa", "mfa_enrol", "prove_before_enrol")
 
 
 def _purpose(kind: str) -> str:
@@ -28,41 +31,18 @@ class SecondFactorStage:
     name = "second_factor"
     template = "login/second_factor.html"
 
-    def needed(self, flow: Flow) -> bool:
-        if flow.user is None or flow.state.get("session_mfa") or assurance.second_factor_proven(flow.proven):
-            return False
-        if not assurance.asked(flow.client, flow.user, flow.params) or not self._kinds(flow):
-            return False
-        return not self._trusted_device(flow)
-
-    def _trusted_device(self, flow: Flow) -> bool:
-        """A trusted browser of this user, within this portal's days, proves the second factor."""
-        device = devices.find(flow.user, flow.device_token)
-        if device is None or not devices.honoured(device, flow.client.trusted_device_days):
-            return False
-        devices.touch(device)
-        flow.proven["device"] = clock.timestamp(clock.now())
-        flow.state["fresh"] = True
-        record(EventTag.MFA_DEVICE_USED, user_id=flow.user.id, client_id=flow.client.client_id, device=device.id)
-        return True
-
-    def _kinds(self, flow: Flow) -> list[str]:
-        return assurance.usable_kinds(flow.client, flow.user)
-
-    def _kind(self, flow: Flow) -> str:
-        chosen = flow.state.get("factor")
-        kinds = self._kinds(flow)
-        if chosen in kinds or (chosen == "recovery" and recovery.remaining(flow.user)):
+    def _kind(self, flow: Flow, step: Step) -> str:
+        chosen = flow.state.factor
+        if chosen in step.kinds or (chosen == "recovery" and recovery.remaining(flow.user)):
             return chosen
-        return kinds[0]
+        return step.kinds[0]
 
-    def prepare(self, flow: Flow) -> str | None:
+    def prepare(self, flow: Flow, step: Step) -> str | None:
         """Send the first code of an SMS or e-mail factor when the page first shows; returns an error to show."""
-        kind = self._kind(flow)
-        sent = flow.state.setdefault("sent", [])
-        if kind not in ("sms", "email") or kind in sent:
+        kind = self._kind(flow, step)
+        if kind not in ("sms", "email") or kind in flow.state.sent:
             return None
-        sent.append(kind)
+        flow.state.sent.append(kind)
         try:
             self._send(flow, kind)
         except codes.CodeError as error:
@@ -84,9 +64,9 @@ class SecondFactorStage:
                  portal=flow.client.display_name, change_password_url=factors.account_url())
         record(EventTag.MFA_CODE_SENT, user_id=user.id, client_id=flow.client.client_id, factor=kind)
 
-    def context(self, flow: Flow) -> dict:
-        kind, user = self._kind(flow), flow.user
-        others = [k for k in self._kinds(flow) if k != kind]
+    def context(self, flow: Flow, step: Step) -> dict:
+        kind, user = self._kind(flow, step), flow.user
+        others = [k for k in step.kinds if k != kind]
         if kind != "recovery" and recovery.remaining(user):
             others.append("recovery")
         code = None
@@ -98,25 +78,26 @@ class SecondFactorStage:
             "others": others,
             "prefix": code.prefix if code is not None else None,
             "trust_days": flow.client.trusted_device_days,
+            "before_enrolment": step.reason == "prove_before_enrol",
             "cooldown": codes.cooldown_left(user, purpose=_purpose(kind), flow_uid=flow.pending.uid)
             if kind in ("sms", "email") else 0,
         }
 
-    def submit(self, flow: Flow, form) -> Done | Retry:
+    def submit(self, flow: Flow, step: Step, form) -> Done | Retry:
         action = form.get("action") or "verify"
         if action.startswith("use:"):
-            flow.state["factor"] = action.removeprefix("use:")
+            flow.state.factor = action.removeprefix("use:")[:20]
             return Retry()
-        kind = self._kind(flow)
+        kind = self._kind(flow, step)
         if action == "resend" and kind in ("sms", "email"):
             try:
                 self._send(flow, kind)
             except codes.CodeError as error:
                 return Retry(error.message)
             return Retry(notice=_("We sent you a new code. The previous code no longer works."))
-        return self._verify(flow, kind, form.get("code") or "", bool(form.get("trust")))
+        return self._verify(flow, step, kind, form.get("code") or "", bool(form.get("trust")))
 
-    def _verify(self, flow: Flow, kind: str, submitted: str, trust: bool) -> Done | Retry:
+    def _verify(self, flow: Flow, step: Step, kind: str, submitted: str, trust: bool) -> Done | Retry:
         user, now = flow.user, clock.now()
         if not submitted.strip():
             return Retry(_("Enter the code."))
@@ -135,10 +116,9 @@ class SecondFactorStage:
             return Retry(error.message)
         if factor is not None:
             factor.last_used_at = now
-        flow.proven[kind] = clock.timestamp(now)
-        flow.state["fresh"] = True
+        flow.state.prove(kind, clock.timestamp(now))
         record(EventTag.MFA_CODE_ACCEPTED, user_id=user.id, client_id=flow.client.client_id, factor=kind)
-        if flow.pending.reason in ("mfa", "mfa_enrol") or assurance.wants_mfa_level(flow.params):
+        if flow.pending.reason in STEP_UP_REASONS or assurance.wants_mfa_level(flow.params):
             record(EventTag.MFA_STEP_UP, user_id=user.id, client_id=flow.client.client_id, factor=kind)
         if kind == "recovery":
             left = recovery.remaining(user)
@@ -146,5 +126,19 @@ class SecondFactorStage:
             send("email", user.email, "recovery_code_used", user=user, remaining=left,
                  account_url=factors.account_url())
         if trust and flow.client.trusted_device_days > 0:
-            flow.state["trust_days"] = flow.client.trusted_device_days
+            flow.state.trust_days = flow.client.trusted_device_days
         return Done()
+
+
+class TrustedDeviceStage:
+    """A trusted browser of this person, within this portal's days, stands in for the second factor."""
+
+    name = "trusted_device"
+
+    def run(self, flow: Flow, step: Step) -> None:
+        device = devices.find(flow.user, flow.device_token)
+        if device is None:  # revoked between the policy's look and now: the policy asks for a code next
+            return
+        devices.touch(device)
+        flow.state.prove("device", clock.timestamp(clock.now()))
+        record(EventTag.MFA_DEVICE_USED, user_id=flow.user.id, client_id=flow.client.client_id, device=device.id)
