@@ -2,104 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+if TYPE_CHECKING:
+    from flask import Flask
 
-from idp import settings as settings_mod
-from idp.extensions import babel, csrf, db, limiter, migrate
-
-ROOT = Path(__file__).resolve().parent.parent
+    from idp.settings import Settings
 
 
-def create_app(settings: settings_mod.Settings | None = None) -> Flask:
-    """The app factory: bind extensions, build the OIDC server, keys and discovery once."""
-    settings = settings or settings_mod.load()
-    from idp import i18n, models, web  # noqa: F401  (registers the models)
-    from idp.login.views import bp as login_bp
-    from idp.oidc import discovery, server
-    from idp.oidc.documents import PublicDocuments
-    from idp.oidc.keys import KeyRing
-    from idp.oidc.logout_views import bp as logout_bp
-    from idp.oidc.views import bp as oidc_bp
-    from idp.security.crypto import Crypto
-    from idp.security.passwords import warm_up
+def create_app(settings: Settings | None = None) -> Flask:
+    """The app factory (idp/app.py), imported on call: `import idp.settings` (the CLI's start, migrations)
+    must not build the whole provider first."""
+    from idp.app import create_app as build  # the composition root imports every layer
 
-    instance = Path(settings.server.instance_path).resolve()
-    app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(instance))
-    secure = settings.issuer.startswith("https://")
-    app.config.update(
-        SECRET_KEY=settings.server.secret_key,
-        SQLALCHEMY_DATABASE_URI=_database_url(settings.database.url, instance),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        SESSION_COOKIE_NAME="idp_session",
-        SESSION_COOKIE_SECURE=secure,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        WTF_CSRF_TIME_LIMIT=None,
-        WTF_CSRF_SSL_STRICT=False,
-        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
-        BABEL_DEFAULT_LOCALE=settings.i18n.default_locale,
-        BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam",  # the people and portals served are in the Netherlands
-        MAX_CONTENT_LENGTH=64 * 1024,
-        RATELIMIT_STORAGE_URI=settings.redis.url or "memory://",
-        RATELIMIT_KEY_PREFIX="idp",
-        PROPAGATE_EXCEPTIONS=False,
-    )
-
-    app.extensions["idp.settings"] = settings
-    crypto = Crypto(settings.server.encryption_key)
-    app.extensions["idp.crypto"] = crypto
-    app.extensions["idp.keys"] = KeyRing(crypto)
-    app.extensions["idp.discovery"] = discovery.encode(discovery.build(settings))
-
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
-    csrf.init_app(app)
-    limiter.init_app(app)
-    i18n.ensure_compiled()
-    babel.init_app(app, locale_selector=web.select_locale)
-    from flask_babel import get_locale
-
-    app.jinja_env.globals["get_locale"] = get_locale
-    app.extensions["idp.oauth_server"] = server.build(app)
-    warm_up(settings.passwords.bcrypt_rounds)
-
-    web.install(app)
-    app.wsgi_app = PublicDocuments(app, app.wsgi_app, web.SECURITY_HEADERS, web.HSTS)
-    if settings.server.proxy_hops:  # outermost, so everything inside sees the client's scheme and address
-        hops = settings.server.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
-    app.register_blueprint(oidc_bp)
-    app.register_blueprint(login_bp)
-    app.register_blueprint(logout_bp)
-    from idp.accounts.views import bp as account_bp
-
-    app.register_blueprint(account_bp)
-    from idp.accounts.activation_views import bp as activation_bp
-
-    app.register_blueprint(activation_bp)
-    from idp.accounts.reset_views import bp as reset_bp
-
-    app.register_blueprint(reset_bp)
-    from idp.accounts.registration_views import bp as registration_bp
-
-    app.register_blueprint(registration_bp)
-    from idp import messaging
-
-    messaging.init_app(app)
-
-    from idp.cli import register_commands
-
-    register_commands(app)
-    return app
-
-
-def _database_url(url: str, instance: Path) -> str:
-    """Relative SQLite paths live in the instance folder."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
-        instance.mkdir(parents=True, exist_ok=True)
-        return prefix + str(instance / url[len(prefix):])
-    return url
+    return build(settings)

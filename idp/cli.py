@@ -142,7 +142,7 @@ def worker_command(once: bool, interval: float):
     """Deliver queued e-mail, SMS and back-channel logouts (also what a restarted server left); purge expired rows."""
     from idp import messaging
     from idp.maintenance import purge
-    from idp.oidc.logout import deliver_due
+    from idp.messaging.backchannel import deliver_due
 
     next_purge = 0.0
     try:
@@ -250,7 +250,7 @@ def users_show(ref, as_json):
 def users_disable(ref):
     """Disable a user: end their sessions (portals are told at once) and revoke their tokens."""
     from idp.accounts.users import disable, get_by_ref
-    from idp.oidc.logout import deliver_due
+    from idp.messaging.backchannel import deliver_due
 
     user = get_by_ref(ref)
     deliveries = disable(user)
@@ -331,7 +331,7 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
                 id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
                 email_domains, registration, as_json):
     """Register a portal; prints client_id and (once) client_secret."""
-    from idp.oidc.clients import describe, register
+    from idp.portals.registry import describe, register
     from idp.runtime import settings
 
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
@@ -357,7 +357,7 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
 def clients_update(client_id, name, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
                    email_domains, registration, as_json):
     """Change a portal's name, second-factor policy or account rules; what is not given stays."""
-    from idp.oidc.clients import describe, get, update
+    from idp.portals.registry import describe, get, update
 
     client = get(client_id)
     update(client, name=name, mfa=mfa, factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
@@ -373,7 +373,7 @@ def clients_update(client_id, name, mfa, mfa_factors, trusted_device_days, passw
 def clients_list(as_json):
     """List the registered portals."""
     from idp.models import Client
-    from idp.oidc.clients import describe
+    from idp.portals.registry import describe
 
     emit([describe(c) for c in db.session.scalars(select(Client).order_by(Client.id))], as_json)
 
@@ -384,7 +384,7 @@ def clients_list(as_json):
 @domain_command
 def clients_show(client_id, as_json):
     """Show one portal's registration (never its secret)."""
-    from idp.oidc.clients import describe, get
+    from idp.portals.registry import describe, get
 
     emit(describe(get(client_id)), as_json)
 
@@ -394,7 +394,7 @@ def clients_show(client_id, as_json):
 @domain_command
 def clients_remove(client_id):
     """Remove a portal with its tokens and consents."""
-    from idp.oidc.clients import get, remove
+    from idp.portals.registry import get, remove
 
     remove(get(client_id))
     db.session.commit()
@@ -407,7 +407,7 @@ def clients_remove(client_id):
 @domain_command
 def clients_rotate(client_id, as_json):
     """Give a client a new secret; the old one stops working at once."""
-    from idp.oidc.clients import get, rotate_secret
+    from idp.portals.registry import get, rotate_secret
 
     secret = rotate_secret(get(client_id))
     db.session.commit()

@@ -71,7 +71,7 @@ def register_portals(app, port: int) -> list[DemoPortal]:
     """
     from idp.errors import NotFound
     from idp.extensions import db
-    from idp.oidc.clients import get, register, rotate_secret
+    from idp.portals.registry import get, register, rotate_secret
 
     portals = []
     with app.app_context():

@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 
 from idp import clock
 from idp.extensions import db
-from idp.login import sessions
+from idp import sessions
 from idp.messaging import erase_old
 from idp.models import (
     AuthorizationCode,

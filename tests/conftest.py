@@ -172,7 +172,7 @@ def user(make_user):
 @pytest.fixture
 def make_portal(app):
     from idp.extensions import db
-    from idp.oidc.clients import register
+    from idp.portals.registry import register
 
     counter = iter(range(1, 10_000))
 

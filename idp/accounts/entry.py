@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from idp.extensions import db
 from idp.models import Client
 from idp.models.client import ACCOUNT_CLIENT_ID
-from idp.oidc.clients import register
+from idp.portals.registry import register
 from idp.runtime import settings
 
 CLIENT_ID = ACCOUNT_CLIENT_ID

@@ -14,7 +14,8 @@ from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.models import Factor, RecoveryCode, User
 from idp.runtime import crypto, settings
-from idp.security import codes, devices, phones, recovery, totp
+from idp.security import codes, phones, recovery, totp
+from idp.sessions import devices
 
 
 

@@ -14,7 +14,8 @@ from idp.errors import InvalidInput
 from idp.extensions import db
 from idp.models import Client, LogoutDelivery, SsoSession, User
 from idp.runtime import settings
-from idp.security import devices, lockout, policy
+from idp.security import lockout, policy
+from idp.sessions import devices
 from idp.security.passwords import hash_password, needs_rehash, verify_password
 
 
@@ -55,9 +56,9 @@ def change_password(user: User, new_password: str, *, client: Client | None = No
     """Set the new password (not committed) or raise PasswordRejected; returns the back-channel logouts queued
     for the sessions it ended (send them after the commit)."""
     from idp.accounts.factors import account_url
-    from idp.login import sessions
+    from idp import sessions
     from idp.messaging import send
-    from idp.oidc.grants import revoke_all_for_user
+    from idp.tokens import revoke_all_for_user
 
     checked = results(user, new_password, client)
     # With a history the rules already compared the current password; without one, compare it here.

@@ -84,9 +84,9 @@ def address_of(link: AccountLink) -> str:
 
 
 def portal_of(link: AccountLink) -> Client | None:
-    from idp.oidc.server import query_client
+    from idp.portals import registry
 
-    return query_client(link.client_id or "")
+    return registry.find(link.client_id or "")
 
 
 def has_account(link: AccountLink) -> bool:

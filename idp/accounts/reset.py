@@ -11,7 +11,8 @@ from sqlalchemy import update
 from idp import clock
 from idp.accounts import links, passwords
 from idp.accounts.factors import account_url
-from idp.accounts.users import find_by_login, login_key, normalise_login
+from idp.accounts.users import find_by_login
+from idp.security.logins import login_key, normalise_login
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.models import AccountLink, Client, LogoutDelivery, User
@@ -78,9 +79,9 @@ def client_of(link: AccountLink) -> Client | None:
     """The portal the reset started from (its password policy applies), if any."""
     if not link.client_id:
         return None
-    from idp.oidc.server import query_client
+    from idp.portals import registry
 
-    return query_client(link.client_id)
+    return registry.find(link.client_id)
 
 
 def user_of(link: AccountLink) -> User:

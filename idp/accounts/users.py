@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
@@ -16,6 +15,7 @@ from idp.extensions import db
 from idp.models import User
 from idp.runtime import crypto, settings
 from idp.security.passwords import hash_password
+from idp.security.logins import MAX_LOGIN, normalise_login
 from idp.security.phones import InvalidPhone, normalise_phone
 
 
@@ -105,23 +105,6 @@ def create_user(
     return user
 
 
-MAX_LOGIN = 320
-
-
-def normalise_login(typed: str | None) -> str:
-    """What a person typed as e-mail or username, as compared everywhere (lookup, throttling, audit).
-
-    Unicode-normalised (NFKC) and stripped; never cut short, so padding cannot make a second name for the
-    same account. Empty when nothing usable was typed; over MAX_LOGIN it names no account.
-    """
-    return unicodedata.normalize("NFKC", typed or "").strip()
-
-
-def login_key(typed: str | None) -> str:
-    """A keyed hash of the normalised, case-folded login: counts and records without the typed text."""
-    return crypto().keyed_hash(normalise_login(typed).casefold())
-
-
 def find_by_login(login: str) -> User | None:
     """The user whose e-mail (case-insensitive) or username is `login`."""
     login = normalise_login(login)
@@ -148,9 +131,9 @@ def phone_of(user: User | None) -> str | None:
 
 def disable(user: User) -> list:
     """Stop a person signing in: end their sessions and revoke their tokens. Returns the queued logouts."""
-    from idp.login import sessions
-    from idp.oidc.grants import revoke_all_for_user
-    from idp.security import devices
+    from idp import sessions
+    from idp.tokens import revoke_all_for_user
+    from idp.sessions import devices
 
     if user.disabled_at is None:
         user.disabled_at = clock.now()

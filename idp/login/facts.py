@@ -11,10 +11,11 @@ from sqlalchemy import select
 from idp.accounts import factors, passwords
 from idp.accounts.users import email_domain
 from idp.extensions import db
-from idp.login import policy, sessions
+from idp.login import policy
+from idp import sessions
 from idp.models import Client, Consent, SsoSession, User
 from idp.runtime import settings
-from idp.security import devices
+from idp.sessions import devices
 
 
 def ascii_int(value: str | None) -> int | None:

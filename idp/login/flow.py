@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from idp import clock
-from idp.login import assurance, facts, policy, sessions
+from idp.login import facts, policy
+from idp.sessions import assurance
+from idp import sessions
 from idp.login.state import SignInState
 from idp.models import Client, LogoutDelivery, PendingAuthorization, SsoSession, User
 

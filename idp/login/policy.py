@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from idp.login.state import SignInState
-
-# The second factors, and what a trusted browser stands in for. A recovery code is a second factor too.
-CODE_FACTORS = ("sms", "email", "totp", "recovery")
-SECOND_FACTORS = (*CODE_FACTORS, "device")
+from idp.sessions.assurance import CODE_FACTORS, SECOND_FACTORS
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import current_app, render_template
 
 from idp.extensions import db
-from idp.login import sessions
+from idp import sessions
 from idp.models import SsoSession
 from idp.oidc import pending
 from idp.oidc.claims import id_token_hint_claims

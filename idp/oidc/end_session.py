@@ -9,7 +9,7 @@ from authlib.common.urls import add_params_to_uri
 
 from idp.models import Client
 from idp.oidc.claims import InvalidHint, id_token_hint_claims
-from idp.oidc.server import query_client
+from idp.portals.registry import find as query_client
 
 
 @dataclass

@@ -21,6 +21,7 @@ from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.models import AuthorizationCode, Token
 from idp.runtime import crypto, settings
+from idp import tokens
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -117,14 +118,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 def revoke_tokens_of_code(code: AuthorizationCode) -> None:
     """RFC 6749 §4.1.2: a code used twice revokes what it was exchanged for. Committed at once."""
-    now = clock.now()
-    families = db.session.scalars(select(Token.family).where(Token.code_id == code.id)).all()
-    if families:
-        db.session.execute(
-            update(Token).where(Token.family.in_(families), Token.revoked_at.is_(None)).values(revoked_at=now)
-        )
+    families = tokens.revoke_bought_with_code(code.id)
     record(EventTag.CODE_REUSE_DETECTED, outcome="failure", user_id=code.user_id,
-           client_id=code.client.client_id, revoked_families=len(families))
+           client_id=code.client.client_id, revoked_families=families)
     db.session.commit()
 
 
@@ -180,9 +176,7 @@ def granted_scope(token: Token) -> str:
 
 def revoke_family(token: Token, reason: str) -> None:
     """A rotated refresh token came back: someone holds a copy. Revoke every token of that grant."""
-    db.session.execute(
-        update(Token).where(Token.family == token.family, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
-    )
+    tokens.revoke_family(token.family)
     record(EventTag.REFRESH_REUSE_DETECTED, outcome="failure", user_id=token.user_id,
            client_id=token.client.client_id, reason=reason)
     db.session.commit()
@@ -198,10 +192,3 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         requested = set(scope_to_list(self.request.payload.scope or ""))
         if not requested <= set(scope_to_list(self.request.client.scope or "")):
             raise InvalidScopeError("This client may not ask for that scope.")
-
-
-def revoke_all_for_user(user_id: int) -> int:
-    """Revoke every live token of a person (disabled account); returns how many. Not committed."""
-    return db.session.execute(
-        update(Token).where(Token.user_id == user_id, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
-    ).rowcount

@@ -34,12 +34,12 @@ from idp.oidc.grants import (
     granted_scope,
 )
 from idp.runtime import crypto, keyring, settings
+from idp import tokens
+from idp.portals import registry
 
 
 def query_client(client_id: str) -> Client | None:
-    if not client_id or len(client_id) > 64:
-        return None
-    return db.session.scalar(select(Client).where(Client.client_id == client_id))
+    return registry.find(client_id)
 
 
 def find_token(token_string: str, hint: str | None = None) -> Token | None:
@@ -137,9 +137,7 @@ class Revocation(HintIsOnlyAHint, RevocationEndpoint):
 
     def revoke_token(self, token: Token, request) -> None:
         # Revoking either half of a grant ends the grant: the refresh chain goes with it.
-        revoked = db.session.execute(
-            update(Token).where(Token.family == token.family, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
-        ).rowcount
+        revoked = tokens.revoke_family(token.family)
         if revoked:  # revoking again is a harmless no-op (RFC 7009 §2.2), not a new event
             record(EventTag.TOKEN_REVOKED, user_id=token.user_id, client_id=token.client.client_id,
                    kind=getattr(token, "matched_kind", None), revoked=revoked)

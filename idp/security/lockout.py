@@ -13,7 +13,7 @@ from sqlalchemy import case, delete, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from idp import clock
-from idp.accounts.users import login_key
+from idp.security.logins import login_key
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.models import Client, LoginFailure, User

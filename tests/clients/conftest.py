@@ -55,7 +55,7 @@ def _start_portal(provider: LiveProvider, name: str, cookie: str | None = None) 
     """Register a patient portal with the provider (second factor required) and serve it on a free port."""
     from clients.patient import create_app
     from idp.extensions import db
-    from idp.oidc.clients import register
+    from idp.portals.registry import register
 
     server = ServerThread()
     url = f"http://127.0.0.1:{server.port}"
@@ -168,7 +168,7 @@ def _start_ordering(provider: LiveProvider, name: str, mfa: str, cookie: str) ->
     """Register an ordering portal (self-registration on, the given second-factor policy) and serve it."""
     from clients.ordering import create_app
     from idp.extensions import db
-    from idp.oidc.clients import register
+    from idp.portals.registry import register
 
     server = ServerThread()
     url = f"http://127.0.0.1:{server.port}"

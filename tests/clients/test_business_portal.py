@@ -32,7 +32,7 @@ def business(provider) -> RunningPortal:
     --mfa-factor sms --trusted-device-days 0` would, and served on a free port."""
     from clients.business import create_app
     from idp.extensions import db
-    from idp.oidc.clients import register
+    from idp.portals.registry import register
 
     server = ServerThread()
     url = f"http://127.0.0.1:{server.port}"

@@ -36,7 +36,7 @@ def strict_portal(provider):
     """A portal whose on_sign_in check fails with an error (a bug in a portal's own code)."""
     from clients.common import create_portal
     from idp.extensions import db
-    from idp.oidc.clients import register
+    from idp.portals.registry import register
     from tests.conformance.live import ServerThread
 
     server = ServerThread()

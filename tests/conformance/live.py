@@ -107,7 +107,7 @@ class ServerThread:
 
 def _register_portals(base: int, receiver: LogoutReceiver) -> dict[str, Portal]:
     """The portals of the suite, registered as `idp clients add` would (not committed)."""
-    from idp.oidc.clients import register
+    from idp.portals.registry import register
 
     specs = {
         "confidential": {"first_party": True},

@@ -65,7 +65,7 @@ def add_sms(account: Account, phone: str = "06 12345678"):
 
 
 def trust(user, user_agent: str) -> tuple[TrustedDevice, str]:
-    from idp.security import devices
+    from idp.sessions import devices
 
     device, token = devices.trust(user, days=7, user_agent=user_agent, ip="192.0.2.1")
     db.session.commit()
@@ -267,7 +267,7 @@ def test_the_password_check_lasts_five_minutes(account, user):
 
 
 def test_the_password_check_does_not_carry_over_to_another_session(client, account, user):
-    from idp.login import sessions
+    from idp import sessions
 
     account.change("/account/factors/email")
     for session in db.session.scalars(select(SsoSession).where(SsoSession.user_id == user.id)):

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import create_engine, func, select, text
 
-from idp.accounts.users import login_key
+from idp.security.logins import login_key
 from idp.audit import EventTag
 from idp.extensions import db
 from idp.models import LoginFailure

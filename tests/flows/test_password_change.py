@@ -104,7 +104,7 @@ def test_live_rules_answer_json_for_the_person_signing_in_only(app, client, make
 def test_the_account_page_changes_the_password_and_closes_what_the_old_one_opened(app, client, make_portal,
                                                                                    user):
     from idp.extensions import db
-    from idp.login import sessions
+    from idp import sessions
     from idp.models import SsoSession, Token
     from tests.helpers import browser
 

@@ -167,7 +167,7 @@ def test_an_unknown_token_gets_a_clear_page(client):
 def test_a_reset_closes_everything_the_old_password_opened(app, client, make_portal, user):
     from idp.extensions import db
     from idp.models import SsoSession, TrustedDevice
-    from idp.security import devices
+    from idp.sessions import devices
 
     elsewhere = browser(app)
     other_rp = RelyingParty(elsewhere, make_portal())

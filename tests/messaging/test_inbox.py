@@ -6,7 +6,7 @@ import pytest
 
 from idp.extensions import db
 from idp.messaging import send
-from idp.messaging.views import segments
+from idp.web.inbox import segments
 
 
 def test_dev_inbox_shows_the_latest_messages_newest_first(client, user):

@@ -127,7 +127,7 @@ def test_a_factor_change_or_an_admin_action_revokes_trusted_devices(app, client,
 
 
 def test_the_device_cookie_is_host_prefixed_and_secure_over_https(app):
-    from idp.security import devices
+    from idp.sessions import devices
 
     assert devices.cookie_name(True) == "__Host-idp_device"
 
@@ -162,7 +162,7 @@ def test_a_trusted_browser_does_not_move_auth_time(app, client, strict_rp, user,
 
 def test_a_step_up_whose_session_ended_meanwhile_starts_over(app, client, make_portal, user, add_factor):
     from idp.extensions import db
-    from idp.login import sessions
+    from idp import sessions
 
     add_factor(user, "sms")
     relaxed = RelyingParty(client, make_portal(mfa="off"))

@@ -19,9 +19,9 @@ from idp import clock
 from idp.accounts.users import disable
 from idp.audit import EventTag
 from idp.extensions import db
-from idp.login import sessions
+from idp import sessions
 from idp.models import LogoutDelivery, SsoSession
-from idp.oidc import logout
+from idp.messaging import backchannel
 from tests.helpers import RelyingParty
 from tests.oidc.backchannel_receiver import BackchannelReceiver, closed_port_uri
 from tests.oidc.logout_helpers import PASSWORD, audit, confirm_page
@@ -113,13 +113,13 @@ def test_portal_failing_twice_gets_the_token_exactly_once(client, user, listenin
     log_out(client, rp, rp.tokens(user.email, PASSWORD)["id_token"])
     assert len(receiver.posts) == 1 and receiver.accepted == []
 
-    assert logout.deliver_due() == 0  # the retry waits for its backoff
+    assert backchannel.deliver_due() == 0  # the retry waits for its backoff
     frozen.shift(timedelta(seconds=5))
-    assert logout.deliver_due() == 0  # second attempt: 503 again
+    assert backchannel.deliver_due() == 0  # second attempt: 503 again
     frozen.shift(timedelta(seconds=5))
-    assert logout.deliver_due() == 1
+    assert backchannel.deliver_due() == 1
     frozen.shift(timedelta(minutes=5))
-    assert logout.deliver_due() == 0  # delivered means done
+    assert backchannel.deliver_due() == 0  # delivered means done
 
     assert len(receiver.posts) == 3 and len(receiver.accepted) == 1
     [delivery] = db.session.scalars(select(LogoutDelivery)).all()
@@ -141,7 +141,7 @@ def test_portal_that_never_accepts_is_given_up_and_audited(client, user, make_po
     log_out(client, rp, rp.tokens(user.email, PASSWORD)["id_token"])
     for _ in range(5):
         frozen.shift(timedelta(minutes=1))
-        logout.deliver_due()
+        backchannel.deliver_due()
 
     [delivery] = db.session.scalars(select(LogoutDelivery)).all()
     assert delivery.attempts == 3  # logout.backchannel_attempts, then no more
@@ -163,7 +163,7 @@ def test_a_failing_portal_does_not_hold_up_the_others(client, user, listening_po
 
     assert len(working_bc.accepted) == 1
     assert len(broken_bc.posts) == 1 and broken_bc.accepted == []
-    assert [d.client.client_id for d in logout.pending()] == [broken.client_id]
+    assert [d.client.client_id for d in backchannel.pending()] == [broken.client_id]
 
 
 def test_retry_long_after_the_logout_sends_a_token_that_is_still_valid(client, user, listening_portal, frozen):
@@ -172,7 +172,7 @@ def test_retry_long_after_the_logout_sends_a_token_that_is_still_valid(client, u
     log_out(client, rp, rp.tokens(user.email, PASSWORD)["id_token"])
     frozen.shift(timedelta(hours=1))  # the portal was down for an hour
 
-    assert logout.deliver_due() == 1
+    assert backchannel.deliver_due() == 1
 
     first, second = (p["form"]["logout_token"] for p in receiver.posts)
     assert first != second
@@ -187,7 +187,7 @@ def test_disabling_a_user_logs_them_out_at_their_portals(client, user, listening
 
     disable(user)
     db.session.commit()
-    logout.deliver_due()
+    backchannel.deliver_due()
 
     [claims] = receiver.accepted
     assert claims["sid"] == sid and claims["sub"] == user.sub
@@ -214,10 +214,10 @@ def test_background_sender_retries_until_delivered(app, client, user, listening_
     deliveries = sessions.end(session, reason="test")
     db.session.commit()
 
-    thread = logout.deliver_in_background(app, [d.id for d in deliveries])
+    thread = backchannel.deliver_in_background(app, [d.id for d in deliveries])
     thread.join(timeout=30)
 
     assert not thread.is_alive()
     assert len(receiver.posts) == 3 and len(receiver.accepted) == 1
     db.session.expire_all()
-    assert logout.pending() == []
+    assert backchannel.pending() == []

@@ -82,7 +82,7 @@ def test_secret_is_stored_as_a_keyed_hash(portal):
 
 
 def test_rotated_secret_replaces_the_old_one(rp, user):
-    from idp.oidc.clients import rotate_secret
+    from idp.portals.registry import rotate_secret
 
     old = rp.portal.secret
     new = rotate_secret(rp.portal)

@@ -145,7 +145,7 @@ def test_a_hint_we_did_not_issue_as_id_token_is_refused(client, rp, signed_in, h
     elif hint == "garbage":
         value = "not-a-jwt"
     else:
-        from idp.oidc.logout import logout_token
+        from idp.messaging.backchannel import logout_token
 
         value = logout_token(rp.portal, sso_session(rp, signed_in))
 

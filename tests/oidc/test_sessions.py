@@ -12,7 +12,7 @@ from idp import clock
 from idp.accounts.users import disable
 from idp.audit import EventTag
 from idp.extensions import db
-from idp.login import sessions
+from idp import sessions
 from idp.models import SsoSession
 from tests.helpers import query
 from tests.oidc.logout_helpers import PASSWORD, audit

@@ -374,9 +374,9 @@ def test_worker_delivers_a_queued_backchannel_logout(env):
             from idp import clock
             from idp.accounts.users import create_user
             from idp.extensions import db
-            from idp.login import sessions
-            from idp.oidc.clients import register
-            from idp.oidc.logout import queue_backchannel
+            from idp import sessions
+            from idp.portals.registry import register
+            from idp.messaging.backchannel import queue_backchannel
 
             user = create_user("anna@example.org", PASSWORD)
             portal = register("Huisartsportaal", ["http://127.0.0.1:9001/callback"],
@@ -598,7 +598,7 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
 
 
 def test_generated_client_ids_never_look_like_options(app):
-    from idp.oidc.clients import CLIENT_ID, new_client_id
+    from idp.portals.registry import CLIENT_ID, new_client_id
 
     ids = [new_client_id() for _ in range(2000)]
     assert all(CLIENT_ID.fullmatch(i) and not i.startswith("-") for i in ids)
@@ -608,7 +608,7 @@ def test_generated_client_ids_never_look_like_options(app):
 @pytest.mark.parametrize("chosen", ["-rf", "has space", "x" * 65, "ünïcode"])
 def test_a_chosen_client_id_must_be_plain(app, chosen):
     from idp.errors import InvalidInput
-    from idp.oidc.clients import register
+    from idp.portals.registry import register
 
     with pytest.raises(InvalidInput, match="client id"):
         register("Portal", ["http://127.0.0.1:9000/cb"], client_id=chosen)

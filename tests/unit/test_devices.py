@@ -11,7 +11,7 @@ from sqlalchemy import select
 from idp.audit import EventTag
 from idp.extensions import db
 from idp.models import AuditEvent, TrustedDevice
-from idp.security import devices
+from idp.sessions import devices
 
 START = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

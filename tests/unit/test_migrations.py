@@ -72,7 +72,7 @@ def test_down_and_up_again_with_data_present(app, rp, user):
 
     # The rebuilt schema takes the same kinds of rows again.
     from idp.accounts.users import create_user
-    from idp.oidc.clients import register
+    from idp.portals.registry import register
 
     create_user("anna@example.org", PASSWORD)
     register("Huisartsportaal", ["http://127.0.0.1:9001/callback"])

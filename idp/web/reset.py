@@ -13,12 +13,13 @@ from flask_babel import gettext as _
 
 from idp import clock
 from idp.accounts import factors, links, passwords, reset
-from idp.accounts.users import login_key
+from idp.security.logins import login_key
 from idp.errors import InvalidInput
 from idp.extensions import db, limiter
-from idp.login.views import client_network, resume_as
+from idp.web.sign_in import client_network, resume_as
 from idp.models import AccountLink, User
-from idp.oidc import logout, pending
+from idp.oidc import pending
+from idp.messaging import backchannel
 from idp.runtime import crypto, settings
 from idp.security import codes, phones, policy
 
@@ -119,7 +120,7 @@ def save(token: str):
         return _dead()
     link_id, user_id, flow_uid = found.id, found.user_id, found.flow_uid
     db.session.commit()
-    logout.after_logout(current_app._get_current_object(), ended)
+    backchannel.after_logout(current_app._get_current_object(), ended)
     if settings().accounts.reset_phone:
         browser["reset"] = {"link": link_id, "step": "phone"}
         return redirect(url_for("reset.phone"))

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from idp import clock
 from idp.audit import EventTag, record
 from idp.extensions import db
-from idp.models import Client, SessionClient, SsoSession, User
+from idp.messaging import backchannel
+from idp.models import Client, LogoutDelivery, SessionClient, SsoSession, User
 from idp.runtime import crypto, settings
+from idp.sessions import assurance
 
 COOKIE = "idp_sso"
 # Writing last_seen_at on every request would turn every read into a write; a minute (or a tenth of a
 # short idle lifetime) of imprecision in idleness is harmless.
 _TOUCH_EVERY = timedelta(seconds=60)
 
-if TYPE_CHECKING:
-    from idp.models import LogoutDelivery
 
 
 def start(user: User, *, amr: list[str], acr: str | None, auth_time: datetime,
@@ -110,16 +109,14 @@ def add_client(session: SsoSession, client: Client) -> None:
 def end(session: SsoSession, reason: str = "logout", initiated_by: Client | None = None) -> list[LogoutDelivery]:
     """End the session (audited) and queue a back-channel logout for every portal that took part.
 
-    Returns the queued deliveries; once the caller has committed, idp.oidc.logout.after_logout sends them.
+    Returns the queued deliveries; once the caller has committed, idp.messaging.backchannel.after_logout sends them.
     """
-    from idp.oidc import logout
-
     if session.ended_at is not None:
         return []
     session.ended_at = clock.now()
     record(EventTag.LOGOUT, user_id=session.user_id, sid=session.sid, reason=reason,
            client_id=initiated_by.client_id if initiated_by else None)
-    return logout.queue_backchannel(session)
+    return backchannel.queue_backchannel(session)
 
 
 def end_all_for_user(user: User, reason: str) -> list[LogoutDelivery]:
@@ -155,7 +152,5 @@ def end_expired(batch: int = 500) -> list[LogoutDelivery]:
 
 def raise_level(session: SsoSession, method: str) -> None:
     """A second factor proven inside the session (set up on the account page) lifts it to the MFA level."""
-    from idp.login import assurance
-
     session.acr = settings().mfa.acr_mfa
     session.amr = sorted(set(session.amr or []) | set(assurance.amr({"pwd": 0, method: 0})))

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from flask import Blueprint, current_app, make_response, redirect, render_template, request
 
 from idp.extensions import csrf, db
-from idp.login import sessions
-from idp.login.cookie import clear_cookie, current_session
+from idp import sessions
+from idp.web.cookies import clear_cookie, current_session
 from idp.models import Client, SsoSession
-from idp.oidc import logout
+from idp.messaging import backchannel
 from idp.oidc.end_session import check
 
 bp = Blueprint("logout", __name__)
@@ -53,7 +53,7 @@ def end_session():
     for session in {s.id: s for s in ending}.values():
         deliveries += sessions.end(session, reason=reason, initiated_by=asked.client)
     db.session.commit()
-    logout.after_logout(current_app._get_current_object(), deliveries)
+    backchannel.after_logout(current_app._get_current_object(), deliveries)
 
     if ask_first:
         return _confirm_page(params, asked.client)

@@ -18,7 +18,7 @@ from flask import session as browser
 from idp import clock
 from idp.extensions import csrf, db
 from idp.login import facts, policy
-from idp.login.cookie import current_session, device_token
+from idp.web.cookies import current_session, device_token
 from idp.oidc import authorize as authz
 from idp.oidc import pending
 from idp.oidc.authorize import server

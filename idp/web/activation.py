@@ -15,9 +15,9 @@ from flask_babel import ngettext
 from idp.accounts import activation, factors, passwords
 from idp.accounts.activation import BIRTH_DATE, PASSWORD, PHONE
 from idp.extensions import db, limiter
-from idp.login.views import client_network
+from idp.web.sign_in import client_network
 from idp.models import AccountLink, User
-from idp.oidc import logout
+from idp.messaging import backchannel
 from idp.runtime import crypto, settings
 from idp.security import codes, phones, policy
 
@@ -85,7 +85,7 @@ def _ready(link: AccountLink, user: User, recovery_codes: list[str] | None, deli
         return _dead()
     db.session.commit()
     if deliveries:
-        logout.after_logout(current_app._get_current_object(), list(deliveries))
+        backchannel.after_logout(current_app._get_current_object(), list(deliveries))
     _moved_on()
     browser.pop(_KEY, None)
     return render_template("activation/ready.html", user=user, codes=recovery_codes or [])
@@ -147,7 +147,7 @@ def _password(link: AccountLink, user: User, token: str):
     if activation.next_step(user, _done(link)) is None:
         return _ready(link, user, None, deliveries)
     db.session.commit()
-    logout.after_logout(current_app._get_current_object(), deliveries)
+    backchannel.after_logout(current_app._get_current_object(), deliveries)
     return _again(token)
 
 

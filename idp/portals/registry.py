@@ -185,6 +185,13 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
            changed=sorted([k for k, v in policy.items() if v is not None] + (["name"] if name else [])))
 
 
+def find(client_id: str | None) -> Client | None:
+    """The portal with this client_id, or None (an over-long or empty id names none)."""
+    if not client_id or len(client_id) > 64:
+        return None
+    return db.session.scalar(select(Client).where(Client.client_id == client_id))
+
+
 def get(client_id: str) -> Client:
     client = db.session.scalar(select(Client).where(Client.client_id == client_id))
     if client is None:

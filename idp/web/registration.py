@@ -14,12 +14,12 @@ from werkzeug.routing import BuildError
 
 from idp.accounts import links, registration
 from idp.accounts.passwords import PasswordRejected
-from idp.accounts.users import login_key
+from idp.security.logins import login_key
 from idp.extensions import db, limiter
-from idp.login.views import client_network, resume_as
+from idp.web.sign_in import client_network, resume_as
 from idp.models import AccountLink
 from idp.oidc import pending
-from idp.oidc.server import query_client
+from idp.portals import registry
 from idp.runtime import crypto, settings
 from idp.security import policy
 
@@ -29,7 +29,7 @@ bp = Blueprint("register", __name__)
 def _parked_portal(uid: str | None):
     """The portal of the browser's parked sign-in, when it takes registrations; else 404."""
     parked = pending.of_this_browser(uid)
-    client = query_client(parked.params.get("client_id", "")) if parked is not None else None
+    client = registry.find(parked.params.get("client_id", "")) if parked is not None else None
     if not registration.open_to(client):
         abort(404)
     g.ui_locales = parked.params.get("ui_locales")

@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 
 from idp import clock
 from idp.accounts import passwords, reauth
-from idp.accounts.views import bp, signed_in
+from idp.web.account import bp, signed_in
 from idp.extensions import db
-from idp.login.cookie import current_session
+from idp.web.cookies import current_session
 from idp.models import User
-from idp.oidc import logout
+from idp.messaging import backchannel
 from idp.security import policy
 
 
@@ -55,7 +55,7 @@ def change_password(user: User):
         return _page(user, results=rejected.results, error=_("The new password does not meet every rule yet: %(rules)s",
                                                      rules="; ".join(str(r.text) for r in rejected.failed)))
     db.session.commit()
-    logout.after_logout(current_app._get_current_object(), ended)
+    backchannel.after_logout(current_app._get_current_object(), ended)
     flash(_("Your password has been changed. You are signed out everywhere else."), "done")
     return redirect(url_for("account.index"))
 

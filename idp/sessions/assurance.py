@@ -1,13 +1,17 @@
 """What a proof is called in tokens: acr (two levels, named in settings) and the amr values of RFC 8176.
 
 Proofs are kept per method in the sign-in state ("pwd", "sms", "email", "totp", "recovery", "device"); when a
-second factor is asked is decided by the sign-in policy (idp/login/policy.py).
+second factor is asked is decided by the sign-in policy (idp/login/policy.py). Below the sign-in flow, so
+the SSO sessions and the account pages name proofs the same way.
 """
 
 from __future__ import annotations
 
-from idp.login.policy import SECOND_FACTORS
 from idp.runtime import settings
+
+# The second factors, and what a trusted browser stands in for. A recovery code is a second factor too.
+CODE_FACTORS = ("sms", "email", "totp", "recovery")
+SECOND_FACTORS = (*CODE_FACTORS, "device")
 
 # A code by e-mail and a recovery code are one-time passwords too; a trusted browser adds only "mfa", so
 # a session whose second factor was a trusted browser can be told apart (portals that trust no browser).

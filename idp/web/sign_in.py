@@ -11,21 +11,23 @@ from sqlalchemy import select
 
 from idp import clock
 from idp.accounts import passwords
-from idp.accounts.users import login_key, normalise_login
+from idp.security.logins import login_key, normalise_login
 from idp.extensions import db, limiter
 from idp.login import flow as plan
-from idp.login import sessions
-from idp.login.cookie import current_session, device_token, set_cookie, set_device_cookie
+from idp import sessions
+from idp.web.cookies import current_session, device_token, set_cookie, set_device_cookie
 from idp.login.policy import Step
 from idp.login.stages import AUTOMATIC, PAGES
 from idp.login.state import SignInState, StaleState, user_id_of
 from idp.models import LogoutDelivery, User
-from idp.oidc import logout, pending
+from idp.oidc import pending
+from idp.messaging import backchannel
 from idp.oidc.authorize import error_redirect, respond_with_code, server
 from idp.oidc.pending import ParkedRequest
-from idp.oidc.server import query_client
+from idp.portals import registry
 from idp.runtime import settings
-from idp.security import devices, policy
+from idp.security import policy
+from idp.sessions import devices
 
 bp = Blueprint("login", __name__, url_prefix="/login")
 
@@ -35,7 +37,7 @@ def _load(uid: str) -> plan.Flow | None:
     parked = pending.of_this_browser(uid)
     if parked is None:
         return None
-    client = query_client(parked.params.get("client_id", ""))
+    client = registry.find(parked.params.get("client_id", ""))
     if client is None:
         return None
     try:
@@ -168,7 +170,7 @@ def _establish(flow: plan.Flow) -> plan.Established | None:
 def _send(response, established: plan.Established | None):
     """Once committed: tell the portals of a replaced session, and hand the browser its session cookie."""
     if established is not None:
-        logout.after_logout(current_app._get_current_object(), established.ended)
+        backchannel.after_logout(current_app._get_current_object(), established.ended)
         set_cookie(response, established.cookie)
         if established.device is not None:
             set_device_cookie(response, *established.device)

@@ -1,7 +1,7 @@
 """The account pages: a person's second factors, recovery codes and trusted devices (thin views).
 
 Every change first needs a fresh password check (idp/accounts/reauth.py); the factor rules live in
-idp/accounts/factors.py, the device rules in idp/security/devices.py.
+idp/accounts/factors.py, the device rules in idp/sessions/devices.py.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from flask_babel import gettext as _
 from idp import clock
 from idp.accounts import entry, factors, reauth
 from idp.extensions import db
-from idp.login import assurance, sessions
-from idp.login.cookie import clear_device_cookie, current_session, device_token
+from idp.sessions import assurance
+from idp import sessions
+from idp.web.cookies import clear_device_cookie, current_session, device_token
 from idp.models import User
 from idp.models.factor import FACTOR_KINDS
-from idp.security import devices, recovery
+from idp.security import recovery
+from idp.sessions import devices
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -204,5 +206,3 @@ def added(user: User, factor, codes: list[str] | None):
     flash(_("%(factor)s has been added.", factor=text), "done")
     return redirect(url_for("account.index"))
 
-
-from idp.accounts import enrol_views, password_views  # noqa: E402, F401  (register their routes on bp)
