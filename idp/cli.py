@@ -16,9 +16,22 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from idp import audit, clock
+from idp import audit, clock, create_app, messaging
+from idp.accounts import activation
+from idp.accounts.passwords import give_temporary_password
+from idp.accounts.users import create_user, disable, get_by_ref, phone_of
+from idp.demo import run_demo
 from idp.errors import IdpError
 from idp.extensions import db
+from idp.maintenance import purge
+from idp.messaging import dead_letters, retry_dead
+from idp.messaging.backchannel import deliver_due
+from idp.models import Client, SigningKey, User
+from idp.oidc.keys import ALGORITHMS, ensure_keys, rotate
+from idp.portals.registry import describe, get, register, remove, rotate_secret, update
+from idp.runtime import crypto, keyring, settings
+from idp.security.lockout import unlock
+from idp.settings import SettingsError, load
 
 
 def fail(message: str) -> NoReturn:
@@ -90,9 +103,6 @@ def upgrade_database() -> None:
 @functools.partial(_guard, check_schema=False)
 def init_command():
     """Create or upgrade the database and make sure signing keys exist."""
-    from idp.oidc.keys import ensure_keys
-    from idp.runtime import crypto, settings
-
     upgrade_database()
     created = ensure_keys(crypto(), settings().keys.rsa_bits)
     db.session.commit()
@@ -108,8 +118,6 @@ def init_command():
 @domain_command
 def serve_command(bind: str, workers: int, threads: int):
     """Run the provider under gunicorn (production); run `idp init` first."""
-    from idp.models import SigningKey
-
     algs = set(db.session.scalars(select(SigningKey.alg).where(SigningKey.retired_at.is_(None))))
     if not {"RS256", "ES256"} <= algs:
         fail("no active signing keys: run `idp init`")
@@ -127,8 +135,6 @@ def serve_command(bind: str, workers: int, threads: int):
 @click.option("--reset", is_flag=True, help="Delete the demo database first.")
 def demo_command(port: int, reset: bool):
     """Run the provider in dev mode on SQLite with demo users (kept between runs)."""
-    from idp.demo import run_demo
-
     run_demo(port=port, reset=reset)
 
 
@@ -140,10 +146,6 @@ def demo_command(port: int, reset: bool):
 @domain_command
 def worker_command(once: bool, interval: float):
     """Deliver queued e-mail, SMS and back-channel logouts (also what a restarted server left); purge expired rows."""
-    from idp import messaging
-    from idp.maintenance import purge
-    from idp.messaging.backchannel import deliver_due
-
     next_purge = 0.0
     try:
         while True:
@@ -172,7 +174,6 @@ users = AppGroup("users", help="Manage people's accounts.")
 
 
 def _user_row(user) -> dict:
-    from idp.accounts.users import phone_of
 
     return {"sub": user.sub, "email": user.email, "username": user.username, "name": user.name,
             "phone": phone_of(user), "roles": list(user.roles or []), "disabled": user.disabled_at is not None,
@@ -200,10 +201,6 @@ def users_add(email, password, temporary, activate, phone, name, username, local
     """Add a user with a password, a temporary password sent by e-mail, or an activation link."""
     from datetime import date
 
-    from idp.accounts import activation
-    from idp.accounts.passwords import give_temporary_password
-    from idp.accounts.users import create_user
-
     if [bool(password), temporary, activate].count(True) != 1:
         fail("give exactly one of --password, --temporary or --activate")
     if password == "-":
@@ -228,8 +225,6 @@ def users_add(email, password, temporary, activate, phone, name, username, local
 @domain_command
 def users_list(as_json):
     """List all users."""
-    from idp.models import User
-
     emit([_user_row(u) for u in db.session.scalars(select(User).order_by(User.id))], as_json)
 
 
@@ -239,8 +234,6 @@ def users_list(as_json):
 @domain_command
 def users_show(ref, as_json):
     """Show a user by sub, e-mail or username."""
-    from idp.accounts.users import get_by_ref
-
     emit(_user_row(get_by_ref(ref)), as_json)
 
 
@@ -249,9 +242,6 @@ def users_show(ref, as_json):
 @domain_command
 def users_disable(ref):
     """Disable a user: end their sessions (portals are told at once) and revoke their tokens."""
-    from idp.accounts.users import disable, get_by_ref
-    from idp.messaging.backchannel import deliver_due
-
     user = get_by_ref(ref)
     deliveries = disable(user)
     db.session.commit()
@@ -265,9 +255,6 @@ def users_disable(ref):
 @domain_command
 def users_unlock(ref):
     """Unlock a user locked out by wrong passwords (their e-mail and username), by sub, e-mail or username."""
-    from idp.accounts.users import get_by_ref
-    from idp.security.lockout import unlock
-
     user = get_by_ref(ref)
     cleared = unlock(user)
     db.session.commit()
@@ -279,9 +266,6 @@ def users_unlock(ref):
 @domain_command
 def users_resend_activation(ref):
     """Send a new activation link (the earlier one stops working); refused once the account has a password."""
-    from idp.accounts import activation
-    from idp.accounts.users import get_by_ref
-
     user = get_by_ref(ref)
     activation.send_link(user, resend=True)
     db.session.commit()
@@ -331,9 +315,6 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
                 id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
                 email_domains, registration, as_json):
     """Register a portal; prints client_id and (once) client_secret."""
-    from idp.portals.registry import describe, register
-    from idp.runtime import settings
-
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
                           backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
                           public=public, service=service, client_id=client_id,
@@ -357,8 +338,6 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
 def clients_update(client_id, name, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
                    email_domains, registration, as_json):
     """Change a portal's name, second-factor policy or account rules; what is not given stays."""
-    from idp.portals.registry import describe, get, update
-
     client = get(client_id)
     update(client, name=name, mfa=mfa, factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
            password_policy=password_policy, help_contact=help_contact,
@@ -372,9 +351,6 @@ def clients_update(client_id, name, mfa, mfa_factors, trusted_device_days, passw
 @domain_command
 def clients_list(as_json):
     """List the registered portals."""
-    from idp.models import Client
-    from idp.portals.registry import describe
-
     emit([describe(c) for c in db.session.scalars(select(Client).order_by(Client.id))], as_json)
 
 
@@ -384,8 +360,6 @@ def clients_list(as_json):
 @domain_command
 def clients_show(client_id, as_json):
     """Show one portal's registration (never its secret)."""
-    from idp.portals.registry import describe, get
-
     emit(describe(get(client_id)), as_json)
 
 
@@ -394,8 +368,6 @@ def clients_show(client_id, as_json):
 @domain_command
 def clients_remove(client_id):
     """Remove a portal with its tokens and consents."""
-    from idp.portals.registry import get, remove
-
     remove(get(client_id))
     db.session.commit()
     click.echo(f"removed {client_id}")
@@ -407,8 +379,6 @@ def clients_remove(client_id):
 @domain_command
 def clients_rotate(client_id, as_json):
     """Give a client a new secret; the old one stops working at once."""
-    from idp.portals.registry import get, rotate_secret
-
     secret = rotate_secret(get(client_id))
     db.session.commit()
     emit({"client_id": client_id, "client_secret": secret}, as_json)
@@ -424,9 +394,6 @@ keys = AppGroup("keys", help="Signing keys.")
 @domain_command
 def keys_rotate(alg):
     """A new key signs from now; the old one stays published while its tokens can be valid."""
-    from idp.oidc.keys import ALGORITHMS, rotate
-    from idp.runtime import crypto, keyring, settings
-
     cfg = settings()
     # Portals keep an ID token for the whole session and send it back as id_token_hint at logout
     # (expired is fine there), so the old key stays published as long as a session can last.
@@ -443,8 +410,6 @@ def keys_rotate(alg):
 @domain_command
 def keys_list(as_json):
     """List signing keys: signing, still published, or expired."""
-    from idp.models import SigningKey
-
     rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
     emit([{"kid": k.kid, "alg": k.alg, "created_at": k.created_at.isoformat(),
            "state": "signing" if k.retired_at is None else "published" if k.publish_until and
@@ -462,8 +427,6 @@ messages = AppGroup("messages", help="The outbox of e-mail and SMS.")
 @domain_command
 def messages_dead(as_json):
     """Messages given up on after the last attempt (never their text)."""
-    from idp.messaging import dead_letters
-
     emit([{"id": m.id, "channel": m.channel, "template": m.template, "attempts": m.attempts,
            "created_at": m.created_at.isoformat(), "last_error": m.last_error} for m in dead_letters()], as_json)
 
@@ -473,8 +436,6 @@ def messages_dead(as_json):
 @domain_command
 def messages_retry(message_id):
     """Queue a dead message again (after fixing the transport); `idp worker` sends it."""
-    from idp.messaging import retry_dead
-
     retry_dead(message_id)
     db.session.commit()
     click.echo(f"message {message_id} queued again")
@@ -487,9 +448,6 @@ def register_commands(app) -> None:
 
 def main() -> None:
     """Entry point of the `idp` console script."""
-    from idp import create_app
-    from idp.settings import SettingsError, load
-
     if len(sys.argv) > 1 and sys.argv[1] == "demo":
         os.environ.setdefault("IDP_SERVER_DEV_MODE", "true")
     try:

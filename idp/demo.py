@@ -10,6 +10,16 @@ from pathlib import Path
 
 import click
 
+from idp import create_app
+from idp.accounts import factors
+from idp.accounts.users import create_user, find_by_login
+from idp.errors import NotFound
+from idp.extensions import db
+from idp.oidc.keys import ensure_keys
+from idp.portals.registry import get, register, rotate_secret
+from idp.runtime import crypto
+from idp.settings import load
+
 # The authenticator-app key of the demo professional: add it to an app by hand, or compute codes with
 # `python -c "import pyotp; print(pyotp.TOTP('<key>').now())"`.
 DEMO_TOTP_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLDOIQGC4DQ"
@@ -27,10 +37,6 @@ DEMO_USERS = [
 
 def seed(app) -> list[tuple[str, str, str]]:
     """Create the demo users that are missing, with their second factor; returns (email, password, factor)."""
-    from idp.accounts import factors
-    from idp.accounts.users import create_user, find_by_login
-    from idp.extensions import db
-
     with app.app_context():
         for email, password, name, phone, roles, factor in DEMO_USERS:
             if find_by_login(email) is None:
@@ -69,10 +75,6 @@ def register_portals(app, port: int) -> list[DemoPortal]:
 
     Secrets are stored only as keyed hashes, so every start rotates them and hands them to the portals.
     """
-    from idp.errors import NotFound
-    from idp.extensions import db
-    from idp.portals.registry import get, register, rotate_secret
-
     portals = []
     with app.app_context():
         for client_id, name, package, offset, options, who in DEMO_PORTALS:
@@ -140,12 +142,6 @@ def check_ports(port: int) -> None:
 
 def run_demo(port: int = 5000, reset: bool = False) -> None:
     from flask_migrate import upgrade
-
-    from idp import create_app
-    from idp.extensions import db
-    from idp.oidc.keys import ensure_keys
-    from idp.runtime import crypto
-    from idp.settings import load
 
     check_ports(port)
     # Defaults only: IDP_* variables (or IDP_CONFIG) still choose another port, database or cost.

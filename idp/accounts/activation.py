@@ -16,6 +16,7 @@ from idp.accounts import factors, links, passwords
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput
 from idp.extensions import db
+from idp.messaging import send
 from idp.models import AccountLink, LogoutDelivery, User
 from idp.runtime import settings
 
@@ -25,8 +26,6 @@ BIRTH_DATE, PASSWORD, PHONE = "birth_date", "password", "phone"
 def send_link(user: User, *, resend: bool = False) -> str:
     """Issue a new activation link (earlier ones stop working) and e-mail it (not committed); returns the URL.
     Raises InvalidInput for an account that already has a password or is disabled."""
-    from idp.messaging import send
-
     if user.password_hash is not None:
         raise InvalidInput(f"{user.email} is already activated (the account has a password)")
     if user.disabled_at is not None:

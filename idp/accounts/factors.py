@@ -12,11 +12,11 @@ from sqlalchemy import delete, or_, select, update
 from idp import clock
 from idp.audit import EventTag, record
 from idp.extensions import db
+from idp.messaging import send
 from idp.models import Factor, RecoveryCode, User
 from idp.runtime import crypto, settings
 from idp.security import codes, phones, recovery, totp
 from idp.sessions import devices
-
 
 
 def _enrol_purpose(factor: Factor) -> str:
@@ -91,7 +91,6 @@ def _fresh(user: User, kind: str, secret: str | None) -> Factor:
 
 
 def _send_code(user: User, factor: Factor, flow_uid: str | None) -> None:
-    from idp.messaging import send
 
     minutes = max(1, settings().codes.ttl_seconds // 60)
     if factor.kind == "sms":
@@ -208,7 +207,6 @@ def new_recovery_codes(user: User) -> list[str]:
 
 
 def _notify(user: User, template: str, **context) -> None:
-    from idp.messaging import send
 
     send("email", user.email, template, user=user, account_url=account_url(), **context)
 

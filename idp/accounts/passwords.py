@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from idp import clock
+from idp import clock, sessions
+from idp.accounts.factors import account_url
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput
 from idp.extensions import db
+from idp.messaging import send
 from idp.models import Client, LogoutDelivery, SsoSession, User
 from idp.runtime import settings
 from idp.security import lockout, policy
-from idp.sessions import devices
 from idp.security.passwords import hash_password, needs_rehash, verify_password
+from idp.sessions import devices
+from idp.tokens import revoke_all_for_user
 
 
 class PasswordRejected(InvalidInput):
@@ -55,11 +58,6 @@ def change_password(user: User, new_password: str, *, client: Client | None = No
                     notify: bool = True) -> list[LogoutDelivery]:
     """Set the new password (not committed) or raise PasswordRejected; returns the back-channel logouts queued
     for the sessions it ended (send them after the commit)."""
-    from idp.accounts.factors import account_url
-    from idp import sessions
-    from idp.messaging import send
-    from idp.tokens import revoke_all_for_user
-
     checked = results(user, new_password, client)
     # With a history the rules already compared the current password; without one, compare it here.
     if all(r.ok for r in checked) and user.password_hash and not policy.policy_for(client)[1].history and \
@@ -103,9 +101,6 @@ def give_temporary_password(user: User) -> None:
     """
     import secrets
 
-    from idp.accounts.factors import account_url
-    from idp.messaging import send
-
     temporary = "-".join("".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(3))
     user.password_hash = hash_password(temporary, settings().passwords.bcrypt_rounds)
     user.password_changed_at = user.updated_at = clock.now()
@@ -117,8 +112,6 @@ def give_temporary_password(user: User) -> None:
 
 def tell_locked(user: User, client: Client | None) -> None:
     """Mail the owner that wrong passwords locked the account, and where to ask for help (not committed)."""
-    from idp.messaging import send
-
     if user.email and user.is_active:  # a disabled account is not theirs to use any more: no news of it
         send("email", user.email, "account_locked", user=user, contact=lockout.help_contact(client),
              portal=client.display_name if client is not None else "",

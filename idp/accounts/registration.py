@@ -13,12 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from idp import clock
 from idp.accounts import links
 from idp.accounts.factors import account_url
+from idp.accounts.passwords import PasswordRejected
 from idp.accounts.users import create_user, email_domain, find_by_login, normalise_email
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput
 from idp.extensions import db
 from idp.messaging import send
 from idp.models import AccountLink, Client, User
+from idp.portals import registry
 from idp.runtime import settings
 from idp.security import policy
 from idp.security.passwords import hash_password
@@ -28,7 +30,6 @@ SENT, ALREADY_REGISTERED = "sent", "already_registered"
 
 class NotAllowed(InvalidInput):
     """The address cannot register here (not an address, or outside the portal's domains); `.message` says why."""
-
     def __init__(self, message: str):
         self.message = message
         super().__init__(message)
@@ -84,7 +85,6 @@ def address_of(link: AccountLink) -> str:
 
 
 def portal_of(link: AccountLink) -> Client | None:
-    from idp.portals import registry
 
     return registry.find(link.client_id or "")
 
@@ -102,8 +102,6 @@ def results(link: AccountLink, password: str) -> list[policy.RuleResult]:
 def complete(link: AccountLink, password: str) -> User:
     """Use the link up and make the account with this password (not committed; on AlreadyRegistered or
     PasswordRejected roll back). The address is verified: the link proved it."""
-    from idp.accounts.passwords import PasswordRejected
-
     checked = results(link, password)
     if not all(r.ok for r in checked):
         raise PasswordRejected(checked)

@@ -12,12 +12,14 @@ from idp import clock
 from idp.accounts import links, passwords
 from idp.accounts.factors import account_url
 from idp.accounts.users import find_by_login
-from idp.security.logins import login_key, normalise_login
 from idp.audit import EventTag, record
 from idp.extensions import db
+from idp.messaging import send
 from idp.models import AccountLink, Client, LogoutDelivery, User
+from idp.portals import registry
 from idp.runtime import settings
 from idp.security import lockout
+from idp.security.logins import login_key, normalise_login
 
 
 class LinkUsed(Exception):
@@ -42,7 +44,6 @@ def request_link(email: str, username: str | None, *, flow_uid: str | None, clie
         record(EventTag.PASSWORD_RESET_REQUESTED, outcome="no-account", client_id=client_id,
                login_hash=login_key(typed))
         return False
-    from idp.messaging import send
 
     _, url = links.issue(links.RESET, user=user, flow_uid=flow_uid, client_id=client_id)
     send("email", user.email, "reset_link", user=user, locale=locale, url=url,
@@ -79,7 +80,6 @@ def client_of(link: AccountLink) -> Client | None:
     """The portal the reset started from (its password policy applies), if any."""
     if not link.client_id:
         return None
-    from idp.portals import registry
 
     return registry.find(link.client_id)
 
@@ -96,8 +96,6 @@ def results(link: AccountLink, password: str) -> list:
 def set_password(link: AccountLink, new_password: str) -> list[LogoutDelivery]:
     """Set the new password through the link (not committed) or raise PasswordRejected / LinkUsed; returns the
     back-channel logouts to send after the commit."""
-    from idp.messaging import send
-
     user, client = user_of(link), client_of(link)
     ended = passwords.change_password(user, new_password, client=client, keep=None, reason="reset",
                                       notify=False)  # our own mail says it was a reset

@@ -8,16 +8,17 @@ from datetime import date
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
 
-from idp import clock
+from idp import clock, sessions
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
 from idp.models import User
 from idp.runtime import crypto, settings
-from idp.security.passwords import hash_password
 from idp.security.logins import MAX_LOGIN, normalise_login
+from idp.security.passwords import hash_password
 from idp.security.phones import InvalidPhone, normalise_phone
-
+from idp.sessions import devices
+from idp.tokens import revoke_all_for_user
 
 
 def normalise_email(email: str) -> str:
@@ -131,10 +132,6 @@ def phone_of(user: User | None) -> str | None:
 
 def disable(user: User) -> list:
     """Stop a person signing in: end their sessions and revoke their tokens. Returns the queued logouts."""
-    from idp import sessions
-    from idp.tokens import revoke_all_for_user
-    from idp.sessions import devices
-
     if user.disabled_at is None:
         user.disabled_at = clock.now()
         user.updated_at = user.disabled_at

@@ -13,16 +13,14 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask import session as browser
 from flask_babel import gettext as _
 
-from idp import clock
+from idp import clock, sessions
 from idp.accounts import entry, factors, reauth
 from idp.extensions import db
-from idp.sessions import assurance
-from idp import sessions
-from idp.web.cookies import clear_device_cookie, current_session, device_token
 from idp.models import User
 from idp.models.factor import FACTOR_KINDS
 from idp.security import recovery
-from idp.sessions import devices
+from idp.sessions import assurance, devices
+from idp.web.cookies import clear_device_cookie, current_session, device_token
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

@@ -10,10 +10,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from idp.accounts import factors
-from idp.web.account import added, bp, fresh_password, signed_in
 from idp.extensions import db
 from idp.models import Factor, User
 from idp.security import codes, phones
+from idp.web.account import added, bp, fresh_password, signed_in
 
 
 def _flow(kind: str) -> str:

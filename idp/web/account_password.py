@@ -12,12 +12,12 @@ from flask_babel import gettext as _
 
 from idp import clock
 from idp.accounts import passwords, reauth
-from idp.web.account import bp, signed_in
 from idp.extensions import db
-from idp.web.cookies import current_session
-from idp.models import User
 from idp.messaging import backchannel
+from idp.models import User
 from idp.security import policy
+from idp.web.account import bp, signed_in
+from idp.web.cookies import current_session
 
 
 def _page(user: User, *, error: str | None = None, results=None, status: int = 200):

@@ -15,11 +15,11 @@ from flask_babel import ngettext
 from idp.accounts import activation, factors, passwords
 from idp.accounts.activation import BIRTH_DATE, PASSWORD, PHONE
 from idp.extensions import db, limiter
-from idp.web.sign_in import client_network
-from idp.models import AccountLink, User
 from idp.messaging import backchannel
+from idp.models import AccountLink, User
 from idp.runtime import crypto, settings
 from idp.security import codes, phones, policy
+from idp.web.sign_in import client_network
 
 bp = Blueprint("activation", __name__, url_prefix="/activate")
 _KEY = "activation"

@@ -7,6 +7,7 @@ from flask import request
 from idp import sessions
 from idp.models import SsoSession
 from idp.runtime import settings
+from idp.sessions import devices
 
 
 def _attributes() -> dict:
@@ -32,18 +33,14 @@ def _https() -> bool:
 
 def device_token() -> str | None:
     """The trusted-device cookie of this browser (__Host- prefixed over https)."""
-    from idp.sessions import devices
-
     return request.cookies.get(devices.cookie_name(_https()))
 
 
 def set_device_cookie(response, value: str, days: int) -> None:
-    from idp.sessions import devices
 
     response.set_cookie(devices.cookie_name(_https()), value, max_age=days * 86400, **_attributes())
 
 
 def clear_device_cookie(response) -> None:
-    from idp.sessions import devices
 
     response.delete_cookie(devices.cookie_name(_https()), **_attributes())

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request
 
-from idp.extensions import csrf, db
 from idp import sessions
-from idp.web.cookies import clear_cookie, current_session
-from idp.models import Client, SsoSession
+from idp.extensions import csrf, db
 from idp.messaging import backchannel
+from idp.models import Client, SsoSession
 from idp.oidc.end_session import check
+from idp.web.cookies import clear_cookie, current_session
 
 bp = Blueprint("logout", __name__)
 # Carried through the confirmation page so the confirmed POST is the same request.

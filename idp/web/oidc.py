@@ -18,7 +18,6 @@ from flask import session as browser
 from idp import clock
 from idp.extensions import csrf, db
 from idp.login import facts, policy
-from idp.web.cookies import current_session, device_token
 from idp.oidc import authorize as authz
 from idp.oidc import pending
 from idp.oidc.authorize import server
@@ -26,6 +25,7 @@ from idp.oidc.claims import InvalidHint
 from idp.oidc.discovery import discovery_json
 from idp.oidc.userinfo import userinfo_response
 from idp.runtime import keyring
+from idp.web.cookies import current_session, device_token
 
 bp = Blueprint("oidc", __name__)
 

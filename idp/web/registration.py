@@ -14,14 +14,14 @@ from werkzeug.routing import BuildError
 
 from idp.accounts import links, registration
 from idp.accounts.passwords import PasswordRejected
-from idp.security.logins import login_key
 from idp.extensions import db, limiter
-from idp.web.sign_in import client_network, resume_as
 from idp.models import AccountLink
 from idp.oidc import pending
 from idp.portals import registry
 from idp.runtime import crypto, settings
 from idp.security import policy
+from idp.security.logins import login_key
+from idp.web.sign_in import client_network, resume_as
 
 bp = Blueprint("register", __name__)
 

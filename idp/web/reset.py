@@ -13,15 +13,15 @@ from flask_babel import gettext as _
 
 from idp import clock
 from idp.accounts import factors, links, passwords, reset
-from idp.security.logins import login_key
 from idp.errors import InvalidInput
 from idp.extensions import db, limiter
-from idp.web.sign_in import client_network, resume_as
+from idp.messaging import backchannel
 from idp.models import AccountLink, User
 from idp.oidc import pending
-from idp.messaging import backchannel
 from idp.runtime import crypto, settings
 from idp.security import codes, phones, policy
+from idp.security.logins import login_key
+from idp.web.sign_in import client_network, resume_as
 
 bp = Blueprint("reset", __name__, url_prefix="/reset")
 

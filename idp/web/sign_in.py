@@ -9,25 +9,24 @@ from flask import Blueprint, current_app, g, make_response, redirect, render_tem
 from flask import session as browser
 from sqlalchemy import select
 
-from idp import clock
+from idp import clock, sessions
 from idp.accounts import passwords
-from idp.security.logins import login_key, normalise_login
 from idp.extensions import db, limiter
 from idp.login import flow as plan
-from idp import sessions
-from idp.web.cookies import current_session, device_token, set_cookie, set_device_cookie
 from idp.login.policy import Step
 from idp.login.stages import AUTOMATIC, PAGES
 from idp.login.state import SignInState, StaleState, user_id_of
+from idp.messaging import backchannel
 from idp.models import LogoutDelivery, User
 from idp.oidc import pending
-from idp.messaging import backchannel
 from idp.oidc.authorize import error_redirect, respond_with_code, server
 from idp.oidc.pending import ParkedRequest
 from idp.portals import registry
 from idp.runtime import settings
 from idp.security import policy
+from idp.security.logins import login_key, normalise_login
 from idp.sessions import devices
+from idp.web.cookies import current_session, device_token, set_cookie, set_device_cookie
 
 bp = Blueprint("login", __name__, url_prefix="/login")
 

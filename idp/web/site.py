@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from idp import audit
 from idp.extensions import db
+from idp.runtime import settings
 
 bp = Blueprint("web", __name__)
 LOCALES = ("nl", "en")
@@ -63,8 +64,6 @@ def _first_supported(tags: str) -> str | None:
 
 def select_locale() -> str:
     """ui_locales of the portal's request > the person's own choice > Accept-Language > default."""
-    from idp.runtime import settings
-
     default = settings().i18n.default_locale
     if not has_request_context():
         return default  # CLI and background work render in the default language
