@@ -24,7 +24,7 @@ from idp.demo import run_demo
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.maintenance import purge
-from idp.messaging import dead_letters, retry_dead
+from idp.messaging import backchannel, dead_letters, retry_dead
 from idp.messaging.backchannel import deliver_due
 from idp.models import Client, SigningKey, User
 from idp.oidc.keys import ALGORITHMS, ensure_keys, rotate
@@ -62,6 +62,8 @@ def _guard(func, check_schema: bool):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         audit.set_origin(audit.Origin(actor="cli", user_agent="idp-cli"))
+        # A command's process ends when it returns: portals are told of ended sessions before that.
+        current_app.config["IDP_BACKCHANNEL_INLINE"] = True
         try:
             if check_schema:
                 require_schema()
@@ -244,9 +246,8 @@ def users_disable(ref):
     """Disable a user: end their sessions (portals are told at once) and revoke their tokens."""
     user = get_by_ref(ref)
     deliveries = disable(user)
-    db.session.commit()
-    delivered = deliver_due([d.id for d in deliveries]) if deliveries else 0
-    pending = len(deliveries) - delivered
+    db.session.commit()  # the portals are told before this returns (the CLI delivers inline)
+    pending = len(backchannel.pending([d.id for d in deliveries])) if deliveries else 0
     click.echo(f"disabled {user.email}" + (f"; {pending} portal logout(s) left for `idp worker`" if pending else ""))
 
 

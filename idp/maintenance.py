@@ -7,9 +7,8 @@ from datetime import timedelta
 from sqlalchemy import delete, exists, func
 from sqlalchemy.orm import aliased
 
-from idp import clock
+from idp import clock, sessions
 from idp.extensions import db
-from idp import sessions
 from idp.messaging import erase_old
 from idp.models import (
     AuthorizationCode,

@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from authlib.oauth2.rfc6749 import scope_to_list
 from sqlalchemy import select
 
+from idp import sessions
 from idp.accounts import factors, passwords
 from idp.accounts.users import email_domain
 from idp.extensions import db
 from idp.login import policy
-from idp import sessions
 from idp.models import Client, Consent, SsoSession, User
 from idp.runtime import settings
 from idp.sessions import devices

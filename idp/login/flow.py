@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from idp import clock
+from idp import clock, sessions
 from idp.login import facts, policy
-from idp.sessions import assurance
-from idp import sessions
 from idp.login.state import SignInState
-from idp.models import Client, LogoutDelivery, PendingAuthorization, SsoSession, User
+from idp.models import Client, PendingAuthorization, SsoSession, User
+from idp.sessions import assurance
 
 
 @dataclass
@@ -78,7 +77,6 @@ class Established:
 
     session: SsoSession
     cookie: str | None = None
-    ended: list[LogoutDelivery] = field(default_factory=list)
     device: tuple[str, int] | None = None  # a newly trusted device: its cookie value and days
 
 
@@ -100,7 +98,8 @@ def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, us
             # session already proved: it is not a reason to step up elsewhere.
             acr, amr = current.acr, sorted(set(current.amr or []) | set(amr))
         return Established(current, sessions.reauthenticate(current, amr=amr, acr=acr, auth_time=auth_time))
-    ended = sessions.end(current, reason="replaced by a new sign-in") if current is not None else []
+    if current is not None:  # its portals are told once this commits
+        sessions.end(current, reason="replaced by a new sign-in")
     session, cookie = sessions.start(flow.user, amr=amr, acr=acr, auth_time=auth_time,
                                      ip=ip, user_agent=user_agent)
-    return Established(session, cookie, list(ended or []))
+    return Established(session, cookie)

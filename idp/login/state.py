@@ -46,7 +46,6 @@ class SignInState:
     recovery_codes: str | None = None  # encrypted; shown once, right after the first factor
     trust_days: int = 0  # "trust this computer" was ticked: for this many days
     consented: bool = False
-    ended_deliveries: list[int] = field(default_factory=list)  # back-channel logouts a new password caused
 
     def prove(self, method: str, at: int) -> None:
         self.proven[method] = at
@@ -102,5 +101,4 @@ _TYPES = {
     "password_changed": _is(bool), "password_results": lambda v: v is None or _list_of(dict)(v),
     "factor": _optional(str), "sent": _list_of(str), "enrolment": _enrolment,
     "recovery_codes": _optional(str), "trust_days": _is(int), "consented": _is(bool),
-    "ended_deliveries": _list_of(int),
 }

@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 import requests
-from flask import Flask
+from flask import Flask, current_app
 from joserfc import jws
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 
-from idp import clock
+from idp import after_commit, clock
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.models import Client, LogoutDelivery, SsoSession
@@ -59,8 +59,33 @@ def queue_backchannel(session: SsoSession) -> list[LogoutDelivery]:
                                   attempts=0, created_at=now, next_attempt_at=now)
         db.session.add(delivery)
         queued.append(delivery)
+        app = current_app._get_current_object()
+        after_commit.collect("backchannel", delivery, lambda deliveries: _start(app, deliveries))
     db.session.flush()
     return queued
+
+
+def _start(app: Flask, deliveries: list[LogoutDelivery]) -> None:
+    """Once the logout commits: deliver its tokens (a delivery rolled back in a savepoint was never queued)."""
+    ids = [state.identity[0] for state in map(inspect, deliveries) if state.persistent and state.identity]
+    if not ids:
+        return
+    if app.config.get("IDP_BACKCHANNEL_INLINE"):
+        # One attempt before the caller goes on (the CLI reports it; tests see it); retries are left to the
+        # worker. In a thread of its own: no SQL may run in the session that is committing.
+        thread = threading.Thread(target=_attempt_once, args=(app, ids), name="backchannel-logout-inline")
+        thread.start()
+        thread.join()
+    else:
+        deliver_in_background(app, ids)
+
+
+def _attempt_once(app: Flask, ids: list[int]) -> None:
+    with app.app_context():
+        try:
+            deliver_due(ids)
+        finally:
+            db.session.remove()
 
 
 def _claim(delivery_id: int, attempts_seen: int) -> bool:
@@ -185,14 +210,3 @@ def deliver_in_background(app: Flask, ids: list[int]) -> threading.Thread:
     thread = threading.Thread(target=run, name="backchannel-logout", daemon=True)
     thread.start()
     return thread
-
-
-def after_logout(app: Flask, deliveries: list[LogoutDelivery]) -> None:
-    """Start delivering committed logout tokens: inline (first attempt) when the app asks, else in a thread."""
-    ids = [d.id for d in deliveries]
-    if not ids:
-        return
-    if app.config.get("IDP_BACKCHANNEL_INLINE"):
-        deliver_due(ids)  # retries are left to deliver_due() callers: deterministic for tests
-    else:
-        deliver_in_background(app, ids)

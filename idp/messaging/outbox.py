@@ -1,6 +1,6 @@
 """The outbox: a message is rendered and written in the transaction of the change that sends it.
 
-Nothing leaves the building here; worker.deliver_due() does that. When messaging.deliver_after_commit is
+Nothing leaves the building here; worker.deliver_due() does that (worker.read decrypts a message). When messaging.deliver_after_commit is
 on (demo), the messages of a transaction are handed to a background thread right after it commits.
 """
 
@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import event, func, inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import func, inspect, select, update
 
-from idp import clock
+from idp import after_commit, clock
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
+from idp.messaging.worker import deliver_due
 from idp.models import OutboxMessage, User
 from idp.runtime import crypto, settings
 
@@ -26,8 +26,6 @@ log = logging.getLogger(__name__)
 
 CHANNELS = {"email": "mail", "sms": "sms"}  # channel -> template folder
 _TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
-_QUEUED = "idp.outbox.deliver_after_commit"  # Session.info key: messages to hand over after commit
-_HOOKED = "idp.outbox.hooked"
 _THREADS = "idp.messaging.threads"
 
 
@@ -76,14 +74,9 @@ def send(
     )
     db.session.add(message)
     if settings().messaging.deliver_after_commit:
-        _deliver_after_commit(message)
+        app = current_app._get_current_object()
+        after_commit.collect("outbox", message, lambda messages: _hand_over(app, messages))
     return message
-
-
-def read(message: OutboxMessage) -> tuple[str, str | None, str]:
-    """(recipient, subject, body), decrypted; the body is "" once erased."""
-    body = crypto().decrypt(message.body_encrypted) if message.body_encrypted else ""
-    return crypto().decrypt(message.recipient_encrypted), message.subject, body
 
 
 def erase_old(now: datetime | None = None) -> int:
@@ -124,33 +117,16 @@ def latest(limit: int = 50) -> list[OutboxMessage]:
 
 # --- delivery right after commit (demo) -------------------------------------------------------------
 
-def _deliver_after_commit(message: OutboxMessage) -> None:
-    session = db.session()
-    session.info.setdefault(_QUEUED, []).append(message)
-    if not session.info.get(_HOOKED):
-        session.info[_HOOKED] = current_app._get_current_object()
-        event.listen(session, "after_commit", _after_commit)
-        event.listen(session, "after_soft_rollback", _after_rollback)
-
-
-def _after_commit(session: Session) -> None:
-    # No SQL may run here; the identity (primary key) is known without loading the expired rows.
-    queued = session.info.pop(_QUEUED, [])
-    ids = [state.identity[0] for state in map(inspect, queued) if state.persistent and state.identity]
+def _hand_over(app: Flask, messages: list[OutboxMessage]) -> None:
+    # No SQL may run here; the identity (primary key) is known without loading the expired rows. A message
+    # written in a savepoint that was rolled back is transient now: it was never written, so never sent.
+    ids = [state.identity[0] for state in map(inspect, messages) if state.persistent and state.identity]
     if ids:
-        deliver_in_background(session.info[_HOOKED], ids)
-
-
-def _after_rollback(session: Session, _previous) -> None:
-    # A rolled-back insert turns its object transient: that message was never written, so never sent.
-    queued = session.info.get(_QUEUED)
-    if queued:
-        session.info[_QUEUED] = [m for m in queued if inspect(m).persistent or inspect(m).pending]
+        deliver_in_background(app, ids)
 
 
 def deliver_in_background(app: Flask, ids: list[int]) -> threading.Thread:
     """One delivery attempt of these messages off the request thread; what fails stays for `idp worker`."""
-    from idp.messaging.worker import deliver_due
 
     def run() -> None:
         with app.app_context():

@@ -16,11 +16,16 @@ from idp import clock
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.messaging import transports
-from idp.messaging.outbox import read
 from idp.models import OutboxMessage
-from idp.runtime import settings
+from idp.runtime import crypto, settings
 
 log = logging.getLogger(__name__)
+
+
+def read(message: OutboxMessage) -> tuple[str, str | None, str]:
+    """(recipient, subject, body), decrypted; the body is "" once erased."""
+    body = crypto().decrypt(message.body_encrypted) if message.body_encrypted else ""
+    return crypto().decrypt(message.recipient_encrypted), message.subject, body
 
 
 def _lease() -> timedelta:

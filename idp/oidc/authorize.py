@@ -6,8 +6,8 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from flask import current_app, render_template
 
-from idp.extensions import db
 from idp import sessions
+from idp.extensions import db
 from idp.models import SsoSession
 from idp.oidc import pending
 from idp.oidc.claims import id_token_hint_claims

@@ -16,12 +16,11 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from idp import clock
+from idp import clock, tokens
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.models import AuthorizationCode, Token
 from idp.runtime import crypto, settings
-from idp import tokens
 
 
 class S256CodeChallenge(CodeChallenge):

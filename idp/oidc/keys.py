@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from idp import clock
+from idp import after_commit, clock
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.models.key import SigningKey
@@ -78,7 +78,7 @@ def _reload_after_commit() -> None:
     """
     ring = current_app.extensions.get("idp.keys")
     if ring is not None:
-        event.listen(db.session(), "after_commit", lambda _session: ring.invalidate(), once=True)
+        after_commit.call("keys:reload", ring.invalidate)
 
 
 class KeyRing:

@@ -17,10 +17,10 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from idp import clock
+from idp import clock, tokens
 from idp.accounts.users import phone_of
 from idp.audit import EventTag, record
 from idp.extensions import db
@@ -33,9 +33,8 @@ from idp.oidc.grants import (
     S256CodeChallenge,
     granted_scope,
 )
-from idp.runtime import crypto, keyring, settings
-from idp import tokens
 from idp.portals import registry
+from idp.runtime import crypto, keyring, settings
 
 
 def query_client(client_id: str) -> Client | None:

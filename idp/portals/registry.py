@@ -14,8 +14,8 @@ from idp import clock
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
-from idp.models.factor import FACTOR_KINDS
 from idp.models import AuthorizationCode, Client, Consent, LogoutDelivery, SessionClient, Token
+from idp.models.factor import FACTOR_KINDS
 from idp.runtime import crypto, settings
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9._~][A-Za-z0-9._~-]{0,63}")

@@ -13,12 +13,12 @@ from sqlalchemy import case, delete, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from idp import clock
-from idp.security.logins import login_key
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.models import Client, LoginFailure, User
 from idp.models.types import UTCDateTime
 from idp.runtime import settings
+from idp.security.logins import login_key
 
 
 def _cooldown() -> timedelta | None:

@@ -109,7 +109,7 @@ def add_client(session: SsoSession, client: Client) -> None:
 def end(session: SsoSession, reason: str = "logout", initiated_by: Client | None = None) -> list[LogoutDelivery]:
     """End the session (audited) and queue a back-channel logout for every portal that took part.
 
-    Returns the queued deliveries; once the caller has committed, idp.messaging.backchannel.after_logout sends them.
+    Returns the queued deliveries; they are sent once the caller commits (idp/after_commit.py).
     """
     if session.ended_at is not None:
         return []

@@ -6,14 +6,13 @@ tells the person) except that this session stays.
 
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask import session as browser
 from flask_babel import gettext as _
 
 from idp import clock
 from idp.accounts import passwords, reauth
 from idp.extensions import db
-from idp.messaging import backchannel
 from idp.models import User
 from idp.security import policy
 from idp.web.account import bp, signed_in
@@ -49,13 +48,12 @@ def change_password(user: User):
         db.session.commit()
         return _page(user, error=_("The two new passwords are not the same. Nothing has been changed."))
     try:
-        ended = passwords.change_password(user, new, keep=current_session(), reason="changed")
+        passwords.change_password(user, new, keep=current_session(), reason="changed")
     except passwords.PasswordRejected as rejected:
         db.session.rollback()
         return _page(user, results=rejected.results, error=_("The new password does not meet every rule yet: %(rules)s",
                                                      rules="; ".join(str(r.text) for r in rejected.failed)))
-    db.session.commit()
-    backchannel.after_logout(current_app._get_current_object(), ended)
+    db.session.commit()  # the portals of the ended sessions are told now (idp/after_commit.py)
     flash(_("Your password has been changed. You are signed out everywhere else."), "done")
     return redirect(url_for("account.index"))
 

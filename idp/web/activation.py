@@ -7,7 +7,7 @@ back to the GET (a refresh repeats nothing); the last step renders the "ready" p
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask import session as browser
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -15,7 +15,6 @@ from flask_babel import ngettext
 from idp.accounts import activation, factors, passwords
 from idp.accounts.activation import BIRTH_DATE, PASSWORD, PHONE
 from idp.extensions import db, limiter
-from idp.messaging import backchannel
 from idp.models import AccountLink, User
 from idp.runtime import crypto, settings
 from idp.security import codes, phones, policy
@@ -78,14 +77,12 @@ def _again(token: str):
     return redirect(url_for("activation.activate", token=token), 303)
 
 
-def _ready(link: AccountLink, user: User, recovery_codes: list[str] | None, deliveries=()):
+def _ready(link: AccountLink, user: User, recovery_codes: list[str] | None):
     """The last step: use the link and show the "ready" page (and the recovery codes, this once)."""
     if not activation.finish(link, user):
         db.session.rollback()
         return _dead()
     db.session.commit()
-    if deliveries:
-        backchannel.after_logout(current_app._get_current_object(), list(deliveries))
     _moved_on()
     browser.pop(_KEY, None)
     return render_template("activation/ready.html", user=user, codes=recovery_codes or [])
@@ -137,7 +134,7 @@ def _password(link: AccountLink, user: User, token: str):
     if not new or new != (request.form.get("confirm_password") or ""):
         return _page(link, user, token, PASSWORD, error=_("The two passwords are not the same."))
     try:
-        deliveries = activation.set_password(user, new[:1024])
+        activation.set_password(user, new[:1024])
     except passwords.PasswordRejected as rejected:
         db.session.rollback()
         return _page(link, user, token, PASSWORD, results=rejected.results, error=_(
@@ -145,9 +142,8 @@ def _password(link: AccountLink, user: User, token: str):
             rules="; ".join(str(r.text) for r in rejected.failed)))
     _mark(link, PASSWORD)
     if activation.next_step(user, _done(link)) is None:
-        return _ready(link, user, None, deliveries)
+        return _ready(link, user, None)
     db.session.commit()
-    backchannel.after_logout(current_app._get_current_object(), deliveries)
     return _again(token)
 
 

@@ -9,7 +9,8 @@ import re
 
 from flask import Blueprint, abort, render_template
 
-from idp.messaging.outbox import latest, read
+from idp.messaging.outbox import latest
+from idp.messaging.worker import read
 from idp.runtime import settings
 
 bp = Blueprint("devinbox", __name__, url_prefix="/dev")

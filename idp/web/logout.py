@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request
+from flask import Blueprint, make_response, redirect, render_template, request
 
 from idp import sessions
 from idp.extensions import csrf, db
-from idp.messaging import backchannel
 from idp.models import Client, SsoSession
 from idp.oidc.end_session import check
 from idp.web.cookies import clear_cookie, current_session
@@ -52,8 +51,7 @@ def end_session():
     deliveries = []
     for session in {s.id: s for s in ending}.values():
         deliveries += sessions.end(session, reason=reason, initiated_by=asked.client)
-    db.session.commit()
-    backchannel.after_logout(current_app._get_current_object(), deliveries)
+    db.session.commit()  # the portals are told now (idp/after_commit.py)
 
     if ask_first:
         return _confirm_page(params, asked.client)

@@ -6,7 +6,7 @@ used, is the only thing that names the account; no hidden field does.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask import session as browser
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -15,7 +15,6 @@ from idp import clock
 from idp.accounts import factors, links, passwords, reset
 from idp.errors import InvalidInput
 from idp.extensions import db, limiter
-from idp.messaging import backchannel
 from idp.models import AccountLink, User
 from idp.oidc import pending
 from idp.runtime import crypto, settings
@@ -109,7 +108,7 @@ def save(token: str):
         return _password_page(found, token,
                               error=_("The two new passwords are not the same. Nothing has been changed."))
     try:
-        ended = reset.set_password(found, new)
+        reset.set_password(found, new)
     except passwords.PasswordRejected as rejected:
         db.session.rollback()
         return _password_page(found, token, results=rejected.results, error=_(
@@ -119,8 +118,7 @@ def save(token: str):
         db.session.rollback()
         return _dead()
     link_id, user_id, flow_uid = found.id, found.user_id, found.flow_uid
-    db.session.commit()
-    backchannel.after_logout(current_app._get_current_object(), ended)
+    db.session.commit()  # the portals of the ended sessions are told now (idp/after_commit.py)
     if settings().accounts.reset_phone:
         browser["reset"] = {"link": link_id, "step": "phone"}
         return redirect(url_for("reset.phone"))

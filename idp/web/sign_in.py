@@ -5,9 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, current_app, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from flask import session as browser
-from sqlalchemy import select
 
 from idp import clock, sessions
 from idp.accounts import passwords
@@ -16,8 +15,7 @@ from idp.login import flow as plan
 from idp.login.policy import Step
 from idp.login.stages import AUTOMATIC, PAGES
 from idp.login.state import SignInState, StaleState, user_id_of
-from idp.messaging import backchannel
-from idp.models import LogoutDelivery, User
+from idp.models import User
 from idp.oidc import pending
 from idp.oidc.authorize import error_redirect, respond_with_code, server
 from idp.oidc.pending import ParkedRequest
@@ -154,9 +152,6 @@ def _establish(flow: plan.Flow) -> plan.Established | None:
         return None
     established = plan.establish_session(flow, current_session(),
                                          request.remote_addr, request.user_agent.string)
-    if state.ended_deliveries:  # sessions a new password ended: their portals are told too
-        established.ended += list(db.session.scalars(
-            select(LogoutDelivery).where(LogoutDelivery.id.in_(state.ended_deliveries))))
     if state.trust_days:
         established.device = devices.trust(flow.user, days=state.trust_days, user_agent=flow.user_agent,
                                            ip=flow.ip)[1], state.trust_days
@@ -167,9 +162,8 @@ def _establish(flow: plan.Flow) -> plan.Established | None:
 
 
 def _send(response, established: plan.Established | None):
-    """Once committed: tell the portals of a replaced session, and hand the browser its session cookie."""
+    """Once committed: hand the browser its session cookie (and a trusted browser's)."""
     if established is not None:
-        backchannel.after_logout(current_app._get_current_object(), established.ended)
         set_cookie(response, established.cookie)
         if established.device is not None:
             set_device_cookie(response, *established.device)

@@ -376,16 +376,18 @@ def test_worker_delivers_a_queued_backchannel_logout(env):
             from idp.extensions import db
             from idp import sessions
             from idp.portals.registry import register
-            from idp.messaging.backchannel import queue_backchannel
+            from idp.messaging.backchannel import logout_token
+            from idp.models import LogoutDelivery
 
             user = create_user("anna@example.org", PASSWORD)
             portal = register("Huisartsportaal", ["http://127.0.0.1:9001/callback"],
                               backchannel_logout_uri=receiver.url).client
             session, _ = sessions.start(user, amr=["pwd"], acr=None, auth_time=clock.now())
             sessions.add_client(session, portal)
-            db.session.flush()
-            # What a logout leaves behind when the server stops before delivering.
-            [delivery] = queue_backchannel(session)
+            # What a logout leaves behind when the server stops before its delivery ran: the row alone.
+            delivery = LogoutDelivery(client_id=portal.id, logout_token=logout_token(portal, session), attempts=0,
+                                      created_at=clock.now(), next_attempt_at=clock.now())
+            db.session.add(delivery)
             db.session.commit()
             sid, delivery_id = session.sid, delivery.id
             db.session.remove()

@@ -26,12 +26,10 @@ class ChangePasswordStage:
         if new != again:
             return Retry(_("The two passwords are not the same. Type the new password twice."))
         try:
-            ended = passwords.change_password(flow.user, new, client=flow.client, reason="changed at sign-in")
+            passwords.change_password(flow.user, new, client=flow.client, reason="changed at sign-in")
         except passwords.PasswordRejected as rejected:
             flow.state.password_results = [{"id": r.id, "ok": r.ok} for r in rejected.results]
             return Retry(_("The new password does not meet every rule yet: %(rules)s",
                            rules="; ".join(str(r.text) for r in rejected.failed)))
         flow.state.password_changed, flow.state.password_weak = True, False
-        # The other sessions' portals are told once this commits (idp/login/views.py _establish).
-        flow.state.ended_deliveries = [d.id for d in ended]
-        return Done()
+        return Done()  # the portals of the other sessions it ended are told once this commits

@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from idp import clock
 from idp.accounts import passwords
 from idp.accounts.users import find_by_login
-from idp.security.logins import MAX_LOGIN, login_key, normalise_login
 from idp.audit import EventTag, record
 from idp.login.flow import Done, Flow, Retry
 from idp.login.policy import Step
 from idp.security import lockout
+from idp.security.logins import MAX_LOGIN, login_key, normalise_login
 
 
 class PasswordStage:

@@ -11,13 +11,12 @@ from flask_babel import gettext as _
 from idp import clock
 from idp.accounts import factors
 from idp.audit import EventTag, record
-from idp.sessions import assurance
 from idp.login.flow import Done, Flow, Retry
 from idp.login.policy import Step
 from idp.messaging import send
 from idp.runtime import settings
 from idp.security import codes, recovery
-from idp.sessions import devices
+from idp.sessions import assurance, devices
 
 # Reasons /authorize parks a sign-in for that make a second factor a step-up of an existing session.
 STEP_UP_REASONS = ("mfa", "mfa_enrol", "prove_before_enrol")
