@@ -23,7 +23,8 @@ def summary(stats: Stats, flows: bool = False) -> dict:
     """Requests (or flows) per second over the window, p50/p99 in milliseconds, errors."""
     values = sorted(stats.flow_latencies if flows else stats.latencies)
     count = stats.flows if flows else stats.completed
-    ms = (lambda v: None if v is None else round(v * 1000, 2))
+    def ms(v):
+        return (None if v is None else round(v * 1000, 2))
     result = {
         "per_second": round(count / stats.window, 2) if stats.window else 0.0,
         "count": count,
@@ -119,8 +120,8 @@ def table(rows: list[dict], limits: dict) -> str:
              "-" if r["cpu_share_used_by_others"] is None else f"{r['cpu_share_used_by_others']:.0%}",
              "-" if r["pass"] is None else ("pass" if r["pass"] else "FAIL")] for r in rows]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=False)]
-    for line in [header, ["-" * w for w in widths], *body]:
-        lines.append("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=False)).rstrip())
+    lines.extend("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=False)).rstrip()
+                 for line in [header, ["-" * w for w in widths], *body])
     notes = [f"{r['database']} {r['measure'].split()[0]}: bare/provider CPU per request = {r['cpu_ratio_to_bare']}"
              for r in rows if r.get("cpu_ratio_to_bare") is not None]
     if notes:

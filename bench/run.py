@@ -47,7 +47,8 @@ def _args() -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=16, help="keep-alive connections, closed loop")
     p.add_argument("--browsers", type=int, default=8, help="concurrent browsers signing in")
     p.add_argument("--workers", type=int, default=3,
-                   help="gunicorn workers (provider and bare app); 3 on 2 cores lets one wait on the database while two compute")
+                   help="gunicorn workers (provider and bare app); 3 on 2 cores lets one wait on the database "
+                        "while two compute")
     p.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     p.add_argument("--loadgen-processes", type=int, default=1, help="load generator processes")
     p.add_argument("--bcrypt-rounds", type=int, default=12, help="passwords.bcrypt_rounds for the provider")
@@ -198,7 +199,8 @@ def main() -> int:
                  "loadavg_after": os.getloadavg()},
         "settings": {"gunicorn": {"worker_class": "gthread", "workers": a.workers, "threads": a.threads,
                                   "keepalive": gunicorn.keepalive},
-                     "bcrypt_rounds": a.bcrypt_rounds, "rate_limits_lifted": lifted_rate_limits(), "connections": a.connections, "browsers": a.browsers,
+                     "bcrypt_rounds": a.bcrypt_rounds, "rate_limits_lifted": lifted_rate_limits(),
+                     "connections": a.connections, "browsers": a.browsers,
                      "duration_s": a.duration, "warmup_s": a.warmup, "open_loop_rate": a.rate,
                      "open_loop_duration_s": a.rate_duration, "loadgen_processes": a.loadgen_processes},
         "limits": box,

@@ -16,7 +16,7 @@ MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augus
 def seeded_rng(*parts: object) -> random.Random:
     """The same random numbers for the same parts (a person's sub, a domain): demo data that stays put."""
     seed = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
-    return random.Random(int.from_bytes(seed[:8], "big"))
+    return random.Random(int.from_bytes(seed[:8], "big"))  # noqa: S311 (demo data, meant to be repeatable)
 
 
 def today() -> date:

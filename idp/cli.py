@@ -7,12 +7,15 @@ import json
 import os
 import sys
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import NoReturn
 
 import click
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask_migrate import upgrade
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
@@ -47,9 +50,6 @@ def _database_name() -> str:
 
 def require_schema() -> None:
     """Refuse to work on a database that `idp init` has not brought to the newest migration."""
-    from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
     heads = set(ScriptDirectory(current_app.extensions["migrate"].directory).get_heads())
     with db.engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
@@ -95,7 +95,6 @@ def emit(data: dict | list, as_json: bool) -> None:
 # --- init / serve / demo ------------------------------------------------------------------
 
 def upgrade_database() -> None:
-    from flask_migrate import upgrade
 
     upgrade(directory=current_app.extensions["migrate"].directory)
 
@@ -129,7 +128,7 @@ def serve_command(bind: str, workers: int, threads: int):
             "--access-logfile", "-", "idp.wsgi:app"]
     sys.stdout.flush()
     # The workers read the same IDP_CONFIG and IDP_* environment, so they see the settings checked here.
-    os.execvp(sys.executable, [sys.executable, "-m", *args])
+    os.execvp(sys.executable, [sys.executable, "-m", *args])  # noqa: S606 (our own interpreter, fixed arguments)
 
 
 @click.command("demo")
@@ -201,8 +200,6 @@ def _user_row(user) -> dict:
 def users_add(email, password, temporary, activate, phone, name, username, locale, roles, birth_date,
               organisation, as_json):
     """Add a user with a password, a temporary password sent by e-mail, or an activation link."""
-    from datetime import date
-
     if [bool(password), temporary, activate].count(True) != 1:
         fail("give exactly one of --password, --temporary or --activate")
     if password == "-":
@@ -287,7 +284,8 @@ def mfa_options(defaults: bool):
                             help="Only accounts at this e-mail domain may sign in here (repeat; "
                                  "`--email-domain ''` on update clears).")(func)
         func = click.option("--help-contact", help="Where a locked-out person asks for help (shown on the page).")(func)
-        func = click.option("--password-policy", help="A [password_policies.<name>] (default: passwords.default_policy).")(func)
+        func = click.option("--password-policy",
+                            help="A [password_policies.<name>] (default: passwords.default_policy).")(func)
         func = click.option("--trusted-device-days", type=click.IntRange(0, 365), default=7 if defaults else None,
                             show_default=defaults,
                             help="Days a trusted browser may skip the second factor here (0: never).")(func)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import secrets
 import shlex
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
+from flask_migrate import upgrade
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server, run_simple
 
 from idp import create_app
 from idp.accounts import factors
@@ -97,12 +104,7 @@ def register_portals(app, port: int) -> list[DemoPortal]:
 
 def serve_portals(portals: list[DemoPortal], issuer: str, acr_mfa: str) -> None:
     """Each portal on its own port in a daemon thread of this process: Ctrl-C stops them with the provider."""
-    import importlib
-    import secrets
-    import threading
-    from urllib.parse import urlsplit
 
-    from werkzeug.serving import make_server
 
     for portal in portals:
         app = importlib.import_module(portal.package).create_app({
@@ -141,7 +143,6 @@ def check_ports(port: int) -> None:
 
 
 def run_demo(port: int = 5000, reset: bool = False) -> None:
-    from flask_migrate import upgrade
 
     check_ports(port)
     # Defaults only: IDP_* variables (or IDP_CONFIG) still choose another port, database or cost.
@@ -166,7 +167,6 @@ def run_demo(port: int = 5000, reset: bool = False) -> None:
     for line in banner(settings, users, port, portals):
         click.echo(line)
     # Werkzeug directly: app.run() refuses to serve inside a Flask CLI command (and `idp` is one).
-    from werkzeug.serving import run_simple
 
     run_simple("127.0.0.1", port, app, threaded=True)
 
@@ -200,8 +200,6 @@ def banner(settings, users: list[tuple[str, str, str]], port: int, portals: list
 
 def _delete_database(app) -> None:
     """--reset: remove the SQLite file (only SQLite: a demo never drops a server database)."""
-    from sqlalchemy.engine import make_url
-
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() != "sqlite":
         raise click.ClickException("idp demo --reset only deletes a SQLite database")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any, get_origin, get_type_hints
 
 import click
+from limits import parse_many
 
 
 class SettingsError(click.ClickException):
@@ -58,7 +59,6 @@ class PasswordSettings:
 @dataclass
 class PasswordPolicy:
     """A named set of password rules; portals name one (`clients add --password-policy`)."""
-
     min_length: int = 10
     max_length: int = 128
     min_upper: int = 0
@@ -341,14 +341,14 @@ _POSITIVE = (
     ("tokens", "refresh_token_days"), ("session", "idle_minutes"), ("session", "absolute_hours"),
     ("session", "login_minutes"), ("logout", "backchannel_timeout_seconds"), ("logout", "backchannel_attempts"),
     ("lockout", "max_failures"), ("accounts", "activation_hours"), ("accounts", "reset_minutes"),
-    ("accounts", "registration_hours"), ("accounts", "birth_date_attempts"), ("codes", "ttl_seconds"), ("codes", "max_attempts"), ("codes", "per_user_per_hour"),
+    ("accounts", "registration_hours"), ("accounts", "birth_date_attempts"), ("codes", "ttl_seconds"),
+    ("codes", "max_attempts"), ("codes", "per_user_per_hour"),
     ("codes", "per_phone_per_hour"), ("messaging", "max_attempts"), ("messaging", "retention_hours"),
     ("messaging", "smtp_port"), ("messaging", "smtp_timeout_seconds"), ("messaging", "http_timeout_seconds"),
 )
 
 
 def _check_rate(name: str, value: str) -> None:
-    from limits import parse_many
 
     try:
         parse_many(value)
@@ -409,7 +409,8 @@ def _validate_policies(settings: Settings) -> None:
         if policy.min_upper + policy.min_lower + policy.min_digits + policy.min_special > policy.max_length:
             raise SettingsError(f"{where}: the minimum counts add up to more than max_length")
         if policy.history > MAX_HISTORY:
-            raise SettingsError(f"{where}: history is at most {MAX_HISTORY} (each earlier password costs a bcrypt check)")
+            raise SettingsError(
+                f"{where}: history is at most {MAX_HISTORY} (each earlier password costs a bcrypt check)")
         if policy.min_special and not policy.special_characters:
             raise SettingsError(f"{where}: min_special needs special_characters")
 

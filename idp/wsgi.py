@@ -10,5 +10,5 @@ try:
 except SettingsError as exc:
     # One line, and gunicorn's "application failed to load" exit code (4) so the arbiter stops
     # instead of respawning workers that would fail the same way.
-    print(f"error: {exc}", file=sys.stderr, flush=True)
+    print(f"error: {exc}", file=sys.stderr, flush=True)  # noqa: T201 (before logging exists: gunicorn shows it)
     sys.exit(4)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from flask import Flask, flash, redirect, render_template, request, session, url_for
 
 from clients.common import configured_portal

@@ -96,8 +96,8 @@ def generate(sub: str) -> Patient:
         for name, unit, low, high, decimals in rng.sample(TESTS, 4):
             value = round(rng.uniform(low * 0.9, high * 1.1), decimals)
             shown = f"{value:.{decimals}f}".replace(".", ",")
-            remark = "binnen de normaalwaarden" if low <= value <= high else "buiten de normaalwaarden; " \
-                "de huisarts bespreekt dit met u"
+            remark = ("binnen de normaalwaarden" if low <= value <= high
+                      else "buiten de normaalwaarden; de huisarts bespreekt dit met u")
             low_s, high_s = (f"{v:.{decimals}f}".replace(".", ",") for v in (low, high))
             results.append(Result(on, name, shown, unit, f"{low_s} – {high_s}", remark))
     results.sort(key=lambda r: (r.on, r.test), reverse=True)

@@ -6,6 +6,8 @@ browsers, and tells them by e-mail; the session in which they changed it may sta
 
 from __future__ import annotations
 
+import secrets
+
 from flask_babel import gettext as _
 
 from idp import clock, sessions
@@ -24,7 +26,6 @@ from idp.tokens import revoke_all_for_user
 
 class PasswordRejected(InvalidInput):
     """The new password does not meet the policy: `results` has every rule, `failed` the unmet ones."""
-
     def __init__(self, results: list[policy.RuleResult]):
         self.results = results
         self.failed = [r for r in results if not r.ok]
@@ -99,7 +100,6 @@ def give_temporary_password(user: User) -> None:
     Three groups of four from an alphabet without look-alikes (about 70 bits): easy to type from a letter or
     a mail, and never accepted as the new password.
     """
-    import secrets
 
     temporary = "-".join("".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(3))
     user.password_hash = hash_password(temporary, settings().passwords.bcrypt_rounds)

@@ -61,9 +61,9 @@ def _account(typed_email: str, typed_username: str | None) -> User | None:
         return None
     if user.password_hash is None:  # not activated yet: only the activation link (date of birth) sets it
         return None
-    if settings().accounts.reset_asks_username:
-        if not user.username or normalise_login(typed_username) != user.username:
-            return None
+    if settings().accounts.reset_asks_username and (
+            not user.username or normalise_login(typed_username) != user.username):
+        return None
     return user
 
 

@@ -87,7 +87,8 @@ def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, us
     only auth_time, amr and the cookie change (a copy of the old cookie stops working). Another person
     signing in ends the old session first.
     """
-    assert flow.user is not None
+    if flow.user is None:
+        raise ValueError("a sign-in without a person cannot open a session")
     proven = flow.state.proven
     amr, acr = assurance.amr(proven), assurance.acr(proven)
     # A trusted browser proves nothing the person did now: it does not move auth_time (max_age stays honest).

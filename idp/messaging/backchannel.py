@@ -50,6 +50,7 @@ def logout_token(client: Client, session: SsoSession) -> str:
 def queue_backchannel(session: SsoSession) -> list[LogoutDelivery]:
     """Queue a logout token for every portal that took part in the session and listens on a back channel."""
     now = clock.now()
+    app = current_app._get_current_object()
     queued = []
     for participant in session.clients:
         client = participant.client
@@ -59,7 +60,6 @@ def queue_backchannel(session: SsoSession) -> list[LogoutDelivery]:
                                   attempts=0, created_at=now, next_attempt_at=now)
         db.session.add(delivery)
         queued.append(delivery)
-        app = current_app._get_current_object()
         after_commit.collect("backchannel", delivery, lambda deliveries: _start(app, deliveries))
     db.session.flush()
     return queued

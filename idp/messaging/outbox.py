@@ -1,6 +1,7 @@
 """The outbox: a message is rendered and written in the transaction of the change that sends it.
 
-Nothing leaves the building here; worker.deliver_due() does that (worker.read decrypts a message). When messaging.deliver_after_commit is
+Nothing leaves the building here; worker.deliver_due() does that (worker.read decrypts a message). When
+messaging.deliver_after_commit is
 on (demo), the messages of a transaction are handed to a background thread right after it commits.
 """
 

@@ -85,7 +85,7 @@ def to_console(envelope: Envelope) -> None:
     if envelope.subject:
         lines.append(f"Subject: {envelope.subject}")
     lines += [envelope.body.rstrip("\n"), "---"]
-    print("\n".join(lines), file=sys.stderr, flush=True)
+    print("\n".join(lines), file=sys.stderr, flush=True)  # noqa: T201 (the console transport is this print)
 
 
 def email_message(envelope: Envelope, mail_from: str) -> EmailMessage:

@@ -9,13 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.extensions import db
 from idp.models.types import UTCDateTime
+from idp.runtime import crypto
 
 ACCOUNT_CLIENT_ID = "idp-account"  # the provider's own account pages, a client of itself (idp/accounts/entry.py)
 
 
 class Client(db.Model, ClientMixin):
     """A portal (or service) registered to use the provider."""
-
     __tablename__ = "client"
 
     @property
@@ -69,7 +69,6 @@ class Client(db.Model, ClientMixin):
         return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
-        from idp.runtime import crypto
 
         return not self.public and crypto().matches(client_secret, self.secret_hash)
 

@@ -15,7 +15,7 @@ from idp.runtime import settings
 
 # RFC 6749 §3.1: request parameters MUST NOT be included more than once. client_id and redirect_uri
 # are checked by the grant (their repetition means there is nowhere safe to redirect to).
-SINGLE_VALUED = tuple(p for p in pending.PARAMS if p not in {"client_id", "redirect_uri"}) + ("request", "request_uri")
+SINGLE_VALUED = (*tuple(p for p in pending.PARAMS if p not in {"client_id", "redirect_uri"}), "request", "request_uri")
 
 
 def server():

@@ -33,8 +33,8 @@ def build(settings: Settings) -> dict:
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-            "token_endpoint_auth_methods_supported": auth_methods + ["none"],
-            "revocation_endpoint_auth_methods_supported": auth_methods + ["none"],
+            "token_endpoint_auth_methods_supported": [*auth_methods, "none"],
+            "revocation_endpoint_auth_methods_supported": [*auth_methods, "none"],
             "introspection_endpoint_auth_methods_supported": auth_methods,
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": [

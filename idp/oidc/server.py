@@ -76,7 +76,8 @@ def save_token(token: dict, request) -> None:
         row.code_id, row.session_id, row.sid = code.id, code.session_id, code.sid
         row.auth_time, row.amr, row.acr = code.auth_time, list(code.amr or []), code.acr
     elif previous is not None:
-        row.family, row.code_id, row.session_id, row.sid = previous.family, previous.code_id, previous.session_id, previous.sid
+        row.family, row.code_id = previous.family, previous.code_id
+        row.session_id, row.sid = previous.session_id, previous.sid
         row.auth_time, row.amr, row.acr = previous.auth_time, list(previous.amr or []), previous.acr
         row.grant_scope = granted_scope(previous)
     else:

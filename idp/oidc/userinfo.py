@@ -52,7 +52,8 @@ def userinfo_response(request):
     if not token_string:
         return _challenge(401)
     token = find_token(token_string, "access_token")
-    if token is None or getattr(token, "matched_kind", "") != "access_token" or token.is_revoked() or token.is_expired():
+    if (token is None or getattr(token, "matched_kind", "") != "access_token" or token.is_revoked()
+            or token.is_expired()):
         return _challenge(401, "invalid_token", "The access token is invalid, expired or revoked.")
     if token.user is None or not token.user.is_active:
         return _challenge(401, "invalid_token", "The access token has no active user.")

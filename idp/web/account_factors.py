@@ -31,10 +31,7 @@ def _already(user: User, kind: str):
 
 def _code_page(user: User, factor: Factor, *, error: str | None = None, notice: str | None = None):
     live = factors.live_code(user, factor, flow_uid=_flow(factor.kind))
-    if factor.kind == "sms":
-        destination = phones.mask_phone(factors.phone(factor))
-    else:
-        destination = user.email
+    destination = phones.mask_phone(factors.phone(factor)) if factor.kind == "sms" else user.email
     return render_template("accounts/enrol_code.html", kind=factor.kind, destination=destination,
                            prefix=live.prefix if live is not None else None, error=error, notice=notice)
 

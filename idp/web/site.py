@@ -164,7 +164,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         # The traceback goes to the server log only; the person sees a calm page.
-        app.logger.exception("unhandled error")
+        app.logger.exception("unhandled error")  # noqa: LOG004 (Flask calls this inside its except block)
         db.session.rollback()
         if _is_api(request.path):
             return jsonify(error="server_error"), 500

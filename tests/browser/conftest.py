@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from tests.clients.conftest import (  # noqa: F401  (fixtures shared with tests/clients)
-    PASSWORD, make_person, ordering_portal, ordering_portal_without_mfa, patient, portal, provider, second_portal,
+    PASSWORD,
+    make_person,
+    ordering_portal,
+    ordering_portal_without_mfa,
+    patient,
+    portal,
+    provider,
+    second_portal,
 )
 from tests.mfa_helpers import latest_code, messages
 

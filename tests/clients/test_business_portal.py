@@ -13,7 +13,14 @@ import requests
 import time_machine
 
 from tests.clients.conftest import (
-    PASSWORD, Patient, RunningPortal, csrf_token, logout_token, path_of, portal_signed_in, session_of,
+    PASSWORD,
+    Patient,
+    RunningPortal,
+    csrf_token,
+    logout_token,
+    path_of,
+    portal_signed_in,
+    session_of,
     sign_in,
 )
 from tests.conformance.live import ServerThread

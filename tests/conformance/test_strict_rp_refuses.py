@@ -148,5 +148,5 @@ def test_strict_rp_refuses_discovery_fetched_under_another_issuer_url(provider):
     from tests.conformance.strict_rp import fetch_discovery
 
     doc_url_issuer = provider.issuer.replace("127.0.0.1", "localhost")
-    with pytest.raises(ConformanceError, match="Discovery §4.3"):
+    with pytest.raises(ConformanceError, match=r"Discovery §4\.3"):
         fetch_discovery(doc_url_issuer, requests.Session())

@@ -46,7 +46,7 @@ def test_the_sign_in_page_after_a_wrong_password_is_protected(client, rp, user):
     assert_safe_page(response)
 
 
-@pytest.mark.parametrize("path, status", [
+@pytest.mark.parametrize(("path", "status"), [
     ("/", 200),
     ("/no-such-page", 404),
     ("/login/unknown-uid", 400),

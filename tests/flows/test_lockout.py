@@ -10,13 +10,14 @@ import pytest
 import time_machine
 from sqlalchemy import create_engine, func, select, text
 
-from idp.security.logins import login_key
 from idp.audit import EventTag
 from idp.extensions import db
 from idp.models import LoginFailure
 from idp.security import lockout
+from idp.security.logins import login_key
 from tests.helpers import RelyingParty, audit_events
 from tests.mfa_helpers import SignIn, messages
+
 # The CLI test's fixtures (a database `idp init` prepared) and its ways of running the command.
 from tests.unit.test_cli import env, fresh, initialised, ok, refused  # noqa: F401
 
@@ -199,7 +200,7 @@ def test_concurrent_failures_lock_exactly_once(app, anna):
                     results.append(lockout.record_failure("anna@example.org", None))
                     db.session.commit()
                     return
-                except Exception as error:  # noqa: BLE001
+                except Exception as error:
                     db.session.rollback()
                     if "locked" not in str(error):
                         raise

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from idp.audit import EventTag
-from tests.helpers import RelyingParty, audit_events, csrf_token, query
+from tests.helpers import RelyingParty, audit_events, csrf_token
 from tests.mfa_helpers import SignIn, messages
 
 GGZ = {"password_policies": {"ggz": {"min_length": 12, "min_special": 1}}}
@@ -103,8 +103,8 @@ def test_live_rules_answer_json_for_the_person_signing_in_only(app, client, make
 
 def test_the_account_page_changes_the_password_and_closes_what_the_old_one_opened(app, client, make_portal,
                                                                                    user):
-    from idp.extensions import db
     from idp import sessions
+    from idp.extensions import db
     from idp.models import SsoSession, Token
     from tests.helpers import browser
 

@@ -71,7 +71,8 @@ class Collector:
     def __init__(self):
         self.messages: list = []
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(  # noqa: N802 (aiosmtpd calls it by this name)
+            self, server, session, envelope):
         self.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
                               "data": envelope.content, "login": session.auth_data,
                               "tls": server.transport.get_extra_info("ssl_object") is not None})

@@ -78,7 +78,7 @@ def test_the_language_is_the_callers_then_the_users_then_the_default(make_user):
     assert "Inlogdienst" in body("x@example.org")  # no user: the default language (nl)
 
 
-@pytest.mark.parametrize("channel, template, context", [
+@pytest.mark.parametrize(("channel", "template", "context"), [
     ("email", "login_code", LOGIN_MAIL),
     ("sms", "login_code", {"code": "305917", "minutes": 1, "portal": "P"}),
     ("email", "enrol_code", {"code": "KXRTWP", "minutes": 5}),

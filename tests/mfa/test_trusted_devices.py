@@ -161,8 +161,8 @@ def test_a_trusted_browser_does_not_move_auth_time(app, client, strict_rp, user,
 
 
 def test_a_step_up_whose_session_ended_meanwhile_starts_over(app, client, make_portal, user, add_factor):
-    from idp.extensions import db
     from idp import sessions
+    from idp.extensions import db
 
     add_factor(user, "sms")
     relaxed = RelyingParty(client, make_portal(mfa="off"))

@@ -77,7 +77,7 @@ def test_plain_oauth_request_without_redirect_uri_uses_the_only_registered_one(r
     assert "id_token" not in exchanged.get_json()
 
 
-@pytest.mark.parametrize("name, limit", [("nonce", 255), ("state", 1000), ("login_hint", 320)])
+@pytest.mark.parametrize(("name", "limit"), [("nonce", 255), ("state", 1000), ("login_hint", 320)])
 def test_overlong_parameters_are_refused_before_anyone_signs_in(rp, user, name, limit):
     response = rp.authorize(**{name: "x" * (limit + 1)})
     assert response.status_code == 302
@@ -139,7 +139,7 @@ def _authorize_with(rp, name: str, second: str):
     """An authorization request carrying one parameter twice (RFC 6749 §3.1)."""
     params = rp.authorize_params()
     params.setdefault(name, second)
-    pairs = list(params.items()) + [(name, second)]
+    pairs = [*list(params.items()), (name, second)]
     return rp.client.get("/authorize?" + urlencode(pairs))
 
 

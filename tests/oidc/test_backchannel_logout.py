@@ -15,13 +15,12 @@ import time_machine
 from joserfc import jws
 from sqlalchemy import select
 
-from idp import clock
+from idp import clock, sessions
 from idp.accounts.users import disable
 from idp.audit import EventTag
 from idp.extensions import db
-from idp import sessions
-from idp.models import LogoutDelivery, SsoSession
 from idp.messaging import backchannel
+from idp.models import LogoutDelivery, SsoSession
 from tests.helpers import RelyingParty
 from tests.oidc.backchannel_receiver import BackchannelReceiver, closed_port_uri
 from tests.oidc.logout_helpers import PASSWORD, audit, confirm_page

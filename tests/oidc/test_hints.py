@@ -94,8 +94,8 @@ def test_id_token_hint_from_another_issuer_is_an_invalid_request(app, rp, anna_i
 
 
 def test_a_logout_token_is_not_an_id_token_hint(rp, user, anna_id_token):
-    from idp.sessions import by_sid
     from idp.messaging.backchannel import logout_token
+    from idp.sessions import by_sid
 
     sid = rp.decode_id_token(anna_id_token)["sid"]
     hint = logout_token(rp.portal, by_sid(sid))

@@ -8,11 +8,10 @@ import pytest
 import time_machine
 from sqlalchemy import event, select
 
-from idp import clock
+from idp import clock, sessions
 from idp.accounts.users import disable
 from idp.audit import EventTag
 from idp.extensions import db
-from idp import sessions
 from idp.models import SsoSession
 from tests.helpers import query
 from tests.oidc.logout_helpers import PASSWORD, audit

@@ -6,9 +6,9 @@ Bad input must end in one line on stderr, exit code 2, and nothing written to th
 from __future__ import annotations
 
 import base64
-import re
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -241,7 +241,8 @@ def test_users_add_with_a_temporary_password_sends_it_by_mail(env):
     assert ok(env, "worker", "--once") is not None
     mails = [json.loads(line) for line in outbox.read_text().splitlines()]
     assert [m["to"] for m in mails] == ["nieuw@example.org"]
-    assert refused(env, "users", "add", "--email", "x@example.org") == "error: give exactly one of --password, --temporary or --activate"
+    assert refused(env, "users", "add", "--email", "x@example.org") == (
+        "error: give exactly one of --password, --temporary or --activate")
     assert refused(env, "users", "add", "--email", "x@example.org", "--password", PASSWORD, "--temporary") == (
         "error: give exactly one of --password, --temporary or --activate")
 
@@ -371,13 +372,12 @@ def test_worker_delivers_a_queued_backchannel_logout(env):
     try:
         app = create_app(load(environ=env))
         with app.app_context():
-            from idp import clock
+            from idp import clock, sessions
             from idp.accounts.users import create_user
             from idp.extensions import db
-            from idp import sessions
-            from idp.portals.registry import register
             from idp.messaging.backchannel import logout_token
             from idp.models import LogoutDelivery
+            from idp.portals.registry import register
 
             user = create_user("anna@example.org", PASSWORD)
             portal = register("Huisartsportaal", ["http://127.0.0.1:9001/callback"],

@@ -25,7 +25,7 @@ def test_each_encryption_is_different():
 
 def test_another_key_cannot_decrypt():
     sealed = Crypto(KEY).encrypt("+31612345678")
-    with pytest.raises(ValueError, match="wrong server.encryption_key"):
+    with pytest.raises(ValueError, match=r"wrong server\.encryption_key"):
         Crypto(OTHER_KEY).decrypt(sealed)
 
 

@@ -133,7 +133,7 @@ def test_list_shows_live_devices_most_recently_used_first(user, frozen):
     second, _ = trusted(user)
     gone, _ = trusted(user)
     devices.revoke(gone, reason="user")
-    short, _ = trusted(user, days=1)
+    _short, _ = trusted(user, days=1)
     frozen.shift(timedelta(days=2))
     devices.touch(first)
     db.session.commit()
@@ -152,17 +152,17 @@ def test_long_user_agents_are_cut_to_fit(user):
 
 @pytest.mark.parametrize(("user_agent", "label"), [
     (CHROME_WINDOWS, "Chrome on Windows"),
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "Version/17.4 Mobile/15E148 Safari/604.1", "Safari on iPhone"),
+    (("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/17.4 Mobile/15E148 Safari/604.1"), "Safari on iPhone"),
     ("Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0", "Firefox on Linux"),
-    ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 "
-     "Safari/605.1.15", "Safari on macOS"),
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
-     "Safari/537.36 Edg/124.0.2478.51", "Edge on Windows"),
-    ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
-     "Mobile Safari/537.36", "Chrome on Android"),
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-     "CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1", "Chrome on iPhone"),
+    (("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 "
+     "Safari/605.1.15"), "Safari on macOS"),
+    (("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
+     "Safari/537.36 Edg/124.0.2478.51"), "Edge on Windows"),
+    (("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
+     "Mobile Safari/537.36"), "Chrome on Android"),
+    (("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1"), "Chrome on iPhone"),
     (None, "Unknown browser"),
     ("curl/8.5.0", "Unknown browser"),
 ])

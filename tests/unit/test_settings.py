@@ -110,7 +110,7 @@ def test_impossible_values_are_refused(env, message):
 
 
 def test_defaults_are_not_fit_for_production():
-    with pytest.raises(SettingsError, match="server.issuer: must use https outside dev mode"):
+    with pytest.raises(SettingsError, match=r"server\.issuer: must use https outside dev mode"):
         load(environ={})
     assert Settings().server.dev_mode is False
 

@@ -45,7 +45,7 @@ def steps(found: list[Step]) -> list[tuple[str, str]]:
     return [(s.stage, s.reason) for s in found]
 
 
-@pytest.mark.parametrize("portal, person, session, request_, expected, prompt_none", [
+@pytest.mark.parametrize(("portal", "person", "session", "request_", "expected", "prompt_none"), [
     # No session: the password, whatever the portal.
     (GP, None, None, ASK, [("password", "no_session")], "login_required"),
     (GP, WITH_SMS, replace(PWD_SESSION, alive=False), ASK, [("password", "no_session")], "login_required"),
@@ -97,7 +97,7 @@ def typed(**proven: int) -> SignInState:
     return SignInState(user_id=1, proven={"pwd": T, **proven}, fresh=True, password_typed=True)
 
 
-@pytest.mark.parametrize("state, portal, person, expected", [
+@pytest.mark.parametrize(("state", "portal", "person", "expected"), [
     (SignInState(), GP, None, [("password", "identify")]),
     (typed(), GP, WITH_SMS, [("second_factor", "mfa")]),
     (typed(), GP, WITH_SMS_AND_DEVICE, [("trusted_device", "device_trusted")]),
