@@ -20,6 +20,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# ruff (rules chosen in pyproject.toml), mypy (strict on the modules listed there), import-linter (the layers).
+lint: $(STAMP)
+	$(BIN)/ruff check idp clients tests bench docs
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 

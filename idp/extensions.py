@@ -1,6 +1,7 @@
 """Unbound extension singletons; create_app binds them."""
 
 import sqlite3
+from typing import Any, cast
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -8,8 +9,8 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import Executable, event
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase
 
 
@@ -23,6 +24,12 @@ csrf = CSRFProtect()
 babel = Babel()
 # Storage (memory, or Redis when redis.url is set) is chosen in create_app.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+
+
+def rows_changed(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the current session; how many rows its condition held for (a conditional
+    UPDATE that finds 0 rows lost a race)."""
+    return cast("CursorResult[Any]", db.session.execute(statement)).rowcount
 
 
 @event.listens_for(Engine, "connect")

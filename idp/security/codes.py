@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 
 from idp import clock
 from idp.errors import IdpError
-from idp.extensions import db
+from idp.extensions import db, rows_changed
 from idp.models import OneTimeCode, User
 from idp.runtime import crypto, settings
 from idp.security.phones import normalise_phone
@@ -55,9 +55,9 @@ class CodeInvalid(CodeError):
     @property
     def message(self) -> str:
         if self.attempts_left < 0:
-            return _("That code is not right.")
-        return ngettext("That code is not right. You can try %(num)d more time.",
-                        "That code is not right. You can try %(num)d more times.", self.attempts_left)
+            return str(_("That code is not right."))
+        return str(ngettext("That code is not right. You can try %(num)d more time.",
+                            "That code is not right. You can try %(num)d more times.", self.attempts_left))
 
 
 class CodeExpired(CodeError):
@@ -79,8 +79,8 @@ class CodeCooldown(CodeError):
 
     @property
     def message(self) -> str:
-        return ngettext("Please wait %(num)d second before asking for a new code.",
-                        "Please wait %(num)d seconds before asking for a new code.", self.seconds_left)
+        return str(ngettext("Please wait %(num)d second before asking for a new code.",
+                            "Please wait %(num)d seconds before asking for a new code.", self.seconds_left))
 
 
 class CodeCapReached(CodeError):
@@ -114,7 +114,7 @@ def sent_to(row: OneTimeCode, channel: str, destination: str) -> bool:
     return row.channel == channel and row.destination_hash == _destination_hash(channel, destination)
 
 
-def _same_flow(user: User, purpose: str, flow_uid: str | None):
+def _same_flow(user: User, purpose: str, flow_uid: str | None) -> tuple[ColumnElement[bool], ...]:
     flow = OneTimeCode.flow_uid.is_(None) if flow_uid is None else OneTimeCode.flow_uid == flow_uid
     return (OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose, flow)
 
@@ -136,7 +136,7 @@ def cooldown_left(user: User, *, purpose: str, flow_uid: str | None, now: dateti
     return max(0, math.ceil((ready - now).total_seconds()))
 
 
-def _count_since(*conditions, since: datetime) -> int:
+def _count_since(*conditions: ColumnElement[bool], since: datetime) -> int:
     return db.session.scalar(
         select(func.count(OneTimeCode.id)).where(*conditions, OneTimeCode.created_at > since)
     ) or 0
@@ -238,18 +238,18 @@ def verify(user: User, *, purpose: str, flow_uid: str | None, submitted: str, no
             OneTimeCode.attempts < max_attempts)
     if crypto().matches(_LABEL + _normalise(row, submitted), row.code_hash):
         # Conditional update: of two requests racing with the right code only one claims it.
-        claimed = db.session.execute(
+        claimed = rows_changed(
             update(OneTimeCode).where(*live).values(used_at=now).execution_options(synchronize_session=False)
-        ).rowcount
+        )
         db.session.refresh(row)
         if not claimed:
             raise NoCode()
         return row
 
-    counted = db.session.execute(
+    counted = rows_changed(
         update(OneTimeCode).where(*live).values(attempts=OneTimeCode.attempts + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.refresh(row)
     if not counted:
         raise NoCode() if row.used_at or row.invalidated_at else CodeExhausted()

@@ -7,6 +7,7 @@ Counted per keyed hash of the typed name, known or not, so an unknown name locks
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import case, delete, literal, select, update
@@ -14,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from idp import clock
 from idp.audit import EventTag, record
-from idp.extensions import db
+from idp.extensions import db, rows_changed
 from idp.models import Client, LoginFailure, User
 from idp.models.types import UTCDateTime
 from idp.runtime import settings
@@ -39,7 +40,7 @@ def login_locked(login: str, now: datetime | None = None) -> bool:
     return locked_at is not None and not _lock_expired(locked_at, now)
 
 
-def _upsert():
+def _upsert() -> Any:
     """INSERT ... ON CONFLICT for the database in use (both dialects spell it the same way)."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -99,8 +100,8 @@ def unlock(user: User, now: datetime | None = None) -> int:
     keys = {login_key(name) for name in (user.email, user.username) if name}
     rows = db.session.execute(select(LoginFailure.locked_at).where(LoginFailure.login_hash.in_(keys))).all()
     was_locked = any(r.locked_at is not None and not _lock_expired(r.locked_at, now) for r in rows)
-    cleared = db.session.execute(delete(LoginFailure).where(LoginFailure.login_hash.in_(keys))
-                                 .execution_options(synchronize_session=False)).rowcount
+    cleared = rows_changed(delete(LoginFailure).where(LoginFailure.login_hash.in_(keys))
+                           .execution_options(synchronize_session=False))
     record(EventTag.ACCOUNT_UNLOCKED, user_id=user.id, rows_cleared=cleared, was_locked=was_locked)
     return cleared
 
@@ -115,8 +116,8 @@ def help_text(client: Client | None) -> str:
     """One sentence saying where to ask for help, in the current language."""
     contact = help_contact(client)
     if contact:
-        return _("For help, contact %(contact)s.", contact=contact)
-    return _("For help, contact the organisation that gave you access.")
+        return str(_("For help, contact %(contact)s.", contact=contact))
+    return str(_("For help, contact the organisation that gave you access."))
 
 
 def locked_message(client: Client | None) -> str:

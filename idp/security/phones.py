@@ -16,7 +16,7 @@ _MOBILE = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 class InvalidPhone(InvalidInput):
     """A number we cannot send an SMS to; `message` is the sentence to show the user."""
 
-    def __init__(self, message=None):
+    def __init__(self, message: object = None):
         self.message = message or _l("Enter a mobile number, such as 06 12345678 or +32 470 12 34 56.")
         super().__init__(self.message)
 
@@ -40,7 +40,7 @@ def normalise_phone(text: str, region: str = "NL") -> str:
 
 
 def _groups_from_right(text: str, size: int = 3) -> list[str]:
-    groups = []
+    groups: list[str] = []
     while text:
         groups.insert(0, text[-size:])
         text = text[:-size]

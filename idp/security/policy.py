@@ -129,7 +129,7 @@ def failures(password: str, policy: PasswordPolicy, *, email: str | None = None,
     return [result for result in results if not result.ok]
 
 
-def feedback_json(results: list[RuleResult]) -> dict:
+def feedback_json(results: list[RuleResult]) -> dict[str, object]:
     """What the live-feedback endpoint returns to the form's script."""
     return {"ok": all(r.ok for r in results),
             "rules": [{"id": r.id, "text": r.text, "ok": r.ok} for r in results]}

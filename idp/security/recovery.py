@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 
 from idp import clock
-from idp.extensions import db
+from idp.extensions import db, rows_changed
 from idp.models import RecoveryCode, User
 from idp.runtime import crypto
 
@@ -55,11 +55,11 @@ def use(user: User, submitted: str, now: datetime | None = None) -> bool:
         return False
     now = now or clock.now()
     # One conditional update: of two requests racing with the same code only one burns it.
-    claimed = db.session.execute(
+    claimed = rows_changed(
         update(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash(code),
                                    RecoveryCode.used_at.is_(None))
         .values(used_at=now).execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return bool(claimed)
 
 

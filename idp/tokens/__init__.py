@@ -7,15 +7,13 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, select, update
 
 from idp import clock
-from idp.extensions import db
+from idp.extensions import db, rows_changed
 from idp.models import Token
 
 
 def _revoke(condition: ColumnElement[bool]) -> int:
     """Revoke the live tokens matching `condition`; returns how many (revoking again changes nothing)."""
-    return db.session.execute(
-        update(Token).where(condition, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
-    ).rowcount
+    return rows_changed(update(Token).where(condition, Token.revoked_at.is_(None)).values(revoked_at=clock.now()))
 
 
 def revoke_family(family: str) -> int:
