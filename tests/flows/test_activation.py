@@ -132,8 +132,12 @@ def test_a_wrong_date_of_birth_three_times_makes_the_link_useless(app, client, a
     assert walk.response.status_code == 400
     assert "new activation link" in walk.html
     assert client.get(walk.url).status_code == 400
-    # Even the right date no longer helps, and every wrong one was recorded.
-    assert client.post(walk.url, data={"step": "birth_date", "birth_date": "15-03-1950"}).status_code == 400
+    # Even the right date no longer helps (posted with a valid CSRF token), and every wrong one was recorded.
+    token = csrf_token(client.get("/reset").get_data(as_text=True))
+    again = client.post(walk.url, data={"csrf_token": token, "step": "birth_date", "birth_date": "15-03-1950"})
+    assert again.status_code == 400 and "new activation link" in again.get_data(as_text=True)
+    assert client.get(walk.url).status_code == 400
+    assert audit_events(EventTag.ACCOUNT_ACTIVATED) == []
     assert len(audit_events(EventTag.ACTIVATION_BIRTH_DATE_FAILED)) == 3
 
 
@@ -218,8 +222,12 @@ def test_another_browser_must_give_the_date_of_birth_again(app, client, admin_cr
     url = link_of(app, user.email)
     Activation(client, url).birth_date("15-03-1950")
     assert step_of(Activation(client, url).page()) == "password"
-    assert step_of(Activation(browser(app), url).page()) == "birth_date"
-    assert browser(app).post(url + "/rules", data={"password": "x"}).status_code in {400, 404}
+    other = browser(app)
+    page = Activation(other, url).page()
+    assert step_of(page) == "birth_date"
+    # With a valid CSRF token of its own, so only the missing date of birth can refuse the live rules.
+    rules = other.post(url + "/rules", data={"password": "x", "csrf_token": csrf_token(page)})
+    assert rules.status_code == 404 and rules.get_json() == {"error": "not found"}
 
 
 @pytest.mark.parametrize("settings_overrides", [{"accounts": {"activation_phone": False}}])

@@ -38,4 +38,6 @@ def test_a_factor_added_elsewhere_makes_the_page_ask_for_it(app, client, make_po
 
     factors.add_confirmed(user, "email")  # not proven in this session
     db.session.commit()
-    assert follow(client, client.get("/account")).location.startswith("/login/")
+    response = follow(client, client.get("/account"))
+    assert response.location.startswith("/login/")
+    assert SignIn(client, response.location).stage == "second_factor"  # the session lives; its factor is asked

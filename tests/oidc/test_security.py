@@ -20,8 +20,11 @@ def _expired_page(response) -> None:
 
 def test_a_parked_sign_in_cannot_be_opened_in_another_browser(app, rp, user):
     login_url = rp.login_url()
+    assert 'name="password"' in rp.client.get(login_url).get_data(as_text=True)  # its own browser may
     attacker = app.test_client()
-    _expired_page(attacker.get(login_url))
+    page = attacker.get(login_url)
+    _expired_page(page)
+    assert "Deze inlogpagina is verlopen" in page.get_data(as_text=True)
 
 
 def test_a_parked_sign_in_cannot_be_completed_from_another_browser(app, rp, portal, user):
