@@ -1,6 +1,7 @@
 """Adding a second factor on the account page: SMS, e-mail or an authenticator app (thin views).
 
-Each kind has one URL; a hidden `step` says how far the person got. Pages are rendered in answer to the
+Each kind has one URL; the `action` button says how far the person got (idp/accounts/confirmation.py runs the
+code round trip for SMS and e-mail). Pages are rendered in answer to the
 POST (never on a GET), so a secret or code form is only ever shown after the fresh password check.
 """
 
@@ -9,16 +10,16 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from idp.accounts import factors
+from idp.accounts import confirmation, factors
 from idp.extensions import db
-from idp.models import Factor, User
-from idp.security import codes, phones
+from idp.models import User
+from idp.security import codes
 from idp.web.account import added, bp, fresh_password, signed_in
 
 
-def _flow(kind: str) -> str:
+def _confirmation(user: User, kind: str) -> confirmation.Confirmation:
     """Binds enrolment codes to the kind being added: an e-mail code must never confirm a phone number."""
-    return f"account:{kind}"
+    return confirmation.Confirmation(user, kind, flow_uid=f"account:{kind}")
 
 
 def _already(user: User, kind: str):
@@ -29,34 +30,20 @@ def _already(user: User, kind: str):
     return redirect(url_for("account.index"))
 
 
-def _code_page(user: User, factor: Factor, *, error: str | None = None, notice: str | None = None):
-    live = factors.live_code(user, factor, flow_uid=_flow(factor.kind))
-    destination = phones.mask_phone(factors.phone(factor)) if factor.kind == "sms" else user.email
-    return render_template("accounts/enrol_code.html", kind=factor.kind, destination=destination,
-                           prefix=live.prefix if live is not None else None, error=error, notice=notice)
-
-
-def _code_step(user: User, factor: Factor, step: str):
-    """Send the code again, or check the code the person typed."""
-    if step == "resend":
-        try:
-            factors.resend(user, factor, flow_uid=_flow(factor.kind))
-        except codes.CodeError as error:
-            db.session.rollback()
-            return _code_page(user, factor, error=error.message)
-        db.session.commit()
-        return _code_page(user, factor, notice=_("We have sent you a new code."))
-    try:
-        typed = request.form.get("code", "")
-        recovery_codes = factors.confirm(user, factor, typed, flow_uid=_flow(factor.kind))
-    except codes.CodeError as error:
-        db.session.commit()  # a wrong try counts towards the limit
-        return _code_page(user, factor, error=error.message)
-    return added(user, factor, recovery_codes)
-
-
-def _restart():
-    flash(_("That took too long. Please start again."), "error")
+def _confirm(user: User, kind: str, action: str):
+    """One step of the code confirmation, then its page: the number, the code, or the factor added."""
+    this = _confirmation(user, kind)
+    outcome = this.step(action, request.form)
+    if outcome.page == confirmation.CONFIRMED:
+        return added(user, factors.get(user, kind), outcome.recovery_codes)  # commits
+    db.session.commit()  # a wrong code counts; the rest was rolled back
+    page = this.page() if outcome.page == confirmation.CODE or kind == "email" else None
+    if page is not None:
+        return render_template("accounts/enrol_code.html", page=page, error=outcome.error, notice=outcome.notice)
+    if kind == "sms":
+        return render_template("accounts/enrol_phone.html", phone=outcome.typed, error=outcome.error)
+    # No e-mail code could be sent (too many this hour) and none is waiting.
+    flash(outcome.error or _("That took too long. Please start again."), "error")
     return redirect(url_for("account.index"))
 
 
@@ -66,20 +53,10 @@ def _restart():
 def add_sms(user: User):
     if (done := _already(user, "sms")) is not None:
         return done
-    step = request.form.get("step", "")
-    if step == "phone":
-        typed = request.form.get("phone", "")[: phones.MAX_INPUT]
-        try:
-            factor = factors.start_sms(user, typed, flow_uid=_flow("sms"))
-        except (phones.InvalidPhone, codes.CodeError) as error:
-            db.session.rollback()  # keep the earlier number and its code as they were
-            return render_template("accounts/enrol_phone.html", phone=typed, error=str(error.message))
-        db.session.commit()
-        return _code_page(user, factor)
-    if step in {"code", "resend"}:
-        factor = factors.pending(user, "sms")
-        return _code_step(user, factor, step) if factor is not None else _restart()
-    return render_template("accounts/enrol_phone.html", phone="", error=None)
+    action = request.form.get("action", "")
+    if action not in confirmation.ACTIONS:  # just after the password check: ask the number
+        return render_template("accounts/enrol_phone.html", phone="", error=None)
+    return _confirm(user, "sms", action)
 
 
 @bp.post("/factors/email")
@@ -88,21 +65,9 @@ def add_sms(user: User):
 def add_email(user: User):
     if (done := _already(user, "email")) is not None:
         return done
-    step = request.form.get("step", "")
-    if step in {"code", "resend"}:
-        factor = factors.pending(user, "email")
-        return _code_step(user, factor, step) if factor is not None else _restart()
-    try:
-        factor = factors.start_email(user, flow_uid=_flow("email"))
-    except codes.CodeError as error:  # a code was sent moments ago, or too many this hour
-        db.session.rollback()
-        factor = factors.pending(user, "email")
-        if factor is None:
-            flash(error.message, "error")
-            return redirect(url_for("account.index"))
-        return _code_page(user, factor, error=error.message)
-    db.session.commit()
-    return _code_page(user, factor)
+    action = request.form.get("action", "")
+    # Just after the password check the first code goes out at once: the address is known.
+    return _confirm(user, "email", action if action in confirmation.ACTIONS else confirmation.SEND)
 
 
 @bp.post("/factors/totp")
@@ -111,10 +76,11 @@ def add_email(user: User):
 def add_totp(user: User):
     if (done := _already(user, "totp")) is not None:
         return done
-    if request.form.get("step") == "code":
+    if request.form.get("action") == confirmation.CONFIRM:
         factor = factors.pending(user, "totp")
         if factor is None:
-            return _restart()
+            flash(_("That took too long. Please start again."), "error")
+            return redirect(url_for("account.index"))
         try:
             recovery_codes = factors.confirm(user, factor, request.form.get("code", ""), flow_uid=None)
         except codes.CodeError as error:

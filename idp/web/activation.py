@@ -12,12 +12,12 @@ from flask import session as browser
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from idp.accounts import activation, factors, passwords
+from idp.accounts import activation, confirmation, passwords
 from idp.accounts.activation import BIRTH_DATE, PASSWORD, PHONE
 from idp.extensions import db, limiter
 from idp.models import AccountLink, User
 from idp.runtime import crypto, settings
-from idp.security import codes, phones, policy
+from idp.security import policy
 from idp.web.sign_in import client_network
 
 bp = Blueprint("activation", __name__, url_prefix="/activate")
@@ -64,12 +64,14 @@ def _page(link: AccountLink, user: User, token: str, step: str, *, error: str | 
         _, rules = policy.policy_for(None)
         return render_template("activation/password.html", rules=policy.rules(rules), results=results,
                                **context), status
-    factor = factors.pending(user, "sms")
-    if factor is None or phone is not None:
+    page = _confirmation(link, user).page()
+    if page is None or phone is not None:
         return render_template("activation/phone.html", phone=phone or "", **context), status
-    live = factors.live_code(user, factor, flow_uid=activation.flow_uid(link))
-    return render_template("activation/code.html", destination=phones.mask_phone(factors.phone(factor)),
-                           prefix=live.prefix if live is not None else None, **context), status
+    return render_template("activation/code.html", page=page, **context), status
+
+
+def _confirmation(link: AccountLink, user: User) -> confirmation.Confirmation:
+    return confirmation.Confirmation(user, "sms", flow_uid=activation.flow_uid(link))
 
 
 def _again(token: str):
@@ -148,41 +150,20 @@ def _password(link: AccountLink, user: User, token: str):
 
 
 def _phone(link: AccountLink, user: User, token: str):
-    step = request.form.get("step")
-    if step == "other_number":
-        return _page(link, user, token, PHONE, phone="")
-    if step == "phone":
-        typed = (request.form.get("phone") or "")[: phones.MAX_INPUT]
-        try:
-            factors.start_sms(user, typed, flow_uid=activation.flow_uid(link))
-        except (phones.InvalidPhone, codes.CodeError) as error:
-            db.session.rollback()  # an earlier number and its code stay as they were
-            return _page(link, user, token, PHONE, error=str(error.message), phone=typed)
-        db.session.commit()
-        return _again(token)
-    factor = factors.pending(user, "sms")
-    if factor is None:
-        return _page(link, user, token, PHONE)
-    if step == "resend":
-        try:
-            factors.resend(user, factor, flow_uid=activation.flow_uid(link))
-        except codes.CodeError as error:
-            db.session.rollback()
-            return _page(link, user, token, PHONE, error=error.message)
-        db.session.commit()
-        return _page(link, user, token, PHONE, notice=_("We have sent you a new code."))
-    try:
-        recovery_codes = factors.confirm(user, factor, request.form.get("code") or "",
-                                         flow_uid=activation.flow_uid(link))
-    except codes.CodeError as error:
-        db.session.commit()  # a wrong try counts towards the code's limit
-        return _page(link, user, token, PHONE, error=error.message)
-    return _ready(link, user, recovery_codes)
+    """The mobile number, confirmed with a code (idp/accounts/confirmation.py); then the account is ready."""
+    outcome = _confirmation(link, user).step(request.form.get("action") or "", request.form)
+    if outcome.page == confirmation.CONFIRMED:
+        return _ready(link, user, outcome.recovery_codes)  # one commit with the link used up
+    db.session.commit()  # a wrong code counts; the rest was rolled back
+    if outcome.page == confirmation.CODE and outcome.error is None and outcome.notice is None:
+        return _again(token)  # the first code is on its way: the code page, by GET
+    typed = outcome.typed if outcome.page == confirmation.START else None
+    return _page(link, user, token, PHONE, error=outcome.error, notice=outcome.notice, phone=typed)
 
 
 _STEPS = {BIRTH_DATE: _birth_date, PASSWORD: _password, PHONE: _phone}
 _POSTED = {BIRTH_DATE: {"birth_date"}, PASSWORD: {"password"},
-           PHONE: {"phone", "code", "resend", "other_number"}}
+           PHONE: {"phone"}}
 
 
 @bp.post("/<token>/rules")

@@ -12,13 +12,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from idp import clock
-from idp.accounts import factors, links, passwords, reset
-from idp.errors import InvalidInput
+from idp.accounts import confirmation, links, passwords, reset
 from idp.extensions import db, limiter
 from idp.models import AccountLink, User
 from idp.oidc import pending
 from idp.runtime import crypto, settings
-from idp.security import codes, phones, policy
+from idp.security import policy
 from idp.security.logins import login_key
 from idp.web.sign_in import client_network, resume_as
 
@@ -164,20 +163,18 @@ def _current() -> tuple[AccountLink, User, dict] | None:
     return (found, user, state) if user is not None and user.is_active else None
 
 
-def _code_flow(found: AccountLink) -> str:
-    """Binds the SMS code to this reset."""
-    return f"reset:{found.id}"
+def _confirmation(found: AccountLink, user: User) -> confirmation.Confirmation:
+    """The new number replaces the SMS factor's once its code is typed; the code is bound to this reset."""
+    return confirmation.Confirmation(user, "sms", flow_uid=f"reset:{found.id}", replace=True)
 
 
 def _phone_page(found: AccountLink, user: User, state: dict, *, error: str | None = None,
                 notice: str | None = None, phone: str = ""):
     if state.get("step") == "codes":  # the recovery codes were shown once; what is left is going on
         return render_template("reset/recovery_codes.html", codes=[])
-    factor = factors.pending(user, "sms")
-    if state.get("step") == "code" and factor is not None:
-        live = factors.live_code(user, factor, flow_uid=_code_flow(found))
-        return render_template("reset/code.html", destination=phones.mask_phone(factors.enrolling_phone(factor)),
-                               prefix=live.prefix if live is not None else None, error=error, notice=notice)
+    page = _confirmation(found, user).page() if state.get("step") == "code" else None
+    if page is not None:
+        return render_template("reset/code.html", page=page, error=error, notice=notice)
     return render_template("reset/phone.html", phone=phone, error=error)
 
 
@@ -197,42 +194,19 @@ def phone_step():
     if current is None:
         return _dead()
     found, user, state = current
-    action, uid = request.form.get("action") or "", _code_flow(found)
+    action = request.form.get("action") or ""
     if action == "continue" and state.get("step") == "codes":
         return _finish(found.flow_uid, user)
-    if action == "phone":
-        typed = (request.form.get("phone") or "")[:64]
-        try:
-            factors.start_sms(user, typed, flow_uid=uid, replace=True)
-        except (InvalidInput, phones.InvalidPhone, codes.CodeError) as error:
-            db.session.rollback()
-            return _phone_page(found, user, {"step": "phone"}, phone=typed,
-                               error=getattr(error, "message", None) or str(error))
-        db.session.commit()
-        browser["reset"] = {**state, "step": "code"}
+    outcome = _confirmation(found, user).step(action, request.form)
+    db.session.commit()  # a wrong code counts; the rest was rolled back
+    if outcome.page == confirmation.CONFIRMED:
+        if outcome.recovery_codes:
+            browser["reset"] = {**state, "step": "codes"}
+            return render_template("reset/recovery_codes.html", codes=outcome.recovery_codes)
+        return _finish(found.flow_uid, user)
+    step = "code" if outcome.page == confirmation.CODE else "phone"
+    if outcome.error is None and outcome.notice is None:  # moved on (a code sent, or back to the number)
+        browser["reset"] = {**state, "step": step}
         return redirect(url_for("reset.phone"))
-    factor = factors.pending(user, "sms")
-    if action == "back" or factor is None:
-        browser["reset"] = {**state, "step": "phone"}
-        return redirect(url_for("reset.phone"))
-    if action == "resend":
-        try:
-            factors.resend(user, factor, flow_uid=uid)
-        except codes.CodeError as error:
-            db.session.rollback()
-            return _phone_page(found, user, state, error=error.message)
-        db.session.commit()
-        return _phone_page(found, user, state,
-                           notice=_("We sent you a new code. The previous code no longer works."))
-    if not (request.form.get("code") or "").strip():
-        return _phone_page(found, user, state, error=_("Enter the code."))
-    try:
-        recovery_codes = factors.confirm(user, factor, request.form.get("code") or "", flow_uid=uid)
-    except codes.CodeError as error:
-        db.session.commit()  # a wrong try counts towards the code's limit
-        return _phone_page(found, user, state, error=error.message)
-    db.session.commit()
-    if recovery_codes:
-        browser["reset"] = {**state, "step": "codes"}
-        return render_template("reset/recovery_codes.html", codes=recovery_codes)
-    return _finish(found.flow_uid, user)
+    return _phone_page(found, user, {**state, "step": step}, error=outcome.error, notice=outcome.notice,
+                       phone=outcome.typed)

@@ -109,10 +109,10 @@ def test_activation_by_link_with_birth_date_live_password_rules_and_phone(page, 
     save.click()
 
     # The mobile number (accounts.activation_phone is on by default), confirmed with the code from the SMS.
-    phone = page.get_by_label("Mobiel nummer, bijvoorbeeld 06 12345678")
+    phone = page.get_by_label("Mobiel telefoonnummer")
     phone.fill(mobile)
     screenshot(page, "activation-06-phone")
-    page.get_by_role("button", name="Code versturen").click()
+    page.get_by_role("button", name="Stuur een code").click()
     expect(page.get_by_text("We hebben een code per sms gestuurd naar")).to_be_visible()
     enter_code(page, sms_code(provider, e164), shot="activation-07-sms-code")
 

@@ -59,9 +59,9 @@ def factor_rows(user) -> list[Factor]:
 def add_sms(account: Account, phone: str = "06 12345678"):
     form = account.change("/account/factors/sms")
     assert 'autocomplete="tel"' in form.get_data(as_text=True)
-    sent = account.post("/account/factors/sms", step="phone", phone=phone)
+    sent = account.post("/account/factors/sms", action="send", phone=phone)
     assert "We have sent a code by SMS to +31 6 ••• ••• 78." in words(sent)
-    return account.post("/account/factors/sms", step="code", code=sms_code())
+    return account.post("/account/factors/sms", action="confirm", code=sms_code())
 
 
 def trust(user, user_agent: str) -> tuple[TrustedDevice, str]:
@@ -156,10 +156,10 @@ def test_new_recovery_codes_replace_the_old_ones_and_are_shown_once(account, use
 
 def test_a_wrong_sms_code_is_refused_and_the_factor_stays_unconfirmed(account, user):
     account.change("/account/factors/sms")
-    account.post("/account/factors/sms", step="phone", phone="0612345678")
+    account.post("/account/factors/sms", action="send", phone="0612345678")
     right = sms_code()
     wrong = "000000" if right != "000000" else "111111"
-    refused = account.post("/account/factors/sms", step="code", code=wrong)
+    refused = account.post("/account/factors/sms", action="confirm", code=wrong)
     assert "That code is not right. You can try 4 more times." in words(refused)
     assert factor_rows(user)[0].confirmed_at is None
     assert "factor_added" not in templates_sent()
@@ -168,25 +168,25 @@ def test_a_wrong_sms_code_is_refused_and_the_factor_stays_unconfirmed(account, u
 @pytest.mark.parametrize("settings_overrides", [{"codes": {"sms_prefix": True}}])
 def test_with_prefix_binding_the_page_shows_the_prefix_of_the_sms(account, user):
     account.change("/account/factors/sms")
-    page = account.post("/account/factors/sms", step="phone", phone="0612345678")
+    page = account.post("/account/factors/sms", action="send", phone="0612345678")
     prefix = latest_message("sms")[2].split("-")[0]
     assert f"The code in the SMS starts with {prefix}-." in words(page)
-    done = account.post("/account/factors/sms", step="code", code=sms_code())
+    done = account.post("/account/factors/sms", action="confirm", code=sms_code())
     assert len(recovery_codes(done.get_data(as_text=True))) == 10
 
 
 def test_an_email_code_cannot_confirm_a_phone_number(account, user):
     account.change("/account/factors/sms")
-    account.post("/account/factors/sms", step="phone", phone="0612345678")
+    account.post("/account/factors/sms", action="send", phone="0612345678")
     account.post("/account/factors/email")  # a code to the mailbox, while the phone still waits for its own
-    refused = account.post("/account/factors/sms", step="code", code=email_code())
+    refused = account.post("/account/factors/sms", action="confirm", code=email_code())
     assert "That code is not right." in words(refused)
     assert all(f.confirmed_at is None for f in factor_rows(user))
 
 
 def test_an_invalid_phone_number_gets_a_clear_error_and_nothing_is_sent(account, user):
     account.change("/account/factors/sms")
-    refused = account.post("/account/factors/sms", step="phone", phone="12345")
+    refused = account.post("/account/factors/sms", action="send", phone="12345")
     assert "Enter a mobile number, such as 06 12345678" in words(refused)
     assert Page(refused.get_data(as_text=True)).one("input", name="phone").attrs["aria-invalid"] == "true"
     assert factor_rows(user) == [] and templates_sent() == []
@@ -197,7 +197,7 @@ def test_adding_email_codes_confirms_with_the_code_from_the_mail(account, user):
     assert "We have sent a code by e-mail to anna@example.org." in words(sent)
     code_input = Page(sent.get_data(as_text=True)).one("input", name="code")
     assert code_input.attrs["autocomplete"] == "one-time-code"
-    shown = account.post("/account/factors/email", step="code", code=email_code())
+    shown = account.post("/account/factors/email", action="confirm", code=email_code())
     assert len(recovery_codes(shown.get_data(as_text=True))) == 10
     assert "E-mail to anna@example.org" in words(account.open())
 
@@ -210,10 +210,10 @@ def test_adding_an_authenticator_app_by_its_key(account, user):
     assert "<svg" in html and "otpauth://totp/" in html
     secret = Page(html).one("code", **{"class": "secret"}).text
     assert all(len(group) == 4 for group in secret.split())
-    refused = account.post("/account/factors/totp", step="code", code="12345")
+    refused = account.post("/account/factors/totp", action="confirm", code="12345")
     assert "That code is not right." in words(refused) and "<svg" in refused.get_data(as_text=True)
 
-    done = account.post("/account/factors/totp", step="code", code=pyotp.TOTP(secret.replace(" ", "")).now())
+    done = account.post("/account/factors/totp", action="confirm", code=pyotp.TOTP(secret.replace(" ", "")).now())
     assert done.status_code == 302 and path(done.location) == "/account"
     page = account.open()
     assert "Authenticator app has been added." in words(page) and "Authenticator app" in words(page)
@@ -261,9 +261,9 @@ def test_the_password_check_lasts_five_minutes(account, user):
     assert asks_password(account.post("/account/recovery-codes"))
     account.change("/account/factors/email")
     with time_machine.travel(clock.now() + timedelta(minutes=4), tick=False):
-        assert not asks_password(account.post("/account/factors/email", step="resend"))
+        assert not asks_password(account.post("/account/factors/email", action="resend"))
     with time_machine.travel(clock.now() + timedelta(minutes=5, seconds=1), tick=False):
-        assert asks_password(account.post("/account/factors/email", step="resend"))
+        assert asks_password(account.post("/account/factors/email", action="resend"))
 
 
 def test_the_password_check_does_not_carry_over_to_another_session(client, account, user):
@@ -275,7 +275,7 @@ def test_the_password_check_does_not_carry_over_to_another_session(client, accou
     db.session.commit()
     sign_in(client)  # a new SSO session in the same browser (and a new CSRF token)
     account.open()
-    assert asks_password(account.post("/account/factors/email", step="resend"))
+    assert asks_password(account.post("/account/factors/email", action="resend"))
 
 
 # --- trusted devices --------------------------------------------------------------------------

@@ -180,13 +180,13 @@ def test_activation_with_birth_date_password_and_phone_then_signing_in_at_portal
 
     page = walk.page()
     assert step_of(page) == "phone" and 'autocomplete="tel"' in page
-    walk.post("phone", phone="06 12345678")
+    walk.post("phone", action="send", phone="06 12345678")
     assert walk.response.status_code == 303
     page = walk.page()
     assert 'autocomplete="one-time-code"' in page
-    walk.post("code", code="000000")
+    walk.post("phone", action="confirm", code="000000")
     assert 'role="alert"' in walk.html
-    walk.post("code", code=latest_code(app, "+31612345678"))
+    walk.post("phone", action="confirm", code=latest_code(app, "+31612345678"))
     assert walk.response.status_code == 200
     assert "Your account is ready" in walk.html and "/account" in walk.html
     assert len(re.findall(r"<li><code>", walk.html)) >= 8  # the recovery codes, shown this once

@@ -227,9 +227,9 @@ def test_the_phone_number_is_set_again_and_confirmed(app, client, user):
     page = client.get("/reset/phone").get_data(as_text=True)
     assert 'autocomplete="tel"' in page
     token = csrf_token(page)
-    bad = client.post("/reset/phone", data={"csrf_token": token, "action": "phone", "phone": "12"})
+    bad = client.post("/reset/phone", data={"csrf_token": token, "action": "send", "phone": "12"})
     assert bad.status_code == 200 and 'role="alert"' in bad.get_data(as_text=True)
-    sent = client.post("/reset/phone", data={"csrf_token": token, "action": "phone", "phone": "06 87654321"})
+    sent = client.post("/reset/phone", data={"csrf_token": token, "action": "send", "phone": "06 87654321"})
     assert sent.status_code == 302
     db.session.expire_all()
     kept = factors.get(user, "sms")  # until the new number is confirmed, the old one keeps working
@@ -262,7 +262,7 @@ def test_after_the_phone_step_the_parked_sign_in_goes_on(app, client, make_porta
     ask_link(client, user.email, uid=uid)
     save(client, link_in_mail(app, user.email))
     token = csrf_token(client.get("/reset/phone").get_data(as_text=True))
-    client.post("/reset/phone", data={"csrf_token": token, "action": "phone", "phone": "+31687654321"})
+    client.post("/reset/phone", data={"csrf_token": token, "action": "send", "phone": "+31687654321"})
     response = client.post("/reset/phone", data={"csrf_token": token, "action": "confirm",
                                                  "code": latest_code(app, "+31687654321")})
     # Their first factor: the recovery codes, shown this once, before the sign-in goes on.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pyotp
 import pytest
 from sqlalchemy import select
 
+from idp.accounts import factors
 from idp.audit import EventTag
 from tests.helpers import RelyingParty, audit_events, csrf_token
 from tests.mfa.conftest import PHONE
@@ -31,7 +33,7 @@ def test_sms_enrolment_takes_a_dutch_notation_confirms_it_and_shows_recovery_cod
     sign_in = enrol(client, strict_rp, user)
     sign_in.post(action="choose:sms")
     assert 'autocomplete="tel"' in sign_in.html
-    sign_in.post(action="phone", phone="06-12345678")
+    sign_in.post(action="send", phone="06-12345678")
     assert "+31 6 \u2022\u2022\u2022 \u2022\u2022\u2022 78" in sign_in.html
     sign_in.post(action="confirm", code=latest_code(app, PHONE))
     page = sign_in.page()
@@ -50,7 +52,7 @@ def test_a_landline_or_garbage_number_gets_a_clear_error_and_nothing_is_sent(app
     sign_in = enrol(client, strict_rp, user)
     sign_in.post(action="choose:sms")
     for number in ("020-1234567", "hello", "0" * 60):
-        sign_in.post(action="phone", phone=number)
+        sign_in.post(action="send", phone=number)
         assert sign_in.response.status_code == 200 and 'role="alert"' in sign_in.html
     assert not messages(app)
 
@@ -88,26 +90,42 @@ def test_a_portal_that_accepts_one_factor_goes_straight_to_it(app, client, make_
 def test_enrolment_code_can_be_sent_again(app, client, strict_rp, user):
     sign_in = enrol(client, strict_rp, user)
     sign_in.post(action="choose:sms")
-    sign_in.post(action="phone", phone="+31 6 1234 5678")
+    sign_in.post(action="send", phone="+31 6 1234 5678")
     sign_in.post(action="resend")
     assert len(messages(app, to=PHONE)) == 2
     sign_in.post(action="confirm", code=latest_code(app, PHONE))
     assert sign_in.stage == "recovery_codes"
 
 
-def test_a_code_for_one_number_does_not_confirm_another(app, client, strict_rp, user):
+def test_a_code_for_one_number_does_not_confirm_another(app, client, strict_rp, user, settings, frozen,
+                                                       time_machine):
     sign_in = enrol(client, strict_rp, user)
     sign_in.post(action="choose:sms")
-    sign_in.post(action="phone", phone="06-12345678")
-    code = latest_code(app, PHONE)
-    sign_in.post(action="back")
-    sign_in.post(action="choose:sms")
-    sign_in.post(action="phone", phone="06-87654321")  # within the cooldown: no code for this number
-    sign_in.post(action="confirm", code=code)
+    sign_in.post(action="send", phone="06-12345678")
+    first = latest_code(app, PHONE)
+    sign_in.post(action="other")
+    time_machine.shift(timedelta(seconds=settings.codes.resend_seconds + 1))  # past the cooldown
+    sign_in.post(action="send", phone="06-87654321")
+    assert latest_code(app, "+31687654321") != first
+    sign_in.post(action="confirm", code=first)  # the code of the number typed before
     assert sign_in.stage == "enrol" and 'role="alert"' in sign_in.html
-    from idp.accounts import factors
-
     assert factors.get(user, "sms") is None
+    sign_in.post(action="confirm", code=latest_code(app, "+31687654321"))
+    assert factors.phone(factors.get(user, "sms")) == "+31687654321"
+
+
+def test_a_number_refused_within_the_cooldown_leaves_the_earlier_number_and_its_code(
+        app, client, strict_rp, user):
+    sign_in = enrol(client, strict_rp, user)
+    sign_in.post(action="choose:sms")
+    sign_in.post(action="send", phone="06-12345678")
+    code = latest_code(app, PHONE)
+    sign_in.post(action="other")
+    sign_in.post(action="send", phone="06-87654321")  # within the cooldown: refused, nothing changes
+    assert 'role="alert"' in sign_in.html and 'value="06-87654321"' not in sign_in.html
+    assert factors.phone(factors.pending(user, "sms")) == PHONE
+    sign_in.post(action="confirm", code=code)
+    assert factors.phone(factors.get(user, "sms")) == PHONE  # the number that received the code, only
 
 
 # --- whoever has a factor proves it before adding one (NIST SP 800-63B §6.1.2.1) -------------------------

@@ -8,8 +8,7 @@ import json
 from flask_babel import gettext as _
 
 from idp import clock
-from idp.accounts import factors
-from idp.errors import InvalidInput
+from idp.accounts import confirmation, factors
 from idp.login.flow import Done, Flow, Retry
 from idp.login.policy import Step
 from idp.login.state import Enrolment
@@ -18,70 +17,81 @@ from idp.security import codes
 
 
 class EnrolStage:
+    """Choose a kind; SMS and e-mail are then confirmed with a code (idp/accounts/confirmation.py), an app by
+    scanning its QR code and typing what it shows."""
+
     name = "enrol"
     template = "login/enrol.html"
 
     def context(self, flow: Flow, step: Step) -> dict:
-        """Steps: choose a kind; start it (sms: the phone number); then the code (or the QR code for an app)."""
         progress, kinds = flow.state.enrolment, list(step.kinds)
         kind = progress.kind or (kinds[0] if len(kinds) == 1 else None)
-        factor = factors.pending(flow.user, kind) if kind else None
-        context = {"kinds": kinds, "kind": kind, "step": "choose", "label": "", "totp": None}
+        context: dict = {"kinds": kinds, "kind": kind, "step": "choose", "page": None, "totp": None,
+                         "address": flow.user.email}
         if kind is None:
             return context
-        context["step"] = "code" if factor is not None and progress.step == "code" else "start"
-        if kind == "sms" and context["step"] == "code":
-            context["label"] = factors.label(factor)
-        elif kind == "email":
-            context["label"] = flow.user.email
-        elif kind == "totp" and factor is not None:
-            context["totp"] = factors.totp_enrolment(flow.user, factors.totp_secret(factor))
-            context["step"] = "code"
+        context["step"] = "start"
+        if kind == "totp":
+            factor = factors.pending(flow.user, kind)
+            if factor is not None:
+                context["totp"] = factors.totp_enrolment(flow.user, factors.totp_secret(factor))
+                context["step"] = "code"
+        elif progress.step == "code":
+            context["page"] = _confirmation(flow, kind).page()
+            context["step"] = "code" if context["page"] is not None else "start"
         return context
 
     def submit(self, flow: Flow, step: Step, form) -> Done | Retry:
-        progress, user, uid = flow.state.enrolment, flow.user, flow.pending.uid
+        progress, kinds = flow.state.enrolment, list(step.kinds)
         action = form.get("action") or ""
-        kinds = list(step.kinds)
+        if action.startswith("choose:") and action.removeprefix("choose:") in kinds:
+            return self._choose(flow, action.removeprefix("choose:"))
+        kind = progress.kind or (kinds[0] if len(kinds) == 1 else None)
+        if action == "back" or kind is None or kind not in kinds:
+            flow.state.enrolment = Enrolment()
+            return Retry()
+        if kind == "totp":
+            return self._totp(flow, form)
+        outcome = _confirmation(flow, kind).step(action, form)
+        if outcome.page != confirmation.CONFIRMED:
+            flow.state.enrolment = Enrolment(kind=kind, step=outcome.page)
+            return Retry(outcome.error or "", notice=outcome.notice or "")
+        return self._enrolled(flow, kind, outcome.recovery_codes)
+
+    def _choose(self, flow: Flow, kind: str) -> Retry:
+        flow.state.enrolment = Enrolment(kind=kind, step="start")
+        if kind == "email":  # the address is known: the first code goes out at once
+            outcome = _confirmation(flow, kind).step(confirmation.SEND, {})
+            flow.state.enrolment.step = outcome.page
+            return Retry(outcome.error or "")
+        if kind == "totp":
+            factors.start_totp(flow.user)
+            flow.state.enrolment.step = "code"
+        return Retry()
+
+    def _totp(self, flow: Flow, form) -> Done | Retry:
+        factor = factors.pending(flow.user, "totp")
+        if factor is None:
+            return self._choose(flow, "totp")
+        if not (form.get("code") or "").strip():
+            return Retry(_("Enter the code."))
         try:
-            if action.startswith("choose:") and action.removeprefix("choose:") in kinds:
-                return self._choose(flow, action.removeprefix("choose:"))
-            kind = progress.kind or (kinds[0] if len(kinds) == 1 else None)
-            if action == "back" or kind is None or kind not in kinds:
-                flow.state.enrolment = Enrolment()
-                return Retry()
-            if action == "phone" and kind == "sms":
-                factors.start_sms(user, form.get("phone") or "", flow_uid=uid)
-                flow.state.enrolment = Enrolment(kind="sms", step="code")
-                return Retry(notice=_("We sent a code to this number."))
-            factor = factors.pending(user, kind)
-            if factor is None:
-                return self._choose(flow, kind)
-            if action == "resend" and kind in ("sms", "email"):
-                factors.resend(user, factor, flow_uid=uid)
-                return Retry(notice=_("We sent you a new code. The previous code no longer works."))
-            if not (form.get("code") or "").strip():
-                return Retry(_("Enter the code."))
-            recovery_codes = factors.confirm(user, factor, form.get("code") or "", flow_uid=uid)
-        except (InvalidInput, codes.CodeError) as error:
-            return Retry(getattr(error, "message", None) or str(error))
+            recovery_codes = factors.confirm(flow.user, factor, form.get("code") or "", flow_uid=None)
+        except codes.CodeError as error:
+            return Retry(error.message)
+        return self._enrolled(flow, "totp", recovery_codes)
+
+    def _enrolled(self, flow: Flow, kind: str, recovery_codes: list[str] | None) -> Done:
         flow.state.prove(kind, clock.timestamp(clock.now()))
         flow.state.enrolment = Enrolment()
         if recovery_codes:
             flow.state.recovery_codes = crypto().encrypt(json.dumps(recovery_codes))
         return Done()
 
-    def _choose(self, flow: Flow, kind: str) -> Retry:
-        user = flow.user
-        flow.state.enrolment = Enrolment(kind=kind, step="start")
-        if kind == "email":
-            factors.start_email(user, flow_uid=flow.pending.uid)
-            flow.state.enrolment.step = "code"
-            return Retry(notice=_("We sent a code to your e-mail address."))
-        if kind == "totp":
-            factors.start_totp(user)
-            flow.state.enrolment.step = "code"
-        return Retry()
+
+def _confirmation(flow: Flow, kind: str) -> confirmation.Confirmation:
+    """Codes of an enrolment are bound to this sign-in."""
+    return confirmation.Confirmation(flow.user, kind, flow_uid=flow.pending.uid)
 
 
 class RecoveryCodesStage:
