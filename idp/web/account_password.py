@@ -11,7 +11,7 @@ from flask import session as browser
 from flask_babel import gettext as _
 
 from idp import clock
-from idp.accounts import passwords, reauth
+from idp.accounts import new_password, passwords, reauth
 from idp.extensions import db
 from idp.models import User
 from idp.security import policy
@@ -20,9 +20,8 @@ from idp.web.cookies import current_session
 
 
 def _page(user: User, *, error: str | None = None, results=None, status: int = 200):
-    _, rules = policy.policy_for(None)
-    body = render_template("accounts/password.html", user=user, rules=policy.rules(rules), results=results,
-                           error=error)
+    body = render_template("accounts/password.html", user=user, rules=new_password.page_rules(None),
+                           results=results, error=error)
     return body, status
 
 
@@ -35,7 +34,7 @@ def password_form(user: User):
 @bp.post("/password")
 @signed_in
 def change_password(user: User):
-    current, new = request.form.get("current_password") or "", request.form.get("new_password") or ""
+    current = request.form.get("current_password") or ""
     try:
         right = reauth.confirm(user, current, store=browser, sid=g.account_sid, now=clock.now())
     except reauth.TooManyTries:
@@ -44,16 +43,13 @@ def change_password(user: User):
     if not right:
         db.session.commit()  # the wrong password is recorded
         return _page(user, error=_("Your current password is not correct. Nothing has been changed."))
-    if not new or new != (request.form.get("confirm_password") or ""):
-        db.session.commit()
-        return _page(user, error=_("The two new passwords are not the same. Nothing has been changed."))
-    try:
-        passwords.change_password(user, new, keep=current_session(), reason="changed")
-    except passwords.PasswordRejected as rejected:
-        db.session.rollback()
-        return _page(user, results=rejected.results, error=_("The new password does not meet every rule yet: %(rules)s",
-                                                     rules="; ".join(str(r.text) for r in rejected.failed)))
-    db.session.commit()  # the portals of the ended sessions are told now (idp/after_commit.py)
+    taken = new_password.take(request.form, lambda new: passwords.change_password(
+        user, new, keep=current_session(), reason="changed"))
+    # A refused new password changed nothing; a saved one tells the portals of the ended sessions now
+    # (idp/after_commit.py).
+    db.session.commit()
+    if isinstance(taken, new_password.Refusal):
+        return _page(user, results=taken.results, error=taken.error)
     flash(_("Your password has been changed. You are signed out everywhere else."), "done")
     return redirect(url_for("account.index"))
 
@@ -62,5 +58,5 @@ def change_password(user: User):
 @signed_in
 def password_rules(user: User):
     """Live feedback on a new password, from the rules the server applies when it is saved."""
-    password = (request.form.get("password") or "")[:1024]
-    return policy.feedback_json(passwords.results(user, password, None, with_history=False))
+    typed = new_password.typed(request.form)
+    return policy.feedback_json(passwords.results(user, typed, None, with_history=False))

@@ -12,7 +12,7 @@ from flask import session as browser
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from idp.accounts import activation, confirmation, passwords
+from idp.accounts import activation, confirmation, new_password, passwords
 from idp.accounts.activation import BIRTH_DATE, PASSWORD, PHONE
 from idp.extensions import db, limiter
 from idp.models import AccountLink, User
@@ -61,8 +61,7 @@ def _page(link: AccountLink, user: User, token: str, step: str, *, error: str | 
     if step == BIRTH_DATE:
         return render_template("activation/birth_date.html", **context), status
     if step == PASSWORD:
-        _, rules = policy.policy_for(None)
-        return render_template("activation/password.html", rules=policy.rules(rules), results=results,
+        return render_template("activation/password.html", rules=new_password.page_rules(None), results=results,
                                **context), status
     page = _confirmation(link, user).page()
     if page is None or phone is not None:
@@ -132,16 +131,9 @@ def _birth_date(link: AccountLink, user: User, token: str):
 
 
 def _password(link: AccountLink, user: User, token: str):
-    new = request.form.get("new_password") or ""
-    if not new or new != (request.form.get("confirm_password") or ""):
-        return _page(link, user, token, PASSWORD, error=_("The two passwords are not the same."))
-    try:
-        activation.set_password(user, new[:1024])
-    except passwords.PasswordRejected as rejected:
-        db.session.rollback()
-        return _page(link, user, token, PASSWORD, results=rejected.results, error=_(
-            "The password does not meet every rule yet: %(rules)s",
-            rules="; ".join(str(r.text) for r in rejected.failed)))
+    taken = new_password.take(request.form, lambda new: activation.set_password(user, new))
+    if isinstance(taken, new_password.Refusal):
+        return _page(link, user, token, PASSWORD, results=taken.results, error=taken.error)
     _mark(link, PASSWORD)
     if activation.next_step(user, _done(link)) is None:
         return _ready(link, user, None)
@@ -174,5 +166,5 @@ def password_rules(token: str):
     opened = activation.open_link(token)
     if opened is None or activation.next_step(opened[1], _done(opened[0])) != PASSWORD:
         return {"error": "not found"}, 404
-    password = (request.form.get("password") or "")[:1024]
-    return policy.feedback_json(passwords.results(opened[1], password, None, with_history=False))
+    return policy.feedback_json(passwords.results(opened[1], new_password.typed(request.form), None,
+                                                  with_history=False))

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
-from idp.accounts import links, registration
-from idp.accounts.passwords import PasswordRejected
+from idp.accounts import links, new_password, registration
 from idp.extensions import db, limiter
 from idp.models import AccountLink
 from idp.oidc import pending
@@ -83,10 +81,9 @@ def _already():
 
 def _form(link: AccountLink, *, error: str | None = None, results=None, status: int = 200):
     portal = registration.portal_of(link)
-    _name, rules = policy.policy_for(portal)
     return render_template("register/password.html", token=request.view_args["token"],
                            email=registration.address_of(link), portal=portal,
-                           rules=policy.rules(rules), results=results, error=error), status
+                           rules=new_password.page_rules(portal), results=results, error=error), status
 
 
 def _not_done(response) -> bool:
@@ -107,17 +104,11 @@ def confirm(token: str):
         return _already()
     if request.method == "GET":
         return _form(link)
-    password = (request.form.get("new_password") or "")[:1024]
-    if not password or password != (request.form.get("confirm_password") or ""):
-        return _form(link, error=_("The two passwords are not the same."), status=400)
     try:
-        user = registration.complete(link, password)
+        user = new_password.take(request.form, lambda new: registration.complete(link, new))
+        if isinstance(user, new_password.Refusal):
+            return _form(link, results=user.results, error=user.error, status=400)
         db.session.commit()
-    except PasswordRejected as rejected:
-        db.session.rollback()
-        return _form(link, results=rejected.results, status=400,
-                     error=_("The password does not meet every rule yet: %(rules)s",
-                             rules="; ".join(str(r.text) for r in rejected.failed)))
     except (registration.AlreadyRegistered, IntegrityError):
         db.session.rollback()
         return _already()
@@ -136,5 +127,4 @@ def password_rules(token: str):
     link = registration.link_for(token)
     if link is None:
         return {"error": "not found"}, 404
-    password = (request.form.get("password") or "")[:1024]
-    return policy.feedback_json(registration.results(link, password))
+    return policy.feedback_json(registration.results(link, new_password.typed(request.form)))

@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from idp import clock
-from idp.accounts import confirmation, links, passwords, reset
+from idp.accounts import confirmation, links, new_password, reset
 from idp.extensions import db, limiter
 from idp.models import AccountLink, User
 from idp.oidc import pending
@@ -81,10 +81,8 @@ def _dead():
 
 
 def _password_page(link: AccountLink, token: str, *, error: str | None = None, results=None):
-    _name, rules = policy.policy_for(reset.client_of(link))
     return render_template("reset/password.html", token=token, user=reset.user_of(link),
-                           rules=policy.rules(rules),
-                           results=results, error=error)
+                           rules=new_password.page_rules(reset.client_of(link)), results=results, error=error)
 
 
 @bp.get("/<token>")
@@ -100,22 +98,13 @@ def save(token: str):
     found = reset.live_link(token)
     if found is None:
         return _dead()
-    new = (request.form.get("new_password") or "")[:1024]
-    if not new:
-        return _password_page(found, token, error=_("Enter a new password."))
-    if new != (request.form.get("confirm_password") or ""):
-        return _password_page(found, token,
-                              error=_("The two new passwords are not the same. Nothing has been changed."))
     try:
-        reset.set_password(found, new)
-    except passwords.PasswordRejected as rejected:
-        db.session.rollback()
-        return _password_page(found, token, results=rejected.results, error=_(
-            "The new password does not meet every rule yet: %(rules)s",
-            rules="; ".join(str(r.text) for r in rejected.failed)))
+        taken = new_password.take(request.form, lambda new: reset.set_password(found, new))
     except reset.LinkUsed:
         db.session.rollback()
         return _dead()
+    if isinstance(taken, new_password.Refusal):
+        return _password_page(found, token, results=taken.results, error=taken.error)
     link_id, user_id, flow_uid = found.id, found.user_id, found.flow_uid
     db.session.commit()  # the portals of the ended sessions are told now (idp/after_commit.py)
     if settings().accounts.reset_phone:
@@ -132,7 +121,7 @@ def rules(token: str):
     found = reset.live_link(token)
     if found is None:
         return {"error": "not found"}, 404
-    return policy.feedback_json(reset.results(found, (request.form.get("password") or "")[:1024]))
+    return policy.feedback_json(reset.results(found, new_password.typed(request.form)))
 
 
 def _finish(flow_uid: str | None, user: User):

@@ -202,7 +202,7 @@ def test_a_portal_that_requires_a_second_factor_enrols_one_after_registration(ap
     sign_in = SignIn(client, response.location)
     assert sign_in.stage == "enrol"
     sign_in.post(action="choose:sms")
-    sign_in.post(action="phone", phone="06-12345678")
+    sign_in.post(action="send", phone="06-12345678")
     sign_in.post(action="confirm", code=latest_code(app, "+31612345678"))
     sign_in.post(action="saved")
     callback = sign_in.finished(rp.redirect_uri)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
-from idp.accounts import passwords
+from idp.accounts import new_password, passwords
 from idp.login.flow import Done, Flow, Retry
 from idp.login.policy import Step
-from idp.security import policy
 
 
 class ChangePasswordStage:
@@ -15,21 +12,15 @@ class ChangePasswordStage:
     template = "login/change_password.html"
 
     def context(self, flow: Flow, step: Step) -> dict:
-        _name, rules = policy.policy_for(flow.client)
         results, flow.state.password_results = flow.state.password_results, None
-        return {"reason": step.reason, "rules": policy.rules(rules), "results": results}
+        return {"reason": step.reason, "rules": new_password.page_rules(flow.client), "results": results}
 
     def submit(self, flow: Flow, step: Step, form) -> Done | Retry:
-        new, again = form.get("new_password") or "", form.get("confirm_password") or ""
-        if not new:
-            return Retry(_("Choose a new password."))
-        if new != again:
-            return Retry(_("The two passwords are not the same. Type the new password twice."))
-        try:
-            passwords.change_password(flow.user, new, client=flow.client, reason="changed at sign-in")
-        except passwords.PasswordRejected as rejected:
-            flow.state.password_results = [{"id": r.id, "ok": r.ok} for r in rejected.results]
-            return Retry(_("The new password does not meet every rule yet: %(rules)s",
-                           rules="; ".join(str(r.text) for r in rejected.failed)))
+        taken = new_password.take(form, lambda new: passwords.change_password(
+            flow.user, new, client=flow.client, reason="changed at sign-in"))
+        if isinstance(taken, new_password.Refusal):
+            if taken.results is not None:  # shown on the page that follows the redirect
+                flow.state.password_results = [{"id": r.id, "ok": r.ok} for r in taken.results]
+            return Retry(taken.error)
         flow.state.password_changed, flow.state.password_weak = True, False
         return Done()  # the portals of the other sessions it ended are told once this commits
