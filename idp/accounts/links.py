@@ -8,9 +8,11 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from idp import clock
+from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.models import AccountLink, User
 from idp.runtime import crypto, settings
@@ -18,6 +20,13 @@ from idp.runtime import crypto, settings
 ACTIVATE, RESET, REGISTER = "activate", "reset", "register"
 _PATHS = {ACTIVATE: "/activate/", RESET: "/reset/", REGISTER: "/register/"}
 MAX_TOKEN = 100
+
+
+class LinkDead(UserFacingError):
+    """A link that is unknown, used, replaced by a newer one or expired; each kind of link has its own page
+    saying what to do next."""
+
+    message = _l("This link no longer works")
 
 
 def lifetime(purpose: str) -> timedelta:

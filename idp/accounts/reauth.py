@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from limits import parse
 
 from idp import clock
 from idp.accounts import passwords
 from idp.accounts.entry import CLIENT_ID
 from idp.audit import EventTag, record
+from idp.errors import UserFacingError
 from idp.extensions import limiter
 from idp.models import User
 from idp.runtime import settings
@@ -24,8 +26,11 @@ FRESH_FOR = timedelta(minutes=5)
 KEY = "account_reauth"
 
 
-class TooManyTries(Exception):
+class TooManyTries(UserFacingError):
     """Too many wrong passwords for this account lately: whoever holds the session may be guessing."""
+
+    message = _l("Too many wrong passwords. Wait a minute, then try again. Nothing has been changed.")
+    status = 429
 
 
 def is_fresh(store: MutableMapping, sid: str, now: datetime) -> bool:

@@ -16,7 +16,7 @@ from idp.accounts.factors import account_url
 from idp.accounts.passwords import PasswordRejected
 from idp.accounts.users import create_user, email_domain, find_by_login, normalise_email
 from idp.audit import EventTag, record
-from idp.errors import InvalidInput
+from idp.errors import InvalidInput, UserFacingError
 from idp.extensions import db
 from idp.messaging import send
 from idp.models import AccountLink, Client, User
@@ -28,11 +28,8 @@ from idp.security.passwords import hash_password
 SENT, ALREADY_REGISTERED = "sent", "already_registered"
 
 
-class NotAllowed(InvalidInput):
+class NotAllowed(InvalidInput, UserFacingError):
     """The address cannot register here (not an address, or outside the portal's domains); `.message` says why."""
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
 
 
 class AlreadyRegistered(Exception):

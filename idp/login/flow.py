@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
+
 from idp import clock, sessions
+from idp.errors import UserFacingError
 from idp.login import facts, policy
 from idp.login.state import SignInState
 from idp.models import Client, PendingAuthorization, SsoSession, User
 from idp.sessions import assurance
+
+
+class SignInExpired(UserFacingError):
+    """The sign-in this browser was in is unknown, expired, or its state is stale: back to the portal."""
+
+    message = _l("This sign-in has expired")
+    page = "login/expired.html"
 
 
 @dataclass

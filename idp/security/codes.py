@@ -14,7 +14,7 @@ from flask_babel import ngettext
 from sqlalchemy import ColumnElement, func, select, update
 
 from idp import clock
-from idp.errors import IdpError
+from idp.errors import UserFacingError
 from idp.extensions import db, rows_changed
 from idp.models import OneTimeCode, User
 from idp.runtime import crypto, settings
@@ -28,21 +28,10 @@ MAX_INPUT = 40
 CHANNELS = ("sms", "email")
 
 
-class CodeError(IdpError):
+class CodeError(UserFacingError):
     """A code that cannot be accepted (or sent); `message` is the sentence to show the user."""
 
-    default_message = _l("That code cannot be used.")
-
-    def __init__(self, message: str | None = None):
-        super().__init__(*([message] if message else []))
-        self._message = message
-
-    @property
-    def message(self) -> str:
-        return str(self._message or self.default_message)
-
-    def __str__(self) -> str:
-        return self.message
+    message = _l("That code cannot be used.")
 
 
 class CodeInvalid(CodeError):
@@ -61,15 +50,15 @@ class CodeInvalid(CodeError):
 
 
 class CodeExpired(CodeError):
-    default_message = _l("That code has expired. Ask for a new code.")
+    message = _l("That code has expired. Ask for a new code.")
 
 
 class CodeExhausted(CodeError):
-    default_message = _l("Too many wrong tries for this code. Ask for a new code.")
+    message = _l("Too many wrong tries for this code. Ask for a new code.")
 
 
 class NoCode(CodeError):
-    default_message = _l("There is no code waiting for you. Ask for a new code.")
+    message = _l("There is no code waiting for you. Ask for a new code.")
 
 
 class CodeCooldown(CodeError):
@@ -84,7 +73,7 @@ class CodeCooldown(CodeError):
 
 
 class CodeCapReached(CodeError):
-    default_message = _l("Too many codes were sent in the last hour. Please try again later.")
+    message = _l("Too many codes were sent in the last hour. Please try again later.")
 
 
 @dataclass(frozen=True)

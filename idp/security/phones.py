@@ -6,22 +6,17 @@ import phonenumbers
 from flask_babel import lazy_gettext as _l
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
-from idp.errors import InvalidInput
+from idp.errors import InvalidInput, UserFacingError
 
 MAX_INPUT = 40
 BULLET = "\u2022"
 _MOBILE = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
-class InvalidPhone(InvalidInput):
+class InvalidPhone(InvalidInput, UserFacingError):
     """A number we cannot send an SMS to; `message` is the sentence to show the user."""
 
-    def __init__(self, message: object = None):
-        self.message = message or _l("Enter a mobile number, such as 06 12345678 or +32 470 12 34 56.")
-        super().__init__(self.message)
-
-    def __str__(self) -> str:
-        return str(self.message)
+    message = _l("Enter a mobile number, such as 06 12345678 or +32 470 12 34 56.")
 
 
 def normalise_phone(text: str, region: str = "NL") -> str:

@@ -22,11 +22,11 @@ WINDOW = 1  # steps either side: clocks of phones drift, and people type slowly
 
 
 class TotpInvalid(CodeError):
-    default_message = _l("That code is not right. Enter the code your authenticator app shows now.")
+    message = _l("That code is not right. Enter the code your authenticator app shows now.")
 
 
 class TotpReplayed(CodeError):
-    default_message = _l("That code was already used. Wait for the next code in your authenticator app.")
+    message = _l("That code was already used. Wait for the next code in your authenticator app.")
 
 
 def new_secret() -> str:

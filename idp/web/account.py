@@ -70,10 +70,8 @@ def fresh_password(view: Callable) -> Callable:
             try:
                 confirmed = reauth.confirm(user, request.form["password"], store=browser, sid=g.account_sid,
                                            now=now)
-            except reauth.TooManyTries:
-                confirmed = False
-                error = _("Too many wrong passwords. Wait a minute, then try again. "
-                          "Nothing has been changed.")
+            except reauth.TooManyTries as refused:
+                confirmed, error = False, str(refused)
             else:
                 error = None if confirmed else _("That password is not correct. Nothing has been changed.")
             db.session.commit()  # the attempt is recorded either way

@@ -37,9 +37,8 @@ def change_password(user: User):
     current = request.form.get("current_password") or ""
     try:
         right = reauth.confirm(user, current, store=browser, sid=g.account_sid, now=clock.now())
-    except reauth.TooManyTries:
-        return _page(user, error=_("Too many wrong passwords. Wait a minute, then try again. "
-                                   "Nothing has been changed."), status=429)
+    except reauth.TooManyTries as refused:
+        return _page(user, error=str(refused), status=refused.status)
     if not right:
         db.session.commit()  # the wrong password is recorded
         return _page(user, error=_("Your current password is not correct. Nothing has been changed."))

@@ -14,11 +14,12 @@ from flask_babel import ngettext
 
 from idp.accounts import activation, confirmation, new_password, passwords
 from idp.accounts.activation import BIRTH_DATE, PASSWORD, PHONE
+from idp.accounts.links import LinkDead
 from idp.extensions import db, limiter
 from idp.models import AccountLink, User
 from idp.runtime import crypto, settings
 from idp.security import policy
-from idp.web.sign_in import client_network
+from idp.web.throttle import client_network, counts, moved_on
 
 bp = Blueprint("activation", __name__, url_prefix="/activate")
 _KEY = "activation"
@@ -30,15 +31,6 @@ def _link_key() -> str:
     return "activate:" + crypto().keyed_hash("activate-throttle:" + token)
 
 
-def _counts(_response) -> bool:
-    """Attempts that did not move the activation on count towards the limits."""
-    return not g.get("activation_step_done")
-
-
-def _moved_on():
-    g.activation_step_done = True
-
-
 def _done(link: AccountLink) -> set[str]:
     state = browser.get(_KEY) or {}
     return set(state.get("done", [])) if state.get("link") == link.id else set()
@@ -48,9 +40,9 @@ def _mark(link: AccountLink, step: str) -> None:
     browser[_KEY] = {"link": link.id, "done": sorted(_done(link) | {step})}
 
 
-def _dead(used_up: bool = False):
+def _dead(used_up: bool = False) -> LinkDead:
     browser.pop(_KEY, None)
-    return render_template("activation/dead.html", used_up=used_up), 400
+    return LinkDead(page="activation/dead.html", used_up=used_up)
 
 
 def _page(link: AccountLink, user: User, token: str, step: str, *, error: str | None = None,
@@ -74,7 +66,7 @@ def _confirmation(link: AccountLink, user: User) -> confirmation.Confirmation:
 
 
 def _again(token: str):
-    _moved_on()
+    moved_on()
     return redirect(url_for("activation.activate", token=token), 303)
 
 
@@ -82,26 +74,26 @@ def _ready(link: AccountLink, user: User, recovery_codes: list[str] | None):
     """The last step: use the link and show the "ready" page (and the recovery codes, this once)."""
     if not activation.finish(link, user):
         db.session.rollback()
-        return _dead()
+        raise _dead()
     db.session.commit()
-    _moved_on()
+    moved_on()
     browser.pop(_KEY, None)
     return render_template("activation/ready.html", user=user, codes=recovery_codes or [])
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network, methods=["POST"],
-               deduct_when=_counts)
+               deduct_when=counts)
 @limiter.limit(lambda: settings().limits.links_per_account, key_func=_link_key, methods=["POST"],
-               deduct_when=_counts)
+               deduct_when=counts)
 def activate(token: str):
     opened = activation.open_link(token)
     if opened is None:
-        return _dead()
+        raise _dead()
     link, user = opened
     if user.password_hash is not None and PASSWORD not in _done(link):
         # The password was set in another browser: the link goes on only there, never to set it again.
-        return _dead()
+        raise _dead()
     if user.locale:  # the pages speak the language the activation mail was written in
         g.ui_locales = user.locale
     step = activation.next_step(user, _done(link))
@@ -120,7 +112,7 @@ def _birth_date(link: AccountLink, user: User, token: str):
     check = activation.check_birth_date(link, user, typed)
     db.session.commit()  # a wrong date counts
     if check.link_used_up:
-        return _dead(used_up=True)
+        raise _dead(used_up=True)
     if not check.right:
         return _page(link, user, token, BIRTH_DATE, error=ngettext(
             "That date of birth does not match what your organisation entered. You can try %(num)d more time.",

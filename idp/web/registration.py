@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.routing import BuildError
 
 from idp.accounts import links, new_password, registration
+from idp.accounts.links import LinkDead
 from idp.extensions import db, limiter
 from idp.models import AccountLink
 from idp.oidc import pending
@@ -19,7 +20,8 @@ from idp.portals import registry
 from idp.runtime import crypto, settings
 from idp.security import policy
 from idp.security.logins import login_key
-from idp.web.sign_in import client_network, resume_as
+from idp.web.sign_in import resume_as
+from idp.web.throttle import client_network, counts, moved_on
 
 bp = Blueprint("register", __name__)
 
@@ -86,20 +88,15 @@ def _form(link: AccountLink, *, error: str | None = None, results=None, status: 
                            rules=new_password.page_rules(portal), results=results, error=error), status
 
 
-def _not_done(response) -> bool:
-    """Only attempts that did not make the account count against the link."""
-    return not g.get("registered")
-
-
 @bp.route("/register/<token>", methods=["GET", "POST"])
 @limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network, methods=["POST"],
-               deduct_when=_not_done)
+               deduct_when=counts)
 @limiter.limit(lambda: settings().limits.links_per_account, key_func=_per_link, methods=["POST"],
-               deduct_when=_not_done)
+               deduct_when=counts)
 def confirm(token: str):
     link = _live_link(token)
     if link is None:  # unknown, used, replaced or expired
-        return render_template("register/dead.html"), 400
+        raise LinkDead(page="register/dead.html")
     if registration.has_account(link):
         return _already()
     if request.method == "GET":
@@ -112,7 +109,7 @@ def confirm(token: str):
     except (registration.AlreadyRegistered, IntegrityError):
         db.session.rollback()
         return _already()
-    g.registered = True
+    moved_on()
     resumed = resume_as(link.flow_uid, user)
     if resumed is not None:
         return resumed

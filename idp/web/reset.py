@@ -13,13 +13,15 @@ from flask_babel import gettext as _
 
 from idp import clock
 from idp.accounts import confirmation, links, new_password, reset
+from idp.accounts.links import LinkDead
 from idp.extensions import db, limiter
 from idp.models import AccountLink, User
 from idp.oidc import pending
 from idp.runtime import crypto, settings
 from idp.security import policy
 from idp.security.logins import login_key
-from idp.web.sign_in import client_network, resume_as
+from idp.web.sign_in import resume_as
+from idp.web.throttle import client_network, counts
 
 bp = Blueprint("reset", __name__, url_prefix="/reset")
 
@@ -35,11 +37,6 @@ def _this_link() -> str:
 
 def _this_reset() -> str:
     return f"reset-phone:{(browser.get('reset') or {}).get('link', '')}"
-
-
-def _failed(response) -> bool:
-    """A step that went through redirects onwards; only the others use up the allowance."""
-    return response.status_code != 302
 
 
 # --- asking for a link ----------------------------------------------------------------------------
@@ -76,8 +73,8 @@ def send_link():
 # --- the link: a new password ---------------------------------------------------------------------
 
 
-def _dead():
-    return render_template("reset/dead.html"), 400
+def _dead() -> LinkDead:
+    return LinkDead(page="reset/dead.html")
 
 
 def _password_page(link: AccountLink, token: str, *, error: str | None = None, results=None):
@@ -88,21 +85,22 @@ def _password_page(link: AccountLink, token: str, *, error: str | None = None, r
 @bp.get("/<token>")
 def link(token: str):
     found = reset.live_link(token)
-    return _password_page(found, token) if found is not None else _dead()
+    if found is None:
+        raise _dead()
+    return _password_page(found, token)
 
 
 @bp.post("/<token>")
-@limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network, deduct_when=_failed)
-@limiter.limit(lambda: settings().limits.links_per_account, key_func=_this_link, deduct_when=_failed)
+@limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network, deduct_when=counts)
+@limiter.limit(lambda: settings().limits.links_per_account, key_func=_this_link, deduct_when=counts)
 def save(token: str):
     found = reset.live_link(token)
     if found is None:
-        return _dead()
+        raise _dead()
     try:
         taken = new_password.take(request.form, lambda new: reset.set_password(found, new))
     except reset.LinkUsed:
-        db.session.rollback()
-        return _dead()
+        raise _dead() from None
     if isinstance(taken, new_password.Refusal):
         return _password_page(found, token, results=taken.results, error=taken.error)
     link_id, user_id, flow_uid = found.id, found.user_id, found.flow_uid
@@ -171,17 +169,17 @@ def _phone_page(found: AccountLink, user: User, state: dict, *, error: str | Non
 def phone():
     current = _current()
     if current is None:
-        return _dead()
+        raise _dead()
     return _phone_page(*current)
 
 
 @bp.post("/phone")
-@limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network, deduct_when=_failed)
-@limiter.limit(lambda: settings().limits.links_per_account, key_func=_this_reset, deduct_when=_failed)
+@limiter.limit(lambda: settings().limits.links_per_ip, key_func=client_network, deduct_when=counts)
+@limiter.limit(lambda: settings().limits.links_per_account, key_func=_this_reset, deduct_when=counts)
 def phone_step():
     current = _current()
     if current is None:
-        return _dead()
+        raise _dead()
     found, user, state = current
     action = request.form.get("action") or ""
     if action == "continue" and state.get("step") == "codes":

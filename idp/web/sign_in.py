@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from flask import session as browser
@@ -25,6 +23,7 @@ from idp.security import policy
 from idp.security.logins import login_key, normalise_login
 from idp.sessions import devices
 from idp.web.cookies import current_session, device_token, set_cookie, set_device_cookie
+from idp.web.throttle import client_network, counts
 
 bp = Blueprint("login", __name__, url_prefix="/login")
 
@@ -86,30 +85,15 @@ def _typed_account() -> str:
     return f"user:{user_id}" if user_id else f"sign-in:{uid}"
 
 
-def client_network() -> str:
-    """Per-IP throttle key; an IPv6 client owns a whole /64, so it counts as one."""
-    address = request.remote_addr or ""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
-
-
-def _failed(response) -> bool:
-    """Only attempts that did not get through count: a successful stage redirects onwards."""
-    return response.status_code != 302
-
-
 @bp.route("/<uid>", methods=["GET", "POST"])
 @limiter.limit(lambda: settings().limits.sign_in_per_ip, key_func=client_network, methods=["POST"],
-               deduct_when=_failed)
+               deduct_when=counts)
 @limiter.limit(lambda: settings().limits.sign_in_per_account, key_func=_typed_account, methods=["POST"],
-               deduct_when=_failed)
+               deduct_when=counts)
 def stage(uid: str):
     flow = _load(uid)
     if flow is None:
-        return render_template("login/expired.html"), 400
+        raise plan.SignInExpired()
     step = _next_page(flow)
     if request.method == "POST" and step is not None:
         if request.form.get("stage") != step.stage:

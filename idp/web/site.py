@@ -21,8 +21,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from idp import audit
+from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.runtime import settings
+from idp.security import lockout
 
 bp = Blueprint("web", __name__)
 LOCALES = ("nl", "en")
@@ -153,6 +155,16 @@ def install(app: Flask) -> None:
         if _is_api(request.path):
             return jsonify(error="invalid_request", error_description="CSRF check failed"), 400
         return _error_page(400, "csrf")
+
+    @app.errorhandler(UserFacingError)
+    def _user_facing(error: UserFacingError):
+        # Nothing the request wrote stands, unless the view committed it before raising (a counted try).
+        db.session.rollback()
+        if _is_api(request.path):
+            return jsonify(error="invalid_request", error_description=str(error.message)), error.status
+        contact = lockout.help_text(error.client) if error.help else None
+        return render_template(error.page, code=error.status, message=error.message, help=contact,
+                               **error.context), error.status
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
