@@ -11,9 +11,11 @@ from collections.abc import MutableMapping
 from urllib.parse import urlencode
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.models import Client
 from idp.models.client import ACCOUNT_CLIENT_ID
@@ -24,6 +26,14 @@ CLIENT_ID = ACCOUNT_CLIENT_ID
 # Browser-session key: pending sign-ins by state, so two tabs opening /account both come back.
 KEY = "account_sign_in"
 _KEEP = 5
+
+
+class SignInFailed(UserFacingError):
+    """The account pages' own sign-in came back without a session; `reason` ("state", "no_session" or the
+    OAuth error) picks the sentence, and is never shown as such (it came from the URL)."""
+
+    message = _l("Signing in did not work")
+    page = "accounts/sign_in_failed.html"
 
 
 class UnknownState(Exception):

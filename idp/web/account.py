@@ -92,11 +92,11 @@ def callback():
     try:
         target = entry.finish(browser, request.args.get("state"))
     except entry.UnknownState:
-        return render_template("accounts/sign_in_failed.html", reason="state"), 400
+        raise entry.SignInFailed(reason="state") from None
     if request.args.get("error"):
-        return render_template("accounts/sign_in_failed.html", reason=request.args["error"]), 400
+        raise entry.SignInFailed(reason=request.args["error"])
     if current_session() is None:  # e.g. cookies refused: do not loop through sign-in again
-        return render_template("accounts/sign_in_failed.html", reason="no_session"), 400
+        raise entry.SignInFailed(reason="no_session")
     return redirect(target)
 
 
