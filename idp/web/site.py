@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import (
@@ -17,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask import session as browser
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -50,6 +52,27 @@ SECURITY_HEADERS = [
 
 # Machine endpoints answer errors in JSON; a portal's HTTP client cannot read an HTML page.
 API_PATHS = ("/token", "/userinfo", "/revoke", "/introspect", "/jwks.json", "/.well-known")
+
+# Characters no parameter of ours may hold: NUL and the other C0 controls but tab, newline and carriage return,
+# and DEL. PostgreSQL refuses NUL in text, so unchecked they would fail deep inside a flow (after the password).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class ControlCharacters(UserFacingError):
+    """A parameter, form field or Basic credential with a control character: refused before anything reads it."""
+
+    message = _l("This link or form contains characters that cannot be used. Nothing has been changed.")
+
+
+def refuse_control_characters() -> None:
+    """At the edge of every request: the query, the form and the Basic credentials (names and values)."""
+    fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    credentials = request.authorization
+    if credentials is not None and credentials.type == "basic":
+        fields.append((credentials.username or "", credentials.password or ""))
+    if any(_CONTROL.search(name) or _CONTROL.search(value) for name, value in fields):
+        raise ControlCharacters()
+
 
 # Requests that may carry the OIDC ui_locales parameter themselves (the sign-in pages get it
 # from the parked request through g.ui_locales).
@@ -136,6 +159,8 @@ def _error_page(code: int, reason: str | None = None):
 
 def install(app: Flask) -> None:
     app.register_blueprint(bp)
+    # First of all before-request work (CSRF included): nothing may read a value it refuses.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_control_characters)
 
     @app.before_request
     def _origin():
