@@ -46,7 +46,7 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
         SECRET_KEY=settings.server.secret_key,
         SQLALCHEMY_DATABASE_URI=_database_url(settings.database.url, instance),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        SESSION_COOKIE_NAME="idp_session",
+        SESSION_COOKIE_NAME="__Host-idp_session" if secure else "idp_session",  # host-only, Path=/, Secure
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

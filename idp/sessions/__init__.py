@@ -16,6 +16,13 @@ from idp.runtime import crypto, settings
 from idp.sessions import assurance
 
 COOKIE = "idp_sso"
+
+
+def cookie_name(https: bool) -> str:
+    """Over https the __Host- prefix: the browser then refuses the cookie unless Secure, host-only and Path=/,
+    so a sibling host or a plain-http page cannot plant or shadow it."""
+    return "__Host-" + COOKIE if https else COOKIE
+
 # Writing last_seen_at on every request would turn every read into a write; a minute (or a tenth of a
 # short idle lifetime) of imprecision in idleness is harmless.
 _TOUCH_EVERY = timedelta(seconds=60)

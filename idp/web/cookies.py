@@ -1,4 +1,5 @@
-"""The SSO session and trusted-device cookies, read, set and cleared in one place with one set of attributes."""
+"""The SSO session and trusted-device cookies, read, set and cleared in one place with one set of attributes
+(over https: Secure, host-only, Path=/, and named with the __Host- prefix, as the Flask session cookie is)."""
 
 from __future__ import annotations
 
@@ -16,15 +17,15 @@ def _attributes() -> dict:
 
 def current_session() -> SsoSession | None:
     """The live SSO session of the browser making this request, if any."""
-    return sessions.find(request.cookies.get(sessions.COOKIE))
+    return sessions.find(request.cookies.get(sessions.cookie_name(_https())))
 
 
 def set_cookie(response, value: str) -> None:
-    response.set_cookie(sessions.COOKIE, value, **_attributes())
+    response.set_cookie(sessions.cookie_name(_https()), value, **_attributes())
 
 
 def clear_cookie(response) -> None:
-    response.delete_cookie(sessions.COOKIE, **_attributes())
+    response.delete_cookie(sessions.cookie_name(_https()), **_attributes())
 
 
 def _https() -> bool:
