@@ -50,8 +50,10 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        WTF_CSRF_TIME_LIMIT=None,
-        WTF_CSRF_SSL_STRICT=False,
+        # A form's token lives as long as a sign-in may take; over https the form must also come from our own
+        # pages (the Referer check; our Referrer-Policy sends it to ourselves only).
+        WTF_CSRF_TIME_LIMIT=settings.session.login_minutes * 60,
+        WTF_CSRF_SSL_STRICT=True,
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         BABEL_DEFAULT_LOCALE=settings.i18n.default_locale,
         BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam",  # the people and portals served are in the Netherlands

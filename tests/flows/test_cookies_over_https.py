@@ -27,7 +27,9 @@ class OverHttps:
         return self._keep(self.client.get(*args, base_url="https://localhost", **kwargs))
 
     def post(self, *args, **kwargs):
-        return self._keep(self.client.post(*args, base_url="https://localhost", **kwargs))
+        # A browser posts our forms with our Referer (Referrer-Policy same-origin); the https CSRF check wants it.
+        headers = {"Referer": "https://localhost/login", **kwargs.pop("headers", {})}
+        return self._keep(self.client.post(*args, base_url="https://localhost", headers=headers, **kwargs))
 
 
 def test_every_cookie_of_a_sign_in_over_https_is_host_prefixed_secure_and_host_only(app, make_portal, user):
