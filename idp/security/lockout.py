@@ -6,6 +6,7 @@ Counted per keyed hash of the typed name, known or not, so an unknown name locks
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,12 +51,21 @@ def _upsert() -> Any:
     raise RuntimeError(f"lockout: no upsert for database {dialect!r}")
 
 
-def record_failure(login: str, user: User | None, now: datetime | None = None, *,
-                   client: Client | None = None) -> bool:
-    """Count one wrong password for this typed name (not committed); True when this failure locked it.
+@dataclass(frozen=True)
+class Attempt:
+    """A password attempt, counted before its password is checked: `allowed` when the name was not locked,
+    `last` when this attempt used up the allowance (a wrong password now means locked)."""
 
-    Locking is audited (an unknown name by its hash only); the caller tells the owner (accounts.passwords).
-    """
+    allowed: bool
+    last: bool = False
+    failures: int = 0
+
+
+def begin_attempt(login: str, now: datetime | None = None) -> Attempt:
+    """Count one attempt for this typed name before the slow password check, and commit it, so that parallel
+    attempts see it: of N at once, only those within the allowance get their password checked. The attempt
+    that reaches the limit locks the name for every later one; a right password then clears it
+    (record_success)."""
     now = now or clock.now()
     key = login_key(login)
     limit = max(settings().lockout.max_failures, 1)
@@ -67,7 +77,7 @@ def record_failure(login: str, user: User | None, now: datetime | None = None, *
                            .values(failures=0, locked_at=None)
                            .execution_options(synchronize_session=False))
     stamp = literal(now, UTCDateTime())
-    # One statement, so concurrent failures neither lose a count nor lock twice: the row lock serialises
+    # One statement, so concurrent attempts neither lose a count nor pass the limit: the row lock serialises
     # them, and a row that is already locked is left alone (no row returned).
     statement = _upsert().values(login_hash=key, failures=1, last_failure_at=now,
                                  locked_at=now if limit <= 1 else None)
@@ -78,13 +88,22 @@ def record_failure(login: str, user: User | None, now: datetime | None = None, *
         where=LoginFailure.locked_at.is_(None),
     ).returning(LoginFailure.failures, LoginFailure.locked_at)
     row = db.session.execute(statement, execution_options={"synchronize_session": False}).first()
-    if row is None or row.locked_at is None:
+    db.session.commit()
+    if row is None:
+        return Attempt(allowed=False)
+    return Attempt(allowed=True, last=row.locked_at is not None, failures=row.failures)
+
+
+def record_failure(login: str, attempt: Attempt, user: User | None, *, client: Client | None = None) -> bool:
+    """The password of a counted attempt was wrong (not committed); True when it locked the name (audited;
+    an unknown name by its hash only). The caller tells the owner (accounts.passwords)."""
+    if not attempt.last:
         return False
     client_id = client.client_id if client is not None else None
     if user is None:
-        record(EventTag.ACCOUNT_LOCKED, client_id=client_id, login_hash=key, failures=row.failures)
+        record(EventTag.ACCOUNT_LOCKED, client_id=client_id, login_hash=login_key(login), failures=attempt.failures)
         return True
-    record(EventTag.ACCOUNT_LOCKED, user_id=user.id, client_id=client_id, failures=row.failures)
+    record(EventTag.ACCOUNT_LOCKED, user_id=user.id, client_id=client_id, failures=attempt.failures)
     return True
 
 

@@ -187,18 +187,18 @@ def test_a_disabled_account_locks_without_mail(app, rp, anna):
     assert not messages(app, template="account_locked")
 
 
-def test_concurrent_failures_lock_exactly_once(app, anna):
-    """Eight wrong passwords at the same moment: none lost, one lock, one e-mail."""
+def test_concurrent_attempts_get_no_more_checks_than_allowed_and_lock_once(app, anna):
+    """Eight password attempts at the same moment (max_failures 5): each is counted before its password is
+    checked, so exactly five are checked, one of them is the last, and the others are refused as locked."""
     barrier = threading.Barrier(8)
-    results: list[bool] = []
+    results: list[lockout.Attempt] = []
 
     def fail_once():
         with app.app_context():
             barrier.wait()
             for _ in range(20):  # SQLite allows one writer: a busy database is tried again
                 try:
-                    results.append(lockout.record_failure("anna@example.org", None))
-                    db.session.commit()
+                    results.append(lockout.begin_attempt("anna@example.org"))
                     return
                 except Exception as error:
                     db.session.rollback()
@@ -211,9 +211,35 @@ def test_concurrent_failures_lock_exactly_once(app, anna):
     for thread in threads:
         thread.join()
     db.session.expire_all()
-    assert sorted(results) == [False] * 7 + [True]
+    assert sum(attempt.allowed for attempt in results) == 5
+    assert sum(attempt.last for attempt in results) == 1
     row = db.session.scalar(select(LoginFailure))
     assert row.failures == 5 and row.locked_at is not None
+
+
+def test_parallel_sign_ins_check_no_more_passwords_than_the_allowance(app, make_portal, anna):
+    """The probe's race: four browsers post a wrong password at once when one try is left. Only one of them
+    has its password checked; the others are answered "locked" without it (issue 13)."""
+    portal = make_portal("Zorgportaal")
+    attempt = sign_in(RelyingParty(app.test_client(), portal))
+    wrong_passwords(attempt, "anna@example.org", 4)
+    pages = [sign_in(RelyingParty(app.test_client(), portal)) for _ in range(4)]
+    barrier = threading.Barrier(4)
+    answers: list[str] = []
+
+    def post(page: SignIn):
+        barrier.wait()
+        answers.append(text_of(page.password("anna@example.org", WRONG)))
+
+    threads = [threading.Thread(target=post, args=(page,)) for page in pages]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    checked = [e for e in audit_events(EventTag.LOGIN_PASSWORD_FAILURE) if e.details["reason"] != "locked"]
+    assert len(checked) == 5  # the four before, and one of the four at once
+    assert len(answers) == 4 and all(LOCKED in answer for answer in answers)
+    assert len(audit_events(EventTag.ACCOUNT_LOCKED)) == 1
 
 
 # --- the `idp users unlock` command, as an operator runs it -------------------------------------------

@@ -205,7 +205,7 @@ def test_a_reset_ends_a_lockout(app, client, portal, user):
     from idp.security import lockout
 
     for _ in range(5):
-        lockout.record_failure(user.email, user)
+        lockout.record_failure(user.email, lockout.begin_attempt(user.email), user)
     db.session.commit()
     assert lockout.login_locked(user.email)
     reset_password(app, client, user)

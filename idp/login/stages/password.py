@@ -31,7 +31,8 @@ class PasswordStage:
         # One count per account, whether its e-mail address or its username was typed; unknown names count
         # by what was typed (and lock the same way).
         counted = user.email if user else login
-        if lockout.login_locked(counted):
+        attempt = lockout.begin_attempt(counted)  # counted (and committed) before the slow hash
+        if not attempt.allowed:
             # Checked before the password, so a locked name learns nothing from it; known or not, same answer.
             record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id if user else None,
                    client_id=flow.client.client_id,
@@ -45,7 +46,7 @@ class PasswordStage:
                    client_id=flow.client.client_id,
                    login=login if user else None, login_hash=None if user else login_key(login),
                    reason="disabled" if valid else "invalid_credentials")
-            if lockout.record_failure(counted, user, client=flow.client):
+            if lockout.record_failure(counted, attempt, user, client=flow.client):
                 if user is not None:
                     passwords.tell_locked(user, flow.client)
                 return Retry(lockout.locked_message(flow.client))
