@@ -6,9 +6,6 @@ ends every session, revokes tokens and trusted browsers, ends a lockout, and tel
 
 from __future__ import annotations
 
-from sqlalchemy import update
-
-from idp import clock
 from idp.accounts import links, passwords
 from idp.accounts.factors import account_url
 from idp.accounts.users import find_by_login
@@ -32,22 +29,19 @@ def request_link(email: str, username: str | None, *, flow_uid: str | None, clie
     (not committed). Returns whether a mail was sent: never show that to the person."""
     typed = normalise_login(email)
     user = _account(typed, username)
+    # The same work for every address, known or not, so that the answer's timing tells nothing: the link and
+    # its mail are made either way, in a savepoint that only a known, active account keeps.
+    savepoint = db.session.begin_nested()
+    _, url = links.issue(links.RESET, user=user, email=None if user else typed, flow_uid=flow_uid,
+                         client_id=client_id)
+    send("email", user.email if user else typed, "reset_link", user=user, locale=locale, url=url,
+         minutes=settings().accounts.reset_minutes)
     if user is None:
-        # The same kind of database work as for a known address, so both answer in about the same time.
-        db.session.execute(
-            update(AccountLink)
-            .where(AccountLink.purpose == links.RESET, AccountLink.email_hash == links.email_hash(typed),
-                   AccountLink.used_at.is_(None), AccountLink.invalidated_at.is_(None))
-            .values(invalidated_at=clock.now())
-            .execution_options(synchronize_session=False)
-        )
+        savepoint.rollback()
         record(EventTag.PASSWORD_RESET_REQUESTED, outcome="no-account", client_id=client_id,
                login_hash=login_key(typed))
         return False
-
-    _, url = links.issue(links.RESET, user=user, flow_uid=flow_uid, client_id=client_id)
-    send("email", user.email, "reset_link", user=user, locale=locale, url=url,
-         minutes=settings().accounts.reset_minutes)
+    savepoint.commit()
     record(EventTag.PASSWORD_RESET_REQUESTED, user_id=user.id, client_id=client_id)
     return True
 

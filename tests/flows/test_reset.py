@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from idp.audit import EventTag
 from tests.helpers import RelyingParty, audit_events, browser, csrf_token
@@ -64,6 +65,13 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(app, user):
     assert messages(app, to=user.email, template="reset_link")
     assert not messages(app, to="nobody@example.org")
     assert "spam" in without_csrf(known).lower()
+    # The link and mail for nobody were made (the same work, the same time) and undone: neither was kept.
+    from idp.accounts import links
+    from idp.extensions import db
+    from idp.models import AccountLink
+
+    kept = db.session.scalars(select(AccountLink.email_hash)).all()
+    assert links.email_hash("nobody@example.org") not in kept and len(kept) == 1
 
 
 def test_a_disabled_account_gets_no_link(app, client, user):
