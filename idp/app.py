@@ -13,6 +13,7 @@ from idp import i18n, models  # noqa: F401  (models: registers the tables)
 from idp import settings as settings_mod
 from idp.cli import register_commands
 from idp.extensions import babel, csrf, db, limiter, migrate
+from idp.files import private_file, private_folder
 from idp.oidc import discovery, server
 from idp.oidc.documents import PublicDocuments
 from idp.oidc.keys import KeyRing
@@ -93,9 +94,13 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
 
 
 def _database_url(url: str, instance: Path) -> str:
-    """Relative SQLite paths live in the instance folder."""
+    """Relative SQLite paths live in the instance folder; a database file is made owner-only before SQLite
+    opens it (its journal and WAL files take the same mode)."""
     prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
-        instance.mkdir(parents=True, exist_ok=True)
-        return prefix + str(instance / url[len(prefix):])
-    return url
+    if not url.startswith(prefix) or ":memory:" in url or "?" in url:  # not a plain file path: left as given
+        return url
+    path = Path(url[len(prefix):])
+    if not path.is_absolute():
+        path = private_folder(instance) / path
+    private_file(path)
+    return prefix + str(path)

@@ -16,6 +16,8 @@ from typing import IO, Any, get_origin, get_type_hints
 import click
 from limits import parse_many
 
+from idp.files import private_file
+
 
 class SettingsError(click.ClickException):
     """A bad setting: the message is one line naming the key.
@@ -159,8 +161,8 @@ class CodeSettings:
 
 @dataclass
 class MessagingSettings:
-    email_transport: str = "file"
-    sms_transport: str = "file"
+    email_transport: str = ""  # empty: "file" in dev mode; outside it, refused (it must be named)
+    sms_transport: str = ""
     file_path: str = "outbox.jsonl"
     deliver_after_commit: bool = False
     max_attempts: int = 8
@@ -389,6 +391,11 @@ def validate(settings: Settings) -> None:
         if len(getattr(server, key)) < 32:
             raise SettingsError(f"setting server.{key}: required outside dev mode, a random value of at least "
                                 "32 characters (IDP_SERVER_" + key.upper() + ")")
+    for key, usual in (("email_transport", "smtp"), ("sms_transport", "http")):
+        if not getattr(settings.messaging, key):
+            # The file transport writes codes and links in plain text: outside dev mode only when named.
+            raise SettingsError(f"setting messaging.{key}: required outside dev mode ({usual}; console or file "
+                                "only for a test installation)")
 
 
 MAX_HISTORY = 24
@@ -423,10 +430,13 @@ def _validate_factors(settings: Settings) -> None:
         raise SettingsError("setting lockout.cooldown_minutes: must be 0 (until an admin unlocks) or more")
     if codes.resend_seconds < 0 or messaging.retry_seconds < 0:
         raise SettingsError("setting codes.resend_seconds and messaging.retry_seconds: must be 0 or more")
-    if messaging.email_transport not in {"file", "smtp", "console"}:
+    for key in ("email_transport", "sms_transport"):
+        if settings.server.dev_mode and not getattr(messaging, key):
+            setattr(messaging, key, "file")  # outside dev mode an empty one is refused at the end of validate()
+    if messaging.email_transport not in {"", "file", "smtp", "console"}:
         raise SettingsError(f"setting messaging.email_transport: must be file, smtp or console, "
                             f"got {messaging.email_transport!r}")
-    if messaging.sms_transport not in {"file", "http", "console"}:
+    if messaging.sms_transport not in {"", "file", "http", "console"}:
         raise SettingsError(f"setting messaging.sms_transport: must be file, http or console, "
                             f"got {messaging.sms_transport!r}")
     if messaging.smtp_security not in {"starttls", "tls", "none"}:
@@ -442,9 +452,7 @@ def _fill_dev_secrets(settings: Settings) -> None:
     server = settings.server
     if server.secret_key and server.encryption_key:
         return
-    folder = Path(server.instance_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    store = folder / "dev-secrets.toml"
+    store = Path(server.instance_path) / "dev-secrets.toml"
     saved: dict[str, str] = {}
     if store.exists():
         saved = tomllib.loads(store.read_text())
@@ -456,5 +464,4 @@ def _fill_dev_secrets(settings: Settings) -> None:
                 changed = True
             setattr(server, key, saved[key])
     if changed:
-        store.write_text("".join(f'{k} = "{v}"\n' for k, v in saved.items()))
-        store.chmod(0o600)
+        private_file(store).write_text("".join(f'{k} = "{v}"\n' for k, v in saved.items()))

@@ -22,6 +22,7 @@ from pathlib import Path
 import requests
 from flask import current_app
 
+from idp.files import private_file
 from idp.settings import MessagingSettings
 
 _file_lock = threading.Lock()  # threads of this process; flock covers other processes
@@ -69,8 +70,7 @@ def to_file(envelope: Envelope, path: Path) -> None:
         "channel": envelope.channel, "to": envelope.to, "subject": envelope.subject,
         "body": envelope.body, "created_at": envelope.created_at.isoformat(),
     }, ensure_ascii=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock, path.open("a", encoding="utf-8") as fh:
+    with _file_lock, private_file(path).open("a", encoding="utf-8") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             fh.write(line)

@@ -32,6 +32,8 @@ PASSWORD = "correct horse battery"
 PRODUCTION_SECRETS = {
     "IDP_SERVER_SECRET_KEY": "production-secret-key-0123456789-abcdefghijklmn",
     "IDP_SERVER_ENCRYPTION_KEY": "production-encryption-key-0123456789-abcdefghij",
+    "IDP_MESSAGING_EMAIL_TRANSPORT": "smtp",  # outside dev mode the transports must be named
+    "IDP_MESSAGING_SMS_TRANSPORT": "console",
 }
 
 

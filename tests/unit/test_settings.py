@@ -17,7 +17,8 @@ SECRETS = {
     "IDP_SERVER_SECRET_KEY": "production-secret-key-0123456789-abcdefghijklmn",
     "IDP_SERVER_ENCRYPTION_KEY": "production-encryption-key-0123456789-abcdefghij",
 }
-PRODUCTION = {"IDP_SERVER_ISSUER": "https://login.example.org", **SECRETS}
+PRODUCTION = {"IDP_SERVER_ISSUER": "https://login.example.org", "IDP_MESSAGING_EMAIL_TRANSPORT": "smtp",
+              "IDP_MESSAGING_SMS_TRANSPORT": "console", **SECRETS}
 
 
 @pytest.fixture
@@ -43,7 +44,8 @@ def test_production_settings_from_environment_alone():
 
 def test_file_named_by_idp_config_is_read(tmp_path):
     path = write(tmp_path, '[server]\nissuer = "https://idp.example.org/"\nproxy_hops = 1\n'
-                           '[tokens]\naccess_token_seconds = 300\n')
+                           '[tokens]\naccess_token_seconds = 300\n'
+                           '[messaging]\nemail_transport = "smtp"\nsms_transport = "console"\n')
     settings = load(environ={**SECRETS, "IDP_CONFIG": str(path)})
     assert settings.issuer == "https://idp.example.org"  # a trailing slash is not part of the issuer
     assert settings.server.proxy_hops == 1
@@ -52,7 +54,8 @@ def test_file_named_by_idp_config_is_read(tmp_path):
 
 
 def test_environment_overrides_the_file_and_is_typed(tmp_path):
-    path = write(tmp_path, '[server]\nissuer = "https://idp.example.org"\n[passwords]\nbcrypt_rounds = 12\n')
+    path = write(tmp_path, '[server]\nissuer = "https://idp.example.org"\n[passwords]\nbcrypt_rounds = 12\n'
+                           '[messaging]\nemail_transport = "smtp"\nsms_transport = "console"\n')
     settings = load(environ={**SECRETS, "IDP_CONFIG": str(path), "IDP_PASSWORDS_BCRYPT_ROUNDS": "10",
                              "IDP_LOGOUT_BACKCHANNEL_TIMEOUT_SECONDS": "1.5", "IDP_SERVER_PROXY_HOPS": "2"})
     assert settings.passwords.bcrypt_rounds == 10
@@ -190,3 +193,22 @@ def test_gunicorn_stops_instead_of_respawning_workers(dev):
         capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 4, result.stderr
     assert result.stderr.count("error: setting tokens.code_seconds: expected int, got 'soon'") == 1
+
+
+# --- the file transport writes codes and links in plain text: outside dev mode only when named ---------
+
+@pytest.mark.parametrize("key", ["EMAIL", "SMS"])
+def test_outside_dev_mode_a_transport_must_be_named(key):
+    env = {k: v for k, v in PRODUCTION.items() if k != f"IDP_MESSAGING_{key}_TRANSPORT"}
+    with pytest.raises(SettingsError, match=rf"messaging\.{key.lower()}_transport: required outside dev mode"):
+        load(environ=env)
+
+
+def test_outside_dev_mode_the_file_transport_works_when_named():
+    settings = load(environ={**PRODUCTION, "IDP_MESSAGING_EMAIL_TRANSPORT": "file"})
+    assert settings.messaging.email_transport == "file"
+
+
+def test_in_dev_mode_the_transports_default_to_the_file(dev):
+    settings = load(environ=dev)
+    assert (settings.messaging.email_transport, settings.messaging.sms_transport) == ("file", "file")
