@@ -376,8 +376,9 @@ def test_worker_delivers_a_queued_backchannel_logout(env):
             from idp.accounts.users import create_user
             from idp.extensions import db
             from idp.messaging.backchannel import logout_token
-            from idp.models import LogoutDelivery
+            from idp.models import OutboxMessage
             from idp.portals.registry import register
+            from idp.runtime import crypto
 
             user = create_user("anna@example.org", PASSWORD)
             portal = register("Huisartsportaal", ["http://127.0.0.1:9001/callback"],
@@ -385,21 +386,23 @@ def test_worker_delivers_a_queued_backchannel_logout(env):
             session, _ = sessions.start(user, amr=["pwd"], acr=None, auth_time=clock.now())
             sessions.add_client(session, portal)
             # What a logout leaves behind when the server stops before its delivery ran: the row alone.
-            delivery = LogoutDelivery(client_id=portal.id, logout_token=logout_token(portal, session), attempts=0,
-                                      created_at=clock.now(), next_attempt_at=clock.now())
+            now = clock.now()
+            delivery = OutboxMessage(channel="backchannel", template="logout", user_id=user.id, client_id=portal.id,
+                                     recipient_encrypted=crypto().encrypt(portal.client_id),
+                                     body_encrypted=crypto().encrypt(logout_token(portal, session)),
+                                     status="pending", attempts=0, created_at=now, next_attempt_at=now)
             db.session.add(delivery)
             db.session.commit()
             sid, delivery_id = session.sid, delivery.id
             db.session.remove()
 
-        assert ok(env, "worker", "--once") == "1 back-channel logout(s) delivered\n"
+        assert ok(env, "worker", "--once") == "deliveries: 1 sent\n"
         token = receiver.next_token()
         with app.app_context():
-            from idp.models import LogoutDelivery
             from idp.runtime import keyring
 
             assert keyring().verify(token).claims["sid"] == sid
-            assert db.session.get(LogoutDelivery, delivery_id).delivered_at is not None
+            assert db.session.get(OutboxMessage, delivery_id).status == "sent"
             db.engine.dispose()
         assert ok(env, "worker", "--once") == ""  # nothing is due any more
     finally:
