@@ -175,3 +175,21 @@ def test_a_rolled_back_logout_tells_no_portal(app, user, listening_portal, mode)
     wait_for_background(app)
     assert len(receiver.accepted) == 1
     assert [m.status for m in rows("backchannel")] == ["sent"]
+
+
+def test_each_channel_is_scheduled_by_its_own_settings(tmp_path):
+    from idp.messaging.queue import CHANNELS, Schedule
+    from idp.settings import load
+
+    config = tmp_path / "config.toml"
+    config.write_text("[logout]\nbackchannel_timeout_seconds = 4.0\nbackchannel_attempts = 5\n"
+                      "backchannel_retry_seconds = 1.5\n\n[messaging]\nmax_attempts = 6\nretry_seconds = 20.0\n"
+                      "smtp_timeout_seconds = 12.0\n")
+    cfg = load(environ={"IDP_CONFIG": str(config), "IDP_SERVER_DEV_MODE": "true",
+                        "IDP_SERVER_INSTANCE_PATH": str(tmp_path)})
+
+    assert CHANNELS["backchannel"].schedule(cfg) == Schedule(
+        attempts=5, first_retry_seconds=1.5, lease_seconds=9.0, at_once=True, retry_at_once=True)
+    for channel in ("email", "sms"):
+        assert CHANNELS[channel].schedule(cfg) == Schedule(
+            attempts=6, first_retry_seconds=20.0, lease_seconds=58.0, at_once=False, retry_at_once=False)
