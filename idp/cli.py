@@ -27,8 +27,8 @@ from idp.demo import run_demo
 from idp.errors import IdpError
 from idp.extensions import db
 from idp.maintenance import purge
-from idp.messaging import backchannel, dead_letters, retry_dead
-from idp.messaging.backchannel import deliver_due
+from idp.messaging import dead_letters, pending, retry_dead
+from idp.messaging.queue import INLINE
 from idp.models import Client, SigningKey, User
 from idp.oidc.keys import ALGORITHMS, ensure_keys, rotate
 from idp.portals.registry import describe, get, register, remove, rotate_secret, update
@@ -62,8 +62,9 @@ def _guard(func, check_schema: bool):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         audit.set_origin(audit.Origin(actor="cli", user_agent="idp-cli"))
-        # A command's process ends when it returns: portals are told of ended sessions before that.
-        current_app.config["IDP_BACKCHANNEL_INLINE"] = True
+        # A command's process ends when it returns: the first attempt of what it queued (portals told of
+        # ended sessions, messages when delivered after commit) is made before that.
+        current_app.config[INLINE] = True
         try:
             if check_schema:
                 require_schema()
@@ -155,12 +156,9 @@ def worker_command(once: bool, interval: float):
                 if removed:
                     click.echo("purged " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in removed.items()))
                 next_purge = time.monotonic() + 3600
-            delivered = deliver_due()
-            if delivered:
-                click.echo(f"{delivered} back-channel logout(s) delivered")
             counts = {k: v for k, v in messaging.deliver_due().items() if v}
             if counts:
-                click.echo("messages: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+                click.echo("deliveries: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
             if once:
                 return
             db.session.remove()  # hold no connection while sleeping
@@ -244,8 +242,8 @@ def users_disable(ref):
     user = get_by_ref(ref)
     deliveries = disable(user)
     db.session.commit()  # the portals are told before this returns (the CLI delivers inline)
-    pending = len(backchannel.pending([d.id for d in deliveries])) if deliveries else 0
-    click.echo(f"disabled {user.email}" + (f"; {pending} portal logout(s) left for `idp worker`" if pending else ""))
+    left = len(pending([d.id for d in deliveries])) if deliveries else 0
+    click.echo(f"disabled {user.email}" + (f"; {left} portal logout(s) left for `idp worker`" if left else ""))
 
 
 @users.command("unlock")
@@ -418,15 +416,16 @@ def keys_list(as_json):
 
 # --- messages -----------------------------------------------------------------------------
 
-messages = AppGroup("messages", help="The outbox of e-mail and SMS.")
+messages = AppGroup("messages", help="The delivery queue: e-mail, SMS and back-channel logouts.")
 
 
 @messages.command("dead")
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def messages_dead(as_json):
-    """Messages given up on after the last attempt (never their text)."""
-    emit([{"id": m.id, "channel": m.channel, "template": m.template, "attempts": m.attempts,
+    """Deliveries given up on after the last attempt (never their text; a back-channel logout names its portal)."""
+    emit([{"id": m.id, "channel": m.channel, "template": m.template,
+           "portal": m.client.client_id if m.client else None, "attempts": m.attempts,
            "created_at": m.created_at.isoformat(), "last_error": m.last_error} for m in dead_letters()], as_json)
 
 
@@ -434,7 +433,7 @@ def messages_dead(as_json):
 @click.argument("message_id", type=int)
 @domain_command
 def messages_retry(message_id):
-    """Queue a dead message again (after fixing the transport); `idp worker` sends it."""
+    """Queue a dead delivery again (after fixing the transport or the portal); `idp worker` sends it."""
     retry_dead(message_id)
     db.session.commit()
     click.echo(f"message {message_id} queued again")

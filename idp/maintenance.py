@@ -10,10 +10,11 @@ from sqlalchemy.orm import aliased
 from idp import clock, sessions
 from idp.extensions import db
 from idp.messaging import erase_old
+from idp.messaging.backchannel import CHANNEL as BACKCHANNEL
 from idp.models import (
     AuthorizationCode,
-    LogoutDelivery,
     OneTimeCode,
+    OutboxMessage,
     PendingAuthorization,
     SsoSession,
     Token,
@@ -24,7 +25,7 @@ from idp.models import (
 # still recognised (and revokes what the code bought).
 CODE_KEPT = timedelta(days=1)
 TOKEN_KEPT = timedelta(days=1)
-DELIVERY_KEPT = timedelta(days=7)
+DELIVERY_KEPT = timedelta(days=7)  # back-channel logouts, sent or dead; e-mail and SMS rows stay (text erased)
 SESSION_KEPT = timedelta(days=30)
 ONE_TIME_CODE_KEPT = timedelta(days=1)  # the hourly caps count codes of the last hour
 DEVICE_KEPT = timedelta(days=30)  # revoked and expired devices stay listed a while for the audit trail
@@ -42,13 +43,15 @@ def purge() -> dict[str, int]:
     token_end = func.coalesce(Token.refresh_expires_at, Token.access_expires_at)
     family_lives = exists().where(live.family == Token.family, live_until >= now - TOKEN_KEPT)
     code_lives = exists().where(live.code_id == AuthorizationCode.id, live_until >= now - TOKEN_KEPT)
-    done = func.coalesce(LogoutDelivery.delivered_at, LogoutDelivery.failed_at)
+    logout_done = func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at)
     for name, statement in (
         ("pending_authorizations", delete(PendingAuthorization).where(PendingAuthorization.expires_at < now)),
         ("tokens", delete(Token).where(token_end < now - TOKEN_KEPT, ~family_lives)),
         ("authorization_codes",
          delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - CODE_KEPT, ~code_lives)),
-        ("logout_deliveries", delete(LogoutDelivery).where(done < now - DELIVERY_KEPT)),
+        ("logout_deliveries", delete(OutboxMessage).where(
+            OutboxMessage.channel == BACKCHANNEL, OutboxMessage.status.in_(("sent", "dead")),
+            logout_done < now - DELIVERY_KEPT)),
         ("sessions", delete(SsoSession).where(SsoSession.ended_at < now - SESSION_KEPT)),
         ("one_time_codes", delete(OneTimeCode).where(OneTimeCode.expires_at < now - ONE_TIME_CODE_KEPT)),
         ("trusted_devices", delete(TrustedDevice).where(

@@ -102,6 +102,8 @@ class KeySettings:
 
 @dataclass
 class LogoutSettings:
+    """The back-channel logout channel of the delivery queue: its POST's timeout and its retry schedule."""
+
     backchannel_timeout_seconds: float = 5.0
     backchannel_attempts: int = 3
     backchannel_retry_seconds: float = 2.0
@@ -161,6 +163,8 @@ class CodeSettings:
 
 @dataclass
 class MessagingSettings:
+    """E-mail and SMS: their transports and their retry schedule in the delivery queue."""
+
     email_transport: str = ""  # empty: "file" in dev mode; outside it, refused (it must be named)
     sms_transport: str = ""
     file_path: str = "outbox.jsonl"

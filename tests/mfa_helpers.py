@@ -14,12 +14,13 @@ EMAIL_CODE = re.compile(r"\b([ACDEFGHJKLMNPQRTUVWXY]{6,10})\b")
 
 
 def messages(app, to: str | None = None, template: str | None = None) -> list[dict]:
-    """Messages in the outbox, newest first, decrypted."""
+    """E-mails and SMS in the outbox, newest first, decrypted."""
     from idp.messaging import read
     from idp.models import OutboxMessage
 
     with app.app_context():
-        rows = app.extensions["sqlalchemy"].session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+        rows = app.extensions["sqlalchemy"].session.scalars(
+            select(OutboxMessage).where(OutboxMessage.channel.in_(("email", "sms"))).order_by(OutboxMessage.id.desc()))
         found = []
         for row in rows:
             recipient, subject, body = read(row)

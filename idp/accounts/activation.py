@@ -17,7 +17,7 @@ from idp.audit import EventTag, record
 from idp.errors import InvalidInput
 from idp.extensions import db
 from idp.messaging import send
-from idp.models import AccountLink, LogoutDelivery, User
+from idp.models import AccountLink, OutboxMessage, User
 from idp.runtime import settings
 
 BIRTH_DATE, PASSWORD, PHONE = "birth_date", "password", "phone"
@@ -104,7 +104,7 @@ def check_birth_date(link: AccountLink, user: User, typed: date) -> BirthDateChe
     return BirthDateCheck(right=False, link_used_up=used_up, tries_left=max(0, allowed - link.attempts))
 
 
-def set_password(user: User, new_password: str) -> list[LogoutDelivery]:
+def set_password(user: User, new_password: str) -> list[OutboxMessage]:
     """The person's first password under the default policy (not committed); raises
     passwords.PasswordRejected."""
     return passwords.change_password(user, new_password, notify=False, reason="activation")

@@ -16,7 +16,7 @@ from idp.audit import EventTag, record
 from idp.errors import InvalidInput
 from idp.extensions import db
 from idp.messaging import send
-from idp.models import Client, LogoutDelivery, SsoSession, User
+from idp.models import Client, OutboxMessage, SsoSession, User
 from idp.runtime import settings
 from idp.security import lockout, policy
 from idp.security.passwords import hash_password, needs_rehash, verify_password
@@ -56,7 +56,7 @@ def must_change(user: User, client: Client | None) -> str | None:
 
 def change_password(user: User, new_password: str, *, client: Client | None = None,
                     keep: SsoSession | None = None, reason: str = "changed",
-                    notify: bool = True) -> list[LogoutDelivery]:
+                    notify: bool = True) -> list[OutboxMessage]:
     """Set the new password (not committed) or raise PasswordRejected; returns the back-channel logouts queued
     for the sessions it ended (send them after the commit)."""
     checked = results(user, new_password, client)

@@ -12,7 +12,7 @@ from idp.accounts.users import find_by_login
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.messaging import send
-from idp.models import AccountLink, Client, LogoutDelivery, User
+from idp.models import AccountLink, Client, OutboxMessage, User
 from idp.portals import registry
 from idp.runtime import settings
 from idp.security import lockout
@@ -87,7 +87,7 @@ def results(link: AccountLink, password: str) -> list:
     return passwords.results(user_of(link), password, client_of(link), with_history=False)
 
 
-def set_password(link: AccountLink, new_password: str) -> list[LogoutDelivery]:
+def set_password(link: AccountLink, new_password: str) -> list[OutboxMessage]:
     """Set the new password through the link (not committed) or raise PasswordRejected / LinkUsed; returns the
     back-channel logouts to send after the commit."""
     user, client = user_of(link), client_of(link)

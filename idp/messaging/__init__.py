@@ -1,10 +1,20 @@
-"""Messaging: the outbox (written with the change that sends it), the delivery worker and its transports."""
+"""Messaging: the one durable retry queue (queue.py) and its channels: e-mail and SMS (outbox.py, through
+transports.py) and back-channel logout (backchannel.py). Importing the package registers every channel."""
 
 from __future__ import annotations
 
-from idp.messaging.outbox import dead_letters, erase_old, render, retry_dead, send, wait_for_background
-from idp.messaging.worker import deliver_due, read
+from idp.messaging import backchannel, outbox
+from idp.messaging.outbox import latest, render, send
+from idp.messaging.queue import (
+    dead_letters,
+    deliver_due,
+    deliver_in_background,
+    erase_old,
+    pending,
+    read,
+    retry_dead,
+    wait_for_background,
+)
 
-__all__ = ["dead_letters", "deliver_due", "erase_old", "read", "render", "retry_dead", "send",
-           "wait_for_background"]
-
+__all__ = ["backchannel", "dead_letters", "deliver_due", "deliver_in_background", "erase_old", "latest",
+           "outbox", "pending", "read", "render", "retry_dead", "send", "wait_for_background"]

@@ -1,33 +1,30 @@
-"""The outbox: a message is rendered and written in the transaction of the change that sends it.
+"""E-mail and SMS, two channels of the delivery queue (queue.py): a message is rendered in the person's
+language and queued in the transaction of the change that sends it.
 
-Nothing leaves the building here; worker.deliver_due() does that (worker.read decrypts a message). When
-messaging.deliver_after_commit is
-on (demo), the messages of a transaction are handed to a background thread right after it commits.
+Nothing leaves the building here; `idp worker` (queue.deliver_due) sends it through the transport the settings
+choose. When messaging.deliver_after_commit is on (demo), the first attempt is made right after the commit.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-from datetime import datetime, timedelta
+from typing import Any
 
-from flask import Flask, current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import select
 
-from idp import after_commit, clock
-from idp.errors import InvalidInput, NotFound
+from idp import clock
+from idp.audit import EventTag
+from idp.errors import InvalidInput
 from idp.extensions import db
-from idp.messaging.worker import deliver_due
+from idp.messaging import queue, transports
 from idp.models import OutboxMessage, User
-from idp.runtime import crypto, settings
-
-log = logging.getLogger(__name__)
+from idp.runtime import settings
+from idp.settings import Settings
 
 CHANNELS = {"email": "mail", "sms": "sms"}  # channel -> template folder
 _TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
-_THREADS = "idp.messaging.threads"
 
 
 def render(channel: str, template: str, locale: str, **context) -> tuple[str | None, str]:
@@ -55,98 +52,45 @@ def send(
     locale: str | None = None,
     **context,
 ) -> OutboxMessage:
-    """Render the message now, in the person's language, and add it to the outbox (not committed)."""
+    """Render the message now, in the person's language, and queue it (not committed)."""
     if not to or not to.strip():
         raise InvalidInput("a message needs a recipient")
     language = locale or (user.locale if user is not None else None) or settings().i18n.default_locale
     subject, body = render(channel, template, language, **context)
-    now = clock.now()
-    message = OutboxMessage(
-        channel=channel,
-        template=template,
-        user_id=user.id if user is not None else None,
-        recipient_encrypted=crypto().encrypt(to.strip()),
-        subject=subject[:300] if subject else None,
-        body_encrypted=crypto().encrypt(body),
-        status="pending",
-        attempts=0,
-        created_at=now,
-        next_attempt_at=now,
-    )
-    db.session.add(message)
-    if settings().messaging.deliver_after_commit:
-        app = current_app._get_current_object()
-        after_commit.collect("outbox", message, lambda messages: _hand_over(app, messages))
-    return message
-
-
-def erase_old(now: datetime | None = None) -> int:
-    """Erase the text of sent and dead messages older than messaging.retention_hours; does not commit."""
-    cutoff = (now or clock.now()) - timedelta(hours=settings().messaging.retention_hours)
-    done_at = func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at)
-    statement = (
-        update(OutboxMessage)
-        .where(OutboxMessage.status.in_(("sent", "dead")), OutboxMessage.body_encrypted.is_not(None),
-               done_at < cutoff)
-        .values(body_encrypted=None)
-        .execution_options(synchronize_session=False)
-    )
-    return db.session.execute(statement).rowcount
-
-
-def dead_letters(limit: int = 200) -> list[OutboxMessage]:
-    """Messages given up on, newest first (for admins: template, channel, attempts, last_error)."""
-    query = select(OutboxMessage).where(OutboxMessage.status == "dead")
-    return list(db.session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
-
-
-def retry_dead(message_id: int, now: datetime | None = None) -> OutboxMessage:
-    """Queue a dead message again with fresh attempts (the transport was fixed); not committed."""
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.status != "dead":
-        raise NotFound(f"no dead message {message_id}")
-    if not message.body_encrypted:
-        raise InvalidInput(f"message {message_id} is too old: its text was erased")
-    message.status, message.attempts, message.next_attempt_at = "pending", 0, now or clock.now()
-    return message
+    return queue.enqueue(channel, to.strip(), body, template=template, subject=subject[:300] if subject else None,
+                         user_id=user.id if user is not None else None)
 
 
 def latest(limit: int = 50) -> list[OutboxMessage]:
-    """The newest messages, newest first (the development inbox)."""
-    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)))
+    """The newest e-mails and text messages, newest first (the development inbox)."""
+    query = select(OutboxMessage).where(OutboxMessage.channel.in_(list(CHANNELS)))
+    return list(db.session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
 
 
-# --- delivery right after commit (demo) -------------------------------------------------------------
+# --- the channels -------------------------------------------------------------------------------------
 
-def _hand_over(app: Flask, messages: list[OutboxMessage]) -> None:
-    # No SQL may run here; the identity (primary key) is known without loading the expired rows. A message
-    # written in a savepoint that was rolled back is transient now: it was never written, so never sent.
-    ids = [state.identity[0] for state in map(inspect, messages) if state.persistent and state.identity]
-    if ids:
-        deliver_in_background(app, ids)
-
-
-def deliver_in_background(app: Flask, ids: list[int]) -> threading.Thread:
-    """One delivery attempt of these messages off the request thread; what fails stays for `idp worker`."""
-
-    def run() -> None:
-        with app.app_context():
-            try:
-                deliver_due(ids=ids)
-            except Exception:  # a daemon thread must not die silently: the rows stay for the worker
-                log.exception("delivery after commit failed; `idp worker` will retry")
-            finally:
-                db.session.remove()
-
-    thread = threading.Thread(target=run, name="outbox-after-commit", daemon=True)
-    threads: list[threading.Thread] = app.extensions.setdefault(_THREADS, [])
-    threads[:] = [t for t in threads if t.is_alive()]
-    threads.append(thread)
-    thread.start()
-    return thread
+def _schedule(cfg: Settings) -> queue.Schedule:
+    messaging = cfg.messaging
+    # SMTP makes several round trips, each with its timeout: the lease outlasts them.
+    lease = 4 * max(messaging.smtp_timeout_seconds, messaging.http_timeout_seconds) + 10
+    return queue.Schedule(attempts=messaging.max_attempts, first_retry_seconds=messaging.retry_seconds,
+                          lease_seconds=lease, at_once=messaging.deliver_after_commit)
 
 
-def wait_for_background(app: Flask, timeout: float = 10.0) -> None:
-    """Wait until the after-commit deliveries started so far are done (tests, and the demo's shutdown)."""
-    for thread in list(app.extensions.get(_THREADS, [])):
-        thread.join(timeout)
+def _envelope(message: OutboxMessage) -> transports.Envelope:
+    to, subject, body = queue.read(message)
+    return transports.Envelope(message.channel, to, subject, body, clock.aware(message.created_at))
+
+
+def _transmit(envelope: transports.Envelope) -> None:
+    transports.send(envelope, settings().messaging)
+
+
+def _audit(message: OutboxMessage) -> dict[str, Any]:
+    return {"user_id": message.user_id, "message_id": message.id, "channel": message.channel,
+            "template": message.template, "attempts": message.attempts}
+
+
+for _name in CHANNELS:
+    queue.register(queue.Channel(name=_name, schedule=_schedule, prepare=_envelope, send=_transmit,
+                                 sent=EventTag.MESSAGE_SENT, dead=EventTag.MESSAGE_DEAD, audit=_audit))

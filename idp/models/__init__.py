@@ -7,7 +7,6 @@ from idp.models.device import TrustedDevice
 from idp.models.factor import Factor, OneTimeCode, RecoveryCode
 from idp.models.key import SigningKey
 from idp.models.link import AccountLink
-from idp.models.logout import LogoutDelivery
 from idp.models.outbox import OutboxMessage
 from idp.models.pending import PendingAuthorization
 from idp.models.session import SessionClient, SsoSession
@@ -22,7 +21,6 @@ __all__ = [
     "Consent",
     "Factor",
     "LoginFailure",
-    "LogoutDelivery",
     "OneTimeCode",
     "OutboxMessage",
     "PasswordHistory",

@@ -14,7 +14,7 @@ from idp import clock
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
-from idp.models import AuthorizationCode, Client, Consent, LogoutDelivery, SessionClient, Token
+from idp.models import AuthorizationCode, Client, Consent, OutboxMessage, SessionClient, Token
 from idp.models.factor import FACTOR_KINDS
 from idp.runtime import crypto, settings
 
@@ -212,7 +212,7 @@ def remove(client: Client) -> None:
     """Remove a client with everything issued to it. Explicit deletes, because SQLite does not enforce
     ON DELETE CASCADE unless asked, and a token must never outlive its client."""
     record(EventTag.CLIENT_REMOVED, client_id=client.client_id)
-    for model in (Token, AuthorizationCode, Consent, SessionClient, LogoutDelivery):
+    for model in (Token, AuthorizationCode, Consent, SessionClient, OutboxMessage):
         db.session.execute(delete(model).where(model.client_id == client.id))
     db.session.delete(client)
 

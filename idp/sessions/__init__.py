@@ -11,7 +11,7 @@ from idp import clock
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.messaging import backchannel
-from idp.models import Client, LogoutDelivery, SessionClient, SsoSession, User
+from idp.models import Client, OutboxMessage, SessionClient, SsoSession, User
 from idp.runtime import crypto, settings
 from idp.sessions import assurance
 
@@ -113,7 +113,7 @@ def add_client(session: SsoSession, client: Client) -> None:
         db.session.add(SessionClient(session_id=session.id, client_id=client.id, first_at=clock.now()))
 
 
-def end(session: SsoSession, reason: str = "logout", initiated_by: Client | None = None) -> list[LogoutDelivery]:
+def end(session: SsoSession, reason: str = "logout", initiated_by: Client | None = None) -> list[OutboxMessage]:
     """End the session (audited) and queue a back-channel logout for every portal that took part.
 
     Returns the queued deliveries; they are sent once the caller commits (idp/after_commit.py).
@@ -126,14 +126,14 @@ def end(session: SsoSession, reason: str = "logout", initiated_by: Client | None
     return backchannel.queue_backchannel(session)
 
 
-def end_all_for_user(user: User, reason: str) -> list[LogoutDelivery]:
+def end_all_for_user(user: User, reason: str) -> list[OutboxMessage]:
     sessions = db.session.scalars(
         select(SsoSession).where(SsoSession.user_id == user.id, SsoSession.ended_at.is_(None))
     ).all()
     return [delivery for session in sessions for delivery in end(session, reason=reason)]
 
 
-def end_expired(batch: int = 500) -> list[LogoutDelivery]:
+def end_expired(batch: int = 500) -> list[OutboxMessage]:
     """End sessions whose lifetime has run out (for `idp worker`), so portals hear of it and it is audited.
 
     An expired session is already refused at /authorize; this only makes its end visible. Works in
@@ -141,7 +141,7 @@ def end_expired(batch: int = 500) -> list[LogoutDelivery]:
     """
     now = clock.now()
     cfg = settings().session
-    deliveries: list[LogoutDelivery] = []
+    deliveries: list[OutboxMessage] = []
     while True:
         candidates = db.session.scalars(
             select(SsoSession).where(

@@ -1,4 +1,4 @@
-"""The development inbox (/dev/inbox): the latest outbox messages, so every flow can be tried without a phone.
+"""The development inbox (/dev/inbox): the latest e-mails and SMS, so every flow can be tried without a phone.
 
 Registered only in dev mode, and it checks again per request: it shows codes in plain text.
 """
@@ -9,8 +9,7 @@ import re
 
 from flask import Blueprint, abort, render_template
 
-from idp.messaging.outbox import latest
-from idp.messaging.worker import read
+from idp.messaging import latest, read
 from idp.runtime import settings
 
 bp = Blueprint("devinbox", __name__, url_prefix="/dev")

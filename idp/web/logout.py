@@ -1,6 +1,6 @@
 """RP-initiated logout (end_session_endpoint, OIDC RP-Initiated Logout 1.0).
 
-Back-channel delivery lives in idp/oidc/logout.py.
+Back-channel logout tokens are queued by idp/sessions and delivered by idp/messaging (backchannel.py).
 """
 
 from __future__ import annotations

@@ -27,6 +27,28 @@ def test_dev_inbox_shows_the_latest_messages_newest_first(client, user):
     assert page.headers["Cache-Control"] == "no-store"
 
 
+def test_dev_inbox_shows_mail_and_sms_but_no_backchannel_logout(app, client, user, make_portal):
+    from idp import clock, sessions
+    from idp.messaging import read
+    from idp.messaging.queue import INLINE
+    from idp.models import OutboxMessage
+    from tests.oidc.backchannel_receiver import closed_port_uri
+
+    app.config[INLINE] = True
+    portal = make_portal(backchannel_logout_uri=closed_port_uri())
+    session, _ = sessions.start(user, amr=["pwd"], acr=None, auth_time=clock.now())
+    sessions.add_client(session, portal)
+    mail = send("email", user.email, "recovery_codes_created", user=user, locale="en", account_url="http://x")
+    [logout] = sessions.end(session)
+    db.session.commit()
+    token = read(logout)[2]
+    assert db.session.get(OutboxMessage, logout.id).status == "pending"  # queued, and not yet delivered
+
+    html = client.get("/dev/inbox").get_data(as_text=True)
+    assert f'id="message-{mail.id}"' in html
+    assert f'id="message-{logout.id}"' not in html and token not in html and portal.client_id not in html
+
+
 def test_dev_inbox_escapes_what_it_shows(client, user):
     send("email", user.email, "factor_added", user=user, locale="en", factor="<script>alert(1)</script>",
          account_url="http://localhost/account")

@@ -1,8 +1,9 @@
 """Back-channel logout (OIDC Back-Channel Logout 1.0): every portal of the SSO session hears of its end.
 
 Each portal's back-channel endpoint is a real HTTP server on a loopback port that validates the logout
-token against the provider's JWKS. The first attempt is made inline (IDP_BACKCHANNEL_INLINE); retries
-happen when deliver_due() runs after the clock has moved on.
+token against the provider's JWKS. A logout is a row of the delivery queue (channel "backchannel"); its
+first attempt is made inline (queue.INLINE, as the CLI does); retries happen when deliver_due() runs after
+the clock has moved on.
 """
 
 from __future__ import annotations
@@ -19,18 +20,20 @@ from idp import clock, sessions
 from idp.accounts.users import disable
 from idp.audit import EventTag
 from idp.extensions import db
-from idp.messaging import backchannel
-from idp.models import LogoutDelivery, SsoSession
+from idp.messaging import deliver_due, deliver_in_background, pending
+from idp.messaging.queue import INLINE
+from idp.models import OutboxMessage, SsoSession
 from tests.helpers import RelyingParty
 from tests.oidc.backchannel_receiver import BackchannelReceiver, closed_port_uri
 from tests.oidc.logout_helpers import PASSWORD, audit, confirm_page
 
 FORM = "application/x-www-form-urlencoded"
+NOTHING = {"sent": 0, "retried": 0, "dead": 0}
 
 
 @pytest.fixture(autouse=True)
 def inline_delivery(app):
-    app.config["IDP_BACKCHANNEL_INLINE"] = True
+    app.config[INLINE] = True
 
 
 @pytest.fixture
@@ -56,6 +59,11 @@ def listening_portal(make_portal, client):
 def frozen():
     with time_machine.travel(clock.now(), tick=False) as traveller:
         yield traveller
+
+
+def logout_rows() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "backchannel")))
 
 
 def log_out(client, rp: RelyingParty, id_token: str):
@@ -112,17 +120,18 @@ def test_portal_failing_twice_gets_the_token_exactly_once(client, user, listenin
     log_out(client, rp, rp.tokens(user.email, PASSWORD)["id_token"])
     assert len(receiver.posts) == 1 and receiver.accepted == []
 
-    assert backchannel.deliver_due() == 0  # the retry waits for its backoff
+    assert deliver_due() == NOTHING  # the retry waits for its backoff
     frozen.shift(timedelta(seconds=5))
-    assert backchannel.deliver_due() == 0  # second attempt: 503 again
+    assert deliver_due() == {"sent": 0, "retried": 1, "dead": 0}  # second attempt: 503 again
     frozen.shift(timedelta(seconds=5))
-    assert backchannel.deliver_due() == 1
+    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0}
     frozen.shift(timedelta(minutes=5))
-    assert backchannel.deliver_due() == 0  # delivered means done
+    assert deliver_due() == NOTHING  # delivered means done
 
     assert len(receiver.posts) == 3 and len(receiver.accepted) == 1
-    [delivery] = db.session.scalars(select(LogoutDelivery)).all()
-    assert delivery.delivered_at is not None and delivery.failed_at is None and delivery.attempts == 3
+    [delivery] = logout_rows()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("sent", 3, None)
+    assert delivery.sent_at == clock.now() - timedelta(minutes=5)
     [sent] = audit(EventTag.BACKCHANNEL_LOGOUT_SENT)
     assert sent.details["attempts"] == 3 and sent.client_id == portal.client_id
     assert audit(EventTag.BACKCHANNEL_LOGOUT_FAILED) == []
@@ -140,11 +149,11 @@ def test_portal_that_never_accepts_is_given_up_and_audited(client, user, make_po
     log_out(client, rp, rp.tokens(user.email, PASSWORD)["id_token"])
     for _ in range(5):
         frozen.shift(timedelta(minutes=1))
-        backchannel.deliver_due()
+        deliver_due()
 
-    [delivery] = db.session.scalars(select(LogoutDelivery)).all()
+    [delivery] = logout_rows()
     assert delivery.attempts == 3  # logout.backchannel_attempts, then no more
-    assert delivery.failed_at is not None and delivery.delivered_at is None
+    assert delivery.status == "dead" and delivery.sent_at is None
     assert delivery.last_error == ("HTTP 503" if broken == "refuses" else "ConnectionError")
     if receiver is not None:
         assert len(receiver.posts) == 3
@@ -162,7 +171,7 @@ def test_a_failing_portal_does_not_hold_up_the_others(client, user, listening_po
 
     assert len(working_bc.accepted) == 1
     assert len(broken_bc.posts) == 1 and broken_bc.accepted == []
-    assert [d.client.client_id for d in backchannel.pending()] == [broken.client_id]
+    assert [d.client.client_id for d in pending()] == [broken.client_id]
 
 
 def test_retry_long_after_the_logout_sends_a_token_that_is_still_valid(client, user, listening_portal, frozen):
@@ -171,7 +180,7 @@ def test_retry_long_after_the_logout_sends_a_token_that_is_still_valid(client, u
     log_out(client, rp, rp.tokens(user.email, PASSWORD)["id_token"])
     frozen.shift(timedelta(hours=1))  # the portal was down for an hour
 
-    assert backchannel.deliver_due() == 1
+    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0}
 
     first, second = (p["form"]["logout_token"] for p in receiver.posts)
     assert first != second
@@ -186,7 +195,7 @@ def test_disabling_a_user_logs_them_out_at_their_portals(client, user, listening
 
     disable(user)
     db.session.commit()
-    backchannel.deliver_due()
+    deliver_due()
 
     [claims] = receiver.accepted
     assert claims["sid"] == sid and claims["sub"] == user.sub
@@ -213,10 +222,10 @@ def test_background_sender_retries_until_delivered(app, client, user, listening_
     deliveries = sessions.end(session, reason="test")
     db.session.commit()
 
-    thread = backchannel.deliver_in_background(app, [d.id for d in deliveries])
+    thread = deliver_in_background(app, [d.id for d in deliveries])
     thread.join(timeout=30)
 
     assert not thread.is_alive()
     assert len(receiver.posts) == 3 and len(receiver.accepted) == 1
     db.session.expire_all()
-    assert backchannel.pending() == []
+    assert pending() == []

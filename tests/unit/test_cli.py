@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from idp import create_app
 from idp.settings import load
-from tests.conftest import TEST_ENCRYPTION_KEY, TEST_SECRET_KEY
+from tests.conftest import ISSUER, TEST_ENCRYPTION_KEY, TEST_SECRET_KEY
 from tests.helpers import csrf_token, pkce_pair, query
 
 BIN = Path(sys.executable).parent
@@ -378,8 +378,9 @@ def test_worker_delivers_a_queued_backchannel_logout(env):
             from idp.accounts.users import create_user
             from idp.extensions import db
             from idp.messaging.backchannel import logout_token
-            from idp.models import LogoutDelivery
+            from idp.models import OutboxMessage
             from idp.portals.registry import register
+            from idp.runtime import crypto
 
             user = create_user("anna@example.org", PASSWORD)
             portal = register("Huisartsportaal", ["http://127.0.0.1:9001/callback"],
@@ -387,25 +388,75 @@ def test_worker_delivers_a_queued_backchannel_logout(env):
             session, _ = sessions.start(user, amr=["pwd"], acr=None, auth_time=clock.now())
             sessions.add_client(session, portal)
             # What a logout leaves behind when the server stops before its delivery ran: the row alone.
-            delivery = LogoutDelivery(client_id=portal.id, logout_token=logout_token(portal, session), attempts=0,
-                                      created_at=clock.now(), next_attempt_at=clock.now())
+            now = clock.now()
+            delivery = OutboxMessage(channel="backchannel", template="logout", user_id=user.id, client_id=portal.id,
+                                     recipient_encrypted=crypto().encrypt(portal.client_id),
+                                     body_encrypted=crypto().encrypt(logout_token(portal, session)),
+                                     status="pending", attempts=0, created_at=now, next_attempt_at=now)
             db.session.add(delivery)
             db.session.commit()
             sid, delivery_id = session.sid, delivery.id
             db.session.remove()
 
-        assert ok(env, "worker", "--once") == "1 back-channel logout(s) delivered\n"
+        assert ok(env, "worker", "--once") == "deliveries: 1 sent\n"
         token = receiver.next_token()
         with app.app_context():
-            from idp.models import LogoutDelivery
             from idp.runtime import keyring
 
             assert keyring().verify(token).claims["sid"] == sid
-            assert db.session.get(LogoutDelivery, delivery_id).delivered_at is not None
+            assert db.session.get(OutboxMessage, delivery_id).status == "sent"
             db.engine.dispose()
         assert ok(env, "worker", "--once") == ""  # nothing is due any more
     finally:
         receiver.stop()
+
+
+def test_a_refused_backchannel_logout_dies_in_the_worker_and_is_retried_by_the_operator(env):
+    from tests.oidc.backchannel_receiver import BackchannelReceiver
+
+    # Each worker pass makes the next attempt; the portal checks the issuer of the tokens it gets.
+    env = {**env, "IDP_LOGOUT_BACKCHANNEL_RETRY_SECONDS": "0", "IDP_SERVER_ISSUER": ISSUER}
+    app = create_app(load(environ=env))
+    with BackchannelReceiver(fail_first=3) as receiver, app.app_context():
+        from idp import clock, sessions
+        from idp.accounts.users import create_user
+        from idp.audit import EventTag
+        from idp.extensions import db
+        from idp.models import AuditEvent, OutboxMessage
+        from idp.portals.registry import register
+
+        user = create_user("anna@example.org", PASSWORD)
+        portal = register("Huisartsportaal", ["http://127.0.0.1:9001/callback"],
+                          backchannel_logout_uri=receiver.uri).client
+        session, _ = sessions.start(user, amr=["pwd"], acr=None, auth_time=clock.now())
+        sessions.add_client(session, portal)
+        db.session.commit()
+        receiver.client_id, receiver.jwks = portal.client_id, app.test_client().get("/jwks.json").get_json()
+        sid, client_id = session.sid, portal.client_id
+        db.session.remove()
+
+        assert ok(env, "users", "disable", "anna@example.org") == (
+            "disabled anna@example.org; 1 portal logout(s) left for `idp worker`\n")  # the first attempt: 503
+        assert ok(env, "worker", "--once") == "deliveries: 1 retried\n"
+        assert ok(env, "worker", "--once") == "deliveries: 1 dead\n"
+        assert ok(env, "worker", "--once") == ""
+        [dead] = ok_json(env, "messages", "dead")
+        assert (dead["channel"], dead["portal"], dead["attempts"], dead["last_error"]) == (
+            "backchannel", client_id, 3, "HTTP 503")
+        assert len(receiver.posts) == 3 and receiver.accepted == []
+
+        assert ok(env, "messages", "retry", str(dead["id"])) == f"message {dead['id']} queued again\n"
+        assert ok(env, "worker", "--once") == "deliveries: 1 sent\n"
+
+        [claims] = receiver.accepted
+        assert claims["sid"] == sid and claims["aud"] == client_id
+        assert ok_json(env, "messages", "dead") == []
+        assert db.session.get(OutboxMessage, dead["id"]).status == "sent"
+        tags = db.session.scalars(select(AuditEvent.tag).where(AuditEvent.tag.like("logout:backchannel:%"))
+                                  .order_by(AuditEvent.id)).all()
+        assert tags == [EventTag.BACKCHANNEL_LOGOUT_FAILED, EventTag.BACKCHANNEL_LOGOUT_SENT]
+        db.session.remove()
+        db.engine.dispose()
 
 
 # --- the database must be ready ------------------------------------------------------------------

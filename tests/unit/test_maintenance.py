@@ -89,3 +89,34 @@ def test_expired_sessions_are_ended_then_deleted_after_thirty_days(rp, user, set
     with time_machine.travel(later + timedelta(days=31)):
         purge()
         assert _count(SsoSession) == 0
+
+
+def test_done_backchannel_logouts_go_after_a_week_and_messages_stay(app, user, make_portal, frozen, time_machine):
+    from idp import sessions
+    from idp.messaging import deliver_due, send
+    from idp.messaging.queue import INLINE
+    from idp.models import OutboxMessage
+    from tests.oidc.backchannel_receiver import closed_port_uri
+
+    app.config[INLINE] = True
+    portal = make_portal(backchannel_logout_uri=closed_port_uri())
+    session, _ = sessions.start(user, amr=["pwd"], acr=None, auth_time=clock.now())
+    sessions.add_client(session, portal)
+    send("email", user.email, "recovery_codes_created", user=user, account_url="http://x")
+    sessions.end(session)
+    db.session.commit()  # the logout's first attempt fails: nobody listens
+    for _ in range(3):
+        time_machine.shift(timedelta(minutes=1))
+        deliver_due()
+    db.session.expire_all()
+    assert sorted((m.channel, m.status) for m in db.session.query(OutboxMessage)) == [
+        ("backchannel", "dead"), ("email", "sent")]
+
+    time_machine.shift(timedelta(days=6))
+    assert purge()["logout_deliveries"] == 0
+    time_machine.shift(timedelta(days=1, minutes=1))
+    assert purge()["logout_deliveries"] == 1
+
+    db.session.expire_all()
+    [(channel, body)] = db.session.query(OutboxMessage.channel, OutboxMessage.body_encrypted).all()
+    assert (channel, body) == ("email", None)  # the mail row stays, its text erased

@@ -88,3 +88,54 @@ def test_revision_files_are_named_after_their_revision():
         name = Path(revision.path).name
         assert re.fullmatch(rf"{re.escape(revision.revision)}_[a-z0-9_]+\.py", name), name
     assert len(script.get_heads()) == 1  # one line of history, no forgotten branch
+
+
+def test_pending_backchannel_logouts_move_into_the_queue_and_back(app, user, portal):
+    from datetime import timedelta
+
+    from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+
+    from idp import clock, sessions
+    from idp.messaging import read
+    from idp.messaging.backchannel import logout_token
+    from idp.models import OutboxMessage
+
+    session, _ = sessions.start(user, amr=["pwd"], acr=None, auth_time=clock.now())
+    token = logout_token(portal, session)
+    db.session.commit()
+    portal_id, user_id, client_id = portal.id, user.id, portal.client_id
+    db.session.remove()
+    downgrade(directory=str(MIGRATIONS), revision="0005")
+    table = Table("logout_delivery", MetaData(), Column("id", Integer, primary_key=True), Column("client_id", Integer),
+                  Column("logout_token", Text), Column("attempts", Integer),
+                  Column("created_at", DateTime(timezone=True)), Column("next_attempt_at", DateTime(timezone=True)),
+                  Column("delivered_at", DateTime(timezone=True)), Column("failed_at", DateTime(timezone=True)),
+                  Column("last_error", String(500)))
+    now = clock.now()
+    due_at = now + timedelta(seconds=4)
+    waiting = {"client_id": portal_id, "logout_token": token, "attempts": 2, "created_at": now,
+               "next_attempt_at": due_at, "delivered_at": None, "failed_at": None, "last_error": "HTTP 503"}
+    with db.engine.begin() as connection:
+        connection.execute(table.insert(), [
+            waiting,
+            {**waiting, "logout_token": "delivered", "delivered_at": now},
+            {**waiting, "logout_token": "given-up", "failed_at": now},
+        ])
+
+    upgrade(directory=str(MIGRATIONS))
+    assert "logout_delivery" not in tables()
+    [moved] = db.session.scalars(select(OutboxMessage)).all()  # only the pending one
+    assert (moved.channel, moved.template, moved.status, moved.attempts, moved.last_error) == (
+        "backchannel", "logout", "pending", 2, "HTTP 503")
+    assert (moved.client_id, moved.user_id, moved.next_attempt_at) == (portal_id, user_id, due_at)
+    assert read(moved) == (client_id, None, token)
+    db.session.remove()
+
+    downgrade(directory=str(MIGRATIONS), revision="0005")
+    with db.engine.connect() as connection:
+        back = connection.execute(select(table.c.client_id, table.c.logout_token, table.c.attempts,
+                                         table.c.delivered_at, table.c.failed_at)).all()
+        left = connection.execute(select(func.count()).select_from(OutboxMessage.__table__)).scalar_one()
+    assert [tuple(row) for row in back] == [(portal_id, token, 2, None, None)] and left == 0
+    upgrade(directory=str(MIGRATIONS))
+    assert differences() == []
