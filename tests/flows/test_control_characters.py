@@ -62,3 +62,11 @@ def test_a_form_field_with_a_nul_is_refused_before_csrf_or_the_account_is_looked
 def test_tabs_and_newlines_are_ordinary_text(client, rp):
     response = client.get("/authorize?" + urlencode(rp.authorize_params(state="a\tb\nc")))
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("max_age", ["²", "\u0663", "1\u0660", "-1", "1.5"])
+def test_max_age_is_ascii_digits_only_even_for_a_signed_in_browser(client, rp, user, max_age):
+    rp.sign_in(user.email, "correct horse battery")  # a live session: the policy would read max_age
+    response = client.get("/authorize?" + urlencode(rp.authorize_params(max_age=max_age)))
+    assert response.status_code == 302
+    assert "error=invalid_request" in response.location and "code=" not in response.location
