@@ -94,30 +94,33 @@ def test_a_second_factor_form_without_a_code_does_not_pass(client, at_second_fac
     assert_not_past_the_second_factor(client, at_second_factor, locations(client, response))
 
 
-@pytest.mark.parametrize("prompt", [None, "none"])
-def test_authorize_again_at_the_same_portal_does_not_skip_it(client, strict_rp, at_second_factor, prompt):
-    response = strict_rp.authorize(prompt=prompt)
-    seen = locations(client, response)
-    assert_not_past_the_second_factor(client, at_second_factor, seen)
-    if prompt == "none":
-        assert query(response.location)["error"] in ("login_required", "interaction_required")
-    else:
-        assert response.location.startswith("/login/") and response.location != at_second_factor.url
-        assert stage_of(client.get(response.location).get_data(as_text=True)) == "password"
+def test_authorize_again_at_the_same_portal_starts_over_at_the_password(client, strict_rp, at_second_factor):
+    response = strict_rp.authorize()
+    assert_not_past_the_second_factor(client, at_second_factor, locations(client, response))
+    assert response.location.startswith("/login/") and response.location != at_second_factor.url
+    assert stage_of(client.get(response.location).get_data(as_text=True)) == "password"
 
 
-@pytest.mark.parametrize("prompt", [None, "none"])
+def test_authorize_again_at_the_same_portal_with_prompt_none_gets_an_error(client, strict_rp, at_second_factor):
+    response = strict_rp.authorize(prompt="none")
+    assert_not_past_the_second_factor(client, at_second_factor, locations(client, response))
+    assert query(response.location)["error"] in ("login_required", "interaction_required")
+
+
 @pytest.mark.parametrize("mfa", ["optional", "off"])
-def test_authorize_at_another_portal_does_not_take_the_password_alone(client, make_portal, at_second_factor,
-                                                                      prompt, mfa):
+def test_another_portal_does_not_take_the_password_alone(client, make_portal, at_second_factor, mfa):
     other = RelyingParty(client, make_portal("Apotheek", mfa=mfa))
-    response = other.authorize(prompt=prompt)
-    seen = locations(client, response)
-    assert_not_past_the_second_factor(client, at_second_factor, seen)
-    if prompt == "none":
-        assert query(response.location)["error"] in ("login_required", "interaction_required")
-    else:
-        assert stage_of(client.get(response.location).get_data(as_text=True)) == "password"
+    response = other.authorize()
+    assert_not_past_the_second_factor(client, at_second_factor, locations(client, response))
+    assert stage_of(client.get(response.location).get_data(as_text=True)) == "password"
+
+
+@pytest.mark.parametrize("mfa", ["optional", "off"])
+def test_another_portal_with_prompt_none_gets_an_error(client, make_portal, at_second_factor, mfa):
+    other = RelyingParty(client, make_portal("Apotheek", mfa=mfa))
+    response = other.authorize(prompt="none")
+    assert_not_past_the_second_factor(client, at_second_factor, locations(client, response))
+    assert query(response.location)["error"] in ("login_required", "interaction_required")
 
 
 def test_the_portal_s_callback_address_does_not_finish_the_sign_in(client, strict_rp, at_second_factor):
