@@ -282,3 +282,37 @@ def test_the_email_and_the_username_share_one_count(app, client, portal, make_us
     assert lockout.login_locked("jan@example.org")
     response = rp.submit_password(rp.authorize().location, "jan.jansen", "correct horse battery")
     assert response.status_code == 200  # locked: no way in, not even with the right password
+
+
+# --- the same name in other forms (issue 13) ------------------------------------------------------------
+
+FULLWIDTH_EMAIL = "\uff41\uff4e\uff4e\uff41@example.org"  # ａｎｎａ@example.org
+FULLWIDTH_USERNAME = "\uff41\uff4e\uff4e\uff41"  # ａｎｎａ
+NBSP = "\u00a0"
+IDEOGRAPHIC_SPACE = "\u3000"
+
+
+@pytest.mark.parametrize("forms", [
+    [FULLWIDTH_EMAIL, "ANNA@EXAMPLE.ORG", NBSP + "anna@example.org" + NBSP, FULLWIDTH_USERNAME,
+     IDEOGRAPHIC_SPACE + "Anna@Example.org" + IDEOGRAPHIC_SPACE],
+    [FULLWIDTH_EMAIL, "ANNA", NBSP + "anna@example.org" + NBSP, "ANNA", IDEOGRAPHIC_SPACE + "anna" + NBSP],
+], ids=["nfkc and e-mail case", "with the username upper-cased"])
+def test_five_wrong_tries_in_nfkc_and_case_forms_lock_the_plain_name(rp, anna, forms):
+    attempt = sign_in(rp)
+    for typed in forms:
+        fifth = attempt.password(typed, WRONG)
+        assert fifth.status_code == 200 and attempt.stage == "password"
+
+    for plain in ("anna@example.org", "anna"):
+        again = sign_in(rp).password(plain, RIGHT)
+        assert again.status_code == 200 and LOCKED in text_of(again), (plain, again.status_code, again.location)
+    assert not audit_events(EventTag.LOGIN_PASSWORD_SUCCESS)
+    assert lockout.login_locked("anna@example.org")
+    assert LOCKED in text_of(fifth)
+
+
+def test_the_upper_cased_username_with_the_right_password_does_not_sign_in(rp, anna):
+    """Why the upper-cased username matters: whatever it counts towards, it must not be a way in."""
+    response = sign_in(rp).password("ANNA", RIGHT)
+    assert response.status_code == 200 and NOT_CORRECT in text_of(response)
+    assert not audit_events(EventTag.LOGIN_PASSWORD_SUCCESS)

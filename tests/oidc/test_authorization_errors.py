@@ -8,6 +8,7 @@ back to the portal's registered redirect_uri with error, state and iss.
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import func, select
 
 from tests.helpers import ISSUER, RelyingParty
 
@@ -36,17 +37,82 @@ def test_missing_client_id_gets_an_error_page(rp, user):
     assert "invalid_client" in _error_page(response)
 
 
+def _parked_sign_ins() -> int:
+    from idp.extensions import db
+    from idp.models import PendingAuthorization
+
+    return db.session.scalar(select(func.count()).select_from(PendingAuthorization))
+
+
+def test_the_registered_redirect_uri_parks_a_sign_in(rp, user):
+    """The control for the tests below: the one registered URI, exactly, parks a sign-in."""
+    response = rp.authorize(redirect_uri="http://127.0.0.1:9001/callback")
+    assert response.status_code == 302 and response.location.startswith("/login/")
+    assert _parked_sign_ins() == 1
+
+
 @pytest.mark.parametrize("uri", [
     "http://evil.example/callback",
     "http://127.0.0.1:9001/callback/",  # trailing slash: matching is exact
     "http://127.0.0.1:9001/callback?next=/x",  # extra query
     "http://127.0.0.1:9001/CALLBACK",
     "http://127.0.0.1:9999/callback",  # other port
+    "https://127.0.0.1:9001/callback",  # the scheme alone
+    "http://127.0.0.1:9001/callback/x",  # an extra path segment
+    "http://127.0.0.1:9001/callbackx",  # a longer last segment
+    "http://127.0.0.1:9001/callback/../callback",
+    "http://127.0.0.1:9001/x/../callback",
+    "http://127.0.0.1:9001/%63allback",  # an encoded letter
+    "http://127.0.0.1:9001/callback%2F",  # an encoded slash
+    "http://127.0.0.1:9001/callback%00",
+    "http://127.0.0.1:9001/callback#x",  # a fragment
+    "http://127.0.0.1:9001/callback#",
+    "http://user@127.0.0.1:9001/callback",  # userinfo
+    "http://user:pw@127.0.0.1:9001/callback",
+    "http://127.0.0.1:9001@evil.example/callback",  # the registered authority as userinfo
+    "http://127.0.0.1:9001\\@evil.example/callback",
+    "http://localhost:9001/callback",  # another name for the same host
+    "http://[::1]:9001/callback",
+    "http://127.1:9001/callback",
+    "http://127.0.0.1:9001/callback?",  # an empty query
+    "http://127.0.0.1:9001//callback",
+    " http://127.0.0.1:9001/callback",
+    "http://127.0.0.1:9001/callback ",
 ])
 def test_unregistered_redirect_uri_gets_an_error_page(rp, user, uri):
     assert rp.portal.redirect_uris == ["http://127.0.0.1:9001/callback"]
     response = rp.authorize(redirect_uri=uri)
     assert "invalid_request" in _error_page(response)
+    assert _parked_sign_ins() == 0
+
+
+@pytest.mark.parametrize("uri", [
+    "HTTPS://PORTAL.EXAMPLE/callback",  # scheme and host case
+    "https://PORTAL.example/callback",  # host case alone
+    "https://portal.example./callback",  # the fully qualified form
+    "https://evil.portal.example/callback",  # a subdomain
+    "https://portal.example.evil.example/callback",  # the registered host as a subdomain of another
+    "https://portal.example:443/callback",  # the default port said out loud
+    "https://portal.example:8443/callback",
+    "http://portal.example/callback",  # the scheme alone
+    "http://portal.example:443/callback",
+    "https://portal.example/callback?",  # an empty query
+    "https://portal.example/callback#",  # an empty fragment
+    "https://portal.example@evil.example/callback",
+    "https://evil.example@portal.example/callback",  # userinfo before the right host
+    "https://portal.example/callback/..;/callback",
+    "https://portal.example/%63allback",
+])
+def test_unregistered_redirect_uri_at_a_portal_registered_by_host_name_gets_an_error_page(client, make_portal, user,
+                                                                                         uri):
+    portal = make_portal(redirect_uris=["https://portal.example/callback"])
+    rp = RelyingParty(client, portal)
+    response = rp.authorize(redirect_uri=uri)
+    assert "invalid_request" in _error_page(response)
+    assert _parked_sign_ins() == 0
+    # The control: the URI as registered parks the sign-in.
+    assert rp.authorize(redirect_uri="https://portal.example/callback").location.startswith("/login/")
+    assert _parked_sign_ins() == 1
 
 
 def test_unregistered_redirect_uri_wins_over_other_errors(rp, user):

@@ -9,6 +9,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from tests.helpers import ISSUER, RelyingParty
+from tests.oidc.forged_hints import FORGERIES, forge
 
 PASSWORD = "correct horse battery"
 
@@ -103,3 +104,36 @@ def test_a_logout_token_is_not_an_id_token_hint(rp, user, anna_id_token):
     assert response.status_code == 302
     assert "error=invalid_request" in response.location
     assert "code=" not in response.location
+
+
+def _codes_issued() -> int:
+    from sqlalchemy import func, select
+
+    from idp.extensions import db
+    from idp.models import AuthorizationCode
+
+    return db.session.scalar(select(func.count()).select_from(AuthorizationCode))
+
+
+def test_anna_s_own_claims_signed_by_us_are_a_good_hint(rp, anna_id_token):
+    """The control for the forgeries below: these very claims, signed with our key, get a code at once."""
+    from idp.runtime import keyring
+
+    claims = rp.decode_id_token(anna_id_token)
+    assert claims["iss"] == ISSUER and claims["aud"] == rp.portal.client_id and claims["sid"]
+    callback = rp.callback(rp.authorize(prompt="none", id_token_hint=keyring().sign(claims, "RS256")))
+    assert callback["code"]
+
+
+@pytest.mark.parametrize("prompt", [None, "none"])
+@pytest.mark.parametrize("how", FORGERIES)
+def test_anna_s_real_claims_under_alg_none_or_hs256_are_an_invalid_request(rp, anna_id_token, how, prompt):
+    hint = forge(rp.client, rp.portal, anna_id_token, how)
+    assert hint.split(".")[1] == anna_id_token.split(".")[1]  # her real claims, unchanged
+    before = _codes_issued()
+    response = rp.authorize(prompt=prompt, id_token_hint=hint)
+    callback = rp.callback(response)
+    assert callback["error"] == "invalid_request"
+    assert callback["state"] == rp.state
+    assert "code" not in callback and "code=" not in response.location
+    assert _codes_issued() == before

@@ -13,6 +13,7 @@ from idp.audit import EventTag
 from idp.extensions import db
 from idp.models import SsoSession
 from tests.helpers import RelyingParty, query
+from tests.oidc.forged_hints import FORGERIES, forge
 from tests.oidc.logout_helpers import PASSWORD, audit, confirm_page, end_session
 
 
@@ -117,6 +118,71 @@ def test_unregistered_redirect_uri_gets_an_error_page_never_a_redirect(client, r
     assert "Location" not in response.headers
     assert "post_logout_redirect_uri" in response.get_data(as_text=True)
     assert still_signed_in(rp)
+
+
+@pytest.mark.parametrize("target", [
+    "http://127.0.0.1:9001/logged-out/",  # trailing slash
+    "http://127.0.0.1:9001/LOGGED-OUT",  # path case
+    "https://127.0.0.1:9001/logged-out",  # the scheme alone
+    "http://127.0.0.1:9999/logged-out",  # other port
+    "http://127.0.0.1:9001/logged-out/x",  # a bare extra segment
+    "http://127.0.0.1:9001/logged-outx",  # a prefix of the path
+    "http://127.0.0.1:9001/logged-out/../logged-out",
+    "http://127.0.0.1:9001/x/../logged-out",
+    "http://127.0.0.1:9001/logged-out#x",  # a fragment
+    "http://127.0.0.1:9001/logged-out#",
+    "http://user@127.0.0.1:9001/logged-out",  # userinfo
+    "http://127.0.0.1:9001@evil.example/logged-out",  # the registered authority as userinfo
+    "http://127.0.0.1:9001/%6cogged-out",  # an encoded letter
+    "http://127.0.0.1:9001/logged-out%2F",  # an encoded slash
+    "http://localhost:9001/logged-out",  # another name for the same host
+    "http://[::1]:9001/logged-out",
+    "http://127.0.0.1:9001/logged-out?",  # an empty query
+    "http://127.0.0.1:9001//logged-out",
+])
+def test_a_near_miss_of_the_registered_redirect_uri_gets_an_error_page_never_a_redirect(client, rp, signed_in,
+                                                                                        target):
+    assert rp.portal.post_logout_redirect_uris == ["http://127.0.0.1:9001/logged-out"]
+    response = end_session(client, id_token_hint=signed_in, post_logout_redirect_uri=target, state="s")
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "post_logout_redirect_uri" in response.get_data(as_text=True)
+    assert not sso_cookie_cleared(response)
+    assert sso_session(rp, signed_in).ended_at is None
+    assert still_signed_in(rp)
+
+
+@pytest.mark.parametrize("target", [
+    "HTTPS://PORTAL.EXAMPLE/logged-out",  # scheme and host case
+    "https://PORTAL.example/logged-out",  # host case alone
+    "https://portal.example./logged-out",
+    "https://evil.portal.example/logged-out",  # a subdomain
+    "https://portal.example.evil.example/logged-out",
+    "https://portal.example:443/logged-out",  # the default port said out loud
+    "http://portal.example/logged-out",  # the scheme alone
+    "https://portal.example/logged-out?",  # an empty query
+    "https://portal.example/logged-out#",
+    "https://portal.example@evil.example/logged-out",
+    "https://evil.example@portal.example/logged-out",  # userinfo before the right host
+])
+def test_a_near_miss_at_a_portal_registered_by_host_name_gets_an_error_page(client, make_portal, user, target):
+    portal = make_portal(redirect_uris=["https://portal.example/callback"],
+                         post_logout_redirect_uris=["https://portal.example/logged-out"])
+    rp = RelyingParty(client, portal)
+    id_token = rp.tokens(user.email, PASSWORD)["id_token"]
+
+    response = end_session(client, id_token_hint=id_token, post_logout_redirect_uri=target)
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "post_logout_redirect_uri" in response.get_data(as_text=True)
+    assert sso_session(rp, id_token).ended_at is None
+    assert still_signed_in(rp)
+    # The control: the URI as registered is followed.
+    done = end_session(client, id_token_hint=id_token, post_logout_redirect_uri="https://portal.example/logged-out")
+    assert done.status_code == 302 and done.location == "https://portal.example/logged-out"
+    assert not still_signed_in(rp)
 
 
 def test_client_id_must_agree_with_the_hint(client, rp, make_portal, signed_in):
@@ -246,3 +312,21 @@ def test_confirmation_page_carries_the_request(client, rp, signed_in):
     for name, value in (("client_id", rp.portal.client_id), ("post_logout_redirect_uri", target),
                         ("state", "s1"), ("ui_locales", "en")):
         assert f'name="{name}" value="{value}"' in html
+
+
+@pytest.mark.parametrize("how", FORGERIES)
+@pytest.mark.parametrize("with_target", [True, False])
+def test_anna_s_real_claims_under_alg_none_or_hs256_are_refused(client, rp, signed_in, how, with_target):
+    hint = forge(client, rp.portal, signed_in, how)
+    assert hint.split(".")[1] == signed_in.split(".")[1]  # her real claims: iss, sub, aud, sid
+    target = rp.portal.post_logout_redirect_uris[0] if with_target else None
+
+    response = end_session(client, id_token_hint=hint, post_logout_redirect_uri=target, state="s")
+
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "id_token_hint" in response.get_data(as_text=True)
+    assert not sso_cookie_cleared(response)
+    assert sso_session(rp, signed_in).ended_at is None
+    assert audit(EventTag.LOGOUT) == []
+    assert still_signed_in(rp)
