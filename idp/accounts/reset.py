@@ -56,7 +56,7 @@ def _account(typed_email: str, typed_username: str | None) -> User | None:
     if user.password_hash is None:  # not activated yet: only the activation link (date of birth) sets it
         return None
     if settings().accounts.reset_asks_username and (
-            not user.username or normalise_login(typed_username) != user.username):
+            not user.username or normalise_login(typed_username).lower() != user.username.lower()):
         return None
     return user
 

@@ -107,12 +107,13 @@ def create_user(
 
 
 def find_by_login(login: str) -> User | None:
-    """The user whose e-mail (case-insensitive) or username is `login`."""
+    """The user whose e-mail or username is `login`, both case-insensitive (as the lockout counts them: "ANNA"
+    is the account "anna", never a second name to guess under)."""
     login = normalise_login(login)
     if not login or len(login) > MAX_LOGIN:
         return None
     return db.session.scalar(
-        select(User).where(or_(func.lower(User.email) == login.lower(), User.username == login))
+        select(User).where(or_(func.lower(User.email) == login.lower(), func.lower(User.username) == login.lower()))
     )
 
 

@@ -311,8 +311,9 @@ def test_five_wrong_tries_in_nfkc_and_case_forms_lock_the_plain_name(rp, anna, f
     assert LOCKED in text_of(fifth)
 
 
-def test_the_upper_cased_username_with_the_right_password_does_not_sign_in(rp, anna):
-    """Why the upper-cased username matters: whatever it counts towards, it must not be a way in."""
+def test_a_username_is_case_insensitive_like_the_address(rp, anna):
+    """"ANNA" is the account "anna" (as "ANNA@EXAMPLE.ORG" is anna@example.org): one account, one count."""
     response = sign_in(rp).password("ANNA", RIGHT)
-    assert response.status_code == 200 and NOT_CORRECT in text_of(response)
-    assert not audit_events(EventTag.LOGIN_PASSWORD_SUCCESS)
+    assert response.status_code == 302 and "/login/" not in response.location
+    [success] = audit_events(EventTag.LOGIN_PASSWORD_SUCCESS)
+    assert success.subject_user_id == anna.id
