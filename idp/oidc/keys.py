@@ -148,6 +148,11 @@ class KeyRing:
         except KeyError:
             raise RuntimeError(f"no active {alg} signing key: run `idp init` or `idp keys rotate`") from None
 
+    def signing_keyset(self) -> KeySet:
+        """Every key this worker holds, private parts included: joserfc signs with the one a header's kid names."""
+        self._maybe_reload()
+        return self._public
+
     def jwks_json(self) -> bytes:
         self._maybe_reload()
         return self._jwks_json

@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from idp import clock, tokens
-from idp.accounts.users import phone_of
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.models import Client, Token
@@ -34,7 +33,7 @@ from idp.oidc.grants import (
     granted_scope,
 )
 from idp.portals import registry
-from idp.runtime import crypto, keyring, settings
+from idp.runtime import crypto, settings
 
 
 def query_client(client_id: str) -> Client | None:
@@ -88,37 +87,6 @@ def save_token(token: dict, request) -> None:
     request.saved_token = row
     record(EventTag.TOKEN_ISSUED, user_id=row.user_id, client_id=request.client.client_id,
            grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
-
-
-class IdToken:
-    """Adds the ID token to token responses whose scope holds openid (code and refresh grants)."""
-
-    def __call__(self, grant):
-        grant.register_hook("after_create_token_response", self.process_token)
-
-    def process_token(self, grant, response):
-        _, token, _ = response
-        if "openid" not in scope_to_list(token.get("scope") or ""):
-            return
-        request = grant.request
-        source = request.authorization_code or request.refresh_token
-        client, user = request.client, request.user
-        cfg = settings()
-        claims = claims_mod.id_token_claims(
-            issuer=cfg.issuer,
-            client=client,
-            user=user,
-            scope=token["scope"],
-            lifetime=cfg.tokens.id_token_seconds,
-            auth_time=source.auth_time,
-            acr=source.acr,
-            amr=source.amr,
-            sid=source.sid,
-            nonce=request.authorization_code.nonce if request.authorization_code else None,
-            access_token=token.get("access_token"),
-            phone=phone_of(user),
-        )
-        token["id_token"] = keyring().sign(claims, client.id_token_alg)
 
 
 class HintIsOnlyAHint:
@@ -228,8 +196,8 @@ def build(app) -> Server:
             expires_generator=lambda client, grant_type: cfg.tokens.access_token_seconds,
         ),
     )
-    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True), IdToken()])
-    server.register_grant(RefreshTokenGrant, [IdToken()])
+    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True), claims_mod.IdToken()])
+    server.register_grant(RefreshTokenGrant, [claims_mod.IdToken()])
     server.register_grant(ClientCredentialsGrant)
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
