@@ -20,6 +20,12 @@ class LogoutRequest:
     problem: str | None = None  # the parameter that made the request unacceptable
 
 
+# Authlib 1.9 has these rules in authlib.oidc.rpinitiated.EndSessionEndpoint; we keep ours because it
+# differs where our tests pin the behaviour: an unknown client_id or an unregistered post_logout_redirect_uri
+# is dropped silently there (the logout goes on, no redirect) where we refuse with an error page and end
+# nothing; its id_token_hint check is the signature only (our back-channel logout tokens, signed with the
+# same keys, would pass: see claims.id_token_hint_claims); and its needs_confirmation is "no hint" where
+# ours is "no hint for the person signed in here", and the ending is the web layer's (idp/web/logout.py).
 def check(params: Mapping[str, str]) -> LogoutRequest:
     """Validate an end-session request: the client comes from client_id or, failing that, the hint's aud."""
     result = LogoutRequest()
