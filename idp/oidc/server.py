@@ -17,14 +17,13 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from idp import clock, tokens
 from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.models import Client, Token
 from idp.oidc import claims as claims_mod
+from idp.oidc import userinfo
 from idp.oidc.grants import (
     AuthorizationCodeGrant,
     ClientCredentialsGrant,
@@ -32,26 +31,13 @@ from idp.oidc.grants import (
     S256CodeChallenge,
     granted_scope,
 )
+from idp.oidc.lookup import find_token
 from idp.portals import registry
 from idp.runtime import crypto, settings
 
 
 def query_client(client_id: str) -> Client | None:
     return registry.find(client_id)
-
-
-def find_token(token_string: str, hint: str | None = None) -> Token | None:
-    if not token_string or len(token_string) > 512:
-        return None
-    hashed = crypto().keyed_hash(token_string)
-    order = ("refresh_token", "access_token") if hint == "refresh_token" else ("access_token", "refresh_token")
-    for kind in order:
-        column = Token.access_token_hash if kind == "access_token" else Token.refresh_token_hash
-        row = db.session.scalar(select(Token).options(joinedload(Token.user)).where(column == hashed))
-        if row is not None:
-            row.matched_kind = kind  # which half of the pair was presented (per-request object)
-            return row
-    return None
 
 
 def save_token(token: dict, request) -> None:
@@ -201,5 +187,6 @@ def build(app) -> Server:
     server.register_grant(ClientCredentialsGrant)
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
+    server.register_endpoint(userinfo.endpoint())
     server.register_extension(Issuer())
     return server
