@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from authlib.oauth2.rfc6749 import OAuth2Request
@@ -17,7 +18,7 @@ from idp.runtime import keyring, settings
 SCOPES = ("openid", "profile", "email", "phone", "roles", "offline_access")
 
 
-class Claims(UserInfo):
+class Claims(UserInfo):  # type: ignore[misc]  # Authlib is untyped
     """Authlib's standard claims (OIDC Core §5.1) and which scope gives which (§5.4), with our roles scope."""
 
     REGISTERED_CLAIMS: ClassVar[list[str]] = [*UserInfo.REGISTERED_CLAIMS, "roles"]
@@ -44,7 +45,7 @@ def user_claims(user: User, scope: str, phone: str | None = None) -> dict[str, o
     return {k: v for k, v in claims.items() if v is not None}
 
 
-class IdToken(OpenIDToken):
+class IdToken(OpenIDToken):  # type: ignore[misc]  # Authlib is untyped
     """Authlib's ID token hook: an ID token for every token response whose scope holds openid (code and
     refresh grants), with our claims, clock and keys.
 
@@ -76,7 +77,7 @@ class IdToken(OpenIDToken):
     def generate_user_info(self, user: User, scope: str) -> dict[str, object]:
         return user_claims(user, scope, phone_of(user))
 
-    def get_encode_header(self, client: Client) -> dict[str, str]:
+    def get_encode_header(self, client: Client) -> dict[str, str | None]:  # our keys all have a kid (auto_kid)
         alg: str = self.get_client_algorithm(client)  # the client's id_token_signed_response_alg
         return {"alg": alg, "kid": keyring().signing_key(alg).kid, "typ": "JWT"}
 
@@ -90,8 +91,17 @@ class InvalidHint(ValueError):
     """An id_token_hint we did not issue, or a token of ours that is not an ID token."""
 
 
-def id_token_hint_claims(hint: str) -> dict:
-    """Claims of an ID token we issued, expired ones included (they only name the person); raises InvalidHint.
+@dataclass(frozen=True)
+class Hint:
+    """What an id_token_hint we issued says: whom it names, for which portals, in which SSO session."""
+
+    sub: str
+    audiences: list[str]
+    sid: str | None
+
+
+def id_token_hint(hint: str) -> Hint:
+    """An ID token we issued, expired ones included (they only name the person); raises InvalidHint.
 
     Logout tokens are signed with the same keys: their typ and events claim tell them apart. (Authlib's
     EndSessionEndpoint checks a hint's signature only, in a private method; the authorize endpoint has none.)
@@ -101,11 +111,16 @@ def id_token_hint_claims(hint: str) -> dict:
     except (JoseError, ValueError) as exc:
         raise InvalidHint("id_token_hint is not valid") from exc
     claims = token.claims
+    sub, aud, sid = claims.get("sub"), claims.get("aud"), claims.get("sid")
     if (
         token.header.get("typ", "JWT") != "JWT"
         or "events" in claims
         or claims.get("iss") != settings().issuer
-        or not isinstance(claims.get("sub"), str)
+        or not isinstance(sub, str)
     ):
         raise InvalidHint("id_token_hint is not an ID token issued here")
-    return dict(claims)
+    if isinstance(aud, list):
+        audiences = [a for a in aud if isinstance(a, str)]
+    else:
+        audiences = [aud] if isinstance(aud, str) else []
+    return Hint(sub=sub, audiences=audiences, sid=sid if isinstance(sid, str) else None)

@@ -18,7 +18,7 @@ def find_token(token_string: str, hint: str | None = None) -> Token | None:
     order = ("refresh_token", "access_token") if hint == "refresh_token" else ("access_token", "refresh_token")
     for kind in order:
         column = Token.access_token_hash if kind == "access_token" else Token.refresh_token_hash
-        row = db.session.scalar(select(Token).options(joinedload(Token.user)).where(column == hashed))
+        row: Token | None = db.session.scalar(select(Token).options(joinedload(Token.user)).where(column == hashed))
         if row is not None:
             row.matched_kind = kind  # which half of the pair was presented (per-request object)
             return row

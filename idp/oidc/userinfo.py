@@ -7,8 +7,6 @@ where RFC 6750 asks more than Authlib does: the form body (§2.2), and a challen
 
 from __future__ import annotations
 
-from typing import Any
-
 from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
 from authlib.oauth2 import OAuth2Error, OAuth2Request, ResourceProtector
 from authlib.oauth2.rfc6749 import InvalidRequestError
@@ -120,7 +118,7 @@ class BearerTokens(ResourceProtector):  # type: ignore[misc]  # Authlib is untyp
 class UserInfo(UserInfoEndpoint):  # type: ignore[misc]  # Authlib is untyped
     """Authlib's endpoint: JSON only (we register no userinfo_signed_response_alg, so it never signs)."""
 
-    def generate_user_info(self, user: User, scope: str) -> dict[str, Any]:
+    def generate_user_info(self, user: User, scope: str) -> dict[str, object]:
         return user_claims(user, scope, phone_of(user))
 
     def get_issuer(self) -> str:
