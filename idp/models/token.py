@@ -116,6 +116,19 @@ class Token(db.Model, TokenMixin):
     def get_client(self):
         return self.client
 
+    # --- What the sign-in proved, read as from its code (Authlib's OpenIDToken, for a refreshed ID token) ---
+    def get_nonce(self) -> None:
+        return None  # the nonce belonged to the authorization request; a refreshed ID token carries none
+
+    def get_auth_time(self) -> int | None:
+        return clock.timestamp(self.auth_time) if self.auth_time is not None else None
+
+    def get_acr(self) -> str | None:
+        return self.acr
+
+    def get_amr(self) -> list[str]:
+        return list(self.amr or [])
+
     def refresh_usable(self) -> bool:
         return (
             self.refresh_token_hash is not None

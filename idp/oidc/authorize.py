@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
-from flask import current_app, render_template
+from flask import Response, current_app, render_template
+from werkzeug.datastructures import MultiDict
 
 from idp import sessions
 from idp.extensions import db
 from idp.models import SsoSession
 from idp.oidc import pending
-from idp.oidc.claims import id_token_hint_claims
+from idp.oidc.claims import id_token_hint
+from idp.oidc.grants import AuthorizationCodeGrant
+from idp.oidc.server import Server
 from idp.runtime import settings
 
 # RFC 6749 §3.1: request parameters MUST NOT be included more than once. client_id and redirect_uri
@@ -18,11 +21,12 @@ from idp.runtime import settings
 SINGLE_VALUED = (*tuple(p for p in pending.PARAMS if p not in {"client_id", "redirect_uri"}), "request", "request_uri")
 
 
-def server():
-    return current_app.extensions["idp.oauth_server"]
+def server() -> Server:
+    built: Server = current_app.extensions["idp.oauth_server"]  # idp/app.py builds it once per app
+    return built
 
 
-def error_redirect(redirect_uri: str, error: str, state: str | None, description: str | None = None):
+def error_redirect(redirect_uri: str, error: str, state: str | None, description: str | None = None) -> Response:
     """An OAuth error sent back to a redirect_uri that was already checked against the client."""
     params = [("error", error)]
     if description:
@@ -33,14 +37,14 @@ def error_redirect(redirect_uri: str, error: str, state: str | None, description
     return current_app.response_class(status=302, headers={"Location": add_params_to_uri(redirect_uri, params)})
 
 
-def error_response(error: OAuth2Error, state: str | None = None):
+def error_response(error: OAuth2Error, state: str | None = None) -> Response | tuple[str, int]:
     """Redirect only to a validated redirect_uri; otherwise an error page for the person (never a redirect)."""
     if error.redirect_uri:
         return error_redirect(error.redirect_uri, error.error, state, error.description)
     return render_template("oidc/error.html", error=error.error, description=error.description), 400
 
 
-def echoed_state(values) -> str | None:
+def echoed_state(values: MultiDict[str, str]) -> str | None:
     """The state to send back: the one the portal sent, or none when it sent several (we cannot pick)."""
     states = values.getlist("state")
     return states[0] if len(states) == 1 else None
@@ -51,7 +55,7 @@ MAX_LENGTH = {"nonce": 255, "state": 1000, "scope": 500, "claims_locales": 100, 
               "login_hint": 320, "id_token_hint": 8000, "acr_values": 200, "prompt": 50, "max_age": 9}
 
 
-def request_error(values) -> tuple[str, str] | None:
+def request_error(values: MultiDict[str, str]) -> tuple[str, str] | None:
     """Rules of an authorization request beyond what Authlib checks: (error, description) or None."""
     for name in SINGLE_VALUED:
         if len(values.getlist(name)) > 1:
@@ -79,13 +83,14 @@ def request_error(values) -> tuple[str, str] | None:
 
 def hint_subject(hint: str | None) -> str | None:
     """The sub of an id_token_hint we issued (expired ones count: OIDC Core §3.1.2.1); raises InvalidHint."""
-    return id_token_hint_claims(hint)["sub"] if hint else None
+    return id_token_hint(hint).sub if hint else None
 
 
-def respond_with_code(grant, session: SsoSession):
+def respond_with_code(grant: AuthorizationCodeGrant, session: SsoSession) -> Response:
     """Issue the code for a validated grant to the session's user and remember the portal took part."""
     grant.request.sso_session = session
     sessions.add_client(session, grant.client)
-    response = server().create_authorization_response(request=grant.request, grant_user=session.user, grant=grant)
+    response: Response = server().create_authorization_response(
+        request=grant.request, grant_user=session.user, grant=grant)
     db.session.commit()
     return response

@@ -2,93 +2,125 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from typing import ClassVar
 
-from authlib.oauth2.rfc6749 import scope_to_list
-from authlib.oidc.core.util import create_half_hash
+from authlib.oauth2.rfc6749 import OAuth2Request
+from authlib.oidc.core import OpenIDToken, UserInfo
 from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 from idp import clock
-from idp.models import Client, User
+from idp.accounts.users import phone_of
+from idp.models import AuthorizationCode, Client, Token, User
 from idp.runtime import keyring, settings
 
 SCOPES = ("openid", "profile", "email", "phone", "roles", "offline_access")
 
 
-def user_claims(user: User, scope: str, phone: str | None = None) -> dict:
-    """Standard claims the scope allows, leaving out what we do not know."""
-    scopes = set(scope_to_list(scope or ""))
-    claims: dict = {"sub": user.sub}
-    if "profile" in scopes:
-        claims.update(
-            name=user.name,
-            given_name=user.given_name,
-            family_name=user.family_name,
-            preferred_username=user.username,
-            locale=user.locale,
-            updated_at=clock.timestamp(user.updated_at),
-        )
-    if "email" in scopes:
-        claims.update(email=user.email, email_verified=bool(user.email_verified))
-    if "phone" in scopes and phone:
-        claims.update(phone_number=phone, phone_number_verified=bool(user.phone_verified))
-    if "roles" in scopes:  # what a portal shows or allows by role (professional, admin, ...); may be empty
-        claims["roles"] = sorted(user.roles or [])
+class Claims(UserInfo):  # type: ignore[misc]  # Authlib is untyped
+    """Authlib's standard claims (OIDC Core §5.1) and which scope gives which (§5.4), with our roles scope."""
+
+    REGISTERED_CLAIMS: ClassVar[list[str]] = [*UserInfo.REGISTERED_CLAIMS, "roles"]
+    SCOPES_CLAIMS_MAPPING: ClassVar[dict[str, list[str]]] = {**UserInfo.SCOPES_CLAIMS_MAPPING, "roles": ["roles"]}
+
+
+def user_claims(user: User, scope: str, phone: str | None = None) -> dict[str, object]:
+    """Standard claims the scope allows (Authlib's UserInfo.filter), leaving out what we do not know."""
+    known = Claims(
+        name=user.name,
+        given_name=user.given_name,
+        family_name=user.family_name,
+        preferred_username=user.username,
+        locale=user.locale,
+        updated_at=clock.timestamp(user.updated_at),
+        email=user.email,
+        email_verified=bool(user.email_verified),
+        phone_number=phone,
+        phone_number_verified=bool(user.phone_verified) if phone else None,
+        roles=sorted(user.roles or []),  # what a portal shows or allows by role (professional, admin, ...)
+    )
+    # Authlib gives sub only with the openid scope; we name the person whatever the scope.
+    claims = {"sub": user.sub, **known.filter(scope or "")}
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def id_token_claims(
-    *,
-    issuer: str,
-    client: Client,
-    user: User,
-    scope: str,
-    lifetime: int,
-    auth_time: datetime | None,
-    acr: str | None,
-    amr: list[str] | None,
-    sid: str | None,
-    nonce: str | None = None,
-    access_token: str | None = None,
-    phone: str | None = None,
-) -> dict:
-    now = clock.timestamp(clock.now())
-    claims = user_claims(user, scope, phone)
-    claims.update(iss=issuer, aud=client.client_id, iat=now, exp=now + lifetime)
-    if auth_time is not None:
-        claims["auth_time"] = clock.timestamp(auth_time)
-    if nonce:
-        claims["nonce"] = nonce
-    if acr:
-        claims["acr"] = acr
-    if amr:
-        claims["amr"] = list(amr)
-    if sid:
-        claims["sid"] = sid
-    if access_token:
-        claims["at_hash"] = create_half_hash(access_token, client.id_token_alg).decode("ascii")
-    return claims
+class IdToken(OpenIDToken):  # type: ignore[misc]  # Authlib is untyped
+    """Authlib's ID token hook: an ID token for every token response whose scope holds openid (code and
+    refresh grants), with our claims, clock and keys.
+
+    Not Authlib's OpenIDCode: it would also judge `prompt` (prompt=none without a signed-in user is
+    login_required before our sign-in policy has looked at the browser's session, idp/login/policy.py) and
+    check nonces for replay; the authorize view decides prompt, and a nonce is the portal's to check.
+    """
+
+    def get_compatible_claims(self, request: OAuth2Request) -> dict[str, object]:
+        # Authlib's default sends aud as a list, puts auth_time "now" when it is unknown and reads
+        # time.time(); ours: one audience (so no azp, OIDC Core §2), auth_time only when known, our clock.
+        cfg = settings()
+        now = clock.timestamp(clock.now())
+        claims: dict[str, object] = {
+            "iss": cfg.issuer, "aud": request.client.client_id, "iat": now, "exp": now + cfg.tokens.id_token_seconds,
+        }
+        if request.refresh_token is not None:
+            # A refresh has no code: what the sign-in proved comes with the grant, no nonce (OIDC Core §12.2).
+            claims.update(self.get_authorization_code_claims(request.refresh_token))
+        return claims
+
+    def get_authorization_code_claims(self, authorization_code: AuthorizationCode | Token) -> dict[str, object]:
+        # Authlib's: nonce, auth_time, acr and amr, from the code's getters (and the refresh token's alike).
+        claims: dict[str, object] = super().get_authorization_code_claims(authorization_code)
+        if authorization_code.sid:
+            claims["sid"] = authorization_code.sid  # the SSO session, as back-channel logout tokens name it
+        return claims
+
+    def generate_user_info(self, user: User, scope: str) -> dict[str, object]:
+        return user_claims(user, scope, phone_of(user))
+
+    def get_encode_header(self, client: Client) -> dict[str, str | None]:  # our keys all have a kid (auto_kid)
+        alg: str = self.get_client_algorithm(client)  # the client's id_token_signed_response_alg
+        return {"alg": alg, "kid": keyring().signing_key(alg).kid, "typ": "JWT"}
+
+    def resolve_client_private_key(self, client: Client) -> KeySet:
+        # All the keys we hold: joserfc signs with the one the header's kid names, even if a reload
+        # between the two calls made another key the active one.
+        return keyring().signing_keyset()
 
 
 class InvalidHint(ValueError):
     """An id_token_hint we did not issue, or a token of ours that is not an ID token."""
 
 
-def id_token_hint_claims(hint: str) -> dict:
-    """Claims of an ID token we issued, expired ones included (they only name the person); raises InvalidHint.
+@dataclass(frozen=True)
+class Hint:
+    """What an id_token_hint we issued says: whom it names, for which portals, in which SSO session."""
 
-    Logout tokens are signed with the same keys: their typ and events claim tell them apart.
+    sub: str
+    audiences: list[str]
+    sid: str | None
+
+
+def id_token_hint(hint: str) -> Hint:
+    """An ID token we issued, expired ones included (they only name the person); raises InvalidHint.
+
+    Logout tokens are signed with the same keys: their typ and events claim tell them apart. (Authlib's
+    EndSessionEndpoint checks a hint's signature only, in a private method; the authorize endpoint has none.)
     """
     try:
         token = keyring().verify(hint)
     except (JoseError, ValueError) as exc:
         raise InvalidHint("id_token_hint is not valid") from exc
     claims = token.claims
+    sub, aud, sid = claims.get("sub"), claims.get("aud"), claims.get("sid")
     if (
         token.header.get("typ", "JWT") != "JWT"
         or "events" in claims
         or claims.get("iss") != settings().issuer
-        or not isinstance(claims.get("sub"), str)
+        or not isinstance(sub, str)
     ):
         raise InvalidHint("id_token_hint is not an ID token issued here")
-    return dict(claims)
+    if isinstance(aud, list):
+        audiences = [a for a in aud if isinstance(a, str)]
+    else:
+        audiences = [aud] if isinstance(aud, str) else []
+    return Hint(sub=sub, audiences=audiences, sid=sid if isinstance(sid, str) else None)

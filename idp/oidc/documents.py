@@ -6,9 +6,16 @@ it costs more than the answer itself). The bytes are built once; the JWKS follow
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from flask import Flask
 
 from idp.oidc.discovery import PATHS
+from idp.oidc.keys import KeyRing
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = PATHS["jwks_uri"]
@@ -16,12 +23,12 @@ CACHE = "public, max-age=300"
 
 
 class PublicDocuments:
-    def __init__(self, app: Flask, wsgi_app, security_headers: list[tuple[str, str]], hsts: str):
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication, security_headers: list[tuple[str, str]], hsts: str):
         self._app = app
         self._hsts = hsts
         self._next = wsgi_app
-        self._keys = app.extensions["idp.keys"]
-        self._discovery = app.extensions["idp.discovery"]
+        self._keys: KeyRing = app.extensions["idp.keys"]
+        self._discovery: bytes = app.extensions["idp.discovery"]
         self._headers = [
             ("Content-Type", "application/json"),
             ("Cache-Control", CACHE),
@@ -35,7 +42,7 @@ class PublicDocuments:
                 return self._keys.jwks_json()
         return self._keys.cached_jwks_json()
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if method not in ("GET", "HEAD") or path not in (DISCOVERY_PATH, JWKS_PATH):
             return self._next(environ, start_response)

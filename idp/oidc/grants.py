@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 from authlib.oauth2.rfc6749 import (
     InvalidGrantError,
     InvalidRequestError,
     InvalidScopeError,
+    OAuth2Request,
     grants,
     scope_to_list,
 )
@@ -18,51 +19,62 @@ from sqlalchemy.orm import joinedload
 
 from idp import clock, tokens
 from idp.audit import EventTag, record
-from idp.extensions import db
-from idp.models import AuthorizationCode, Token
+from idp.extensions import db, rows_changed
+from idp.models import AuthorizationCode, Client, Token, User
 from idp.runtime import crypto, settings
 
 
-class S256CodeChallenge(CodeChallenge):
+class BearerToken(TypedDict, total=False):
+    """A token response as Authlib's BearerTokenGenerator builds it (RFC 6749 §5.1), and the ID token we add."""
+
+    token_type: str
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    scope: str
+    id_token: str
+
+
+class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]  # Authlib is untyped
     """PKCE with S256 only; required of public clients, verified whenever a challenge was sent."""
 
     SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
-    def validate_code_challenge(self, grant, redirect_uri):
+    def validate_code_challenge(self, grant: AuthorizationCodeGrant, redirect_uri: str) -> None:
         data = grant.request.payload.data
         challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
         if grant.client.public and not challenge:
             raise InvalidRequestError("PKCE (code_challenge with S256) is required for this client.")
         if challenge and method != "S256":
             raise InvalidRequestError("code_challenge_method must be S256.")
-        return super().validate_code_challenge(grant, redirect_uri)
+        super().validate_code_challenge(grant, redirect_uri)
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]  # Authlib is untyped
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
 
     @staticmethod
-    def validate_no_multiple_request_parameter(request) -> None:
+    def validate_no_multiple_request_parameter(request: OAuth2Request) -> None:
         # Only the two that decide where errors may go; the rest are refused by a redirect (authorize.py).
         for name in ("client_id", "redirect_uri"):
             if len(request.payload.datalist.get(name, [])) > 1:
                 raise InvalidRequestError(f"The parameter {name} was sent more than once.")
 
     @staticmethod
-    def validate_authorization_redirect_uri(request, client) -> str:
+    def validate_authorization_redirect_uri(request: OAuth2Request, client: Client) -> str:
         # The error page never repeats an unregistered URI: it is attacker-chosen text.
-        redirect_uri = request.payload.redirect_uri
+        redirect_uri: str | None = request.payload.redirect_uri
         if redirect_uri:
             if not client.check_redirect_uri(redirect_uri):
                 raise InvalidRequestError("The redirect_uri is not registered for this client.")
             return redirect_uri
-        redirect_uri = client.get_default_redirect_uri()
-        if not redirect_uri:
+        default = client.get_default_redirect_uri()
+        if not default:
             raise InvalidRequestError("The redirect_uri is missing and this client registered several.")
-        return redirect_uri
+        return default
 
-    def save_authorization_code(self, code: str, request) -> AuthorizationCode:
+    def save_authorization_code(self, code: str, request: OAuth2Request) -> AuthorizationCode:
         sso = request.sso_session  # set by the authorize view: the session that signs this in
         data = request.payload.data
         now = clock.now()
@@ -88,18 +100,18 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         db.session.add(row)
         return row
 
-    def query_authorization_code(self, code: str, client):
-        row = db.session.scalar(
+    def query_authorization_code(self, code: str, client: Client) -> AuthorizationCode | None:
+        row: AuthorizationCode | None = db.session.scalar(
             select(AuthorizationCode).where(AuthorizationCode.code_hash == crypto().keyed_hash(code))
         )
         if row is None or row.client_id != client.id:
             return None
         # Claim the code atomically: of two concurrent redemptions only one wins.
-        claimed = db.session.execute(
+        claimed = rows_changed(
             update(AuthorizationCode)
             .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
             .values(used_at=clock.now())
-        ).rowcount
+        )
         if not claimed:
             revoke_tokens_of_code(row)
             return None
@@ -107,11 +119,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             return None
         return row
 
-    def delete_authorization_code(self, authorization_code) -> None:
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
         """Codes are kept (marked used) so a replay can be detected; expired ones are purged later."""
 
-    def authenticate_user(self, authorization_code):
-        user = authorization_code.user
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> User | None:
+        user: User | None = authorization_code.user
         return user if user is not None and user.is_active else None
 
 
@@ -123,12 +135,12 @@ def revoke_tokens_of_code(code: AuthorizationCode) -> None:
     db.session.commit()
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):
+class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]  # Authlib is untyped
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 
-    def authenticate_refresh_token(self, refresh_token: str):
-        row = db.session.scalar(
+    def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
+        row: Token | None = db.session.scalar(
             select(Token)
             .options(joinedload(Token.user))
             .where(Token.refresh_token_hash == crypto().keyed_hash(refresh_token))
@@ -143,8 +155,8 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return None  # invalid_grant: the person behind the grant may no longer sign in
         return row if row.refresh_usable() else None
 
-    def authenticate_user(self, refresh_token: Token):
-        user = refresh_token.user
+    def authenticate_user(self, refresh_token: Token) -> User | None:
+        user: User | None = refresh_token.user
         return user if user is not None and user.is_active else None
 
     # RFC 6749 §6: the scope a refresh may ask for is what the person granted, even after a refresh
@@ -154,16 +166,17 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if not wanted <= set(scope_to_list(granted_scope(token))):
             raise InvalidScopeError("The refresh may not ask for more than was granted.")
 
-    def issue_token(self, user, refresh_token: Token) -> dict:
+    def issue_token(self, user: User, refresh_token: Token) -> BearerToken:
         scope = self.request.payload.scope or granted_scope(refresh_token)
-        return self.generate_token(user=user, scope=scope, include_refresh_token=True)
+        token: BearerToken = self.generate_token(user=user, scope=scope, include_refresh_token=True)
+        return token
 
     def revoke_old_credential(self, refresh_token: Token) -> None:
-        claimed = db.session.execute(
+        claimed = rows_changed(
             update(Token)
             .where(Token.id == refresh_token.id, Token.rotated_at.is_(None), Token.revoked_at.is_(None))
             .values(rotated_at=clock.now())
-        ).rowcount
+        )
         if not claimed:  # a concurrent request rotated it first: this one must not get tokens
             raise InvalidGrantError("The refresh token was already used.")
 
@@ -181,7 +194,7 @@ def revoke_family(token: Token, reason: str) -> None:
     db.session.commit()
 
 
-class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]  # Authlib is untyped
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
     def validate_requested_scope(self) -> None:

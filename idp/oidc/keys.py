@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from flask import current_app
 from joserfc import jwt
-from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
+from joserfc.jwk import ECKey, Key, KeyParameters, KeySet, RSAKey, import_key
 from sqlalchemy import select
 
 from idp import after_commit, clock
@@ -24,7 +25,8 @@ _GRACE = timedelta(minutes=5)
 
 
 def generate(alg: str, crypto: Crypto, rsa_bits: int = 2048) -> SigningKey:
-    params = {"alg": alg, "use": "sig"}
+    params: KeyParameters = {"alg": alg, "use": "sig"}
+    key: RSAKey | ECKey
     if alg == "RS256":
         key = RSAKey.generate_key(rsa_bits, parameters=params, auto_kid=True)
     elif alg == "ES256":
@@ -53,7 +55,9 @@ def ensure_keys(crypto: Crypto, rsa_bits: int = 2048) -> list[SigningKey]:
     return created
 
 
-def rotate(crypto: Crypto, valid_for: timedelta, algs: tuple[str, ...] = ALGORITHMS, rsa_bits: int = 2048):
+def rotate(
+    crypto: Crypto, valid_for: timedelta, algs: tuple[str, ...] = ALGORITHMS, rsa_bits: int = 2048,
+) -> list[SigningKey]:
     """A new key signs from now on; the old one stays published for `valid_for` (the longest token life)."""
     now = clock.now()
     new_keys = []
@@ -94,7 +98,7 @@ class KeyRing:
         self._loaded_at = -1e9
         self._changes_at: datetime | None = None  # the next publish_until of a published retired key
         self._lock = threading.Lock()
-        self._signing: dict[str, object] = {}
+        self._signing: dict[str, Key] = {}
         self._public = KeySet([])
         self._jwks_json = b'{"keys": []}'
 
@@ -141,12 +145,17 @@ class KeyRing:
         self._jwks_json = json.dumps(self._public.as_dict(private=False), separators=(",", ":")).encode()
         self._loaded_at = time.monotonic()
 
-    def signing_key(self, alg: str):
+    def signing_key(self, alg: str) -> Key:
         self._maybe_reload()
         try:
             return self._signing[alg]
         except KeyError:
             raise RuntimeError(f"no active {alg} signing key: run `idp init` or `idp keys rotate`") from None
+
+    def signing_keyset(self) -> KeySet:
+        """Every key this worker holds, private parts included: joserfc signs with the one a header's kid names."""
+        self._maybe_reload()
+        return self._public
 
     def jwks_json(self) -> bytes:
         self._maybe_reload()
@@ -156,10 +165,10 @@ class KeyRing:
         self._maybe_reload()
         return self._public
 
-    def sign(self, claims: dict, alg: str, typ: str = "JWT") -> str:
+    def sign(self, claims: dict[str, object], alg: str, typ: str = "JWT") -> str:
         key = self.signing_key(alg)
         return jwt.encode({"alg": alg, "kid": key.kid, "typ": typ}, claims, key, algorithms=[alg])
 
-    def verify(self, token: str, algorithms=ALGORITHMS):
+    def verify(self, token: str, algorithms: Collection[str] = ALGORITHMS) -> jwt.Token:
         """Decode a token we signed (signature only; the caller checks claims and typ)."""
         return jwt.decode(token, self.public_keyset(), algorithms=list(algorithms))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 
 from authlib.oauth2.rfc6749 import OAuth2Request
@@ -23,7 +24,7 @@ PARAMS = (
 )
 
 
-def park(params: dict, reason: str, browser: str, flow: dict) -> PendingAuthorization:
+def park(params: Mapping[str, str | None], reason: str, browser: str, flow: dict[str, object]) -> PendingAuthorization:
     now = clock.now()
     pending = PendingAuthorization(
         uid=secrets.token_urlsafe(24),
@@ -44,7 +45,8 @@ def load(uid: str, browser: str | None) -> PendingAuthorization | None:
     """The parked request, only for the browser that started it and only while fresh."""
     if not uid or len(uid) > 64 or not browser:
         return None
-    pending = db.session.scalar(select(PendingAuthorization).where(PendingAuthorization.uid == uid))
+    pending: PendingAuthorization | None = db.session.scalar(
+        select(PendingAuthorization).where(PendingAuthorization.uid == uid))
     if pending is None or not crypto().matches(browser, pending.browser_hash):
         return None
     if clock.now() >= pending.expires_at:
@@ -60,20 +62,21 @@ def of_this_browser(uid: str | None) -> PendingAuthorization | None:
         return None
     if g.get("parked_uid") != uid:
         g.parked, g.parked_uid = load(uid, browser_session.get("bid")), uid
-    return g.parked
+    parked: PendingAuthorization | None = g.parked
+    return parked
 
-class ParkedRequest(OAuth2Request):
+class ParkedRequest(OAuth2Request):  # type: ignore[misc]  # Authlib is untyped
     """An OAuth2Request rebuilt from parked parameters, so the resumed request is validated again."""
 
-    def __init__(self, params: dict, uri: str):
+    def __init__(self, params: Mapping[str, str], uri: str):
         super().__init__("GET", uri)
         self.payload = BasicOAuth2Payload(dict(params))
         self._params = dict(params)
 
     @property
-    def args(self):
+    def args(self) -> dict[str, str]:
         return self._params
 
     @property
-    def form(self):
+    def form(self) -> dict[str, str]:
         return {}

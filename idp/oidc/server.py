@@ -17,45 +17,33 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from flask import Flask, Request
 
 from idp import clock, tokens
-from idp.accounts.users import phone_of
 from idp.audit import EventTag, record
 from idp.extensions import db
-from idp.models import Client, Token
+from idp.models import Client, Token, User
 from idp.oidc import claims as claims_mod
+from idp.oidc import userinfo
 from idp.oidc.grants import (
     AuthorizationCodeGrant,
+    BearerToken,
     ClientCredentialsGrant,
     RefreshTokenGrant,
     S256CodeChallenge,
     granted_scope,
 )
+from idp.oidc.lookup import find_token
 from idp.portals import registry
-from idp.runtime import crypto, keyring, settings
+from idp.runtime import crypto, settings
+from idp.settings import Settings
 
 
 def query_client(client_id: str) -> Client | None:
     return registry.find(client_id)
 
 
-def find_token(token_string: str, hint: str | None = None) -> Token | None:
-    if not token_string or len(token_string) > 512:
-        return None
-    hashed = crypto().keyed_hash(token_string)
-    order = ("refresh_token", "access_token") if hint == "refresh_token" else ("access_token", "refresh_token")
-    for kind in order:
-        column = Token.access_token_hash if kind == "access_token" else Token.refresh_token_hash
-        row = db.session.scalar(select(Token).options(joinedload(Token.user)).where(column == hashed))
-        if row is not None:
-            row.matched_kind = kind  # which half of the pair was presented (per-request object)
-            return row
-    return None
-
-
-def save_token(token: dict, request) -> None:
+def save_token(token: BearerToken, request: OAuth2Request) -> None:
     cfg = settings()
     now = clock.now()
     grant_type = request.payload.grant_type
@@ -90,52 +78,21 @@ def save_token(token: dict, request) -> None:
            grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
 
 
-class IdToken:
-    """Adds the ID token to token responses whose scope holds openid (code and refresh grants)."""
-
-    def __call__(self, grant):
-        grant.register_hook("after_create_token_response", self.process_token)
-
-    def process_token(self, grant, response):
-        _, token, _ = response
-        if "openid" not in scope_to_list(token.get("scope") or ""):
-            return
-        request = grant.request
-        source = request.authorization_code or request.refresh_token
-        client, user = request.client, request.user
-        cfg = settings()
-        claims = claims_mod.id_token_claims(
-            issuer=cfg.issuer,
-            client=client,
-            user=user,
-            scope=token["scope"],
-            lifetime=cfg.tokens.id_token_seconds,
-            auth_time=source.auth_time,
-            acr=source.acr,
-            amr=source.amr,
-            sid=source.sid,
-            nonce=request.authorization_code.nonce if request.authorization_code else None,
-            access_token=token.get("access_token"),
-            phone=phone_of(user),
-        )
-        token["id_token"] = keyring().sign(claims, client.id_token_alg)
-
-
 class HintIsOnlyAHint:
     """RFC 7009 §2.2 and RFC 7662 §2.1: token_type_hint only orders the search; an unknown value is ignored."""
 
-    def check_params(self, request, client) -> None:
+    def check_params(self, request: OAuth2Request, client: Client) -> None:
         if not request.form.get("token"):
             raise InvalidRequestError("The token parameter is missing.")
 
 
-class Revocation(HintIsOnlyAHint, RevocationEndpoint):
+class Revocation(HintIsOnlyAHint, RevocationEndpoint):  # type: ignore[misc]  # Authlib is untyped
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
 
-    def query_token(self, token_string, token_type_hint):
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
         return find_token(token_string, token_type_hint)
 
-    def revoke_token(self, token: Token, request) -> None:
+    def revoke_token(self, token: Token, request: OAuth2Request) -> None:
         # Revoking either half of a grant ends the grant: the refresh chain goes with it.
         revoked = tokens.revoke_family(token.family)
         if revoked:  # revoking again is a harmless no-op (RFC 7009 §2.2), not a new event
@@ -143,25 +100,25 @@ class Revocation(HintIsOnlyAHint, RevocationEndpoint):
                    kind=getattr(token, "matched_kind", None), revoked=revoked)
 
 
-class Introspection(HintIsOnlyAHint, IntrospectionEndpoint):
+class Introspection(HintIsOnlyAHint, IntrospectionEndpoint):  # type: ignore[misc]  # Authlib is untyped
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
-    def query_token(self, token_string, token_type_hint):
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
         return find_token(token_string, token_type_hint)
 
-    def check_permission(self, token: Token, client: Client, request) -> bool:
+    def check_permission(self, token: Token, client: Client, request: OAuth2Request) -> bool:
         # A portal may look only at tokens issued to itself.
         return token.client_id == client.id
 
-    def introspect_token(self, token: Token) -> dict:
+    def introspect_token(self, token: Token) -> dict[str, object]:
         is_refresh = getattr(token, "matched_kind", "access_token") == "refresh_token"
         active = token.refresh_usable() if is_refresh else not (token.is_revoked() or token.is_expired())
         if token.user_id is not None and (token.user is None or not token.user.is_active):
             active = False  # a disabled person's tokens are worthless wherever they are checked
-        if not active:
-            return {"active": False}
         exp = token.refresh_expires_at if is_refresh else token.access_expires_at
-        body = {
+        if not active or exp is None:  # an active refresh token has an expiry (refresh_usable)
+            return {"active": False}
+        body: dict[str, object] = {
             "active": True,
             "client_id": token.client.client_id,
             "scope": token.scope,
@@ -179,46 +136,52 @@ class Introspection(HintIsOnlyAHint, IntrospectionEndpoint):
             body["sid"] = token.sid
         return body
 
-    def create_introspection_payload(self, token):
+    def create_introspection_payload(self, token: Token | None) -> dict[str, object]:
         # RFC 7662 §2.2: anything not active (unknown, expired, revoked, not yours) is just {"active": false}.
         if not token:
             return {"active": False}
         return self.introspect_token(token)
 
 
-class Issuer(IssuerParameter):
+class Issuer(IssuerParameter):  # type: ignore[misc]  # Authlib is untyped
     def get_issuer(self) -> str:
         return settings().issuer
 
 
-class Server(AuthorizationServer):
-    def create_oauth2_request(self, request):
+class Server(AuthorizationServer):  # type: ignore[misc]  # Authlib is untyped
+    def create_oauth2_request(self, request: OAuth2Request | Request | None) -> OAuth2Request:
         # A resumed (parked) request is already an OAuth2Request; anything else is the Flask request.
         if isinstance(request, OAuth2Request):
             return request
-        return super().create_oauth2_request(request)
+        created: OAuth2Request = super().create_oauth2_request(request)
+        return created
 
-    def get_authorization_grant(self, request):
+    def get_authorization_grant(self, request: OAuth2Request) -> AuthorizationCodeGrant:
         try:
-            return super().get_authorization_grant(request)
+            grant: AuthorizationCodeGrant = super().get_authorization_grant(request)
+            return grant
         except UnsupportedResponseTypeError as error:
             if request.payload.response_type:
                 raise
             # A missing required parameter is invalid_request (RFC 6749 §4.1.2.1), not an unsupported type.
             raise InvalidRequestError("response_type is missing.", redirect_uri=error.redirect_uri) from None
 
-    def generate_token(self, grant_type, client, user=None, scope=None, expires_in=None, include_refresh_token=True):
+    def generate_token(
+        self, grant_type: str, client: Client, user: User | None = None, scope: str | None = None,
+        expires_in: int | None = None, include_refresh_token: bool = True,
+    ) -> BearerToken:
         # Refresh tokens only where the person allowed offline access (OIDC Core §11). A refresh always
         # rotates: the grant had offline access, even when this refresh asks for a narrower scope.
         include_refresh_token = include_refresh_token and client.check_grant_type("refresh_token") and (
             grant_type == "refresh_token" or "offline_access" in scope_to_list(scope or "")
         )
-        return super().generate_token(grant_type, client, user, scope, expires_in, include_refresh_token)
+        token: BearerToken = super().generate_token(grant_type, client, user, scope, expires_in, include_refresh_token)
+        return token
 
 
-def build(app) -> Server:
+def build(app: Flask) -> Server:
     server = Server(app, query_client=query_client, save_token=save_token)
-    cfg = app.extensions["idp.settings"]
+    cfg: Settings = app.extensions["idp.settings"]
     server.scopes_supported = list(claims_mod.SCOPES)
     server.register_token_generator(
         "default",
@@ -228,10 +191,11 @@ def build(app) -> Server:
             expires_generator=lambda client, grant_type: cfg.tokens.access_token_seconds,
         ),
     )
-    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True), IdToken()])
-    server.register_grant(RefreshTokenGrant, [IdToken()])
+    server.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True), claims_mod.IdToken()])
+    server.register_grant(RefreshTokenGrant, [claims_mod.IdToken()])
     server.register_grant(ClientCredentialsGrant)
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
+    server.register_endpoint(userinfo.endpoint())
     server.register_extension(Issuer())
     return server

@@ -1,64 +1,129 @@
-"""UserInfo (OIDC Core §5.3) with RFC 6750 bearer tokens from the header or a form body."""
+"""UserInfo (OIDC Core §5.3): Authlib's endpoint, behind RFC 6750 bearer tokens from the header or a form body.
+
+Authlib does the endpoint (an access token with the openid scope, the person's claims for its scope, JSON
+and no-store) and the checks of a token (Authlib's ResourceProtector and BearerTokenValidator). Ours are
+where RFC 6750 asks more than Authlib does: the form body (§2.2), and a challenge on every refusal (§3).
+"""
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749 import scope_to_list
-from flask import jsonify
+from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Request
+from authlib.oauth2 import OAuth2Error, OAuth2Request, ResourceProtector
+from authlib.oauth2.rfc6749 import InvalidRequestError
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError, InvalidTokenError
+from authlib.oidc.core import UserInfoEndpoint
+from flask import request as flask_request
 
 from idp.accounts.users import phone_of
+from idp.models import Token, User
 from idp.oidc.claims import user_claims
-from idp.oidc.server import find_token
+from idp.oidc.lookup import find_token
+from idp.runtime import settings
+
+REALM = "idp"
+Headers = list[tuple[str, str]]
 
 
-def _challenge(status: int, error: str | None = None, description: str | None = None, scope: str | None = None):
-    parts = ['Bearer realm="idp"']
-    if error:
-        parts.append(f'error="{error}"')
-    if description:
-        parts.append(f'error_description="{description}"')
+def _challenge(error: OAuth2Error | None = None, scope: str | None = None) -> tuple[str, str]:
+    """The WWW-Authenticate header of RFC 6750 §3 (Authlib's InvalidTokenError writes the same one)."""
+    parts = [f'realm="{REALM}"']
+    if error is not None:
+        parts += [f'error="{error.error}"', f'error_description="{error.description}"']
     if scope:
         parts.append(f'scope="{scope}"')
-    body = {"error": error, "error_description": description} if error else {}
-    response = jsonify(body)
-    response.status_code = status
-    response.headers["WWW-Authenticate"] = ", ".join(parts)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return "WWW-Authenticate", "Bearer " + ", ".join(parts)
 
 
-def _bearer(request) -> tuple[str | None, str | None]:
-    """The access token and an error code (RFC 6750 §2: exactly one method)."""
-    header = request.headers.get("Authorization", "")
-    from_form = None
-    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
-        from_form = request.form.get("access_token")
-    scheme, _, value = header.partition(" ")
-    # RFC 6750 §3.1: another scheme (Basic, …) is "no authentication information", not an error.
-    if scheme.lower() == "bearer":
-        if not value.strip():
-            return None, "invalid_request"
+class NoToken(OAuth2Error):  # type: ignore[misc]  # Authlib is untyped
+    """RFC 6750 §3.1: no authentication information gets a challenge without an error code.
+
+    Authlib answers missing_authorization or unsupported_token_type (codes RFC 6750 does not have) instead.
+    """
+
+    status_code = 401
+
+    def get_body(self) -> list[tuple[str, str]]:
+        return []
+
+    def get_headers(self) -> Headers:
+        return [*super().get_headers(), _challenge()]
+
+
+class NotOneWay(InvalidRequestError):  # type: ignore[misc]  # Authlib is untyped
+    """RFC 6750 §2: an empty bearer or a token sent two ways is a malformed request (§3.1), with a challenge."""
+
+    description = "Send the access token in exactly one way."
+
+    def get_headers(self) -> Headers:
+        return [*super().get_headers(), _challenge(self)]
+
+
+class InsufficientScope(InsufficientScopeError):  # type: ignore[misc]  # Authlib is untyped
+    """Authlib's 403 insufficient_scope, with the challenge and the scope needed (§3) that Authlib leaves out."""
+
+    def __init__(self, description: str, scope: str):
+        super().__init__(description)
+        self.scope = scope
+
+    def get_headers(self) -> Headers:
+        return [*super().get_headers(), _challenge(self, self.scope)]
+
+
+class AccessTokens(BearerTokenValidator):  # type: ignore[misc]  # Authlib is untyped
+    def authenticate_token(self, token_string: str) -> Token | None:
+        token = find_token(token_string, "access_token")
+        # find_token knows refresh tokens too (revocation and introspection take either): not here.
+        return token if token is not None and token.matched_kind == "access_token" else None
+
+    def validate_token(self, token: Token | None, scopes: list[str], request: OAuth2Request) -> None:
+        # Authlib's checks (present, not expired, not revoked, scope), with our descriptions, and one it
+        # cannot know: the person behind the token may still sign in. Before the scope, as before.
+        if token is None or token.is_revoked() or token.is_expired():
+            raise InvalidTokenError("The access token is invalid, expired or revoked.", realm=self.realm)
+        if token.user is None or not token.user.is_active:
+            raise InvalidTokenError("The access token has no active user.", realm=self.realm)
+        if self.scope_insufficient(token.get_scope(), scopes):
+            raise InsufficientScope(f"The access token lacks the {' '.join(scopes)} scope.", " ".join(scopes))
+
+
+class BearerTokens(ResourceProtector):  # type: ignore[misc]  # Authlib is untyped
+    """Authlib's protector with RFC 6750 §2.1 (header) and §2.2 (form body); Authlib reads the header only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_token_validator(AccessTokens(realm=REALM))
+
+    def acquire_token(self, scopes: str) -> Token:
+        """What UserInfoEndpoint asks (Authlib's Flask protector has it, but builds a request without a form)."""
+        token: Token = self.validate_request([scopes], FlaskOAuth2Request(flask_request))
+        return token
+
+    def parse_request_authorization(self, request: OAuth2Request) -> tuple[AccessTokens, str]:
+        validator: AccessTokens = self.get_token_validator("bearer")
+        from_form = None
+        mimetype = request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+        if request.method == "POST" and mimetype == "application/x-www-form-urlencoded":
+            from_form = request.form.get("access_token")
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        # RFC 6750 §3.1: another scheme (Basic, …) is "no authentication information", not an error.
+        if scheme.lower() == "bearer":
+            if not value.strip() or from_form:
+                raise NotOneWay()
+            return validator, value.strip()
         if from_form:
-            return None, "invalid_request"
-        return value.strip(), None
-    if from_form:
-        return from_form, None
-    return None, None
+            return validator, from_form
+        raise NoToken()
 
 
-def userinfo_response(request):
-    token_string, error = _bearer(request)
-    if error:
-        return _challenge(400, error, "Send the access token in exactly one way.")
-    if not token_string:
-        return _challenge(401)
-    token = find_token(token_string, "access_token")
-    if (token is None or getattr(token, "matched_kind", "") != "access_token" or token.is_revoked()
-            or token.is_expired()):
-        return _challenge(401, "invalid_token", "The access token is invalid, expired or revoked.")
-    if token.user is None or not token.user.is_active:
-        return _challenge(401, "invalid_token", "The access token has no active user.")
-    if "openid" not in scope_to_list(token.scope):
-        return _challenge(403, "insufficient_scope", "The access token lacks the openid scope.", scope="openid")
-    response = jsonify(user_claims(token.user, token.scope, phone_of(token.user)))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+class UserInfo(UserInfoEndpoint):  # type: ignore[misc]  # Authlib is untyped
+    """Authlib's endpoint: JSON only (we register no userinfo_signed_response_alg, so it never signs)."""
+
+    def generate_user_info(self, user: User, scope: str) -> dict[str, object]:
+        return user_claims(user, scope, phone_of(user))
+
+    def get_issuer(self) -> str:
+        return settings().issuer
+
+
+def endpoint() -> UserInfo:
+    return UserInfo(resource_protector=BearerTokens())

@@ -38,12 +38,12 @@ def end_session():
 
     ending: list[SsoSession] = []
     # The hint's session may live in another browser: the portal that holds its ID token asks to end it.
-    hinted = sessions.by_sid(asked.hint.get("sid")) if asked.hint else None
+    hinted = sessions.by_sid(asked.hint.sid) if asked.hint else None
     if hinted is not None and hinted.ended_at is None:
         ending.append(hinted)
     mine = current_session()
     # Without a hint for this very person anyone could log them out by a link: ask first (§2, §6).
-    ask_first = mine is not None and not confirmed and (asked.hint is None or asked.hint.get("sub") != mine.user.sub)
+    ask_first = mine is not None and not confirmed and (asked.hint is None or asked.hint.sub != mine.user.sub)
     if mine is not None and not ask_first:
         ending.append(mine)
 

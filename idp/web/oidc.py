@@ -23,7 +23,6 @@ from idp.oidc import pending
 from idp.oidc.authorize import server
 from idp.oidc.claims import InvalidHint
 from idp.oidc.discovery import discovery_json
-from idp.oidc.userinfo import userinfo_response
 from idp.runtime import keyring
 from idp.web.cookies import current_session, device_token
 
@@ -104,7 +103,7 @@ def token():
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 def userinfo():
-    return userinfo_response(request)
+    return server().create_endpoint_response("userinfo")
 
 
 @bp.route("/revoke", methods=["POST"])

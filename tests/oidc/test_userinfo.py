@@ -119,3 +119,18 @@ def test_token_in_header_and_body_is_an_invalid_request(client, tokens):
     response = client.post("/userinfo", headers=bearer(tokens["access_token"]),
                            data={"access_token": tokens["access_token"]})
     _challenge(response, 400, "invalid_request")
+
+
+def test_token_in_a_multipart_body_is_not_accepted(client, tokens):
+    """RFC 6750 §2.2: a form-encoded body only (application/x-www-form-urlencoded)."""
+    response = client.post("/userinfo", data={"access_token": tokens["access_token"]},
+                           content_type="multipart/form-data")
+    _challenge(response, 401, None)
+    assert response.get_json() == {}
+
+
+def test_form_encoded_body_with_a_charset_is_accepted(client, tokens, user):
+    response = client.post("/userinfo", data=f"access_token={tokens['access_token']}",
+                           content_type="application/x-www-form-urlencoded; charset=UTF-8")
+    assert response.status_code == 200
+    assert response.get_json()["sub"] == user.sub
