@@ -149,6 +149,16 @@ class Issuer(IssuerParameter):  # type: ignore[misc]  # Authlib is untyped
 
 
 class Server(AuthorizationServer):  # type: ignore[misc]  # Authlib is untyped
+    def authenticate_client(self, request: OAuth2Request, methods: list[str], endpoint: str = "token") -> Client:
+        # RFC 6749 §2.3: one authentication method per request, and §5.2 names more than one invalid_request.
+        # Authlib takes the first method that succeeds, so a right Basic header would cover a wrong body secret.
+        basic = request.headers.get("Authorization", "")[:6].lower() == "basic "
+        if basic and "client_secret" in request.form:
+            raise InvalidRequestError("Use one client authentication method: HTTP Basic or client_secret in "
+                                      "the body, not both.")
+        client: Client = super().authenticate_client(request, methods, endpoint)
+        return client
+
     def create_oauth2_request(self, request: OAuth2Request | Request | None) -> OAuth2Request:
         # A resumed (parked) request is already an OAuth2Request; anything else is the Flask request.
         if isinstance(request, OAuth2Request):

@@ -156,3 +156,26 @@ def test_service_client_may_not_redeem_codes(service, rp, user):
                                       "redirect_uri": rp.redirect_uri})
     assert response.status_code == 400
     assert response.get_json()["error"] == "unauthorized_client"
+
+
+@pytest.mark.parametrize("body_secret", ["wrong-secret", "right"])
+def test_two_authentication_methods_in_one_request_are_refused(rp, user, body_secret):
+    """RFC 6749 §2.3 and §5.2 (issue 13): Basic and a body secret together are invalid_request, even when the
+    Basic one is right; the code is not spent, and the portal gets its tokens with one method."""
+    callback = rp.sign_in(user.email, PASSWORD)
+    secret = rp.portal.secret if body_secret == "right" else body_secret
+    response = rp.client.post("/token", headers=basic_auth(rp.portal.client_id, rp.portal.secret), data={
+        "grant_type": "authorization_code", "code": callback["code"], "redirect_uri": rp.redirect_uri,
+        "code_verifier": rp.verifier, "client_id": rp.portal.client_id, "client_secret": secret})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+    assert "access_token" not in response.get_json()
+    assert rp.exchange(callback["code"]).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/revoke", "/introspect"])
+def test_two_methods_are_refused_at_revocation_and_introspection_too(rp, path):
+    response = rp.client.post(path, headers=basic_auth(rp.portal.client_id, rp.portal.secret), data={
+        "token": "anything", "client_id": rp.portal.client_id, "client_secret": "wrong-secret"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
