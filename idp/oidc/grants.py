@@ -115,6 +115,9 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         if not claimed:
             revoke_tokens_of_code(row)
             return None
+        # Committed now: a redemption that fails after this (a wrong PKCE verifier or redirect_uri) has spent
+        # the code, so whoever tries verifiers gets one try (RFC 9700 §2.1.1).
+        db.session.commit()
         if row.is_expired():
             return None
         return row

@@ -1,7 +1,10 @@
 """PKCE (RFC 7636, RFC 9700 §2.1.1): S256 only, required of public clients, verified whenever sent."""
 
 import pytest
+from sqlalchemy import func, select
 
+from idp.extensions import db
+from idp.models import Token
 from tests.helpers import ISSUER, RelyingParty, pkce_pair
 
 PASSWORD = "correct horse battery"
@@ -69,11 +72,16 @@ def test_public_client_must_send_the_verifier(app_rp, user):
     assert response.get_json()["error"] == "invalid_request"
 
 
-def test_wrong_verifier_does_not_burn_the_right_one(app_rp, user):
-    """A failed exchange changes nothing: the holder of the real verifier still gets tokens."""
+def test_a_wrong_verifier_burns_the_code(app_rp, user):
+    """RFC 9700 §2.1.1 (issue 13): a redemption that fails on the verifier spends the code, so a stolen code
+    gives one guess at the verifier; the real verifier afterwards gets nothing either."""
     callback = app_rp.sign_in(user.email, PASSWORD)
-    assert app_rp.exchange(callback["code"], verifier=pkce_pair()[0], auth="none").status_code == 400
-    assert app_rp.exchange(callback["code"], auth="none").status_code == 200
+    wrong = app_rp.exchange(callback["code"], verifier=pkce_pair()[0], auth="none")
+    assert wrong.status_code == 400 and wrong.get_json()["error"] == "invalid_grant"
+    right = app_rp.exchange(callback["code"], auth="none")
+    assert right.status_code == 400 and right.get_json()["error"] == "invalid_grant"
+    assert "access_token" not in right.get_json()
+    assert db.session.scalar(select(func.count()).select_from(Token)) == 0
 
 
 def test_confidential_client_without_pkce_is_allowed(rp, user):
