@@ -301,15 +301,18 @@ def mfa_options(defaults: bool):
 @click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
 @click.option("--backchannel-logout-uri")
 @click.option("--first-party", is_flag=True, help="Our own portal: no consent screen.")
-@click.option("--public", is_flag=True, help="No secret (native/SPA); PKCE required.")
+@click.option("--public", is_flag=True, help="No secret (native/SPA).")
+@click.option("--without-pkce", is_flag=True,
+              help="A legacy confidential portal that cannot send PKCE: exempt it (weaker; every other "
+                   "portal must send a S256 code_challenge).")
 @click.option("--service", is_flag=True, help="A machine client using client_credentials.")
 @click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), help="Default: setting keys.algorithm.")
 @click.option("--client-id", help="Choose the client_id (default: random).")
 @mfa_options(defaults=True)
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
-def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_party, public, service,
-                id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
+def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_party, public, without_pkce,
+                service, id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
                 email_domains, registration, as_json):
     """Register a portal; prints client_id and (once) client_secret."""
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
@@ -318,7 +321,8 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
                           id_token_alg=id_token_alg or settings().keys.algorithm,
                           mfa=mfa, mfa_factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
                           password_policy=password_policy, help_contact=help_contact,
-                          email_domains=list(email_domains) or None, registration=registration)
+                          email_domains=list(email_domains) or None, registration=registration,
+                          pkce_required=not without_pkce)
     db.session.commit()
     data = describe(registered.client)
     if registered.secret:
@@ -329,16 +333,19 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
 @clients.command("update")
 @click.argument("client_id")
 @click.option("--name")
+@click.option("--pkce/--without-pkce", "pkce", default=None,
+              help="Require PKCE (the default), or exempt a legacy confidential portal on purpose.")
 @mfa_options(defaults=False)
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
-def clients_update(client_id, name, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
+def clients_update(client_id, name, pkce, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
                    email_domains, registration, as_json):
     """Change a portal's name, second-factor policy or account rules; what is not given stays."""
     client = get(client_id)
     update(client, name=name, mfa=mfa, factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
            password_policy=password_policy, help_contact=help_contact,
-           email_domains=list(email_domains) if email_domains else None, registration=registration)
+           email_domains=list(email_domains) if email_domains else None, registration=registration,
+           pkce_required=pkce)
     db.session.commit()
     emit(describe(client), as_json)
 

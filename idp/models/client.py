@@ -4,7 +4,7 @@ from datetime import datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, String, false
+from sqlalchemy import JSON, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.extensions import db
@@ -49,6 +49,9 @@ class Client(db.Model, ClientMixin):
     email_domains: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # People may create their own account from this portal's sign-in page (seed 000: end users).
     registration: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # PKCE (S256) at every authorization request (RFC 9700 §2.1.1); False only for a legacy confidential
+    # portal that an admin exempted on purpose (`idp clients update --without-pkce`).
+    pkce_required: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     # --- Authlib ClientMixin -------------------------------------------------------

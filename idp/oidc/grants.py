@@ -36,7 +36,8 @@ class BearerToken(TypedDict, total=False):
 
 
 class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]  # Authlib is untyped
-    """PKCE with S256 only; required of public clients, verified whenever a challenge was sent."""
+    """PKCE with S256 only; required of every client unless an admin exempted a confidential one, verified
+    whenever a challenge was sent."""
 
     SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
@@ -44,7 +45,7 @@ class S256CodeChallenge(CodeChallenge):  # type: ignore[misc]  # Authlib is unty
     def validate_code_challenge(self, grant: AuthorizationCodeGrant, redirect_uri: str) -> None:
         data = grant.request.payload.data
         challenge, method = data.get("code_challenge"), data.get("code_challenge_method")
-        if grant.client.public and not challenge:
+        if not challenge and (grant.client.public or grant.client.pkce_required):
             raise InvalidRequestError("PKCE (code_challenge with S256) is required for this client.")
         if challenge and method != "S256":
             raise InvalidRequestError("code_challenge_method must be S256.")

@@ -69,6 +69,7 @@ def register(
     help_contact: str | None = None,
     email_domains: list[str] | None = None,
     registration: bool | None = None,
+    pkce_required: bool = True,
 ) -> Registered:
     """Add a client (not committed); the secret is returned once and only its hash is kept."""
     dev = settings().server.dev_mode
@@ -81,6 +82,8 @@ def register(
         raise InvalidInput("a portal needs at least one --redirect-uri")
     if id_token_alg not in {"RS256", "ES256"}:
         raise InvalidInput("id token algorithm must be RS256 or ES256")
+    if public and not pkce_required:
+        raise InvalidInput("a public client always needs PKCE: only a confidential portal can be exempted")
     redirect_uris = [check_uri(u, "redirect-uri", dev) for u in redirect_uris]
     post_logout = [check_uri(u, "post-logout-redirect-uri", dev) for u in post_logout_redirect_uris]
     if backchannel_logout_uri:
@@ -104,6 +107,7 @@ def register(
         scope="" if service else "openid profile email phone roles offline_access",
         first_party=first_party,
         public=public,
+        pkce_required=pkce_required,
         id_token_alg=id_token_alg,
         created_at=clock.now(),
     )
@@ -170,17 +174,21 @@ def set_account_rules(client: Client, *, password_policy: str | None = None, hel
 
 def update(client: Client, *, name: str | None = None, password_policy: str | None = None,
            help_contact: str | None = None, email_domains: list[str] | None = None,
-           registration: bool | None = None, **policy) -> None:
-    """Change a portal's name, second-factor policy or account rules (audited)."""
+           registration: bool | None = None, pkce_required: bool | None = None, **policy) -> None:
+    """Change a portal's name, second-factor policy, account rules or PKCE exemption (audited)."""
     if name is not None:
         if not name.strip():
             raise InvalidInput("a client needs a name")
         client.name = name.strip()
+    if pkce_required is not None:
+        if client.public and not pkce_required:
+            raise InvalidInput("a public client always needs PKCE: only a confidential portal can be exempted")
+        client.pkce_required = pkce_required
     set_mfa_policy(client, **policy)
     rules = {"password_policy": password_policy, "help_contact": help_contact, "email_domains": email_domains,
              "registration": registration}
     set_account_rules(client, **rules)
-    policy.update(rules)
+    policy.update(rules, pkce_required=pkce_required)
     record(EventTag.CLIENT_UPDATED, client_id=client.client_id,
            changed=sorted([k for k, v in policy.items() if v is not None] + (["name"] if name else [])))
 
@@ -227,6 +235,7 @@ def describe(client: Client) -> dict:
         "grant_types": client.grant_types,
         "first_party": client.first_party,
         "public": client.public,
+        "pkce_required": client.pkce_required,
         "id_token_signed_response_alg": client.id_token_alg,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "mfa": client.mfa,

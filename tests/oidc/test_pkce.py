@@ -3,8 +3,9 @@
 import pytest
 from sqlalchemy import func, select
 
+from idp.errors import InvalidInput
 from idp.extensions import db
-from idp.models import Token
+from idp.models import PendingAuthorization, Token
 from tests.helpers import ISSUER, RelyingParty, pkce_pair
 
 PASSWORD = "correct horse battery"
@@ -84,14 +85,34 @@ def test_a_wrong_verifier_burns_the_code(app_rp, user):
     assert db.session.scalar(select(func.count()).select_from(Token)) == 0
 
 
-def test_confidential_client_without_pkce_is_allowed(rp, user):
-    callback = rp.sign_in(user.email, PASSWORD, code_challenge=None, code_challenge_method=None)
-    response = rp.exchange(callback["code"], verifier=None)
+@pytest.fixture
+def legacy_rp(client, make_portal):
+    """A confidential portal that cannot send PKCE, exempted by an admin on purpose."""
+    return RelyingParty(client, make_portal("Oud declaratieportaal", pkce_required=False))
+
+
+def test_a_confidential_client_without_pkce_is_refused_by_default(rp, user):
+    """RFC 9700 §2.1.1 and OAuth 2.1 (issue 13): PKCE for every portal, confidential ones too."""
+    before = db.session.scalar(select(func.count()).select_from(PendingAuthorization))
+    response = rp.authorize(code_challenge=None, code_challenge_method=None)
+    assert _error(rp, response)["error"] == "invalid_request"
+    assert db.session.scalar(select(func.count()).select_from(PendingAuthorization)) == before
+
+
+def test_an_exempted_confidential_client_may_sign_in_without_pkce(legacy_rp, user):
+    callback = legacy_rp.sign_in(user.email, PASSWORD, code_challenge=None, code_challenge_method=None)
+    response = legacy_rp.exchange(callback["code"], verifier=None)
     assert response.status_code == 200, response.get_json()
 
 
-def test_verifier_without_challenge_is_refused(rp, user):
+def test_a_public_client_cannot_be_exempted(make_portal):
+    with pytest.raises(InvalidInput, match="public client always needs PKCE"):
+        make_portal("App", public=True, pkce_required=False)
+
+
+def test_verifier_without_challenge_is_refused(legacy_rp, user):
     """RFC 9700 §4.8.2: a code_verifier for a code that had no challenge is a downgrade attempt."""
+    rp = legacy_rp
     callback = rp.sign_in(user.email, PASSWORD, code_challenge=None, code_challenge_method=None)
     verifier, _ = pkce_pair()
     response = rp.exchange(callback["code"], verifier=verifier)
