@@ -65,15 +65,13 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
     @staticmethod
     def validate_authorization_redirect_uri(request: OAuth2Request, client: Client) -> str:
         # The error page never repeats an unregistered URI: it is attacker-chosen text.
+        # OIDC Core §3.1.2.1 requires it: without one, an error page, never a redirect to a registered URI.
         redirect_uri: str | None = request.payload.redirect_uri
-        if redirect_uri:
-            if not client.check_redirect_uri(redirect_uri):
-                raise InvalidRequestError("The redirect_uri is not registered for this client.")
-            return redirect_uri
-        default = client.get_default_redirect_uri()
-        if not default:
-            raise InvalidRequestError("The redirect_uri is missing and this client registered several.")
-        return default
+        if not redirect_uri:
+            raise InvalidRequestError("The redirect_uri is missing: an OpenID Connect request must name it.")
+        if not client.check_redirect_uri(redirect_uri):
+            raise InvalidRequestError("The redirect_uri is not registered for this client.")
+        return redirect_uri
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> AuthorizationCode:
         sso = request.sso_session  # set by the authorize view: the session that signs this in

@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import func, select
 
+from idp.extensions import db
+from idp.models import PendingAuthorization
 from tests.helpers import ISSUER, RelyingParty
 
 
@@ -128,19 +130,16 @@ def test_missing_redirect_uri_with_several_registered_gets_an_error_page(client,
     assert "invalid_request" in _error_page(response)
 
 
-def test_openid_request_without_redirect_uri_is_refused_to_the_only_registered_one(rp, user):
-    # OIDC Core §3.1.2.1: redirect_uri is REQUIRED in an OpenID request, even with one registration.
-    callback = _error_redirect(rp, rp.authorize(redirect_uri=None))
-    assert callback["error"] == "invalid_request"
-    assert callback["state"] == rp.state
-
-
-def test_plain_oauth_request_without_redirect_uri_uses_the_only_registered_one(rp, user):
-    # RFC 6749 §4.1.3: then redirect_uri is not required at the token endpoint either.
-    callback = rp.sign_in("anna@example.org", "correct horse battery", redirect_uri=None, scope="profile")
-    exchanged = rp.exchange(callback["code"], redirect_uri=None)
-    assert exchanged.status_code == 200, exchanged.get_json()
-    assert "id_token" not in exchanged.get_json()
+@pytest.mark.parametrize("scope", ["openid profile", "profile"])
+def test_a_request_without_redirect_uri_gets_an_error_page_never_a_redirect(client, rp, user, scope):
+    """OIDC Core §3.1.2.1 requires redirect_uri (issue 13): without it the person gets a page, even when the
+    portal registered one address, and a plain OAuth request is held to the same rule."""
+    before = db.session.scalar(select(func.count()).select_from(PendingAuthorization))
+    response = rp.authorize(redirect_uri=None, scope=scope)
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "invalid_request" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(PendingAuthorization)) == before
 
 
 @pytest.mark.parametrize(("name", "limit"), [("nonce", 255), ("state", 1000), ("login_hint", 320)])
