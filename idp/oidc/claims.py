@@ -98,6 +98,7 @@ class Hint:
     sub: str
     audiences: list[str]
     sid: str | None
+    expired: bool = False  # an old ID token still names the person, but proves no live portal session
 
 
 def id_token_hint(hint: str) -> Hint:
@@ -123,4 +124,6 @@ def id_token_hint(hint: str) -> Hint:
         audiences = [a for a in aud if isinstance(a, str)]
     else:
         audiences = [aud] if isinstance(aud, str) else []
-    return Hint(sub=sub, audiences=audiences, sid=sid if isinstance(sid, str) else None)
+    exp = claims.get("exp")
+    expired = not isinstance(exp, int) or isinstance(exp, bool) or exp <= clock.timestamp(clock.now())
+    return Hint(sub=sub, audiences=audiences, sid=sid if isinstance(sid, str) else None, expired=expired)

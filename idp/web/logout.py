@@ -37,15 +37,22 @@ def end_session():
         csrf.protect()
 
     ending: list[SsoSession] = []
-    # The hint's session may live in another browser: the portal that holds its ID token asks to end it.
-    hinted = sessions.by_sid(asked.hint.sid) if asked.hint else None
-    if hinted is not None and hinted.ended_at is None:
-        ending.append(hinted)
     mine = current_session()
-    # Without a hint for this very person anyone could log them out by a link: ask first (§2, §6).
-    ask_first = mine is not None and not confirmed and (asked.hint is None or asked.hint.sub != mine.user.sub)
-    if mine is not None and not ask_first:
-        ending.append(mine)
+    hinted = sessions.by_sid(asked.hint.sid) if asked.hint else None
+    # The hint's session in another browser: the request does not come from that session's own context.
+    other = hinted if hinted is not None and hinted.ended_at is None and (mine is None or hinted.id != mine.id) \
+        else None
+    # Only a live ID token of the person signed in here ends this browser's session at once. Anything less
+    # asks the person here first (§2 lets us ask, §6): no hint or another person's, an expired hint (it may
+    # come from a log or a copied link), or a hint naming a session in another browser.
+    ask_first = not confirmed and (
+        (mine is not None and (asked.hint is None or asked.hint.sub != mine.user.sub or asked.hint.expired))
+        or other is not None)
+    if not ask_first:
+        if mine is not None:
+            ending.append(mine)
+        if other is not None and asked.hint is not None and not asked.hint.expired:
+            ending.append(other)  # confirmed here, by a live ID token of that session's portal
 
     reason = "rp-initiated" if asked.client else "user"
     deliveries = []

@@ -47,14 +47,16 @@ def test_logout_echoes_state_to_the_portal(provider, browser, strict_rp):
     assert query_of(landed) == {"state": "af0ifjsldkj"}
 
 
-def test_logout_accepts_an_expired_id_token_hint(provider, browser, strict_rp):
+def test_logout_accepts_an_expired_id_token_hint_once_the_person_confirms(provider, browser, strict_rp):
     rp = strict_rp()
     _, tokens = rp.sign_in(browser)
     target = rp.portal.post_logout_redirect_uri
     expired = datetime.fromtimestamp(tokens.claims["exp"] + 60, UTC)
     with time_machine.travel(expired, tick=True):
-        landed = browser.visit(rp.end_session_url(id_token_hint=tokens.id_token,
-                                                  post_logout_redirect_uri=target), target)
+        page = browser.visit(rp.end_session_url(id_token_hint=tokens.id_token,
+                                                post_logout_redirect_uri=target), target)
+        assert not isinstance(page, str), "an expired hint logged out without asking"
+        landed = browser.submit(page, target, confirm="yes")
     assert landed == target, landed
     assert _silent_sign_in_needs_login(rp, browser)
 

@@ -74,12 +74,19 @@ def test_logout_by_post_form(client, rp, signed_in):
     assert sso_session(rp, signed_in).ended_at is not None
 
 
-def test_expired_hint_still_names_the_client(client, rp, signed_in):
+def test_expired_hint_still_names_the_client_but_the_person_confirms(client, rp, signed_in):
+    """An expired ID token may come from a log or a copied link (issue 13): it names the portal, whose
+    address is followed, but the person is asked first."""
     target = rp.portal.post_logout_redirect_uris[0]
     with time_machine.travel(clock.now() + timedelta(minutes=30)):  # the ID token lived 5 minutes
         assert still_signed_in(rp)
-        response = end_session(client, id_token_hint=signed_in, post_logout_redirect_uri=target)
+        page = end_session(client, id_token_hint=signed_in, post_logout_redirect_uri=target)
+        assert page.status_code == 200 and "Wilt u uitloggen?" in page.get_data(as_text=True)
+        assert still_signed_in(rp)  # nothing ended before the answer
 
+        token = confirm_page(client, f"/logout?post_logout_redirect_uri={target}&id_token_hint={signed_in}")[1]
+        response = end_session(client, "POST", csrf_token=token, confirm="yes", id_token_hint=signed_in,
+                               post_logout_redirect_uri=target)
         assert response.status_code == 302 and response.location == target
         assert not still_signed_in(rp)
 
@@ -276,7 +283,7 @@ def test_hint_for_someone_else_does_not_end_this_browsers_session(app, client, r
     assert page.status_code == 200 and "Wilt u uitloggen?" in page.get_data(as_text=True)
     assert not sso_cookie_cleared(page)
     assert still_signed_in(rp)  # Anna, in this browser
-    assert not still_signed_in(bert_at_portal)  # the session the hint named is over
+    assert still_signed_in(bert_at_portal)  # Bert's session, in his browser, waits for the answer here
 
     token = confirm_page(client, f"/logout?post_logout_redirect_uri={target}&id_token_hint={bert_token}")[1]
     response = end_session(client, "POST", csrf_token=token, confirm="yes", id_token_hint=bert_token,
@@ -284,16 +291,37 @@ def test_hint_for_someone_else_does_not_end_this_browsers_session(app, client, r
 
     assert response.status_code == 302 and response.location == target
     assert not still_signed_in(rp)
+    assert not still_signed_in(bert_at_portal)  # confirmed, with a live ID token of his session's portal
 
 
-def test_hint_whose_session_lives_in_another_browser_ends_it(app, client, rp, user, signed_in):
+def test_a_hint_whose_session_lives_in_another_browser_ends_it_only_when_confirmed(app, client, rp, signed_in):
+    """Not the portal's own session context (issue 13): whoever holds the ID token is asked first."""
     other_browser = app.test_client()
-    response = end_session(other_browser, id_token_hint=signed_in,
-                           post_logout_redirect_uri=rp.portal.post_logout_redirect_uris[0])
+    target = rp.portal.post_logout_redirect_uris[0]
+    page = end_session(other_browser, id_token_hint=signed_in, post_logout_redirect_uri=target)
+    assert page.status_code == 200 and "Wilt u uitloggen?" in page.get_data(as_text=True)
+    assert sso_session(rp, signed_in).ended_at is None and still_signed_in(rp)
 
-    assert response.status_code == 302
+    token = confirm_page(other_browser, f"/logout?post_logout_redirect_uri={target}&id_token_hint={signed_in}")[1]
+    response = end_session(other_browser, "POST", csrf_token=token, confirm="yes", id_token_hint=signed_in,
+                           post_logout_redirect_uri=target)
+    assert response.status_code == 302 and response.location == target
     assert sso_session(rp, signed_in).ended_at is not None
     assert not still_signed_in(rp)
+
+
+def test_an_expired_hint_never_ends_a_session_in_another_browser(app, client, rp, signed_in):
+    """An old ID token (from a log, say) proves no live portal session: confirming elsewhere ends nothing."""
+    other_browser = app.test_client()
+    target = rp.portal.post_logout_redirect_uris[0]
+    with time_machine.travel(clock.now() + timedelta(minutes=30)):
+        token = confirm_page(other_browser,
+                             f"/logout?post_logout_redirect_uri={target}&id_token_hint={signed_in}")[1]
+        response = end_session(other_browser, "POST", csrf_token=token, confirm="yes", id_token_hint=signed_in,
+                               post_logout_redirect_uri=target)
+        assert response.status_code == 302 and response.location == target
+        assert sso_session(rp, signed_in).ended_at is None
+        assert still_signed_in(rp)
 
 
 def test_ended_session_cookie_is_worthless(client, rp, signed_in):
