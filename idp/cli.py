@@ -90,7 +90,25 @@ def emit(data: dict | list, as_json: bool) -> None:
         return
     rows = data if isinstance(data, list) else [data]
     for row in rows:
-        click.echo("  ".join(f"{k}={v}" for k, v in row.items() if v not in (None, [], "")))
+        click.echo("  ".join(_text_fields(row)))
+
+
+def _text_fields(row: dict) -> list[str]:
+    """key=value pairs; a portal's profile as profile.<field>=<value>, marked (portal) where it set it."""
+    out = []
+    for key, value in row.items():
+        if key == "profile" and isinstance(value, dict):
+            out += [f"profile.{name}={_text(v['value'])}" + (" (portal)" if v["from"] == "portal" else "")
+                    for name, v in value.items()]
+        elif value not in (None, [], ""):
+            out.append(f"{key}={value}")
+    return out
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return ",".join(value) if isinstance(value, list) else str(value)
 
 
 # --- init / serve / demo ------------------------------------------------------------------
@@ -273,9 +291,23 @@ def users_resend_activation(ref):
 clients = AppGroup("clients", help="Register portals (OIDC clients).")
 
 
+def _profile_assignments(values: tuple[str, ...]) -> dict[str, str | None]:
+    """`--profile field=value` (repeat); `field=` sets the field back to the deployment's default."""
+    assignments: dict[str, str | None] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected field=value, got {item!r}", param_hint="--profile")
+        assignments[name.strip()] = value.strip() or None
+    return assignments
+
+
 def mfa_options(defaults: bool):
     """The second-factor and account-rule flags shared by `clients add` (with defaults) and `clients update`."""
     def decorate(func):
+        func = click.option("--profile", "profile", multiple=True, metavar="FIELD=VALUE",
+                            help="A field of the portal's sign-in profile (repeat; FIELD= for the default); "
+                                 "`idp clients show` lists the fields and where each value comes from.")(func)
         func = click.option("--registration/--no-registration", default=False if defaults else None,
                             help="People may create their own account from this portal's sign-in page.")(func)
         func = click.option("--email-domain", "email_domains", multiple=True,
@@ -313,7 +345,7 @@ def mfa_options(defaults: bool):
 @domain_command
 def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_party, public, without_pkce,
                 service, id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
-                email_domains, registration, as_json):
+                email_domains, registration, profile, as_json):
     """Register a portal; prints client_id and (once) client_secret."""
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
                           backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
@@ -322,7 +354,7 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
                           mfa=mfa, mfa_factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
                           password_policy=password_policy, help_contact=help_contact,
                           email_domains=list(email_domains) or None, registration=registration,
-                          pkce_required=not without_pkce)
+                          pkce_required=not without_pkce, profile=_profile_assignments(profile))
     db.session.commit()
     data = describe(registered.client)
     if registered.secret:
@@ -339,13 +371,13 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def clients_update(client_id, name, pkce, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
-                   email_domains, registration, as_json):
-    """Change a portal's name, second-factor policy or account rules; what is not given stays."""
+                   email_domains, registration, profile, as_json):
+    """Change a portal's name, second-factor policy, account rules or profile; what is not given stays."""
     client = get(client_id)
     update(client, name=name, mfa=mfa, factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
            password_policy=password_policy, help_contact=help_contact,
            email_domains=list(email_domains) if email_domains else None, registration=registration,
-           pkce_required=pkce)
+           pkce_required=pkce, profile=_profile_assignments(profile))
     db.session.commit()
     emit(describe(client), as_json)
 

@@ -17,7 +17,8 @@ from idp.audit import EventTag, record
 from idp.errors import InvalidInput
 from idp.extensions import db
 from idp.messaging import send
-from idp.models import AccountLink, OutboxMessage, User
+from idp.models import AccountLink, Client, OutboxMessage, User
+from idp.portals import profile, registry
 from idp.runtime import settings
 
 BIRTH_DATE, PASSWORD, PHONE = "birth_date", "password", "phone"
@@ -53,14 +54,19 @@ def flow_uid(link: AccountLink) -> str:
     return f"activate:{link.id}"
 
 
-def next_step(user: User, done: set[str]) -> str | None:
+def portal_of(link: AccountLink) -> Client | None:
+    """The portal the account was made for, whose profile the activation follows (None: the defaults)."""
+    return registry.find(link.client_id) if link.client_id else None
+
+
+def next_step(link: AccountLink, user: User, done: set[str]) -> str | None:
     """The first step still to do, given the steps this browser finished for this link; None when all
     are done."""
     if user.date_of_birth is not None and BIRTH_DATE not in done:
         return BIRTH_DATE
     if PASSWORD not in done:
         return PASSWORD
-    if settings().accounts.activation_phone and factors.get(user, "sms") is None:
+    if profile.of(portal_of(link)).activation_phone and factors.get(user, "sms") is None:
         return PHONE
     return None
 

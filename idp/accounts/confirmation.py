@@ -59,6 +59,7 @@ class Confirmation:
     kind: str
     flow_uid: str
     replace: bool = False
+    sms_prefix: bool | None = None  # the portal's profile; None: the deployment's setting
 
     def factor(self) -> Factor | None:
         """The factor waiting for its code, if a code was sent."""
@@ -102,7 +103,8 @@ class Confirmation:
         typed = typed[: phones.MAX_INPUT]
         try:
             if self.kind == "sms":
-                factors.start_sms(self.user, typed, flow_uid=self.flow_uid, replace=self.replace)
+                factors.start_sms(self.user, typed, flow_uid=self.flow_uid, replace=self.replace,
+                                  sms_prefix=self.sms_prefix)
             else:
                 factors.start_email(self.user, flow_uid=self.flow_uid)
         except (InvalidInput, codes.CodeError) as error:
@@ -112,7 +114,7 @@ class Confirmation:
 
     def resend(self, factor: Factor) -> Outcome:
         try:
-            factors.resend(self.user, factor, flow_uid=self.flow_uid)
+            factors.resend(self.user, factor, flow_uid=self.flow_uid, sms_prefix=self.sms_prefix)
         except codes.CodeError as error:
             return Outcome(CODE, error=error.message, keep=False)
         return Outcome(CODE, notice=_("We sent you a new code. The previous code no longer works."))

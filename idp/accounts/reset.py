@@ -13,7 +13,7 @@ from idp.audit import EventTag, record
 from idp.extensions import db
 from idp.messaging import send
 from idp.models import AccountLink, Client, OutboxMessage, User
-from idp.portals import registry
+from idp.portals import profile, registry
 from idp.runtime import settings
 from idp.security import lockout
 from idp.security.logins import login_key, normalise_login
@@ -28,7 +28,7 @@ def request_link(email: str, username: str | None, *, flow_uid: str | None, clie
     """Send a reset link when the address (and the username, where asked) names a known, active account
     (not committed). Returns whether a mail was sent: never show that to the person."""
     typed = normalise_login(email)
-    user = _account(typed, username)
+    user = _account(typed, username, asks_username=asks_username(registry.find(client_id)))
     # The same work for every address, known or not, so that the answer's timing tells nothing: the link and
     # its mail are made either way, in a savepoint that only a known, active account keeps.
     savepoint = db.session.begin_nested()
@@ -46,8 +46,19 @@ def request_link(email: str, username: str | None, *, flow_uid: str | None, clie
     return True
 
 
-def _account(typed_email: str, typed_username: str | None) -> User | None:
-    """The active account with this e-mail address (and this username when the deployment asks for it)."""
+def asks_username(client: Client | None) -> bool:
+    """Does "forgot password" at this portal ask the username as well as the address (its profile)?"""
+    return profile.of(client).reset_asks_username
+
+
+def sets_phone_again(link: AccountLink) -> bool:
+    """After a reset through this link, is the mobile number set again with an SMS check (the portal's
+    profile: seed 001's insurer does so, because a lost phone is why people reset)?"""
+    return profile.of(client_of(link)).reset_phone
+
+
+def _account(typed_email: str, typed_username: str | None, *, asks_username: bool) -> User | None:
+    """The active account with this e-mail address (and this username when the portal asks for it)."""
     if "@" not in typed_email:
         return None  # the form asks for the address: a username alone does not name an account here
     user = find_by_login(typed_email)
@@ -55,7 +66,7 @@ def _account(typed_email: str, typed_username: str | None) -> User | None:
         return None
     if user.password_hash is None:  # not activated yet: only the activation link (date of birth) sets it
         return None
-    if settings().accounts.reset_asks_username and (
+    if asks_username and (
             not user.username or normalise_login(typed_username).lower() != user.username.lower()):
         return None
     return user

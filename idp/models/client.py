@@ -52,6 +52,8 @@ class Client(db.Model, ClientMixin):
     # PKCE (S256) at every authorization request (RFC 9700 §2.1.1); False only for a legacy confidential
     # portal that an admin exempted on purpose (`idp clients update --without-pkce`).
     pkce_required: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The sign-in profile fields this portal sets itself (idp/portals/profile.py); the rest are the defaults.
+    profile: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     # --- Authlib ClientMixin -------------------------------------------------------

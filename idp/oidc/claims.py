@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oidc.core import OpenIDToken, UserInfo
@@ -13,6 +14,7 @@ from joserfc.jwk import KeySet
 from idp import clock
 from idp.accounts.users import phone_of
 from idp.models import AuthorizationCode, Client, Token, User
+from idp.portals import profile
 from idp.runtime import keyring, settings
 
 SCOPES = ("openid", "profile", "email", "phone", "roles", "offline_access")
@@ -22,11 +24,12 @@ class Claims(UserInfo):  # type: ignore[misc]  # Authlib is untyped
     """Authlib's standard claims (OIDC Core §5.1) and which scope gives which (§5.4), with our roles scope."""
 
     REGISTERED_CLAIMS: ClassVar[list[str]] = [*UserInfo.REGISTERED_CLAIMS, "roles"]
-    SCOPES_CLAIMS_MAPPING: ClassVar[dict[str, list[str]]] = {**UserInfo.SCOPES_CLAIMS_MAPPING, "roles": ["roles"]}
+    SCOPES_CLAIMS_MAPPING: ClassVar[dict[str, list[str]]] = profile.SCOPE_CLAIMS
 
 
-def user_claims(user: User, scope: str, phone: str | None = None) -> dict[str, object]:
-    """Standard claims the scope allows (Authlib's UserInfo.filter), leaving out what we do not know."""
+def user_claims(user: User, scope: str, phone: str | None = None, client: Client | None = None) -> dict[str, object]:
+    """Standard claims the scope allows (Authlib's UserInfo.filter), leaving out what we do not know and what
+    the portal's profile withholds whatever it asks (seed 001: the insurer never gets the phone number)."""
     known = Claims(
         name=user.name,
         given_name=user.given_name,
@@ -42,7 +45,13 @@ def user_claims(user: User, scope: str, phone: str | None = None) -> dict[str, o
     )
     # Authlib gives sub only with the openid scope; we name the person whatever the scope.
     claims = {"sub": user.sub, **known.filter(scope or "")}
-    return {k: v for k, v in claims.items() if v is not None}
+    withheld = set(profile.of(client).withheld_claims) if client is not None else set()
+    return {k: v for k, v in claims.items() if v is not None and k not in withheld}
+
+
+# The portal whose ID token is being made: Authlib's generate_user_info(user, scope) is not told it, and one
+# IdToken serves every request, so it travels in a context variable set around process_token.
+_portal: ContextVar[Client | None] = ContextVar("idp_id_token_portal", default=None)
 
 
 class IdToken(OpenIDToken):  # type: ignore[misc]  # Authlib is untyped
@@ -74,8 +83,15 @@ class IdToken(OpenIDToken):  # type: ignore[misc]  # Authlib is untyped
             claims["sid"] = authorization_code.sid  # the SSO session, as back-channel logout tokens name it
         return claims
 
+    def process_token(self, grant: Any, response: Any) -> Any:
+        reset = _portal.set(grant.request.client)
+        try:
+            return super().process_token(grant, response)
+        finally:
+            _portal.reset(reset)
+
     def generate_user_info(self, user: User, scope: str) -> dict[str, object]:
-        return user_claims(user, scope, phone_of(user))
+        return user_claims(user, scope, phone_of(user), _portal.get())
 
     def get_encode_header(self, client: Client) -> dict[str, str | None]:  # our keys all have a kid (auto_kid)
         alg: str = self.get_client_algorithm(client)  # the client's id_token_signed_response_alg

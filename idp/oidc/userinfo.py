@@ -12,6 +12,7 @@ from authlib.oauth2 import OAuth2Error, OAuth2Request, ResourceProtector
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError, InvalidTokenError
 from authlib.oidc.core import UserInfoEndpoint
+from flask import g
 from flask import request as flask_request
 
 from idp.accounts.users import phone_of
@@ -96,6 +97,7 @@ class BearerTokens(ResourceProtector):  # type: ignore[misc]  # Authlib is untyp
     def acquire_token(self, scopes: str) -> Token:
         """What UserInfoEndpoint asks (Authlib's Flask protector has it, but builds a request without a form)."""
         token: Token = self.validate_request([scopes], FlaskOAuth2Request(flask_request))
+        g.idp_userinfo_client = token.client  # generate_user_info is told only user and scope
         return token
 
     def parse_request_authorization(self, request: OAuth2Request) -> tuple[AccessTokens, str]:
@@ -119,7 +121,7 @@ class UserInfo(UserInfoEndpoint):  # type: ignore[misc]  # Authlib is untyped
     """Authlib's endpoint: JSON only (we register no userinfo_signed_response_alg, so it never signs)."""
 
     def generate_user_info(self, user: User, scope: str) -> dict[str, object]:
-        return user_claims(user, scope, phone_of(user))
+        return user_claims(user, scope, phone_of(user), g.get("idp_userinfo_client"))
 
     def get_issuer(self) -> str:
         return settings().issuer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
 from idp.models import AuthorizationCode, Client, Consent, OutboxMessage, SessionClient, Token
 from idp.models.factor import FACTOR_KINDS
+from idp.portals import profile as portal_profile
 from idp.runtime import crypto, settings
 
 CLIENT_ID = re.compile(r"[A-Za-z0-9._~][A-Za-z0-9._~-]{0,63}")
@@ -70,6 +72,7 @@ def register(
     email_domains: list[str] | None = None,
     registration: bool | None = None,
     pkce_required: bool = True,
+    profile: Mapping[str, str | None] | None = None,
 ) -> Registered:
     """Add a client (not committed); the secret is returned once and only its hash is kept."""
     dev = settings().server.dev_mode
@@ -115,6 +118,8 @@ def register(
                    trusted_device_days=trusted_device_days)
     set_account_rules(client, password_policy=password_policy, help_contact=help_contact,
                       email_domains=email_domains, registration=bool(registration))
+    client.profile = {}
+    portal_profile.change(client, profile or {})
     db.session.add(client)
     db.session.flush()
     record(EventTag.CLIENT_CREATED, client_id=client.client_id, name=name)
@@ -174,8 +179,9 @@ def set_account_rules(client: Client, *, password_policy: str | None = None, hel
 
 def update(client: Client, *, name: str | None = None, password_policy: str | None = None,
            help_contact: str | None = None, email_domains: list[str] | None = None,
-           registration: bool | None = None, pkce_required: bool | None = None, **policy) -> None:
-    """Change a portal's name, second-factor policy, account rules or PKCE exemption (audited)."""
+           registration: bool | None = None, pkce_required: bool | None = None,
+           profile: Mapping[str, str | None] | None = None, **policy) -> None:
+    """Change a portal's name, second-factor policy, account rules, PKCE exemption or profile (audited)."""
     if name is not None:
         if not name.strip():
             raise InvalidInput("a client needs a name")
@@ -189,8 +195,10 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
              "registration": registration}
     set_account_rules(client, **rules)
     policy.update(rules, pkce_required=pkce_required)
+    changed_profile = [f"profile.{field}" for field in portal_profile.change(client, profile or {})]
     record(EventTag.CLIENT_UPDATED, client_id=client.client_id,
-           changed=sorted([k for k, v in policy.items() if v is not None] + (["name"] if name else [])))
+           changed=sorted([k for k, v in policy.items() if v is not None] + (["name"] if name else [])
+                          + changed_profile))
 
 
 def find(client_id: str | None) -> Client | None:
@@ -245,4 +253,5 @@ def describe(client: Client) -> dict:
         "help_contact": client.help_contact,
         "email_domains": client.email_domains,
         "registration": bool(client.registration),
+        "profile": portal_profile.explain(client),
     }

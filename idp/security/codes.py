@@ -132,8 +132,9 @@ def _count_since(*conditions: ColumnElement[bool], since: datetime) -> int:
 
 
 def issue(user: User, *, channel: str, purpose: str, destination: str, flow_uid: str | None,
-          now: datetime | None = None) -> IssuedCode:
-    """Create a code (not committed) whose message_text the caller sends; older codes stop working.
+          now: datetime | None = None, sms_prefix: bool | None = None) -> IssuedCode:
+    """Create a code (not committed) whose message_text the caller sends; older codes stop working. An SMS
+    code has a prefix when `sms_prefix` (the portal's profile) says so; None: the deployment's setting.
 
     Raises CodeCooldown, CodeCapReached, or InvalidPhone for an SMS destination that is not a mobile number.
     """
@@ -155,7 +156,8 @@ def issue(user: User, *, channel: str, purpose: str, destination: str, flow_uid:
 
     if channel == "sms":
         code = "".join(secrets.choice(DIGITS) for _ in range(config.sms_length))
-        prefix = "".join(secrets.choice(DIGITS) for _ in range(PREFIX_LENGTH)) if config.sms_prefix else None
+        with_prefix = config.sms_prefix if sms_prefix is None else sms_prefix
+        prefix = "".join(secrets.choice(DIGITS) for _ in range(PREFIX_LENGTH)) if with_prefix else None
     else:
         code = "".join(secrets.choice(LETTERS) for _ in range(config.email_length))
         prefix = None

@@ -96,7 +96,7 @@ def activate(token: str):
         raise _dead()
     if user.locale:  # the pages speak the language the activation mail was written in
         g.ui_locales = user.locale
-    step = activation.next_step(user, _done(link))
+    step = activation.next_step(link, user, _done(link))
     if step is None:  # every step done in this browser, e.g. the phone was confirmed before: finish now
         return _ready(link, user, None)
     if request.method == "GET" or request.form.get("step") not in _POSTED[step]:
@@ -127,7 +127,7 @@ def _password(link: AccountLink, user: User, token: str):
     if isinstance(taken, new_password.Refusal):
         return _page(link, user, token, PASSWORD, results=taken.results, error=taken.error)
     _mark(link, PASSWORD)
-    if activation.next_step(user, _done(link)) is None:
+    if activation.next_step(link, user, _done(link)) is None:
         return _ready(link, user, None)
     db.session.commit()
     return _again(token)
@@ -156,7 +156,7 @@ _POSTED = {BIRTH_DATE: {"birth_date"}, PASSWORD: {"password"},
 def password_rules(token: str):
     """Live feedback on the new password, from the rules the server applies when it is saved."""
     opened = activation.open_link(token)
-    if opened is None or activation.next_step(opened[1], _done(opened[0])) != PASSWORD:
+    if opened is None or activation.next_step(opened[0], opened[1], _done(opened[0])) != PASSWORD:
         return {"error": "not found"}, 404
     return policy.feedback_json(passwords.results(opened[1], new_password.typed(request.form), None,
                                                   with_history=False))

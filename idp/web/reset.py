@@ -15,8 +15,9 @@ from idp import clock
 from idp.accounts import confirmation, links, new_password, reset
 from idp.accounts.links import LinkDead
 from idp.extensions import db, limiter
-from idp.models import AccountLink, User
+from idp.models import AccountLink, Client, User
 from idp.oidc import pending
+from idp.portals import profile, registry
 from idp.runtime import crypto, settings
 from idp.security import policy
 from idp.security.logins import login_key
@@ -42,11 +43,16 @@ def _this_reset() -> str:
 # --- asking for a link ----------------------------------------------------------------------------
 
 
+def _portal(parked) -> Client | None:
+    """The portal of the sign-in this browser parked, whose profile the reset pages follow."""
+    return registry.find(parked.params.get("client_id")) if parked is not None else None
+
+
 @bp.get("")
 def start():
     parked = pending.of_this_browser(request.args.get("uid"))
     return render_template("reset/start.html", uid=parked.uid if parked else None, email="",
-                           asks_username=settings().accounts.reset_asks_username, error=None)
+                           asks_username=reset.asks_username(_portal(parked)), error=None)
 
 
 @bp.post("")
@@ -57,7 +63,7 @@ def send_link():
     uid = parked.uid if parked else None
     email = (request.form.get("email") or "").strip()[:320]
     username = (request.form.get("username") or "").strip()[:150]
-    asks_username = settings().accounts.reset_asks_username
+    asks_username = reset.asks_username(_portal(parked))
     if not email or (asks_username and not username):
         error = _("Enter your e-mail address and your username.") if asks_username else _(
             "Enter your e-mail address.")
@@ -105,7 +111,7 @@ def save(token: str):
         return _password_page(found, token, results=taken.results, error=taken.error)
     link_id, user_id, flow_uid = found.id, found.user_id, found.flow_uid
     db.session.commit()  # the portals of the ended sessions are told now (idp/after_commit.py)
-    if settings().accounts.reset_phone:
+    if reset.sets_phone_again(found):
         browser["reset"] = {"link": link_id, "step": "phone"}
         return redirect(url_for("reset.phone"))
     return _finish(flow_uid, db.session.get(User, user_id))
@@ -152,7 +158,8 @@ def _current() -> tuple[AccountLink, User, dict] | None:
 
 def _confirmation(found: AccountLink, user: User) -> confirmation.Confirmation:
     """The new number replaces the SMS factor's once its code is typed; the code is bound to this reset."""
-    return confirmation.Confirmation(user, "sms", flow_uid=f"reset:{found.id}", replace=True)
+    return confirmation.Confirmation(user, "sms", flow_uid=f"reset:{found.id}", replace=True,
+                                     sms_prefix=profile.of(reset.client_of(found)).sms_prefix)
 
 
 def _phone_page(found: AccountLink, user: User, state: dict, *, error: str | None = None,

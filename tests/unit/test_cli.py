@@ -667,3 +667,30 @@ def test_a_chosen_client_id_must_be_plain(app, chosen):
 
     with pytest.raises(InvalidInput, match="client id"):
         register("Portal", ["http://127.0.0.1:9000/cb"], client_id=chosen)
+
+
+def test_clients_profile_is_set_shown_with_its_source_and_reset(env):
+    """Issue 14: `--profile field=value` on add and update; `clients show` prints the effective profile and
+    where each value comes from; `field=` goes back to the deployment's default."""
+    portal = ok_json(env, "clients", "add", "--name", "Clientportaal", "--redirect-uri", "http://127.0.0.1:9010/cb",
+                     "--profile", "sms_prefix=true", "--profile", "withheld_claims=phone_number,phone_number_verified")
+    assert portal["profile"]["sms_prefix"] == {"value": True, "from": "portal"}
+    assert portal["profile"]["withheld_claims"]["value"] == ["phone_number", "phone_number_verified"]
+    assert portal["profile"]["reset_phone"] == {"value": False, "from": "default"}
+
+    ok(env, "clients", "update", portal["client_id"], "--profile", "sms_prefix=", "--profile", "reset_phone=yes")
+    shown = ok(env, "clients", "show", portal["client_id"])
+    assert "profile.sms_prefix=false" in shown and "profile.sms_prefix=false (portal)" not in shown
+    assert "profile.reset_phone=true (portal)" in shown
+
+
+def test_a_bad_profile_field_is_refused_and_changes_nothing(env):
+    portal = ok_json(env, "clients", "add", "--name", "Portaal", "--redirect-uri", "http://127.0.0.1:9011/cb",
+                     "--profile", "reset_phone=true")
+    line = refused(env, "clients", "update", portal["client_id"], "--profile", "sms_prefix=true",
+                   "--profile", "colour=red")
+    assert line.startswith("error: no profile field 'colour'")
+    after = ok_json(env, "clients", "show", portal["client_id"])
+    assert after["profile"]["sms_prefix"]["from"] == "default"
+    assert after["profile"]["reset_phone"] == {"value": True, "from": "portal"}
+    assert run(env, "clients", "update", portal["client_id"], "--profile", "no-equals-sign").returncode == 2

@@ -12,6 +12,7 @@ from idp.extensions import db
 from idp.login.flow import Done, Fail, Flow, Retry
 from idp.login.policy import Step
 from idp.models import Consent
+from idp.portals.profile import shown_scopes
 
 
 class ConsentStage:
@@ -22,7 +23,8 @@ class ConsentStage:
         return list(scope_to_list(flow.client.get_allowed_scope(flow.params.get("scope", ""))) or [])
 
     def context(self, flow: Flow, step: Step) -> dict:
-        return {"scopes": [s for s in self._scopes(flow) if s != "openid"]}
+        # Only what the portal may receive: a scope whose claims its profile withholds is not asked for.
+        return {"scopes": shown_scopes(flow.client, [s for s in self._scopes(flow) if s != "openid"])}
 
     def submit(self, flow: Flow, step: Step, form) -> Done | Retry | Fail:
         choice = form.get("decision")

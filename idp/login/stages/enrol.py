@@ -12,6 +12,7 @@ from idp.accounts import confirmation, factors
 from idp.login.flow import Done, Flow, Retry
 from idp.login.policy import Step
 from idp.login.state import Enrolment
+from idp.portals import profile
 from idp.runtime import crypto
 from idp.security import codes
 
@@ -91,7 +92,8 @@ class EnrolStage:
 
 def _confirmation(flow: Flow, kind: str) -> confirmation.Confirmation:
     """Codes of an enrolment are bound to this sign-in."""
-    return confirmation.Confirmation(flow.user, kind, flow_uid=flow.pending.uid)
+    return confirmation.Confirmation(flow.user, kind, flow_uid=flow.pending.uid,
+                                     sms_prefix=profile.of(flow.client).sms_prefix)
 
 
 class RecoveryCodesStage:

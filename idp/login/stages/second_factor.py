@@ -14,6 +14,7 @@ from idp.audit import EventTag, record
 from idp.login.flow import Done, Flow, Retry
 from idp.login.policy import Step
 from idp.messaging import send
+from idp.portals import profile
 from idp.runtime import settings
 from idp.security import codes, recovery
 from idp.sessions import assurance, devices
@@ -54,7 +55,7 @@ class SecondFactorStage:
         if kind == "sms":
             number = factors.phone(factors.get(user, "sms"))
             issued = codes.issue(user, channel="sms", purpose=_purpose(kind), destination=number,
-                                 flow_uid=flow.pending.uid)
+                                 flow_uid=flow.pending.uid, sms_prefix=profile.of(flow.client).sms_prefix)
             send("sms", number, "login_code", user=user, code=issued.message_text, minutes=minutes,
                  portal=flow.client.display_name)
         else:

@@ -1,0 +1,131 @@
+"""A portal's sign-in profile: what each portal decides differently about signing in (issue 14).
+
+A portal stores only what it sets (`Client.profile`, a JSON object); every other field is the deployment's
+setting, so one deployment serves the insurer that shows a code prefix and re-sets the phone after a reset
+next to the care organisation that asks a username at "forgot password". `of(client)` is the effective
+profile; `explain(client)` says where each value comes from (`idp clients show`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from authlib.oidc.core import UserInfo
+
+from idp.errors import InvalidInput
+from idp.models import Client
+from idp.runtime import settings
+
+# Claims a portal may be refused, whatever scope it asks (seed 001: the insurer never gets the phone number).
+WITHHOLDABLE = ("phone_number", "phone_number_verified", "email", "email_verified", "name", "given_name",
+                "family_name", "locale", "roles")
+
+
+# Which scope gives which claims: Authlib's (OIDC Core §5.4) and our roles scope.
+SCOPE_CLAIMS: dict[str, list[str]] = {**UserInfo.SCOPES_CLAIMS_MAPPING, "roles": ["roles"]}
+
+
+@dataclass(frozen=True)
+class Profile:
+    sms_prefix: bool  # show a prefix before the SMS code box, repeated in the SMS (seed 002)
+    reset_asks_username: bool  # "forgot password" asks the username as well as the address (seed 002)
+    reset_phone: bool  # after a reset, the mobile number is set again with an SMS check (seed 001)
+    activation_phone: bool  # activation confirms a mobile number with an SMS code (seeds 001, 003)
+    withheld_claims: tuple[str, ...]  # never released to this portal, whatever scope it asks
+
+
+def _defaults() -> dict[str, Any]:
+    cfg = settings()
+    return {
+        "sms_prefix": cfg.codes.sms_prefix,
+        "reset_asks_username": cfg.accounts.reset_asks_username,
+        "reset_phone": cfg.accounts.reset_phone,
+        "activation_phone": cfg.accounts.activation_phone,
+        "withheld_claims": (),
+    }
+
+
+FIELDS = tuple(f.name for f in fields(Profile))
+
+
+def of(client: Client | None) -> Profile:
+    """The effective profile: the portal's own values over the deployment's defaults (None: no portal)."""
+    values = _defaults()
+    values.update(_own(client))
+    return Profile(**values)
+
+
+def explain(client: Client) -> dict[str, dict[str, Any]]:
+    """Each field's value and where it comes from ("portal" or "default")."""
+    own, effective = _own(client), of(client)
+    return {name: {"value": _plain(getattr(effective, name)), "from": "portal" if name in own else "default"}
+            for name in FIELDS}
+
+
+def _own(client: Client | None) -> dict[str, Any]:
+    """The values this portal set itself, typed; whatever is unknown or malformed in the row is ignored."""
+    stored = getattr(client, "profile", None) or {}
+    own: dict[str, Any] = {}
+    for name, value in stored.items():
+        if name in _PARSE:
+            try:
+                own[name] = _PARSE[name](value)
+            except InvalidInput:
+                continue
+    return own
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "on", "1"}:
+        return True
+    if text in {"false", "no", "off", "0"}:
+        return False
+    raise InvalidInput(f"not true or false: {value!r}")
+
+
+def _claims(value: object) -> tuple[str, ...]:
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    names = tuple(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+    unknown = [name for name in names if name not in WITHHOLDABLE]
+    if unknown:
+        raise InvalidInput(f"cannot withhold {', '.join(unknown)} (known: {', '.join(WITHHOLDABLE)})")
+    return names
+
+
+_PARSE: dict[str, Callable[[object], Any]] = {
+    "sms_prefix": _boolean, "reset_asks_username": _boolean, "reset_phone": _boolean,
+    "activation_phone": _boolean, "withheld_claims": _claims,
+}
+
+
+def change(client: Client, assignments: Mapping[str, str | None]) -> list[str]:
+    """Set (a text value) or reset to the default (None) some fields of the portal's profile (not committed);
+    returns the fields changed. An unknown field or a bad value changes nothing and raises InvalidInput."""
+    stored = dict(client.profile or {})
+    for name, text in assignments.items():
+        if name not in _PARSE:
+            raise InvalidInput(f"no profile field {name!r} (known: {', '.join(FIELDS)})")
+        if text is None:
+            stored.pop(name, None)
+            continue
+        try:
+            stored[name] = _plain(_PARSE[name](text))
+        except InvalidInput as error:
+            raise InvalidInput(f"profile {name}: {error}") from None
+    client.profile = stored  # a new object, so SQLAlchemy sees the JSON change
+    return sorted(assignments)
+
+
+def shown_scopes(client: Client, scopes: list[str]) -> list[str]:
+    """The scopes worth asking consent for: those that give this portal at least one claim it may receive."""
+    withheld = set(of(client).withheld_claims)
+    return [s for s in scopes if s not in SCOPE_CLAIMS or not set(SCOPE_CLAIMS[s]) <= withheld]

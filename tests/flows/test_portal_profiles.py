@@ -1,0 +1,142 @@
+"""Per-portal sign-in profiles (issue 14 part 1): two portals with opposite profiles on one provider, one
+browser; each field is the portal's own or the deployment's default."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from idp.errors import InvalidInput
+from idp.extensions import db
+from idp.portals import profile, registry
+from tests.helpers import RelyingParty, csrf_token
+from tests.mfa.conftest import PHONE
+from tests.mfa_helpers import SignIn, messages
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def insurer(make_portal):
+    """Seed 001: SMS at sign-in, the phone number never released, the phone set again after a reset."""
+    portal = make_portal("Zakelijk portaal", mfa_factors=["sms"])
+    registry.update(portal, profile={"withheld_claims": "phone_number,phone_number_verified",
+                                     "reset_phone": "true"})
+    db.session.commit()
+    return portal
+
+
+@pytest.fixture
+def care(make_portal):
+    """Seed 002: a prefix before the SMS code, "forgot password" asks the username too."""
+    portal = make_portal("Clientportaal", mfa_factors=["sms"])
+    registry.update(portal, profile={"sms_prefix": "true", "reset_asks_username": "true"})
+    db.session.commit()
+    return portal
+
+
+@pytest.fixture
+def anna(user):
+    """Anna with her phone as a second factor: asked for it at both portals (mfa optional)."""
+    from idp.accounts import factors
+
+    factors.add_confirmed(user, "sms", phone_number=PHONE)
+    db.session.commit()
+    return user
+
+
+def sms_page(client, portal, user) -> str:
+    """The second-factor page after the password at this portal (its first code sent)."""
+    sign_in = SignIn(client, RelyingParty(client, portal).login_url(prompt="login"))
+    sign_in.password(user.email)
+    assert sign_in.stage == "second_factor"
+    return sign_in.page()
+
+
+def test_the_prefix_is_shown_at_one_portal_and_not_at_the_other(app, client, insurer, care, anna):
+    at_care = sms_page(client, care, anna)
+    sms = messages(app, to=PHONE)[0]["body"]
+    prefix = re.search(r"(\d{4})-\d{6}", sms).group(1)
+    assert f"{prefix}-" in at_care
+
+    at_insurer = sms_page(client, insurer, anna)
+    sms = messages(app, to=PHONE)[0]["body"]
+    assert not re.search(r"\d{4}-\d{6}", sms)
+    assert 'class="prefix"' not in at_insurer
+
+
+def test_the_phone_number_never_reaches_the_portal_that_withholds_it(client, insurer, make_portal, user):
+    patient = make_portal("Huisartsportaal")
+    released = RelyingParty(client, patient).tokens(user.email, PASSWORD)
+    assert RelyingParty(client, patient).decode_id_token(released["id_token"])["phone_number"] == PHONE
+
+    withheld = RelyingParty(client, insurer)
+    # The insurer asks for the phone scope like any portal; its profile withholds the claims.
+    tokens = withheld.tokens(user.email, PASSWORD, prompt="login")
+    claims = withheld.decode_id_token(tokens["id_token"])
+    assert "phone_number" not in claims and "phone_number_verified" not in claims
+    info = withheld.userinfo(tokens["access_token"]).get_json()
+    assert info["email"] == user.email
+    assert "phone_number" not in info and "phone_number_verified" not in info
+
+
+def test_consent_does_not_ask_for_what_the_portal_will_never_receive(client, make_portal, user):
+    shop = make_portal("Thuiszorgwinkel", first_party=False)
+    registry.update(shop, profile={"withheld_claims": "phone_number,phone_number_verified"})
+    db.session.commit()
+    sign_in = SignIn(client, RelyingParty(client, shop).login_url(ui_locales="en"))
+    sign_in.password(user.email)
+    page = sign_in.page()
+    assert sign_in.stage == "consent"
+    assert "Your e-mail address" in page and "Your mobile phone number" not in page
+
+
+def test_forgot_password_asks_the_username_only_where_the_portal_does(client, insurer, care):
+    for portal, asks in ((care, True), (insurer, False)):
+        uid = RelyingParty(client, portal).login_url().rsplit("/", 1)[1]
+        page = client.get(f"/reset?uid={uid}").get_data(as_text=True)
+        assert ('name="username"' in page) is asks
+
+
+def test_a_reset_from_the_insurer_sets_the_phone_again_and_one_from_the_care_portal_does_not(
+        app, client, insurer, care, anna):
+    from idp.accounts import links
+
+    for portal, then in ((insurer, "/reset/phone"), (care, None)):
+        _, url = links.issue(links.RESET, user=anna, client_id=portal.client_id)
+        db.session.commit()
+        token = url.rsplit("/", 1)[1]
+        page = client.get(f"/reset/{token}").get_data(as_text=True)
+        response = client.post(f"/reset/{token}", data={"csrf_token": csrf_token(page),
+                                                        "new_password": f"a new password for {portal.name}",
+                                                        "confirm_password": f"a new password for {portal.name}"})
+        assert response.status_code == 302
+        assert (response.location == then) if then else ("/reset/phone" not in response.location)
+
+
+def test_every_field_is_the_default_until_the_portal_sets_it(app, make_portal, settings):
+    portal = make_portal("Nieuw portaal")
+    explained = profile.explain(portal)
+    assert {f["from"] for f in explained.values()} == {"default"}
+    assert explained["sms_prefix"]["value"] is settings.codes.sms_prefix
+    registry.update(portal, profile={"sms_prefix": "yes"})
+    assert profile.explain(portal)["sms_prefix"] == {"value": True, "from": "portal"}
+    registry.update(portal, profile={"sms_prefix": None})  # back to the deployment's setting
+    assert profile.explain(portal)["sms_prefix"]["from"] == "default"
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("colour", "red", "no profile field 'colour'"),
+    ("sms_prefix", "maybe", "profile sms_prefix: not true or false"),
+    ("withheld_claims", "sub", "profile withheld_claims: cannot withhold sub"),
+])
+def test_a_bad_field_or_value_changes_nothing(app, make_portal, field, value, message):
+    portal = make_portal("Portaal")
+    registry.update(portal, profile={"reset_phone": "true"})
+    db.session.commit()
+    with pytest.raises(InvalidInput, match=message):
+        registry.update(portal, profile={"sms_prefix": "true", field: value})
+    db.session.rollback()
+    db.session.refresh(portal)
+    assert portal.profile == {"reset_phone": True}
