@@ -321,9 +321,10 @@ def mfa_options(defaults: bool):
                             help="Days a trusted browser may skip the second factor here (0: never).")(func)
         func = click.option("--mfa-factor", "mfa_factors", multiple=True, type=click.Choice(["sms", "email", "totp"]),
                             help="A second factor this portal accepts (repeat; default: all).")(func)
-        return click.option("--mfa", type=click.Choice(["required", "optional", "off"]),
+        return click.option("--mfa", type=click.Choice(["every", "required", "optional", "off"]),
                             default="optional" if defaults else None, show_default=defaults,
-                            help="Second factor: required, optional (asked of users who have one), or off.")(func)
+                            help="Second factor: every (a code at every sign-in here, SSO or not), required, "
+                                 "optional (asked of users who have one), or off.")(func)
     return decorate
 
 

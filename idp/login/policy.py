@@ -31,7 +31,9 @@ class Request:
 class Portal:
     """A portal's sign-in rules, with the deployment's settings already applied as defaults."""
 
-    mfa: str = "optional"  # "required", "optional" (asked of those who have one) or "off"
+    # "every" (a code at every arrival here, SSO session or trusted browser notwithstanding: seeds 001, 002),
+    # "required", "optional" (asked of those who have one) or "off"
+    mfa: str = "optional"
     factors: tuple[str, ...] = ("sms", "email", "totp")  # the kinds it accepts
     trusted_device_days: int = 7  # 0: no browser stands in for the second factor here
     email_domains: tuple[str, ...] = ()  # only accounts at these domains (empty: any)
@@ -123,7 +125,7 @@ def session_meets(portal: Portal, session: Session) -> bool:
 
 def mfa_required(request: Request, portal: Portal, person: Person) -> bool:
     """The deployment, the person's role, the portal or the request's acr_values require a second factor."""
-    return (portal.mfa_for_everyone or bool(person.roles & portal.mfa_roles) or portal.mfa == "required"
+    return (portal.mfa_for_everyone or bool(person.roles & portal.mfa_roles) or portal.mfa in ("required", "every")
             or portal.acr_mfa in request.acr_values)
 
 
@@ -153,7 +155,10 @@ def required_steps(state: SignInState, request: Request, portal: Portal, person:
         return [Step("start_over", "session_ended", automatic=True)]
     if person is None:
         return [Step("password", "identify")]
-    by_session = session is not None and state.session_sid is not None and session_meets(portal, session)
+    # A portal that wants a code at every sign-in takes no earlier proof: not the session's, not a browser's.
+    every = portal.mfa == "every"
+    by_session = (not every and session is not None and state.session_sid is not None
+                  and session_meets(portal, session))
     enrol = mfa_required(request, portal, person) and not usable(portal, person)
     enrolment = _enrolment(state, person, portal) if enrol and not by_session and not proven_any(
         state, portal.factors) else []
@@ -164,9 +169,9 @@ def required_steps(state: SignInState, request: Request, portal: Portal, person:
     if state.recovery_codes is not None:
         steps.append(Step("recovery_codes", "show_once"))
     if (not enrol and mfa_asked(request, portal, person) and not by_session
-            and not proven_any(state, SECOND_FACTORS)):
-        steps.append(Step("trusted_device", "device_trusted", automatic=True) if person.device_trusted
-                     else Step("second_factor", "mfa", kinds=usable(portal, person)))
+            and not proven_any(state, CODE_FACTORS if every else SECOND_FACTORS)):
+        steps.append(Step("trusted_device", "device_trusted", automatic=True) if person.device_trusted and not every
+                     else Step("second_factor", "mfa_every_sign_in" if every else "mfa", kinds=usable(portal, person)))
     change = person.password_change or ("weak" if state.password_weak else None)
     if state.password_typed and not state.password_changed and change:
         # After the second factor: the password alone must not be enough to replace it.

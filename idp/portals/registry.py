@@ -126,17 +126,17 @@ def register(
     return Registered(client, secret)
 
 
-MFA_POLICIES = ("required", "optional", "off")
+MFA_POLICIES = ("every", "required", "optional", "off")
 MAX_TRUSTED_DEVICE_DAYS = 365
 
 
 def set_mfa_policy(client: Client, *, mfa: str | None = None, factors: list[str] | None = None,
                    trusted_device_days: int | None = None) -> None:
-    """The portal's second-factor policy: required | optional | off, the factors it accepts, the days a trusted
+    """The portal's second-factor policy: every | required | optional | off, the factors it accepts, the days a trusted
     browser may skip the second factor (0: never). Only what is given changes."""
     if mfa is not None:
         if mfa not in MFA_POLICIES:
-            raise InvalidInput(f"mfa must be required, optional or off, not {mfa!r}")
+            raise InvalidInput(f"mfa must be every, required, optional or off, not {mfa!r}")
         client.mfa = mfa
     if factors is not None:
         unknown = sorted(set(factors) - set(FACTOR_KINDS))

@@ -22,6 +22,7 @@ ORDERING = Portal(mfa="optional")  # seed 000: professionals are stepped up by a
 BUSINESS = Portal(mfa="required", factors=("sms",), trusted_device_days=0,  # seed 001
                   email_domains=("business.example.org",))
 GP = Portal(mfa="required")  # seed 003
+EVERY = Portal(mfa="every", factors=("sms",))  # seeds 001, 002: a code at every sign-in
 APP_ONLY = Portal(mfa="required", factors=("totp",))
 RELAXED = Portal(mfa="off")
 THIRD_PARTY = Portal(mfa="off", first_party=False)
@@ -77,6 +78,11 @@ def steps(found: list[Step]) -> list[tuple[str, str]]:
     (APP_ONLY, WITH_SMS, PWD_SESSION, ASK, [("second_factor", "prove_before_enrol")], "interaction_required"),
     (APP_ONLY, WITH_SMS, SMS_SESSION, ASK, [], None),  # the session's factor counts here
     (GP, NOBODY, PWD_SESSION, ASK, [("password", "mfa_enrol")], "login_required"),
+    # A code at every sign-in: neither the session's code nor a trusted browser stands in (issue 14).
+    (EVERY, WITH_SMS, SMS_SESSION, ASK, [("second_factor", "mfa_every_sign_in")], "interaction_required"),
+    (EVERY, WITH_SMS_AND_DEVICE, SMS_SESSION, ASK, [("second_factor", "mfa_every_sign_in")],
+     "interaction_required"),
+    (EVERY, NOBODY, PWD_SESSION, ASK, [("password", "mfa_enrol")], "login_required"),
     # Consent at a third-party portal, once per scope.
     (THIRD_PARTY, NOBODY, PWD_SESSION, ASK, [("consent", "consent")], "consent_required"),
     (THIRD_PARTY, replace(NOBODY, consented=frozenset({"openid", "profile"})), PWD_SESSION, ASK, [], None),
@@ -101,6 +107,9 @@ def typed(**proven: int) -> SignInState:
     (SignInState(), GP, None, [("password", "identify")]),
     (typed(), GP, WITH_SMS, [("second_factor", "mfa")]),
     (typed(), GP, WITH_SMS_AND_DEVICE, [("trusted_device", "device_trusted")]),
+    (typed(), EVERY, WITH_SMS_AND_DEVICE, [("second_factor", "mfa_every_sign_in")]),
+    (typed(device=T), EVERY, WITH_SMS_AND_DEVICE, [("second_factor", "mfa_every_sign_in")]),
+    (typed(sms=T), EVERY, WITH_SMS_AND_DEVICE, []),
     (typed(device=T), GP, WITH_SMS_AND_DEVICE, []),
     (typed(sms=T), GP, WITH_SMS, []),
     (typed(recovery=T), GP, WITH_SMS, []),

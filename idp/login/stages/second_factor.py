@@ -20,7 +20,7 @@ from idp.security import codes, recovery
 from idp.sessions import assurance, devices
 
 # Reasons /authorize parks a sign-in for that make a second factor a step-up of an existing session.
-STEP_UP_REASONS = ("mfa", "mfa_enrol", "prove_before_enrol")
+STEP_UP_REASONS = ("mfa", "mfa_every_sign_in", "mfa_enrol", "prove_before_enrol")
 
 
 def _purpose(kind: str) -> str:
@@ -78,7 +78,8 @@ class SecondFactorStage:
             "destination": factors.destination(factors.get(user, kind)) if kind in ("sms", "email") else "",
             "others": others,
             "prefix": code.prefix if code is not None else None,
-            "trust_days": flow.client.trusted_device_days,
+            # A portal that asks a code at every sign-in has no use for a trusted browser: not offered there.
+            "trust_days": 0 if flow.client.mfa == "every" else flow.client.trusted_device_days,
             "before_enrolment": step.reason == "prove_before_enrol",
             "cooldown": codes.cooldown_left(user, purpose=_purpose(kind), flow_uid=flow.pending.uid)
             if kind in ("sms", "email") else 0,
@@ -126,7 +127,7 @@ class SecondFactorStage:
             record(EventTag.MFA_RECOVERY_CODE_USED, user_id=user.id, client_id=flow.client.client_id, remaining=left)
             send("email", user.email, "recovery_code_used", user=user, remaining=left,
                  account_url=factors.account_url())
-        if trust and flow.client.trusted_device_days > 0:
+        if trust and flow.client.trusted_device_days > 0 and flow.client.mfa != "every":
             flow.state.trust_days = flow.client.trusted_device_days
         return Done()
 

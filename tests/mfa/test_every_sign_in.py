@@ -1,0 +1,45 @@
+"""A portal that asks a code at every sign-in (issue 14, seeds 001 and 002: "SMS at every sign-in"): its SSO
+session, an earlier code and a trusted browser never stand in; other portals still enjoy single sign-on."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from idp.extensions import db
+from idp.models import AuthorizationCode
+from tests.helpers import RelyingParty, query
+from tests.mfa.conftest import PHONE
+from tests.mfa_helpers import SignIn, latest_code
+
+
+def codes_issued() -> int:
+    return db.session.scalar(select(func.count()).select_from(AuthorizationCode))
+
+
+def test_a_code_at_every_arrival_while_other_portals_sign_in_by_the_session(
+        app, client, make_portal, user, add_factor):
+    add_factor(user, "sms")
+    business = RelyingParty(client, make_portal("Zakelijk portaal", mfa="every", mfa_factors=["sms"],
+                                                trusted_device_days=7))
+    gp = RelyingParty(client, make_portal("Huisartsportaal", mfa="required"))
+
+    first = SignIn(client, business.login_url())
+    first.password(user.email)
+    assert first.stage == "second_factor"
+    assert 'name="trust"' not in first.page()  # no browser may stand in here, so none is offered
+    first.post(code=latest_code(app, PHONE), trust="1")
+    first.finished(business.redirect_uri)
+
+    # The GP portal takes the session with its SMS code: no page at all.
+    assert "code" in query(gp.authorize(prompt="none").location)
+
+    # Back at the business portal: the session alone gives no code, a new SMS code is asked.
+    before = codes_issued()
+    silent = business.authorize(prompt="none")
+    assert query(silent.location)["error"] == "interaction_required"
+    again = SignIn(client, business.login_url())
+    assert again.stage == "second_factor"
+    assert codes_issued() == before
+    again.post(code=latest_code(app, PHONE))
+    again.finished(business.redirect_uri)
+    assert codes_issued() == before + 1
