@@ -27,10 +27,11 @@ BIRTH_DATE, PASSWORD, PHONE = "birth_date", "password", "phone"
 def send_link(user: User, *, resend: bool = False) -> str:
     """Issue a new activation link (earlier ones stop working) and e-mail it (not committed); returns the URL.
     Raises InvalidInput for an account that already has a password or is disabled."""
-    if user.password_hash is not None:
+    if user.password_hash is not None and not user.activation_pending:
         raise InvalidInput(f"{user.email} is already activated (the account has a password)")
     if user.disabled_at is not None:
         raise InvalidInput(f"{user.email} is disabled")
+    user.activation_pending = True  # usable only once every step is done (finish)
     link, url = links.issue(links.ACTIVATE, user=user)
     send("email", user.email, "activation", user=user, email=user.email, activate_url=url,
          hours=settings().accounts.activation_hours, organisation=user.organisation)
@@ -110,6 +111,12 @@ def check_birth_date(link: AccountLink, user: User, typed: date) -> BirthDateChe
     return BirthDateCheck(right=False, link_used_up=used_up, tries_left=max(0, allowed - link.attempts))
 
 
+def check_chosen_password(user: User, typed: str) -> bool:
+    """Resuming in another browser: the person proves the password they chose here before going on (the link
+    alone, forwarded or copied, must not let anyone set the phone number)."""
+    return passwords.check_password(user, typed[:1024])
+
+
 def set_password(user: User, new_password: str) -> list[OutboxMessage]:
     """The person's first password under the default policy (not committed); raises
     passwords.PasswordRejected."""
@@ -121,6 +128,7 @@ def finish(link: AccountLink, user: User) -> bool:
     if not links.use(link):
         return False
     user.email_verified = True
+    user.activation_pending = False
     user.updated_at = clock.now()
     record(EventTag.ACCOUNT_ACTIVATED, user_id=user.id)
     return True

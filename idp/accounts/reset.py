@@ -6,7 +6,7 @@ ends every session, revokes tokens and trusted browsers, ends a lockout, and tel
 
 from __future__ import annotations
 
-from idp.accounts import links, passwords
+from idp.accounts import activation, links, passwords
 from idp.accounts.factors import account_url
 from idp.accounts.users import find_by_login
 from idp.audit import EventTag, record
@@ -25,10 +25,12 @@ class LinkUsed(Exception):
 
 def request_link(email: str, username: str | None, *, flow_uid: str | None, client_id: str | None,
                  locale: str | None = None) -> bool:
-    """Send a reset link when the address (and the username, where asked) names a known, active account
-    (not committed). Returns whether a mail was sent: never show that to the person."""
+    """Send a reset link when the address (and the username, where asked) names a known, active account; for
+    an account whose activation is not finished, a fresh activation link instead (its date of birth and steps
+    are not skipped). Not committed. Returns whether a mail was sent: never show that to the person."""
     typed = normalise_login(email)
-    user = _account(typed, username, asks_username=asks_username(registry.find(client_id)))
+    found = _account(typed, username, asks_username=asks_username(registry.find(client_id)))
+    user = found if found is not None and not found.activation_pending else None
     # The same work for every address, known or not, so that the answer's timing tells nothing: the link and
     # its mail are made either way, in a savepoint that only a known, active account keeps.
     savepoint = db.session.begin_nested()
@@ -38,6 +40,11 @@ def request_link(email: str, username: str | None, *, flow_uid: str | None, clie
          minutes=settings().accounts.reset_minutes)
     if user is None:
         savepoint.rollback()
+        if found is not None:  # activation not finished: the way on is the activation link, sent again
+            activation.send_link(found, resend=True)
+            record(EventTag.PASSWORD_RESET_REQUESTED, outcome="activation-sent", user_id=found.id,
+                   client_id=client_id)
+            return True
         record(EventTag.PASSWORD_RESET_REQUESTED, outcome="no-account", client_id=client_id,
                login_hash=login_key(typed))
         return False
@@ -58,16 +65,16 @@ def sets_phone_again(link: AccountLink) -> bool:
 
 
 def _account(typed_email: str, typed_username: str | None, *, asks_username: bool) -> User | None:
-    """The active account with this e-mail address (and this username when the portal asks for it)."""
+    """The active account with this e-mail address (and this username when the portal asks for it and the
+    account has one: an account made without a username is found by its address alone)."""
     if "@" not in typed_email:
         return None  # the form asks for the address: a username alone does not name an account here
     user = find_by_login(typed_email)
     if user is None or not user.is_active or user.email.casefold() != typed_email.casefold():
         return None
-    if user.password_hash is None:  # not activated yet: only the activation link (date of birth) sets it
-        return None
-    if asks_username and (
-            not user.username or normalise_login(typed_username).lower() != user.username.lower()):
+    if user.password_hash is None and not user.activation_pending:
+        return None  # neither a password nor an activation under way: nothing a link could do
+    if asks_username and user.username and normalise_login(typed_username).lower() != user.username.lower():
         return None
     return user
 

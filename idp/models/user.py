@@ -37,6 +37,9 @@ class User(db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A temporary password (or one an admin reset) must be changed before anything else.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Made for activation by link and not finished yet (a password may be set, the phone not yet confirmed):
+    # such an account cannot sign in; its link resumes where the person stopped.
+    activation_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -52,6 +52,8 @@ def _page(link: AccountLink, user: User, token: str, step: str, *, error: str | 
     context = {"token": token, "user": user, "error": error, "notice": notice}
     if step == BIRTH_DATE:
         return render_template("activation/birth_date.html", **context), status
+    if step == PASSWORD and user.password_hash is not None:  # chosen before: resume with it
+        return render_template("activation/resume.html", **context), status
     if step == PASSWORD:
         return render_template("activation/password.html", rules=new_password.page_rules(None), results=results,
                                **context), status
@@ -91,9 +93,6 @@ def activate(token: str):
     if opened is None:
         raise _dead()
     link, user = opened
-    if user.password_hash is not None and PASSWORD not in _done(link):
-        # The password was set in another browser: the link goes on only there, never to set it again.
-        raise _dead()
     if user.locale:  # the pages speak the language the activation mail was written in
         g.ui_locales = user.locale
     step = activation.next_step(link, user, _done(link))
@@ -123,9 +122,25 @@ def _birth_date(link: AccountLink, user: User, token: str):
 
 
 def _password(link: AccountLink, user: User, token: str):
+    if user.password_hash is not None:
+        return _resume(link, user, token)
     taken = new_password.take(request.form, lambda new: activation.set_password(user, new))
     if isinstance(taken, new_password.Refusal):
         return _page(link, user, token, PASSWORD, results=taken.results, error=taken.error)
+    _mark(link, PASSWORD)
+    if activation.next_step(link, user, _done(link)) is None:
+        return _ready(link, user, None)
+    db.session.commit()
+    return _again(token)
+
+
+def _resume(link: AccountLink, user: User, token: str):
+    """The password was chosen before, in this browser or another: the person proves it and goes on where
+    they stopped (never chooses it again, and the link alone sets no phone number)."""
+    if not activation.check_chosen_password(user, request.form.get("password") or ""):
+        db.session.commit()  # a bcrypt rehash, if any; the try counts towards the link's limits
+        return _page(link, user, token, PASSWORD, error=_(
+            "That is not the password you chose. Type the password you chose when you started activating."))
     _mark(link, PASSWORD)
     if activation.next_step(link, user, _done(link)) is None:
         return _ready(link, user, None)

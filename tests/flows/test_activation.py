@@ -291,20 +291,56 @@ def test_the_cli_adds_an_account_for_activation_and_resends_the_link(tmp_path):
     assert row_counts(env["IDP_DATABASE_URL"]) == before
 
 
-def test_once_the_password_is_set_the_link_goes_on_only_in_that_browser(app, client, admin_creates):
+def test_a_half_activated_account_cannot_sign_in_and_its_link_resumes_in_another_browser(
+        app, client, admin_creates, rp):
+    """Issue 14 part 3: password set, phone not confirmed yet. The account is not usable; the link, in any
+    browser, asks the date of birth again, then the password chosen (never a new one), then the phone."""
+    from idp.extensions import db
+    from idp.models import SsoSession
+
     user = admin_creates(date_of_birth=BORN)
     url = link_of(app, user.email)
     walk = Activation(client, url)
     walk.birth_date("15-03-1950")
     walk.password()
     assert step_of(walk.page()) == "phone"
-    other = browser(app)
-    assert other.get(url).status_code == 400  # no second password through the same link
+
+    attempt = SignIn(client, rp.login_url(ui_locales="en", prompt="login"))
+    refused = attempt.password(user.email, NEW_PASSWORD)
+    assert "Your account is not ready yet" in refused.get_data(as_text=True)
+    assert db.session.scalar(select(SsoSession).where(SsoSession.user_id == user.id)) is None
+
+    other = Activation(english(browser(app)), url)
+    assert step_of(other.page()) == "birth_date"
+    other.birth_date("15-03-1950")
+    page = other.page()
+    assert step_of(page) == "password" and 'name="new_password"' not in page and 'name="password"' in page
+    other.post("password", password="not what I chose")
+    assert "That is not the password you chose" in other.html
+    assert step_of(other.page()) == "password"
+    other.post("password", password=NEW_PASSWORD)
+    assert step_of(other.page()) == "phone"
+    other.post("phone", action="send", phone="06 12345678")
+    other.post("phone", action="confirm", code=latest_code(app, "+31612345678"))
+    assert "Your account is ready" in other.html
+    db.session.refresh(user)
+    assert user.activation_pending is False
+    now_complete = SignIn(client, rp.login_url(ui_locales="en", prompt="login"))
+    now_complete.password(user.email, NEW_PASSWORD)
+    assert now_complete.stage == "second_factor"  # past the password: the account is usable now
 
 
-def test_a_password_reset_cannot_stand_in_for_the_activation(app, client, admin_creates):
+def test_forgot_password_for_a_never_activated_account_sends_a_fresh_activation_link(app, client, admin_creates):
+    """Issue 14 part 3: the way on is the activation (its date of birth is not skipped), with the same
+    neutral page as for any address."""
     user = admin_creates(date_of_birth=BORN)
+    first = link_of(app, user.email)
     page = client.get("/reset").get_data(as_text=True)
-    assert client.post("/reset", data={"csrf_token": csrf_token(page), "email": user.email}).status_code == 200
-    assert not messages(app, to=user.email, template="reset_link")  # the date of birth is not skipped
-    assert step_of(Activation(client, link_of(app, user.email)).page()) == "birth_date"
+    known = client.post("/reset", data={"csrf_token": csrf_token(page), "email": user.email})
+    unknown = client.post("/reset", data={"csrf_token": csrf_token(page), "email": "nobody@example.org"})
+    assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
+    assert not messages(app, to=user.email, template="reset_link")
+    assert len(messages(app, to=user.email, template="activation")) == 2
+    fresh = link_of(app, user.email)
+    assert fresh != first and client.get(first).status_code == 400  # the older link stops working
+    assert step_of(Activation(client, fresh).page()) == "birth_date"

@@ -101,6 +101,14 @@ def test_where_usernames_are_used_both_must_match(app, client, make_user):
     assert len(messages(app, to=person.email, template="reset_link")) == 1
 
 
+@pytest.mark.parametrize("settings_overrides", [{"limits": ROOMY, "accounts": {"reset_asks_username": True}}])
+def test_where_usernames_are_asked_an_account_without_one_is_found_by_its_address(app, client, make_user):
+    """Issue 14 part 3: an account made without a username is not locked out of "forgot password"."""
+    person = make_user("els@example.org")
+    ask_link(client, person.email, "whatever she types")
+    assert len(messages(app, to=person.email, template="reset_link")) == 1
+
+
 # --- the link -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("settings_overrides", [{"limits": ROOMY, "password_policies": GGZ}])

@@ -52,6 +52,13 @@ class PasswordStage:
                 return Retry(lockout.locked_message(flow.client))
             return Retry(_("The e-mail address or password is not correct."))
         lockout.record_success(counted)
+        if user.activation_pending:
+            # The right password of an account whose activation is not finished (the phone not confirmed yet):
+            # not usable until it is complete (issue 14); the link goes on where the person stopped.
+            record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id,
+                   client_id=flow.client.client_id, login=login, reason="activation_pending")
+            return Retry(_("Your account is not ready yet. Finish activating it with the link in the e-mail we "
+                           "sent you; if the link no longer works, ask your organisation for a new one."))
         flow.user = user
         flow.state.prove("pwd", clock.timestamp(clock.now()))
         flow.state.password_typed = True
