@@ -151,7 +151,10 @@ def test_the_page_shows_the_prefix_the_sms_repeats_and_the_user_types_only_the_r
     page = sign_in.page()
     body = messages(app, to=PHONE)[0]["body"]
     prefix, digits = body.split()[0].split("-")
-    assert f'<span class="prefix" aria-hidden="true">{prefix}-</span>' in page
+    # Visible, and read out with the box (issue 14 part 6): the box is described by the prefix.
+    assert f'<span class="prefix" id="code-prefix">{prefix}-</span>' in page
+    assert 'aria-describedby="code-prefix"' in page
+    assert f'aria-hidden="true">{prefix}-' not in page
     sign_in.post(code=digits)
     sign_in.finished(strict_rp.redirect_uri)
 
