@@ -366,19 +366,27 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
 @clients.command("update")
 @click.argument("client_id")
 @click.option("--name")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Replaces the registered list (repeat).")
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True,
+              help="Replaces the registered list (repeat); `--post-logout-redirect-uri ''` clears it.")
+@click.option("--backchannel-logout-uri", help="`--backchannel-logout-uri ''` removes it.")
 @click.option("--pkce/--without-pkce", "pkce", default=None,
               help="Require PKCE (the default), or exempt a legacy confidential portal on purpose.")
 @mfa_options(defaults=False)
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
-def clients_update(client_id, name, pkce, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
-                   email_domains, registration, profile, as_json):
-    """Change a portal's name, second-factor policy, account rules or profile; what is not given stays."""
+def clients_update(client_id, name, redirect_uris, post_logout, backchannel_logout_uri, pkce, mfa, mfa_factors,
+                   trusted_device_days, password_policy, help_contact, email_domains, registration, profile, as_json):
+    """Change a portal's name, addresses, second-factor policy, account rules or profile; what is not given
+    stays."""
     client = get(client_id)
     update(client, name=name, mfa=mfa, factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
            password_policy=password_policy, help_contact=help_contact,
            email_domains=list(email_domains) if email_domains else None, registration=registration,
-           pkce_required=pkce, profile=_profile_assignments(profile))
+           pkce_required=pkce, profile=_profile_assignments(profile),
+           redirect_uris=list(redirect_uris) if redirect_uris else None,
+           post_logout_redirect_uris=[u for u in post_logout if u] if post_logout else None,
+           backchannel_logout_uri=backchannel_logout_uri)
     db.session.commit()
     emit(describe(client), as_json)
 

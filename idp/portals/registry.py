@@ -180,12 +180,16 @@ def set_account_rules(client: Client, *, password_policy: str | None = None, hel
 def update(client: Client, *, name: str | None = None, password_policy: str | None = None,
            help_contact: str | None = None, email_domains: list[str] | None = None,
            registration: bool | None = None, pkce_required: bool | None = None,
-           profile: Mapping[str, str | None] | None = None, **policy) -> None:
-    """Change a portal's name, second-factor policy, account rules, PKCE exemption or profile (audited)."""
+           profile: Mapping[str, str | None] | None = None, redirect_uris: list[str] | None = None,
+           post_logout_redirect_uris: list[str] | None = None, backchannel_logout_uri: str | None = None,
+           **policy) -> None:
+    """Change a portal's name, addresses, second-factor policy, account rules, PKCE exemption or profile
+    (audited). A list given replaces the registered one; backchannel_logout_uri "" removes it."""
     if name is not None:
         if not name.strip():
             raise InvalidInput("a client needs a name")
         client.name = name.strip()
+    addresses = _addresses(client, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri)
     if pkce_required is not None:
         if client.public and not pkce_required:
             raise InvalidInput("a public client always needs PKCE: only a confidential portal can be exempted")
@@ -198,7 +202,26 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
     changed_profile = [f"profile.{field}" for field in portal_profile.change(client, profile or {})]
     record(EventTag.CLIENT_UPDATED, client_id=client.client_id,
            changed=sorted([k for k, v in policy.items() if v is not None] + (["name"] if name else [])
-                          + changed_profile))
+                          + changed_profile + addresses))
+
+
+def _addresses(client: Client, redirect_uris: list[str] | None, post_logout: list[str] | None,
+               backchannel: str | None) -> list[str]:
+    """Replace the portal's registered addresses that are given, each checked as at registration."""
+    dev, changed = settings().server.dev_mode, []
+    if redirect_uris is not None:
+        if not redirect_uris and "authorization_code" in client.grant_types:
+            raise InvalidInput("a portal needs at least one --redirect-uri")
+        client.redirect_uris = [check_uri(u, "redirect-uri", dev) for u in redirect_uris]
+        changed.append("redirect_uris")
+    if post_logout is not None:
+        client.post_logout_redirect_uris = [check_uri(u, "post-logout-redirect-uri", dev) for u in post_logout]
+        changed.append("post_logout_redirect_uris")
+    if backchannel is not None:
+        client.backchannel_logout_uri = check_uri(backchannel, "backchannel-logout-uri", dev) if backchannel \
+            else None
+        changed.append("backchannel_logout_uri")
+    return changed
 
 
 def find(client_id: str | None) -> Client | None:

@@ -694,3 +694,20 @@ def test_a_bad_profile_field_is_refused_and_changes_nothing(env):
     assert after["profile"]["sms_prefix"]["from"] == "default"
     assert after["profile"]["reset_phone"] == {"value": True, "from": "portal"}
     assert run(env, "clients", "update", portal["client_id"], "--profile", "no-equals-sign").returncode == 2
+
+
+def test_clients_update_replaces_the_addresses_checked_as_at_registration(env):
+    """Issue 14: update can change redirect, post-logout and back-channel URIs; a bad one changes nothing."""
+    portal = ok_json(env, "clients", "add", "--name", "Portaal", "--redirect-uri", "http://127.0.0.1:9012/cb",
+                     "--post-logout-redirect-uri", "http://127.0.0.1:9012/out",
+                     "--backchannel-logout-uri", "http://127.0.0.1:9012/bc")
+    updated = ok_json(env, "clients", "update", portal["client_id"], "--redirect-uri", "http://127.0.0.1:9013/cb",
+                      "--redirect-uri", "http://127.0.0.1:9013/cb2", "--post-logout-redirect-uri", "",
+                      "--backchannel-logout-uri", "")
+    assert updated["redirect_uris"] == ["http://127.0.0.1:9013/cb", "http://127.0.0.1:9013/cb2"]
+    assert updated["post_logout_redirect_uris"] == [] and updated["backchannel_logout_uri"] is None
+    line = refused(env, "clients", "update", portal["client_id"], "--name", "Nieuwe naam",
+                   "--redirect-uri", "http://127.0.0.1:9014/cb#frag")
+    assert line == "error: redirect-uri: must not contain a fragment: 'http://127.0.0.1:9014/cb#frag'"
+    after = ok_json(env, "clients", "show", portal["client_id"])
+    assert after["name"] == "Portaal" and after["redirect_uris"] == updated["redirect_uris"]
