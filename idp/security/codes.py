@@ -8,9 +8,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import format_time, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from sqlalchemy import ColumnElement, func, select, update
 
 from idp import clock
@@ -73,7 +73,18 @@ class CodeCooldown(CodeError):
 
 
 class CodeCapReached(CodeError):
-    message = _l("Too many codes were sent in the last hour. Please try again later.")
+    """Too many codes without a finished step in the last hour; `until`: when the next one may be sent."""
+
+    def __init__(self, until: datetime | None = None):
+        super().__init__()
+        self.until = until
+
+    @property
+    def message(self) -> str:
+        if self.until is None:
+            return str(_("Too many codes were sent in the last hour. Please try again later."))
+        return str(_("Too many codes were sent in the last hour. You can ask for a new code from %(time)s.",
+                     time=format_time(self.until, "HH:mm")))
 
 
 @dataclass(frozen=True)
@@ -125,10 +136,21 @@ def cooldown_left(user: User, *, purpose: str, flow_uid: str | None, now: dateti
     return max(0, math.ceil((ready - now).total_seconds()))
 
 
-def _count_since(*conditions: ColumnElement[bool], since: datetime) -> int:
-    return db.session.scalar(
-        select(func.count(OneTimeCode.id)).where(*conditions, OneTimeCode.created_at > since)
-    ) or 0
+def _unused_since(*conditions: ColumnElement[bool], since: datetime) -> tuple[int, datetime | None]:
+    """How many codes sent since then were never used, and when the oldest of them was sent. A code that
+    finished its step is no SMS pumping: someone who signs in several times an hour (a code at every sign-in)
+    is never capped by their own sign-ins."""
+    count, oldest = db.session.execute(
+        select(func.count(OneTimeCode.id), func.min(OneTimeCode.created_at))
+        .where(*conditions, OneTimeCode.created_at > since, OneTimeCode.used_at.is_(None))
+    ).one()
+    return int(count or 0), clock.aware(oldest) if oldest is not None else None
+
+
+def _cap(*conditions: ColumnElement[bool], limit: int, now: datetime) -> None:
+    count, oldest = _unused_since(*conditions, since=now - timedelta(hours=1))
+    if count >= limit:
+        raise CodeCapReached(oldest + timedelta(hours=1) if oldest is not None else None)
 
 
 def issue(user: User, *, channel: str, purpose: str, destination: str, flow_uid: str | None,
@@ -145,14 +167,12 @@ def issue(user: User, *, channel: str, purpose: str, destination: str, flow_uid:
     wait = cooldown_left(user, purpose=purpose, flow_uid=flow_uid, now=now)
     if wait:
         raise CodeCooldown(wait)
-    hour_ago = now - timedelta(hours=1)
-    if _count_since(OneTimeCode.user_id == user.id, since=hour_ago) >= config.per_user_per_hour:
-        raise CodeCapReached()
+    _cap(OneTimeCode.user_id == user.id, limit=config.per_user_per_hour, now=now)
     destination_hash = _destination_hash(channel, destination)
-    # The phone cap counts every user, so one number cannot be pumped through many accounts.
-    same_phone = (OneTimeCode.channel == "sms", OneTimeCode.destination_hash == destination_hash)
-    if channel == "sms" and _count_since(*same_phone, since=hour_ago) >= config.per_phone_per_hour:
-        raise CodeCapReached()
+    if channel == "sms":
+        # The phone cap counts every user, so one number cannot be pumped through many accounts.
+        _cap(OneTimeCode.channel == "sms", OneTimeCode.destination_hash == destination_hash,
+             limit=config.per_phone_per_hour, now=now)
 
     if channel == "sms":
         code = "".join(secrets.choice(DIGITS) for _ in range(config.sms_length))

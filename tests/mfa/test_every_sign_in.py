@@ -43,3 +43,19 @@ def test_a_code_at_every_arrival_while_other_portals_sign_in_by_the_session(
     again.post(code=latest_code(app, PHONE))
     again.finished(business.redirect_uri)
     assert codes_issued() == before + 1
+
+
+def test_ten_sign_ins_in_an_hour_at_the_every_sign_in_portal_all_succeed(
+        app, client, make_portal, user, add_factor, frozen, time_machine):
+    """Issue 14 part 4: the per-number SMS limit (5 an hour) counts codes never used, not sign-ins."""
+    from datetime import timedelta
+
+    add_factor(user, "sms")
+    business = RelyingParty(client, make_portal("Zakelijk portaal", mfa="every", mfa_factors=["sms"]))
+    for _ in range(10):
+        sign_in = SignIn(client, business.login_url(prompt="login"))
+        sign_in.password(user.email)
+        assert sign_in.stage == "second_factor"
+        sign_in.post(code=latest_code(app, PHONE))
+        sign_in.finished(business.redirect_uri)
+        time_machine.shift(timedelta(minutes=5))

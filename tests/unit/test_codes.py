@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask_babel import force_locale
+from flask_babel import force_locale, format_time
 from sqlalchemy import select, text
 
 from idp.extensions import db
@@ -303,3 +303,22 @@ def test_two_requests_racing_with_the_right_code_only_one_wins(app, user):
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(outcomes) == ["accepted", "refused"]
+
+
+def test_codes_that_finished_their_step_do_not_count_towards_the_caps(user):
+    """Issue 14 part 4: a code at every sign-in must not cap a person who signs in often; what counts is codes
+    sent and never used (SMS pumping never finishes a step)."""
+    for i in range(8):  # more than per_phone_per_hour (5), each one typed in
+        issued = send_sms(user, flow_uid=f"sign-in-{i}")
+        check(user, issued.code, flow_uid=f"sign-in-{i}")
+    send_sms(user, flow_uid="one-more")  # still allowed
+
+
+def test_unused_codes_still_cap_and_the_error_says_from_when(user, frozen, english):
+    for i in range(5):
+        send_sms(user, flow_uid=f"pump-{i}")
+        frozen.shift(timedelta(minutes=1))
+    with pytest.raises(CodeCapReached) as capped:
+        send_sms(user, flow_uid="pump-6")
+    assert capped.value.until == START + timedelta(hours=1)
+    assert capped.value.message.endswith(f"from {format_time(START + timedelta(hours=1), 'HH:mm')}.")
