@@ -211,10 +211,13 @@ def _user_row(user) -> dict:
 @click.option("--role", "roles", multiple=True, help="A role (repeat), e.g. professional; see mfa.required_roles.")
 @click.option("--birth-date", help="YYYY-MM-DD; asked at activation (with --activate).")
 @click.option("--organisation", help="The organisation the account is made for (named in the mail).")
+@click.option("--portal", "portal_id", metavar="CLIENT_ID",
+              help="The portal the account is for: its name, password policy and address in the mail and on the "
+                   "activation pages (with --temporary or --activate).")
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def users_add(email, password, temporary, activate, phone, name, username, locale, roles, birth_date,
-              organisation, as_json):
+              organisation, portal_id, as_json):
     """Add a user with a password, a temporary password sent by e-mail, or an activation link."""
     if [bool(password), temporary, activate].count(True) != 1:
         fail("give exactly one of --password, --temporary or --activate")
@@ -225,12 +228,13 @@ def users_add(email, password, temporary, activate, phone, name, username, local
         born = date.fromisoformat(birth_date) if birth_date else None
     except ValueError:
         fail(f"--birth-date must be a real date as YYYY-MM-DD, not {birth_date!r}")
+    portal = get(portal_id) if portal_id else None
     user = create_user(email, password, name=name, phone=phone, username=username, locale=locale, roles=roles,
                        date_of_birth=born, organisation=organisation, email_verified=not activate)
     if temporary:
-        give_temporary_password(user)
+        give_temporary_password(user, portal)
     if activate:
-        activation.send_link(user)
+        activation.send_link(user, client=portal)
     db.session.commit()
     emit({"sub": user.sub, "email": user.email}, as_json)
 

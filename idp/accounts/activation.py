@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import select
+
 from idp import clock
 from idp.accounts import factors, links, passwords
 from idp.audit import EventTag, record
@@ -24,19 +26,30 @@ from idp.runtime import settings
 BIRTH_DATE, PASSWORD, PHONE = "birth_date", "password", "phone"
 
 
-def send_link(user: User, *, resend: bool = False) -> str:
+def send_link(user: User, *, resend: bool = False, client: Client | None = None) -> str:
     """Issue a new activation link (earlier ones stop working) and e-mail it (not committed); returns the URL.
-    Raises InvalidInput for an account that already has a password or is disabled."""
+    The link belongs to `client`, the portal the account is for (a resend keeps the earlier link's portal):
+    its password policy and profile apply, and the person is sent back to it. Raises InvalidInput for an
+    account that already has a password or is disabled."""
     if user.password_hash is not None and not user.activation_pending:
         raise InvalidInput(f"{user.email} is already activated (the account has a password)")
     if user.disabled_at is not None:
         raise InvalidInput(f"{user.email} is disabled")
+    if client is None and resend:
+        client = _earlier_portal(user)
     user.activation_pending = True  # usable only once every step is done (finish)
-    link, url = links.issue(links.ACTIVATE, user=user)
+    link, url = links.issue(links.ACTIVATE, user=user, client_id=client.client_id if client else None)
     send("email", user.email, "activation", user=user, email=user.email, activate_url=url,
-         hours=settings().accounts.activation_hours, organisation=user.organisation)
+         hours=settings().accounts.activation_hours, organisation=user.organisation,
+         portal=client.display_name if client else None)
     record(EventTag.ACTIVATION_SENT, user_id=user.id, resend=resend, expires_at=link.expires_at.isoformat())
     return url
+
+
+def _earlier_portal(user: User) -> Client | None:
+    earlier = db.session.scalar(select(AccountLink.client_id).where(
+        AccountLink.user_id == user.id, AccountLink.purpose == links.ACTIVATE).order_by(AccountLink.id.desc()))
+    return registry.find(earlier) if earlier else None
 
 
 def open_link(token: str | None) -> tuple[AccountLink, User] | None:
@@ -117,10 +130,10 @@ def check_chosen_password(user: User, typed: str) -> bool:
     return passwords.check_password(user, typed[:1024])
 
 
-def set_password(user: User, new_password: str) -> list[OutboxMessage]:
-    """The person's first password under the default policy (not committed); raises
-    passwords.PasswordRejected."""
-    return passwords.change_password(user, new_password, notify=False, reason="activation")
+def set_password(user: User, new_password: str, client: Client | None = None) -> list[OutboxMessage]:
+    """The person's first password under the policy of the portal the account is for (so it is never chosen
+    twice), else the default (not committed); raises passwords.PasswordRejected."""
+    return passwords.change_password(user, new_password, client=client, notify=False, reason="activation")
 
 
 def finish(link: AccountLink, user: User) -> bool:

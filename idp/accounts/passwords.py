@@ -17,6 +17,7 @@ from idp.errors import InvalidInput
 from idp.extensions import db
 from idp.messaging import send
 from idp.models import Client, OutboxMessage, SsoSession, User
+from idp.portals import profile
 from idp.runtime import settings
 from idp.security import lockout, policy
 from idp.security.passwords import hash_password, needs_rehash, verify_password
@@ -94,8 +95,9 @@ def _other_sessions(user: User, keep: SsoSession | None) -> list[SsoSession]:
 _TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
-def give_temporary_password(user: User) -> None:
-    """A generated password (seeds 002 and 004), sent by e-mail and to be replaced at the first sign-in.
+def give_temporary_password(user: User, client: Client | None = None) -> None:
+    """A generated password (seeds 002 and 004), sent by e-mail and to be replaced at the first sign-in. The
+    mail says which portal it is for (`client`), the login name, and where to sign in (seed 004's example).
 
     Three groups of four from an alphabet without look-alikes (about 70 bits): easy to type from a letter or
     a mail, and never accepted as the new password.
@@ -107,7 +109,9 @@ def give_temporary_password(user: User) -> None:
     user.must_change_password = True
     devices.revoke_all(user, reason="temporary password")
     record(EventTag.USER_PASSWORD_CHANGED, user_id=user.id, reason="temporary")
-    send("email", user.email, "temporary_password", user=user, password=temporary, sign_in_url=account_url())
+    sign_in_url = (profile.of(client).sign_in_url if client is not None else "") or account_url()
+    send("email", user.email, "temporary_password", user=user, password=temporary, sign_in_url=sign_in_url,
+         login=user.username or user.email, portal=client.display_name if client is not None else None)
 
 
 def tell_locked(user: User, client: Client | None) -> None:

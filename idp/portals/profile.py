@@ -34,6 +34,7 @@ class Profile:
     reset_phone: bool  # after a reset, the mobile number is set again with an SMS check (seed 001)
     activation_phone: bool  # activation confirms a mobile number with an SMS code (seeds 001, 003)
     withheld_claims: tuple[str, ...]  # never released to this portal, whatever scope it asks
+    sign_in_url: str  # the portal's own page that starts a sign-in: where links and mails send people back
 
 
 def _defaults() -> dict[str, Any]:
@@ -44,6 +45,7 @@ def _defaults() -> dict[str, Any]:
         "reset_phone": cfg.accounts.reset_phone,
         "activation_phone": cfg.accounts.activation_phone,
         "withheld_claims": (),
+        "sign_in_url": "",
     }
 
 
@@ -101,9 +103,16 @@ def _claims(value: object) -> tuple[str, ...]:
     return names
 
 
+def _url(value: object) -> str:
+    text = str(value).strip()
+    if not text.startswith(("https://", "http://")) or any(c.isspace() for c in text) or len(text) > 500:
+        raise InvalidInput(f"not an http(s) address: {value!r}")
+    return text
+
+
 _PARSE: dict[str, Callable[[object], Any]] = {
     "sms_prefix": _boolean, "reset_asks_username": _boolean, "reset_phone": _boolean,
-    "activation_phone": _boolean, "withheld_claims": _claims,
+    "activation_phone": _boolean, "withheld_claims": _claims, "sign_in_url": _url,
 }
 
 

@@ -17,6 +17,7 @@ from idp.accounts.activation import BIRTH_DATE, PASSWORD, PHONE
 from idp.accounts.links import LinkDead
 from idp.extensions import db, limiter
 from idp.models import AccountLink, User
+from idp.portals import profile
 from idp.runtime import crypto, settings
 from idp.security import policy
 from idp.web.throttle import client_network, counts, moved_on
@@ -55,8 +56,8 @@ def _page(link: AccountLink, user: User, token: str, step: str, *, error: str | 
     if step == PASSWORD and user.password_hash is not None:  # chosen before: resume with it
         return render_template("activation/resume.html", **context), status
     if step == PASSWORD:
-        return render_template("activation/password.html", rules=new_password.page_rules(None), results=results,
-                               **context), status
+        return render_template("activation/password.html", rules=new_password.page_rules(activation.portal_of(link)),
+                               results=results, **context), status
     page = _confirmation(link, user).page()
     if page is None or phone is not None:
         return render_template("activation/phone.html", phone=phone or "", **context), status
@@ -80,7 +81,9 @@ def _ready(link: AccountLink, user: User, recovery_codes: list[str] | None):
     db.session.commit()
     moved_on()
     browser.pop(_KEY, None)
-    return render_template("activation/ready.html", user=user, codes=recovery_codes or [])
+    portal = activation.portal_of(link)
+    return render_template("activation/ready.html", user=user, codes=recovery_codes or [], portal=portal,
+                           sign_in_url=profile.of(portal).sign_in_url if portal is not None else "")
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
@@ -124,7 +127,8 @@ def _birth_date(link: AccountLink, user: User, token: str):
 def _password(link: AccountLink, user: User, token: str):
     if user.password_hash is not None:
         return _resume(link, user, token)
-    taken = new_password.take(request.form, lambda new: activation.set_password(user, new))
+    portal = activation.portal_of(link)
+    taken = new_password.take(request.form, lambda new: activation.set_password(user, new, portal))
     if isinstance(taken, new_password.Refusal):
         return _page(link, user, token, PASSWORD, results=taken.results, error=taken.error)
     _mark(link, PASSWORD)
@@ -173,5 +177,5 @@ def password_rules(token: str):
     opened = activation.open_link(token)
     if opened is None or activation.next_step(opened[0], opened[1], _done(opened[0])) != PASSWORD:
         return {"error": "not found"}, 404
-    return policy.feedback_json(passwords.results(opened[1], new_password.typed(request.form), None,
-                                                  with_history=False))
+    return policy.feedback_json(passwords.results(opened[1], new_password.typed(request.form),
+                                                  activation.portal_of(opened[0]), with_history=False))

@@ -344,3 +344,53 @@ def test_forgot_password_for_a_never_activated_account_sends_a_fresh_activation_
     fresh = link_of(app, user.email)
     assert fresh != first and client.get(first).status_code == 400  # the older link stops working
     assert step_of(Activation(client, fresh).page()) == "birth_date"
+
+
+GGZ = {"ggz": {"min_length": 12, "min_special": 1}}
+
+
+@pytest.mark.parametrize("settings_overrides", [{"password_policies": GGZ, "accounts": {"activation_phone": False}}])
+def test_an_account_made_for_a_portal_follows_its_policy_and_leads_back_to_it(app, client, make_portal):
+    """Issue 14 part 2: the link belongs to the portal: its name in the mail, its password policy at once (never
+    a second password at the first sign-in), and a way back to it when done."""
+    from idp.accounts import activation
+    from idp.accounts.users import create_user
+    from idp.extensions import db
+    from idp.portals import registry
+
+    portal = make_portal("GGZ clientportaal", password_policy="ggz")
+    registry.update(portal, profile={"sign_in_url": "https://ggz.example.org/login"})
+    user = create_user("client@example.org", None, email_verified=False, locale="en")
+    activation.send_link(user, client=portal)
+    db.session.commit()
+    [mail] = messages(app, to=user.email, template="activation")
+    assert "You will use it to sign in at GGZ clientportaal." in mail["body"]
+
+    walk = Activation(client, link_of(app, user.email))
+    assert "At least 12 characters" in walk.page()
+    walk.password("Blauwe fiets 42")  # the default policy would take it; this portal's does not
+    assert 'role="alert"' in walk.html and step_of(walk.html) == "password"
+    walk.password("Blauwe fiets 42!")
+    assert "Your account is ready" in walk.html
+    assert 'href="https://ggz.example.org/login"' in walk.html and "Go to GGZ clientportaal" in walk.html
+
+    sign_in = SignIn(client, RelyingParty(client, portal).login_url(ui_locales="en"))
+    sign_in.password(user.email, "Blauwe fiets 42!")
+    assert sign_in.response.status_code == 302 and "/login/" not in sign_in.response.location  # no second password
+
+
+def test_a_temporary_password_mail_names_the_portal_the_login_name_and_where_to_sign_in(app, make_portal):
+    from idp.accounts.passwords import give_temporary_password
+    from idp.accounts.users import create_user
+    from idp.extensions import db
+    from idp.portals import registry
+
+    portal = make_portal("Clientportaal Thuiszorg")
+    registry.update(portal, profile={"sign_in_url": "https://client.example.org/login"})
+    user = create_user("els@example.org", None, username="els.devries", locale="en")
+    give_temporary_password(user, portal)
+    db.session.commit()
+    [mail] = messages(app, to=user.email, template="temporary_password")
+    assert mail["subject"] == "Your account for Clientportaal Thuiszorg"
+    assert "Your login name: els.devries" in mail["body"]
+    assert "https://client.example.org/login" in mail["body"]

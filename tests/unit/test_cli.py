@@ -711,3 +711,10 @@ def test_clients_update_replaces_the_addresses_checked_as_at_registration(env):
     assert line == "error: redirect-uri: must not contain a fragment: 'http://127.0.0.1:9014/cb#frag'"
     after = ok_json(env, "clients", "show", portal["client_id"])
     assert after["name"] == "Portaal" and after["redirect_uris"] == updated["redirect_uris"]
+
+
+def test_users_add_for_an_unknown_portal_is_refused_and_adds_nobody(env):
+    before = row_counts(env["IDP_DATABASE_URL"])
+    line = refused(env, "users", "add", "--email", "nieuw@example.org", "--activate", "--portal", "nope")
+    assert line == "error: no client 'nope'"
+    assert row_counts(env["IDP_DATABASE_URL"]) == before
