@@ -8,6 +8,7 @@ profile; `explain(client)` says where each value comes from (`idp clients show`)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -35,6 +36,9 @@ class Profile:
     activation_phone: bool  # activation confirms a mobile number with an SMS code (seeds 001, 003)
     withheld_claims: tuple[str, ...]  # never released to this portal, whatever scope it asks
     sign_in_url: str  # the portal's own page that starts a sign-in: where links and mails send people back
+    organisation: str  # whose sign-in this is, on every page of it (its <title> too); "" : the portal's name
+    accent_colour: str  # "#rrggbb" for buttons and links, at least 4.5:1 on white; "": ours
+    support_url: str  # the organisation's help page, linked from every page of its sign-in
 
 
 def _defaults() -> dict[str, Any]:
@@ -46,6 +50,9 @@ def _defaults() -> dict[str, Any]:
         "activation_phone": cfg.accounts.activation_phone,
         "withheld_claims": (),
         "sign_in_url": "",
+        "organisation": "",
+        "accent_colour": "",
+        "support_url": "",
     }
 
 
@@ -110,9 +117,35 @@ def _url(value: object) -> str:
     return text
 
 
+def _text(value: object) -> str:
+    text = " ".join(str(value).split())
+    if len(text) > 100:
+        raise InvalidInput("at most 100 characters")
+    return text
+
+
+def contrast_on_white(colour: str) -> float:
+    """WCAG 2 contrast ratio of "#rrggbb" against white."""
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(colour[i:i + 2]) for i in (1, 3, 5))
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
+
+
+def _colour(value: object) -> str:
+    text = str(value).strip().lower()
+    if not re.fullmatch(r"#[0-9a-f]{6}", text):
+        raise InvalidInput(f"not a colour as #rrggbb: {value!r}")
+    if contrast_on_white(text) < 4.5:  # WCAG 1.4.3: text and buttons must stay readable
+        raise InvalidInput(f"{text} is too light on white ({contrast_on_white(text):.1f}:1, at least 4.5:1)")
+    return text
+
+
 _PARSE: dict[str, Callable[[object], Any]] = {
     "sms_prefix": _boolean, "reset_asks_username": _boolean, "reset_phone": _boolean,
     "activation_phone": _boolean, "withheld_claims": _claims, "sign_in_url": _url,
+    "organisation": _text, "accent_colour": _colour, "support_url": _url,
 }
 
 

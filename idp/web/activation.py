@@ -20,6 +20,7 @@ from idp.models import AccountLink, User
 from idp.portals import profile
 from idp.runtime import crypto, settings
 from idp.security import policy
+from idp.web.branding import show_portal
 from idp.web.throttle import client_network, counts, moved_on
 
 bp = Blueprint("activation", __name__, url_prefix="/activate")
@@ -96,6 +97,7 @@ def activate(token: str):
     if opened is None:
         raise _dead()
     link, user = opened
+    show_portal(activation.portal_of(link))
     if user.locale:  # the pages speak the language the activation mail was written in
         g.ui_locales = user.locale
     step = activation.next_step(link, user, _done(link))

@@ -13,6 +13,7 @@ from idp import sessions
 from idp.extensions import csrf, db
 from idp.models import Client, SsoSession
 from idp.oidc.end_session import check
+from idp.web.branding import show_portal
 from idp.web.cookies import clear_cookie, current_session
 
 bp = Blueprint("logout", __name__)
@@ -30,6 +31,7 @@ def _confirm_page(params: Mapping[str, str], client: Client | None):
 def end_session():
     params = request.values
     asked = check(params)
+    show_portal(asked.client)
     if asked.problem:
         return render_template("oidc/logout_error.html", problem=asked.problem), 400
     confirmed = request.method == "POST" and request.form.get("confirm") == "yes"

@@ -20,6 +20,7 @@ from idp.portals import registry
 from idp.runtime import crypto, settings
 from idp.security import policy
 from idp.security.logins import login_key
+from idp.web.branding import show_portal
 from idp.web.sign_in import resume_as
 from idp.web.throttle import client_network, counts, moved_on
 
@@ -33,6 +34,7 @@ def _parked_portal(uid: str | None):
     if not registration.open_to(client):
         abort(404)
     g.ui_locales = parked.params.get("ui_locales")
+    show_portal(client)
     return client
 
 
@@ -83,6 +85,7 @@ def _already():
 
 def _form(link: AccountLink, *, error: str | None = None, results=None, status: int = 200):
     portal = registration.portal_of(link)
+    show_portal(portal)
     return render_template("register/password.html", token=request.view_args["token"],
                            email=registration.address_of(link), portal=portal,
                            rules=new_password.page_rules(portal), results=results, error=error), status

@@ -21,6 +21,7 @@ from idp.portals import profile, registry
 from idp.runtime import crypto, settings
 from idp.security import policy
 from idp.security.logins import login_key
+from idp.web.branding import show_portal
 from idp.web.sign_in import resume_as
 from idp.web.throttle import client_network, counts
 
@@ -44,8 +45,10 @@ def _this_reset() -> str:
 
 
 def _portal(parked) -> Client | None:
-    """The portal of the sign-in this browser parked, whose profile the reset pages follow."""
-    return registry.find(parked.params.get("client_id")) if parked is not None else None
+    """The portal of the sign-in this browser parked, whose profile and look the reset pages follow."""
+    client = registry.find(parked.params.get("client_id")) if parked is not None else None
+    show_portal(client)
+    return client
 
 
 @bp.get("")
@@ -84,6 +87,7 @@ def _dead() -> LinkDead:
 
 
 def _password_page(link: AccountLink, token: str, *, error: str | None = None, results=None):
+    show_portal(reset.client_of(link))
     return render_template("reset/password.html", token=token, user=reset.user_of(link),
                            rules=new_password.page_rules(reset.client_of(link)), results=results, error=error)
 

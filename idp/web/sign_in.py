@@ -22,6 +22,7 @@ from idp.runtime import settings
 from idp.security import policy
 from idp.security.logins import login_key, normalise_login
 from idp.sessions import devices
+from idp.web.branding import show_portal
 from idp.web.cookies import current_session, device_token, set_cookie, set_device_cookie
 from idp.web.throttle import client_network, counts
 
@@ -42,6 +43,7 @@ def _load(uid: str) -> plan.Flow | None:
         return None
     user = db.session.get(User, state.user_id) if state.user_id is not None else None
     g.ui_locales = parked.params.get("ui_locales")
+    show_portal(client)
     return plan.Flow(pending=parked, client=client, user=user, state=state, device_token=device_token(),
                      user_agent=request.user_agent.string, ip=request.remote_addr)
 

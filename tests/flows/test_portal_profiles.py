@@ -140,3 +140,38 @@ def test_a_bad_field_or_value_changes_nothing(app, make_portal, field, value, me
     db.session.rollback()
     db.session.refresh(portal)
     assert portal.profile == {"reset_phone": True}
+
+
+def test_every_page_of_a_portals_sign_in_shows_whose_it_is(client, make_portal):
+    """Issue 14: the organisation's name (header and <title>), its accent colour and help page; a portal that
+    sets no organisation is named by its own name, with our colours."""
+    linde = make_portal("Clientportaal")
+    registry.update(linde, profile={"organisation": "Thuiszorg De Linde", "accent_colour": "#7A1F5C",
+                                    "support_url": "https://linde.example.org/hulp"})
+    plain = make_portal("Huisartsportaal")
+    db.session.commit()
+
+    login = RelyingParty(client, linde).login_url(ui_locales="en")
+    page = client.get(login).get_data(as_text=True)
+    assert re.search(r"<title>[^<]* · Thuiszorg De Linde</title>", page)
+    assert '<span class="brand">Thuiszorg De Linde' in page
+    assert 'href="https://linde.example.org/hulp">Help from Thuiszorg De Linde</a>' in page
+    style = re.search(r'<link rel="stylesheet" href="(/portal-style/[^"]+\.css)">', page).group(1)
+    css = client.get(style)
+    assert css.mimetype == "text/css" and "--accent: #7a1f5c;" in css.get_data(as_text=True)
+    uid = login.rsplit("/", 1)[1]
+    assert "· Thuiszorg De Linde</title>" in client.get(f"/reset?uid={uid}").get_data(as_text=True)
+
+    other = client.get(RelyingParty(client, plain).login_url(ui_locales="en")).get_data(as_text=True)
+    assert re.search(r"<title>[^<]* · Huisartsportaal</title>", other)
+    assert "/portal-style/" not in other and "Thuiszorg" not in other and 'class="help"' not in other
+    home = client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "· Sign-in service</title>" in home  # a page of no portal's sign-in
+    assert client.get(f"/portal-style/{plain.client_id}.css").status_code == 404
+
+
+def test_a_colour_too_light_to_read_is_refused(app, make_portal):
+    portal = make_portal("Portaal")
+    with pytest.raises(InvalidInput, match="too light on white"):
+        registry.update(portal, profile={"accent_colour": "#ffcc00"})
+    assert profile.contrast_on_white("#0b5cad") > 4.5  # ours
