@@ -172,6 +172,10 @@ def required_steps(state: SignInState, request: Request, portal: Portal, person:
             and not proven_any(state, CODE_FACTORS if every else SECOND_FACTORS)):
         steps.append(Step("trusted_device", "device_trusted", automatic=True) if person.device_trusted and not every
                      else Step("second_factor", "mfa_every_sign_in" if every else "mfa", kinds=usable(portal, person)))
+    if "recovery" in state.proven and portal.factors == ("sms",) and "sms" not in state.proven:
+        # A recovery code at a portal that takes only SMS: the phone is lost, so a new number is set (and
+        # proven by its code) before going on; it signs the person in once, never instead of the phone.
+        steps.append(Step("enrol", "replace_phone", kinds=("sms",)))
     change = person.password_change or ("weak" if state.password_weak else None)
     if state.password_typed and not state.password_changed and change:
         # After the second factor: the password alone must not be enough to replace it.

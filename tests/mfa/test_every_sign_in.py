@@ -59,3 +59,28 @@ def test_ten_sign_ins_in_an_hour_at_the_every_sign_in_portal_all_succeed(
         sign_in.post(code=latest_code(app, PHONE))
         sign_in.finished(business.redirect_uri)
         time_machine.shift(timedelta(minutes=5))
+
+
+def test_a_recovery_code_at_an_sms_only_portal_leads_straight_to_a_new_confirmed_phone(
+        app, client, make_portal, user, add_factor):
+    """Issue 14 part 4 (seed 001: a lost or changed phone): the recovery code signs the person in once, by way
+    of a new mobile number proven by its own SMS code; the old number is gone."""
+    from idp.accounts import factors
+    from idp.security import recovery
+
+    add_factor(user, "sms")
+    codes = recovery.generate(user)
+    db.session.commit()
+    business = RelyingParty(client, make_portal("Zakelijk portaal", mfa="every", mfa_factors=["sms"]))
+    sign_in = SignIn(client, business.login_url(ui_locales="en"))
+    sign_in.password(user.email)
+    sign_in.post(action="use:recovery")
+    sign_in.post(code=codes[0])
+    assert sign_in.stage == "enrol" and "Your new mobile number" in sign_in.page()
+    before = codes_issued()
+    sign_in.post(action="send", phone="06 87654321")
+    sign_in.post(action="confirm", code=latest_code(app, "+31687654321"))
+    callback = sign_in.finished(business.redirect_uri)
+    assert "code" in callback and codes_issued() == before + 1
+    db.session.expire_all()
+    assert factors.phone(factors.get(user, "sms")) == "+31687654321"

@@ -113,6 +113,9 @@ def typed(**proven: int) -> SignInState:
     (typed(device=T), GP, WITH_SMS_AND_DEVICE, []),
     (typed(sms=T), GP, WITH_SMS, []),
     (typed(recovery=T), GP, WITH_SMS, []),
+    # A recovery code where only SMS counts: the phone is lost, a new number is proven before going on.
+    (typed(recovery=T), BUSINESS, BUSINESS_SMS, [("enrol", "replace_phone")]),
+    (typed(recovery=T, sms=T), BUSINESS, BUSINESS_SMS, []),
     (typed(), RELAXED, WITH_SMS, []),
     (typed(), ORDERING, NOBODY, []),
     (typed(), ORDERING, PROFESSIONAL, []),

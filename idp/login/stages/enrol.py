@@ -28,7 +28,7 @@ class EnrolStage:
         progress, kinds = flow.state.enrolment, list(step.kinds)
         kind = progress.kind or (kinds[0] if len(kinds) == 1 else None)
         context: dict = {"kinds": kinds, "kind": kind, "step": "choose", "page": None, "totp": None,
-                         "address": flow.user.email}
+                         "address": flow.user.email, "reason": step.reason}
         if kind is None:
             return context
         context["step"] = "start"
@@ -38,7 +38,7 @@ class EnrolStage:
                 context["totp"] = factors.totp_enrolment(flow.user, factors.totp_secret(factor))
                 context["step"] = "code"
         elif progress.step == "code":
-            context["page"] = _confirmation(flow, kind).page()
+            context["page"] = _confirmation(flow, kind, step).page()
             context["step"] = "code" if context["page"] is not None else "start"
         return context
 
@@ -46,23 +46,23 @@ class EnrolStage:
         progress, kinds = flow.state.enrolment, list(step.kinds)
         action = form.get("action") or ""
         if action.startswith("choose:") and action.removeprefix("choose:") in kinds:
-            return self._choose(flow, action.removeprefix("choose:"))
+            return self._choose(flow, step, action.removeprefix("choose:"))
         kind = progress.kind or (kinds[0] if len(kinds) == 1 else None)
         if action == "back" or kind is None or kind not in kinds:
             flow.state.enrolment = Enrolment()
             return Retry()
         if kind == "totp":
-            return self._totp(flow, form)
-        outcome = _confirmation(flow, kind).step(action, form)
+            return self._totp(flow, step, form)
+        outcome = _confirmation(flow, kind, step).step(action, form)
         if outcome.page != confirmation.CONFIRMED:
             flow.state.enrolment = Enrolment(kind=kind, step=outcome.page)
             return Retry(outcome.error or "", notice=outcome.notice or "")
         return self._enrolled(flow, kind, outcome.recovery_codes)
 
-    def _choose(self, flow: Flow, kind: str) -> Retry:
+    def _choose(self, flow: Flow, step: Step, kind: str) -> Retry:
         flow.state.enrolment = Enrolment(kind=kind, step="start")
         if kind == "email":  # the address is known: the first code goes out at once
-            outcome = _confirmation(flow, kind).step(confirmation.SEND, {})
+            outcome = _confirmation(flow, kind, step).step(confirmation.SEND, {})
             flow.state.enrolment.step = outcome.page
             return Retry(outcome.error or "")
         if kind == "totp":
@@ -70,10 +70,10 @@ class EnrolStage:
             flow.state.enrolment.step = "code"
         return Retry()
 
-    def _totp(self, flow: Flow, form) -> Done | Retry:
+    def _totp(self, flow: Flow, step: Step, form) -> Done | Retry:
         factor = factors.pending(flow.user, "totp")
         if factor is None:
-            return self._choose(flow, "totp")
+            return self._choose(flow, step, "totp")
         if not (form.get("code") or "").strip():
             return Retry(_("Enter the code."))
         try:
@@ -90,9 +90,11 @@ class EnrolStage:
         return Done()
 
 
-def _confirmation(flow: Flow, kind: str) -> confirmation.Confirmation:
-    """Codes of an enrolment are bound to this sign-in."""
+def _confirmation(flow: Flow, kind: str, step: Step) -> confirmation.Confirmation:
+    """Codes of an enrolment are bound to this sign-in; after a recovery code at an SMS-only portal the new
+    number replaces the lost phone's once its code is typed."""
     return confirmation.Confirmation(flow.user, kind, flow_uid=flow.pending.uid,
+                                     replace=step.reason == "replace_phone",
                                      sms_prefix=profile.of(flow.client).sms_prefix)
 
 
