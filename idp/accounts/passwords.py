@@ -19,7 +19,7 @@ from idp.messaging import send
 from idp.models import Client, OutboxMessage, SsoSession, User
 from idp.portals import profile
 from idp.runtime import settings
-from idp.security import lockout, policy
+from idp.security import policy
 from idp.security.passwords import hash_password, needs_rehash, verify_password
 from idp.sessions import devices
 from idp.tokens import revoke_all_for_user
@@ -117,7 +117,7 @@ def give_temporary_password(user: User, client: Client | None = None) -> None:
 def tell_locked(user: User, client: Client | None) -> None:
     """Mail the owner that wrong passwords locked the account, and where to ask for help (not committed)."""
     if user.email and user.is_active:  # a disabled account is not theirs to use any more: no news of it
-        send("email", user.email, "account_locked", user=user, contact=lockout.help_contact(client),
+        send("email", user.email, "account_locked", user=user, contact=profile.help_contact(client, user),
              portal=client.display_name if client is not None else "",
              cooldown_minutes=settings().lockout.cooldown_minutes)
 

@@ -117,5 +117,5 @@ def set_password(link: AccountLink, new_password: str) -> list[OutboxMessage]:
     user.must_change_password = False
     record(EventTag.PASSWORD_RESET, user_id=user.id, client_id=link.client_id, sessions_ended=len(ended))
     send("email", user.email, "password_reset", user=user, account_url=account_url(),
-         contact=lockout.help_contact(client))
+         contact=profile.help_contact(client, user))
     return ended

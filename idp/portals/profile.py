@@ -16,7 +16,7 @@ from typing import Any
 from authlib.oidc.core import UserInfo
 
 from idp.errors import InvalidInput
-from idp.models import Client
+from idp.models import Client, User
 from idp.runtime import settings
 
 # Claims a portal may be refused, whatever scope it asks (seed 001: the insurer never gets the phone number).
@@ -39,6 +39,7 @@ class Profile:
     organisation: str  # whose sign-in this is, on every page of it (its <title> too); "" : the portal's name
     accent_colour: str  # "#rrggbb" for buttons and links, at least 4.5:1 on white; "": ours
     support_url: str  # the organisation's help page, linked from every page of its sign-in
+    help_by_role: tuple[tuple[str, str], ...]  # (role, where to ask for help) for people with that role (seed 000)
 
 
 def _defaults() -> dict[str, Any]:
@@ -53,6 +54,7 @@ def _defaults() -> dict[str, Any]:
         "organisation": "",
         "accent_colour": "",
         "support_url": "",
+        "help_by_role": (),
     }
 
 
@@ -87,7 +89,7 @@ def _own(client: Client | None) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+    return [_plain(item) for item in value] if isinstance(value, tuple) else value
 
 
 def _boolean(value: object) -> bool:
@@ -142,10 +144,28 @@ def _colour(value: object) -> str:
     return text
 
 
+def _help_by_role(value: object) -> tuple[tuple[str, str], ...]:
+    """"professional=bestellingen@example.org; end_user=088 123 45 67" (or pairs from the stored JSON)."""
+    if isinstance(value, list | tuple):
+        pairs = [(str(p[0]), str(p[1])) for p in value if isinstance(p, list | tuple) and len(p) == 2]
+    else:
+        pairs = []
+        for item in str(value).split(";"):
+            role, sep, contact = item.partition("=")
+            if item.strip() and not sep:
+                raise InvalidInput(f"expected role=contact, got {item.strip()!r}")
+            if item.strip():
+                pairs.append((role.strip(), contact.strip()))
+    for role, contact in pairs:
+        if not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", role) or not contact or len(contact) > 300:
+            raise InvalidInput(f"not a role and a contact: {role!r}={contact!r}")
+    return tuple(pairs)
+
+
 _PARSE: dict[str, Callable[[object], Any]] = {
     "sms_prefix": _boolean, "reset_asks_username": _boolean, "reset_phone": _boolean,
     "activation_phone": _boolean, "withheld_claims": _claims, "sign_in_url": _url,
-    "organisation": _text, "accent_colour": _colour, "support_url": _url,
+    "organisation": _text, "accent_colour": _colour, "support_url": _url, "help_by_role": _help_by_role,
 }
 
 
@@ -171,3 +191,16 @@ def shown_scopes(client: Client, scopes: list[str]) -> list[str]:
     """The scopes worth asking consent for: those that give this portal at least one claim it may receive."""
     withheld = set(of(client).withheld_claims)
     return [s for s in scopes if s not in SCOPE_CLAIMS or not set(SCOPE_CLAIMS[s]) <= withheld]
+
+
+def help_contact(client: Client | None, user: User | None = None) -> str:
+    """Where this person asks for help: the contact for their role at this portal (seed 000: professionals
+    write to one address, end users to another), else the portal's, else the deployment's ("" : none). Only
+    where the person is known (after the password, in mails to them): a page before it must not tell roles."""
+    if client is not None and user is not None:
+        roles = set(user.roles or [])
+        for role, contact in of(client).help_by_role:
+            if role in roles:
+                return contact
+    contact = (client.help_contact if client is not None else None) or settings().lockout.help_contact
+    return (contact or "").strip()

@@ -175,3 +175,25 @@ def test_a_colour_too_light_to_read_is_refused(app, make_portal):
     with pytest.raises(InvalidInput, match="too light on white"):
         registry.update(portal, profile={"accent_colour": "#ffcc00"})
     assert profile.contrast_on_white("#0b5cad") > 4.5  # ours
+
+
+def test_help_by_role_in_the_mails_but_never_on_a_page_before_the_password(app, client, make_portal, make_user):
+    """Seed 000: professionals write to one address, end users to another. The locked page is the same for
+    everyone (it must not tell who is a professional); the mail to the owner names their own contact."""
+    shop = make_portal("Bestelportaal", help_contact="de servicedesk, 088 000 00 00")
+    registry.update(shop, profile={"help_by_role": "professional=bestellingen@zorg.example.org;"
+                                                   "end_user=klantenservice@zorg.example.org"})
+    db.session.commit()
+    nurse = make_user("nurse@example.org", roles=["professional"], locale="en")
+    patient = make_user("patient@example.org", roles=["end_user"], locale="en")
+    pages = []
+    for person in (nurse, patient):
+        sign_in = SignIn(client, RelyingParty(client, shop).login_url(ui_locales="en", prompt="login"))
+        for _ in range(5):
+            page = sign_in.password(person.email, "not the password").get_data(as_text=True)
+        pages.append(re.search(r'role="alert"[^>]*>([^<]+)<', page).group(1))
+    assert pages[0] == pages[1] and "088 000 00 00" in pages[0]  # the portal's contact, for everyone
+    [to_nurse] = messages(app, to=nurse.email, template="account_locked")
+    [to_patient] = messages(app, to=patient.email, template="account_locked")
+    assert "bestellingen@zorg.example.org" in to_nurse["body"] and "klantenservice" not in to_nurse["body"]
+    assert "klantenservice@zorg.example.org" in to_patient["body"]
