@@ -23,6 +23,7 @@ from idp.accounts.users import create_user, find_by_login
 from idp.errors import NotFound
 from idp.extensions import db
 from idp.oidc.keys import ensure_keys
+from idp.portals import profile as portal_profile
 from idp.portals.registry import get, register, rotate_secret
 from idp.runtime import crypto
 from idp.settings import load
@@ -56,14 +57,24 @@ def seed(app) -> list[tuple[str, str, str]]:
 
 # The three portals of clients/, registered under fixed client ids, each on the provider's port + offset.
 DEMO_PORTALS = [
-    # (client_id, name, package, port offset, registration, who to try it with)
+    # (client_id, name, package, port offset, registration and sign-in profile, who to try it with)
     ("demo-patient", "Huisartsenpraktijk De Linde", "clients.patient", 1,
-     {"mfa": "required", "mfa_factors": ["sms", "totp"]}, "patient@example.org"),
+     {"mfa": "required", "mfa_factors": ["sms", "totp"],
+      "profile": {"organisation": "Huisartsenpraktijk De Linde", "accent_colour": "#1d6b4f"}},
+     "patient@example.org"),
     ("demo-ordering", "Samen zorgen bestellen", "clients.ordering", 2,
-     {"mfa": "optional", "registration": True}, "professional@example.org or enduser@example.org"),
+     {"mfa": "optional", "registration": True,
+      "profile": {"organisation": "Samen zorgen", "help_by_role": "professional=bestellingen@samenzorgen.example;"
+                                                                  "enduser=klantenservice@samenzorgen.example"}},
+     "professional@example.org or enduser@example.org"),
+    # Seed 001: an SMS code at every sign-in, the phone number never released to the insurer, and the phone
+    # set again after a password reset.
     ("demo-business", "Zakelijk Portaal", "clients.business", 3,
-     {"mfa": "required", "mfa_factors": ["sms"], "trusted_device_days": 0,
-      "email_domains": ["business.example.org"]}, "admin@business.example.org"),
+     {"mfa": "every", "mfa_factors": ["sms"], "trusted_device_days": 0,
+      "email_domains": ["business.example.org"],
+      "profile": {"organisation": "Zorgverzekeraar Zuid", "reset_phone": "true",
+                  "withheld_claims": "phone_number,phone_number_verified"}},
+     "admin@business.example.org"),
 ]
 
 
@@ -86,16 +97,19 @@ def register_portals(app, port: int) -> list[DemoPortal]:
     with app.app_context():
         for client_id, name, package, offset, options, who in DEMO_PORTALS:
             base = f"http://127.0.0.1:{port + offset}"
+            chosen = {**options["profile"], "sign_in_url": base + "/login"}
+            registration = {k: v for k, v in options.items() if k != "profile"}
             try:
                 client = get(client_id)
             except NotFound:
                 registered = register(name, [base + "/callback"], post_logout_redirect_uris=[base + "/"],
                                       backchannel_logout_uri=base + "/backchannel-logout", first_party=True,
-                                      client_id=client_id, **options)
+                                      client_id=client_id, profile=chosen, **registration)
                 secret = registered.secret
             else:  # registered at an earlier start, perhaps with another --port: the URIs follow
                 client.redirect_uris, client.post_logout_redirect_uris = [base + "/callback"], [base + "/"]
                 client.backchannel_logout_uri = base + "/backchannel-logout"
+                portal_profile.change(client, chosen)
                 secret = rotate_secret(client)
             portals.append(DemoPortal(client_id, name, package, base, secret, who))
         db.session.commit()

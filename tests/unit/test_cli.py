@@ -643,6 +643,12 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     assert again.wait_until_up().status_code == 200
     assert {u["email"]: u["sub"] for u in ok_json(demo_db, "users", "list")} == first
     assert [c["client_id"] for c in ok_json(demo_db, "clients", "list")] == [*DEMO_PORTALS, portal["client_id"]]
+    # Each demo portal keeps its seed's profile across starts (issue 14): the insurer asks an SMS code at every
+    # sign-in and never receives the phone number; every portal leads back to its own /login.
+    business = ok_json(demo_db, "clients", "show", "demo-business")
+    assert business["mfa"] == "every"
+    assert business["profile"]["withheld_claims"]["value"] == ["phone_number", "phone_number_verified"]
+    assert business["profile"]["sign_in_url"]["value"] == f"http://127.0.0.1:{port + 3}/login"
     again.stop()
 
     reset = servers(env, ["demo", "--port", str(port), "--reset"], tmp_path, port)
