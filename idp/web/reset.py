@@ -118,7 +118,7 @@ def save(token: str):
     if reset.sets_phone_again(found):
         browser["reset"] = {"link": link_id, "step": "phone"}
         return redirect(url_for("reset.phone"))
-    return _finish(flow_uid, db.session.get(User, user_id))
+    return _finish(flow_uid, db.session.get(User, user_id), reset.client_of(found))
 
 
 @bp.post("/<token>/rules")
@@ -132,16 +132,22 @@ def rules(token: str):
     return policy.feedback_json(reset.results(found, new_password.typed(request.form)))
 
 
-def _finish(flow_uid: str | None, user: User):
-    """Back into the sign-in this browser started, else a page saying the person can sign in now."""
+def _finish(flow_uid: str | None, user: User, client: Client | None):
+    """Back into the sign-in this browser started, else a page saying the person can sign in now, leading to
+    the portal the reset started from."""
     browser.pop("reset", None)
     resumed = resume_as(flow_uid, user)
-    return resumed if resumed is not None else redirect(url_for("reset.done"))
+    if resumed is not None:
+        return resumed
+    return redirect(url_for("reset.done", portal=client.client_id if client is not None else None))
 
 
 @bp.get("/done")
 def done():
-    return render_template("reset/done.html")
+    client = registry.find(request.args.get("portal"))
+    show_portal(client)
+    sign_in_url = profile.of(client).sign_in_url if client is not None else ""
+    return render_template("reset/done.html", portal=client, sign_in_url=sign_in_url)
 
 
 # --- then, where the deployment asks for it (seed 001): the mobile number again --------------------
@@ -194,14 +200,14 @@ def phone_step():
     found, user, state = current
     action = request.form.get("action") or ""
     if action == "continue" and state.get("step") == "codes":
-        return _finish(found.flow_uid, user)
+        return _finish(found.flow_uid, user, reset.client_of(found))
     outcome = _confirmation(found, user).step(action, request.form)
     db.session.commit()  # a wrong code counts; the rest was rolled back
     if outcome.page == confirmation.CONFIRMED:
         if outcome.recovery_codes:
             browser["reset"] = {**state, "step": "codes"}
             return render_template("reset/recovery_codes.html", codes=outcome.recovery_codes)
-        return _finish(found.flow_uid, user)
+        return _finish(found.flow_uid, user, reset.client_of(found))
     step = "code" if outcome.page == confirmation.CODE else "phone"
     if outcome.error is None and outcome.notice is None:  # moved on (a code sent, or back to the number)
         browser["reset"] = {**state, "step": step}

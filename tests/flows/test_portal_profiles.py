@@ -197,3 +197,21 @@ def test_help_by_role_in_the_mails_but_never_on_a_page_before_the_password(app, 
     [to_patient] = messages(app, to=patient.email, template="account_locked")
     assert "bestellingen@zorg.example.org" in to_nurse["body"] and "klantenservice" not in to_nurse["body"]
     assert "klantenservice@zorg.example.org" in to_patient["body"]
+
+
+def test_a_reset_done_in_another_browser_leads_back_to_its_portal(client, app, make_portal, user):
+    from idp.accounts import links
+
+    portal = make_portal("Clientportaal")
+    registry.update(portal, profile={"sign_in_url": "https://client.example.org/login",
+                                     "organisation": "Thuiszorg De Linde"})
+    _, url = links.issue(links.RESET, user=user, client_id=portal.client_id)
+    db.session.commit()
+    token = url.rsplit("/", 1)[1]
+    page = client.get(f"/reset/{token}").get_data(as_text=True)
+    assert "Thuiszorg De Linde" in page
+    done = client.post(f"/reset/{token}", data={"csrf_token": csrf_token(page), "new_password": "een nieuw wachtwoord",
+                                                "confirm_password": "een nieuw wachtwoord"})
+    landing = client.get(done.location, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'href="https://client.example.org/login"' in landing and "Go to Clientportaal" in landing
+    assert "· Thuiszorg De Linde</title>" in landing

@@ -297,7 +297,7 @@ def test_in_another_browser_the_reset_ends_on_a_page(app, client, portal, user):
     uid = RelyingParty(client, portal).login_url().rsplit("/", 1)[1]
     ask_link(client, user.email, uid=uid)
     done = save(browser(app), link_in_mail(app, user.email))
-    assert done.status_code == 302 and done.location.endswith("/reset/done")
+    assert done.status_code == 302 and done.location.endswith(f"/reset/done?portal={portal.client_id}")
 
 
 # --- throttling -----------------------------------------------------------------------------------
