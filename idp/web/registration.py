@@ -16,7 +16,7 @@ from idp.accounts.links import LinkDead
 from idp.extensions import db, limiter
 from idp.models import AccountLink
 from idp.oidc import pending
-from idp.portals import registry
+from idp.portals import profile, registry
 from idp.runtime import crypto, settings
 from idp.security import policy
 from idp.security.logins import login_key
@@ -117,7 +117,9 @@ def confirm(token: str):
     if resumed is not None:
         return resumed
     portal = registration.portal_of(link)
-    return render_template("register/ready.html", email=user.email, portal=portal)
+    show_portal(portal)
+    return render_template("register/ready.html", email=user.email, portal=portal,
+                           sign_in_url=profile.of(portal).sign_in_url if portal is not None else "")
 
 
 @bp.post("/register/<token>/rules")

@@ -243,11 +243,17 @@ def test_asking_for_links_is_throttled_per_address_and_per_ip(app, client, open_
 
 
 def test_in_another_browser_the_account_is_ready_and_the_person_signs_in_themselves(app, client, open_rp):
+    from idp.extensions import db
+    from idp.portals import registry
+
+    registry.update(open_rp.portal, profile={"sign_in_url": "https://huisarts.example.org/login"})
+    db.session.commit()
     uid = start(open_rp)
     ask_link(client, uid, "phone@example.org")
     elsewhere = browser(app)
     ready = choose_password(elsewhere, link_path(app, "phone@example.org"))
     assert ready.status_code == 200 and "Your account is ready" in ready.get_data(as_text=True)
+    assert 'href="https://huisarts.example.org/login"' in ready.get_data(as_text=True)  # back to its portal
     assert users_with(app, "phone@example.org") == 1
     callback = open_rp.sign_in("phone@example.org", PASSWORD)
     assert callback["code"]
