@@ -106,15 +106,16 @@ def create_user(
     return user
 
 
-def find_by_login(login: str) -> User | None:
+def find_by_login(login: str, *, by: str = "either") -> User | None:
     """The user whose e-mail or username is `login`, both case-insensitive (as the lockout counts them: "ANNA"
-    is the account "anna", never a second name to guess under)."""
+    is the account "anna", never a second name to guess under). `by` "email" or "username" looks at one only
+    (a portal that signs people in by one of them: its profile's sign_in_with)."""
     login = normalise_login(login)
     if not login or len(login) > MAX_LOGIN:
         return None
-    return db.session.scalar(
-        select(User).where(or_(func.lower(User.email) == login.lower(), func.lower(User.username) == login.lower()))
-    )
+    by_email, by_username = func.lower(User.email) == login.lower(), func.lower(User.username) == login.lower()
+    match = {"email": by_email, "username": by_username}.get(by, or_(by_email, by_username))
+    return db.session.scalar(select(User).where(match))
 
 
 def get_by_ref(ref: str) -> User:

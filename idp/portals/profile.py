@@ -40,6 +40,7 @@ class Profile:
     accent_colour: str  # "#rrggbb" for buttons and links, at least 4.5:1 on white; "": ours
     support_url: str  # the organisation's help page, linked from every page of its sign-in
     help_by_role: tuple[tuple[str, str], ...]  # (role, where to ask for help) for people with that role (seed 000)
+    sign_in_with: str  # what the sign-in page asks: "either" (e-mail address or username), "email", "username"
 
 
 def _defaults() -> dict[str, Any]:
@@ -55,6 +56,7 @@ def _defaults() -> dict[str, Any]:
         "accent_colour": "",
         "support_url": "",
         "help_by_role": (),
+        "sign_in_with": "either",
     }
 
 
@@ -162,10 +164,18 @@ def _help_by_role(value: object) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _sign_in_with(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in {"either", "email", "username"}:
+        raise InvalidInput(f"either, email or username, not {value!r}")
+    return text
+
+
 _PARSE: dict[str, Callable[[object], Any]] = {
     "sms_prefix": _boolean, "reset_asks_username": _boolean, "reset_phone": _boolean,
     "activation_phone": _boolean, "withheld_claims": _claims, "sign_in_url": _url,
     "organisation": _text, "accent_colour": _colour, "support_url": _url, "help_by_role": _help_by_role,
+    "sign_in_with": _sign_in_with,
 }
 
 

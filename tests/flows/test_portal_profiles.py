@@ -215,3 +215,21 @@ def test_a_reset_done_in_another_browser_leads_back_to_its_portal(client, app, m
     landing = client.get(done.location, headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'href="https://client.example.org/login"' in landing and "Go to Clientportaal" in landing
     assert "· Thuiszorg De Linde</title>" in landing
+
+
+@pytest.mark.parametrize(("sign_in_with", "label", "works", "refused"), [
+    ("username", "Username", "anna.devries", "anna@example.org"),  # seeds 002 and 004: an inlognaam
+    ("email", "E-mail address", "anna@example.org", "anna.devries"),
+])
+def test_a_portal_signs_people_in_by_the_name_it_chose(client, make_portal, make_user, sign_in_with, label, works,
+                                                        refused):
+    make_user("anna@example.org", username="anna.devries")
+    portal = make_portal("Portaal")
+    registry.update(portal, profile={"sign_in_with": sign_in_with})
+    db.session.commit()
+    rp = RelyingParty(client, portal)
+    page = client.get(rp.login_url(ui_locales="en")).get_data(as_text=True)
+    assert f'<label for="username">{label}</label>' in page
+    wrong = SignIn(client, rp.login_url(ui_locales="en", prompt="login"))
+    assert "is not correct" in wrong.password(refused, PASSWORD).get_data(as_text=True)
+    assert "code" in rp.sign_in(works, PASSWORD, prompt="login")

@@ -10,6 +10,7 @@ from idp.accounts.users import find_by_login
 from idp.audit import EventTag, record
 from idp.login.flow import Done, Flow, Retry
 from idp.login.policy import Step
+from idp.portals import profile
 from idp.security import lockout
 from idp.security.logins import MAX_LOGIN, login_key, normalise_login
 
@@ -19,7 +20,8 @@ class PasswordStage:
     template = "login/password.html"
 
     def context(self, flow: Flow, step: Step) -> dict:
-        return {"login_hint": flow.state.login or flow.params.get("login_hint", "")}
+        return {"login_hint": flow.state.login or flow.params.get("login_hint", ""),
+                "sign_in_with": profile.of(flow.client).sign_in_with}
 
     def submit(self, flow: Flow, step: Step, form) -> Done | Retry:
         login = normalise_login(form.get("username"))  # never cut: a cut could turn padding into a match
@@ -27,7 +29,7 @@ class PasswordStage:
         flow.state.login = login[:MAX_LOGIN]  # to fill the form in again
         if not login or not password:
             return Retry(_("Enter your e-mail address and your password."))
-        user = find_by_login(login)
+        user = find_by_login(login, by=profile.of(flow.client).sign_in_with)
         # One count per account, whether its e-mail address or its username was typed; unknown names count
         # by what was typed (and lock the same way).
         counted = user.email if user else login
