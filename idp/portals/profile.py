@@ -18,6 +18,7 @@ from authlib.oidc.core import UserInfo
 from idp.errors import InvalidInput
 from idp.models import Client, User
 from idp.runtime import settings
+from idp.security import lockout
 
 # Claims a portal may be refused, whatever scope it asks (seed 001: the insurer never gets the phone number).
 WITHHOLDABLE = ("phone_number", "phone_number_verified", "email", "email_verified", "name", "given_name",
@@ -212,5 +213,4 @@ def help_contact(client: Client | None, user: User | None = None) -> str:
         for role, contact in of(client).help_by_role:
             if role in roles:
                 return contact
-    contact = (client.help_contact if client is not None else None) or settings().lockout.help_contact
-    return (contact or "").strip()
+    return lockout.help_contact(client)

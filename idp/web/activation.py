@@ -133,6 +133,11 @@ def _password(link: AccountLink, user: User, token: str):
     taken = new_password.take(request.form, lambda new: activation.set_password(user, new, portal))
     if isinstance(taken, new_password.Refusal):
         return _page(link, user, token, PASSWORD, results=taken.results, error=taken.error)
+    return _password_done(link, user, token)
+
+
+def _password_done(link: AccountLink, user: User, token: str):
+    """The password step is done in this browser (chosen now, or proven when resuming): on to the next step."""
     _mark(link, PASSWORD)
     if activation.next_step(link, user, _done(link)) is None:
         return _ready(link, user, None)
@@ -147,11 +152,7 @@ def _resume(link: AccountLink, user: User, token: str):
         db.session.commit()  # a bcrypt rehash, if any; the try counts towards the link's limits
         return _page(link, user, token, PASSWORD, error=_(
             "That is not the password you chose. Type the password you chose when you started activating."))
-    _mark(link, PASSWORD)
-    if activation.next_step(link, user, _done(link)) is None:
-        return _ready(link, user, None)
-    db.session.commit()
-    return _again(token)
+    return _password_done(link, user, token)
 
 
 def _phone(link: AccountLink, user: User, token: str):
