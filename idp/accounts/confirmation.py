@@ -59,7 +59,7 @@ class Confirmation:
     kind: str
     flow_uid: str
     replace: bool = False
-    sms_prefix: bool | None = None  # the portal's profile; None: the deployment's setting
+    style: codes.Style = codes.DEFAULT_STYLE  # the portal's codes (profile.code_style)
 
     def factor(self) -> Factor | None:
         """The factor waiting for its code, if a code was sent."""
@@ -104,9 +104,9 @@ class Confirmation:
         try:
             if self.kind == "sms":
                 factors.start_sms(self.user, typed, flow_uid=self.flow_uid, replace=self.replace,
-                                  sms_prefix=self.sms_prefix)
+                                  style=self.style)
             else:
-                factors.start_email(self.user, flow_uid=self.flow_uid)
+                factors.start_email(self.user, flow_uid=self.flow_uid, style=self.style)
         except (InvalidInput, codes.CodeError) as error:
             # e.g. not a mobile number, a code sent moments ago, or too many this hour
             return Outcome(START, error=_message(error), typed=typed, keep=False)
@@ -114,7 +114,7 @@ class Confirmation:
 
     def resend(self, factor: Factor) -> Outcome:
         try:
-            factors.resend(self.user, factor, flow_uid=self.flow_uid, sms_prefix=self.sms_prefix)
+            factors.resend(self.user, factor, flow_uid=self.flow_uid, style=self.style)
         except codes.CodeError as error:
             return Outcome(CODE, error=error.message, keep=False)
         return Outcome(CODE, notice=_("We sent you a new code. The previous code no longer works."))

@@ -90,23 +90,23 @@ def _fresh(user: User, kind: str, secret: str | None) -> Factor:
     return factor
 
 
-def _send_code(user: User, factor: Factor, flow_uid: str | None, sms_prefix: bool | None = None) -> None:
+def _send_code(user: User, factor: Factor, flow_uid: str | None, style: codes.Style = codes.DEFAULT_STYLE) -> None:
 
     minutes = max(1, settings().codes.ttl_seconds // 60)
     if factor.kind == "sms":
         number = enrolling_phone(factor)
         issued = codes.issue(user, channel="sms", purpose=_enrol_purpose(factor), destination=number,
-                             flow_uid=flow_uid, sms_prefix=sms_prefix)
+                             flow_uid=flow_uid, style=style)
         send("sms", number, "enrol_code", user=user, code=issued.message_text, minutes=minutes)
     else:
         issued = codes.issue(user, channel="email", purpose=_enrol_purpose(factor), destination=user.email,
-                             flow_uid=flow_uid)
+                             flow_uid=flow_uid, style=style)
         send("email", user.email, "enrol_code", user=user, code=issued.message_text, minutes=minutes)
     record(EventTag.MFA_CODE_SENT, user_id=user.id, factor=factor.kind, purpose="enrol")
 
 
 def start_sms(user: User, phone_text: str, *, flow_uid: str | None, replace: bool = False,
-              sms_prefix: bool | None = None) -> Factor:
+              style: codes.Style = codes.DEFAULT_STYLE) -> Factor:
     """Take the number (any common notation) and send a code to confirm it; `replace` sets a new number for
     a confirmed SMS factor (it stops counting until the new number is confirmed)."""
     number = phones.normalise_phone(phone_text)
@@ -114,16 +114,16 @@ def start_sms(user: User, phone_text: str, *, flow_uid: str | None, replace: boo
     if replace and current is not None:
         current.replacement_encrypted = crypto().encrypt(number)
         db.session.flush()
-        _send_code(user, current, flow_uid, sms_prefix)
+        _send_code(user, current, flow_uid, style)
         return current
     factor = _fresh(user, "sms", number)
-    _send_code(user, factor, flow_uid, sms_prefix)
+    _send_code(user, factor, flow_uid, style)
     return factor
 
 
-def start_email(user: User, *, flow_uid: str | None) -> Factor:
+def start_email(user: User, *, flow_uid: str | None, style: codes.Style = codes.DEFAULT_STYLE) -> Factor:
     factor = _fresh(user, "email", None)
-    _send_code(user, factor, flow_uid)
+    _send_code(user, factor, flow_uid, style)
     return factor
 
 
@@ -161,8 +161,8 @@ def accept_totp(factor: Factor, submitted: str, now) -> None:
     factor.totp_last_step = step
 
 
-def resend(user: User, factor: Factor, *, flow_uid: str | None, sms_prefix: bool | None = None) -> None:
-    _send_code(user, factor, flow_uid, sms_prefix)
+def resend(user: User, factor: Factor, *, flow_uid: str | None, style: codes.Style = codes.DEFAULT_STYLE) -> None:
+    _send_code(user, factor, flow_uid, style)
 
 
 def confirm(user: User, factor: Factor, submitted: str, *, flow_uid: str | None) -> list[str] | None:

@@ -18,7 +18,7 @@ from authlib.oidc.core import UserInfo
 from idp.errors import InvalidInput
 from idp.models import Client, User
 from idp.runtime import settings
-from idp.security import lockout
+from idp.security import codes, lockout
 
 # Claims a portal may be refused, whatever scope it asks (seed 001: the insurer never gets the phone number).
 WITHHOLDABLE = ("phone_number", "phone_number_verified", "email", "email_verified", "name", "given_name",
@@ -42,6 +42,8 @@ class Profile:
     support_url: str  # the organisation's help page, linked from every page of its sign-in
     help_by_role: tuple[tuple[str, str], ...]  # (role, where to ask for help) for people with that role (seed 000)
     sign_in_with: str  # what the sign-in page asks: "either" (e-mail address or username), "email", "username"
+    sms_code_length: int  # digits of an SMS code (after the prefix), 6-10
+    email_code_length: int  # letters of an e-mail code, 6-10 (seed 004: six)
 
 
 def _defaults() -> dict[str, Any]:
@@ -58,6 +60,8 @@ def _defaults() -> dict[str, Any]:
         "support_url": "",
         "help_by_role": (),
         "sign_in_with": "either",
+        "sms_code_length": cfg.codes.sms_length,
+        "email_code_length": cfg.codes.email_length,
     }
 
 
@@ -172,11 +176,19 @@ def _sign_in_with(value: object) -> str:
     return text
 
 
+def _code_length(value: object) -> int:
+    text = str(value).strip()
+    # Fewer than six could be guessed within the tries; more than ten nobody types without mistakes.
+    if not re.fullmatch(r"[0-9]{1,2}", text) or not 6 <= int(text) <= 10:
+        raise InvalidInput(f"a number from 6 to 10, not {value!r}")
+    return int(text)
+
+
 _PARSE: dict[str, Callable[[object], Any]] = {
     "sms_prefix": _boolean, "reset_asks_username": _boolean, "reset_phone": _boolean,
     "activation_phone": _boolean, "withheld_claims": _claims, "sign_in_url": _url,
     "organisation": _text, "accent_colour": _colour, "support_url": _url, "help_by_role": _help_by_role,
-    "sign_in_with": _sign_in_with,
+    "sign_in_with": _sign_in_with, "sms_code_length": _code_length, "email_code_length": _code_length,
 }
 
 
@@ -196,6 +208,13 @@ def change(client: Client, assignments: Mapping[str, str | None]) -> list[str]:
             raise InvalidInput(f"profile {name}: {error}") from None
     client.profile = stored  # a new object, so SQLAlchemy sees the JSON change
     return sorted(assignments)
+
+
+def code_style(client: Client | None) -> codes.Style:
+    """How this portal's codes look: prefix and lengths (the deployment's settings where it sets nothing)."""
+    chosen = of(client)
+    return codes.Style(sms_prefix=chosen.sms_prefix, sms_length=chosen.sms_code_length,
+                       email_length=chosen.email_code_length)
 
 
 def shown_scopes(client: Client, scopes: list[str]) -> list[str]:

@@ -88,6 +88,18 @@ class CodeCapReached(CodeError):
 
 
 @dataclass(frozen=True)
+class Style:
+    """How a portal wants its codes (its sign-in profile); a None field: the deployment's [codes] setting."""
+
+    sms_prefix: bool | None = None  # a prefix shown on the code page and repeated in the SMS (seed 002)
+    sms_length: int | None = None  # digits after the prefix
+    email_length: int | None = None  # letters
+
+
+DEFAULT_STYLE = Style()
+
+
+@dataclass(frozen=True)
 class IssuedCode:
     code: str
     prefix: str | None
@@ -154,9 +166,9 @@ def _cap(*conditions: ColumnElement[bool], limit: int, now: datetime) -> None:
 
 
 def issue(user: User, *, channel: str, purpose: str, destination: str, flow_uid: str | None,
-          now: datetime | None = None, sms_prefix: bool | None = None) -> IssuedCode:
-    """Create a code (not committed) whose message_text the caller sends; older codes stop working. An SMS
-    code has a prefix when `sms_prefix` (the portal's profile) says so; None: the deployment's setting.
+          now: datetime | None = None, style: Style = DEFAULT_STYLE) -> IssuedCode:
+    """Create a code (not committed) whose message_text the caller sends; older codes stop working. Its length,
+    and whether an SMS code has a prefix, follow `style` (the portal's profile) over the deployment's settings.
 
     Raises CodeCooldown, CodeCapReached, or InvalidPhone for an SMS destination that is not a mobile number.
     """
@@ -175,11 +187,11 @@ def issue(user: User, *, channel: str, purpose: str, destination: str, flow_uid:
              limit=config.per_phone_per_hour, now=now)
 
     if channel == "sms":
-        code = "".join(secrets.choice(DIGITS) for _ in range(config.sms_length))
-        with_prefix = config.sms_prefix if sms_prefix is None else sms_prefix
+        code = "".join(secrets.choice(DIGITS) for _ in range(style.sms_length or config.sms_length))
+        with_prefix = config.sms_prefix if style.sms_prefix is None else style.sms_prefix
         prefix = "".join(secrets.choice(DIGITS) for _ in range(PREFIX_LENGTH)) if with_prefix else None
     else:
-        code = "".join(secrets.choice(LETTERS) for _ in range(config.email_length))
+        code = "".join(secrets.choice(LETTERS) for _ in range(style.email_length or config.email_length))
         prefix = None
 
     db.session.execute(
@@ -219,15 +231,16 @@ def current(user: User, *, purpose: str, flow_uid: str | None, now: datetime | N
     return row
 
 
-def _normalise(row: OneTimeCode, submitted: str) -> str:
+def _candidates(row: OneTimeCode, submitted: str) -> tuple[str, ...]:
+    """What the person may have meant: an e-mail code in any case; an SMS code typed with or without this
+    page's prefix ("4821-305917" as the SMS shows it). A code's length is the portal's, so both readings are
+    tried: typed with the prefix, only the second can match; typed without, only the first."""
     text = re.sub(r"[\s\-]", "", submitted)
     if row.channel == "email":
-        return text.upper()
-    # "4821-305917" as the SMS shows it: this screen's prefix is dropped, the rest is the code.
-    with_prefix = len(row.prefix or "") + settings().codes.sms_length
-    if row.prefix and text.startswith(row.prefix) and len(text) == with_prefix:
-        return text[len(row.prefix):]
-    return text
+        return (text.upper(),)
+    if row.prefix and text.startswith(row.prefix) and len(text) > len(row.prefix):
+        return text, text[len(row.prefix):]
+    return (text,)
 
 
 def verify(user: User, *, purpose: str, flow_uid: str | None, submitted: str, now: datetime | None = None
@@ -247,7 +260,7 @@ def verify(user: User, *, purpose: str, flow_uid: str | None, submitted: str, no
 
     live = (OneTimeCode.id == row.id, OneTimeCode.used_at.is_(None), OneTimeCode.invalidated_at.is_(None),
             OneTimeCode.attempts < max_attempts)
-    if crypto().matches(_LABEL + _normalise(row, submitted), row.code_hash):
+    if any(crypto().matches(_LABEL + typed, row.code_hash) for typed in _candidates(row, submitted)):
         # Conditional update: of two requests racing with the right code only one claims it.
         claimed = rows_changed(
             update(OneTimeCode).where(*live).values(used_at=now).execution_options(synchronize_session=False)

@@ -66,7 +66,9 @@ def _page(link: AccountLink, user: User, token: str, step: str, *, error: str | 
 
 
 def _confirmation(link: AccountLink, user: User) -> confirmation.Confirmation:
-    return confirmation.Confirmation(user, "sms", flow_uid=activation.flow_uid(link))
+    """The phone's code, in the look of the portal the account is for (prefix and length)."""
+    return confirmation.Confirmation(user, "sms", flow_uid=activation.flow_uid(link),
+                                     style=profile.code_style(activation.portal_of(link)))
 
 
 def _again(token: str):

@@ -66,6 +66,31 @@ def test_the_prefix_is_shown_at_one_portal_and_not_at_the_other(app, client, ins
     assert 'class="prefix"' not in at_insurer
 
 
+def test_each_portal_sends_codes_of_its_own_length_and_takes_them_with_or_without_the_prefix(
+        app, client, care, insurer, anna):
+    registry.update(care, profile={"sms_code_length": "8"})
+    db.session.commit()
+    sign_in = SignIn(client, RelyingParty(client, care).login_url(prompt="login"))
+    sign_in.password(anna.email)
+    assert sign_in.stage == "second_factor"
+    prefix, code = re.search(r"\b(\d{4})-(\d+)\b", messages(app, to=PHONE)[0]["body"]).groups()
+    assert len(code) == 8
+    sign_in.post(code=f"{prefix}-{code}")  # as the SMS shows it: this page's prefix is dropped
+    assert sign_in.finished(care.redirect_uris[0])["code"]
+
+    sms_page(client, insurer, anna)  # the insurer sets nothing: the deployment's six digits, no prefix
+    assert re.fullmatch(r"\d{6}", re.search(r"\b(\d+) ", messages(app, to=PHONE)[0]["body"]).group(1))
+
+
+@pytest.mark.parametrize("value", ["5", "11", "eight", "\u0667"])
+def test_a_code_length_a_person_could_guess_or_not_type_is_refused(app, make_portal, value):
+    portal = make_portal("Portaal")
+    with pytest.raises(InvalidInput, match="profile sms_code_length: a number from 6 to 10"):
+        registry.update(portal, profile={"sms_code_length": value})
+    db.session.rollback()
+    assert "sms_code_length" not in (db.session.get(type(portal), portal.id).profile or {})
+
+
 def test_the_phone_number_never_reaches_the_portal_that_withholds_it(client, insurer, make_portal, user):
     patient = make_portal("Huisartsportaal")
     released = RelyingParty(client, patient).tokens(user.email, PASSWORD)

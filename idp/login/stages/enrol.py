@@ -95,7 +95,7 @@ def _confirmation(flow: Flow, kind: str, step: Step) -> confirmation.Confirmatio
     number replaces the lost phone's once its code is typed."""
     return confirmation.Confirmation(flow.user, kind, flow_uid=flow.pending.uid,
                                      replace=step.reason == "replace_phone",
-                                     sms_prefix=profile.of(flow.client).sms_prefix)
+                                     style=profile.code_style(flow.client))
 
 
 class RecoveryCodesStage:

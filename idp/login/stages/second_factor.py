@@ -55,12 +55,12 @@ class SecondFactorStage:
         if kind == "sms":
             number = factors.phone(factors.get(user, "sms"))
             issued = codes.issue(user, channel="sms", purpose=_purpose(kind), destination=number,
-                                 flow_uid=flow.pending.uid, sms_prefix=profile.of(flow.client).sms_prefix)
+                                 flow_uid=flow.pending.uid, style=profile.code_style(flow.client))
             send("sms", number, "login_code", user=user, code=issued.message_text, minutes=minutes,
                  portal=flow.client.display_name)
         else:
             issued = codes.issue(user, channel="email", purpose=_purpose(kind), destination=user.email,
-                                 flow_uid=flow.pending.uid)
+                                 flow_uid=flow.pending.uid, style=profile.code_style(flow.client))
             send("email", user.email, "login_code", user=user, code=issued.message_text, minutes=minutes,
                  portal=flow.client.display_name, change_password_url=factors.account_url())
         record(EventTag.MFA_CODE_SENT, user_id=user.id, client_id=flow.client.client_id, factor=kind)
