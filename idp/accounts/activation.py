@@ -1,8 +1,10 @@
 """Accounts made by an administrator, activated by the person through an e-mailed link (issue 4, part 2).
 
 Activation is a short plan: the date of birth when the account has one (seed 004), a password under the
-deployment's default policy, a confirmed mobile number when settings().accounts.activation_phone (seed 001),
-then done. The link is used (single use) only at the end, so a person can come back to it until then.
+portal's policy, a confirmed mobile number when the portal's profile asks for one (seed 001), then done. A
+portal with activation_order phone_first (seed 003) has the SMS code before the password: the code goes to the
+number the organisation entered, if it did, so link and phone are both proven before anyone chooses the
+password. The link is used (single use) only at the end, so a person can come back to it until then.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import date
 from sqlalchemy import select
 
 from idp import clock
-from idp.accounts import factors, links, passwords
+from idp.accounts import factors, links, passwords, users
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput
 from idp.extensions import db
@@ -22,6 +24,7 @@ from idp.messaging import send
 from idp.models import AccountLink, Client, OutboxMessage, User
 from idp.portals import profile, registry
 from idp.runtime import settings
+from idp.security import recovery
 
 BIRTH_DATE, PASSWORD, PHONE = "birth_date", "password", "phone"
 
@@ -78,11 +81,29 @@ def next_step(link: AccountLink, user: User, done: set[str]) -> str | None:
     are done."""
     if user.date_of_birth is not None and BIRTH_DATE not in done:
         return BIRTH_DATE
+    chosen = profile.of(portal_of(link))
+    if chosen.activation_order == "phone_first":
+        # Every browser proves the phone before the password: until then the link is all anyone has shown.
+        if chosen.activation_phone and PHONE not in done:
+            return PHONE
+        return PASSWORD if PASSWORD not in done else None
     if PASSWORD not in done:
         return PASSWORD
-    if profile.of(portal_of(link)).activation_phone and factors.get(user, "sms") is None:
+    if chosen.activation_phone and factors.get(user, "sms") is None:
         return PHONE
     return None
+
+
+def number_on_record(user: User) -> str | None:
+    """The mobile number the organisation entered when it made the account: the code goes there, and the
+    person cannot type another (seed 003: "u ontvangt per mail een link, waarna een sms volgt")."""
+    return users.phone_of(user)
+
+
+def recovery_codes_at_the_end(user: User) -> list[str]:
+    """Phone first: the recovery codes made when the phone was confirmed were never shown (the password came
+    after it), so the ready page shows new ones; the unseen ones stop working."""
+    return recovery.generate(user)
 
 
 _DATE = re.compile(r"\s*(\d{1,2})\s*[-/. ]\s*(\d{1,2})\s*[-/. ]\s*(\d{4})\s*")

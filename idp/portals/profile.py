@@ -44,6 +44,7 @@ class Profile:
     sign_in_with: str  # what the sign-in page asks: "either" (e-mail address or username), "email", "username"
     sms_code_length: int  # digits of an SMS code (after the prefix), 6-10
     email_code_length: int  # letters of an e-mail code, 6-10 (seed 004: six)
+    activation_order: str  # "password_first" (seed 001) or "phone_first": link, SMS code, password (seed 003)
 
 
 def _defaults() -> dict[str, Any]:
@@ -62,6 +63,7 @@ def _defaults() -> dict[str, Any]:
         "sign_in_with": "either",
         "sms_code_length": cfg.codes.sms_length,
         "email_code_length": cfg.codes.email_length,
+        "activation_order": "password_first",
     }
 
 
@@ -184,11 +186,19 @@ def _code_length(value: object) -> int:
     return int(text)
 
 
+def _activation_order(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in {"password_first", "phone_first"}:
+        raise InvalidInput(f"password_first or phone_first, not {value!r}")
+    return text
+
+
 _PARSE: dict[str, Callable[[object], Any]] = {
     "sms_prefix": _boolean, "reset_asks_username": _boolean, "reset_phone": _boolean,
     "activation_phone": _boolean, "withheld_claims": _claims, "sign_in_url": _url,
     "organisation": _text, "accent_colour": _colour, "support_url": _url, "help_by_role": _help_by_role,
     "sign_in_with": _sign_in_with, "sms_code_length": _code_length, "email_code_length": _code_length,
+    "activation_order": _activation_order,
 }
 
 

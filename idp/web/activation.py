@@ -12,14 +12,14 @@ from flask import session as browser
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from idp.accounts import activation, confirmation, new_password, passwords
+from idp.accounts import activation, confirmation, factors, new_password, passwords
 from idp.accounts.activation import BIRTH_DATE, PASSWORD, PHONE
 from idp.accounts.links import LinkDead
 from idp.extensions import db, limiter
 from idp.models import AccountLink, User
 from idp.portals import profile
 from idp.runtime import crypto, settings
-from idp.security import policy
+from idp.security import phones, policy
 from idp.web.branding import show_portal
 from idp.web.throttle import client_network, counts, moved_on
 
@@ -59,6 +59,9 @@ def _page(link: AccountLink, user: User, token: str, step: str, *, error: str | 
     if step == PASSWORD:
         return render_template("activation/password.html", rules=new_password.page_rules(activation.portal_of(link)),
                                results=results, **context), status
+    on_record = activation.number_on_record(user)
+    context["on_record"] = phones.mask_phone(on_record) if on_record else None
+    context["contact"] = profile.help_contact(activation.portal_of(link), user)
     page = _confirmation(link, user).page()
     if page is None or phone is not None:
         return render_template("activation/phone.html", phone=phone or "", **context), status
@@ -68,6 +71,7 @@ def _page(link: AccountLink, user: User, token: str, step: str, *, error: str | 
 def _confirmation(link: AccountLink, user: User) -> confirmation.Confirmation:
     """The phone's code, in the look of the portal the account is for (prefix and length)."""
     return confirmation.Confirmation(user, "sms", flow_uid=activation.flow_uid(link),
+                                     replace=factors.get(user, "sms") is not None,  # proven in another browser
                                      style=profile.code_style(activation.portal_of(link)))
 
 
@@ -81,10 +85,12 @@ def _ready(link: AccountLink, user: User, recovery_codes: list[str] | None):
     if not activation.finish(link, user):
         db.session.rollback()
         raise _dead()
+    portal = activation.portal_of(link)
+    if recovery_codes is None and PHONE in _done(link) and profile.of(portal).activation_order == "phone_first":
+        recovery_codes = activation.recovery_codes_at_the_end(user)
     db.session.commit()
     moved_on()
     browser.pop(_KEY, None)
-    portal = activation.portal_of(link)
     return render_template("activation/ready.html", user=user, codes=recovery_codes or [], portal=portal,
                            sign_in_url=profile.of(portal).sign_in_url if portal is not None else "")
 
@@ -159,9 +165,16 @@ def _resume(link: AccountLink, user: User, token: str):
 
 def _phone(link: AccountLink, user: User, token: str):
     """The mobile number, confirmed with a code (idp/accounts/confirmation.py); then the account is ready."""
-    outcome = _confirmation(link, user).step(request.form.get("action") or "", request.form)
+    form, on_record = request.form, activation.number_on_record(user)
+    if on_record is not None:  # the number the organisation entered, never one typed here
+        form = {**request.form.to_dict(), "phone": on_record}
+    outcome = _confirmation(link, user).step(request.form.get("action") or "", form)
     if outcome.page == confirmation.CONFIRMED:
-        return _ready(link, user, outcome.recovery_codes)  # one commit with the link used up
+        _mark(link, PHONE)
+        if activation.next_step(link, user, _done(link)) is None:
+            return _ready(link, user, outcome.recovery_codes)  # one commit with the link used up
+        db.session.commit()  # phone first (seed 003): on to the password
+        return _again(token)
     db.session.commit()  # a wrong code counts; the rest was rolled back
     if outcome.page == confirmation.CODE and outcome.error is None and outcome.notice is None:
         return _again(token)  # the first code is on its way: the code page, by GET

@@ -394,3 +394,44 @@ def test_a_temporary_password_mail_names_the_portal_the_login_name_and_where_to_
     assert mail["subject"] == "Your account for Clientportaal Thuiszorg"
     assert "Your login name: els.devries" in mail["body"]
     assert "https://client.example.org/login" in mail["body"]
+
+
+def test_phone_first_the_code_goes_to_the_number_on_record_before_the_password_is_chosen(
+        app, client, make_portal):
+    """Seed 003: link, then an SMS code to the number the practice entered (nobody can type another), then the
+    password. A second browser with the same link proves the phone again before it may choose the password."""
+    from idp.accounts import activation
+    from idp.accounts.users import create_user
+    from idp.extensions import db
+    from idp.models import Factor
+    from idp.portals import registry
+    from idp.security import phones, recovery
+
+    practice = make_portal("Huisartsenpraktijk De Linde")
+    registry.update(practice, profile={"activation_order": "phone_first", "activation_phone": "true"})
+    user = create_user("patient@example.org", None, email_verified=False, locale="en", phone="06 12345678")
+    activation.send_link(user, client=practice)
+    db.session.commit()
+    url = link_of(app, user.email)
+
+    walk = Activation(client, url)
+    page = walk.page()
+    assert step_of(page) == "phone" and phones.mask_phone("+31612345678") in page and 'name="phone"' not in page
+    walk.post("phone", action="send", phone="06 99999999")  # a typed number is not taken
+    assert not messages(app, to="+31699999999")
+    page = walk.page()
+    assert 'value="other"' not in page and "Is this not your mobile number?" in page
+
+    other = Activation(english(browser(app)), url)
+    walk.post("phone", action="confirm", code=latest_code(app, "+31612345678"))
+    assert step_of(walk.page()) == "password"
+    assert step_of(other.page()) == "phone"  # the link alone does not reach the password in another browser
+
+    walk.password()
+    assert "Your account is ready" in walk.html
+    shown = re.findall(r"\b[a-z0-9]{4}-[a-z0-9]{4}-[a-z0-9]{2}\b", walk.html)
+    assert len(shown) == 10 and recovery.use(user, shown[0])
+    db.session.refresh(user)
+    assert user.activation_pending is False and user.password_hash is not None
+    factor = db.session.scalar(select(Factor).where(Factor.user_id == user.id, Factor.kind == "sms"))
+    assert factor.confirmed_at is not None
