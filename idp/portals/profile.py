@@ -40,6 +40,7 @@ class Profile:
     organisation: str  # whose sign-in this is, on every page of it (its <title> too); "" : the portal's name
     accent_colour: str  # "#rrggbb" for buttons and links, at least 4.5:1 on white; "": ours
     support_url: str  # the organisation's help page, linked from every page of its sign-in
+    logo_url: str  # the organisation's logo (https; http only in dev mode), beside its name on every page
     help_by_role: tuple[tuple[str, str], ...]  # (role, where to ask for help) for people with that role (seed 000)
     sign_in_with: str  # what the sign-in page asks: "either" (e-mail address or username), "email", "username"
     sms_code_length: int  # digits of an SMS code (after the prefix), 6-10
@@ -59,6 +60,7 @@ def _defaults() -> dict[str, Any]:
         "organisation": "",
         "accent_colour": "",
         "support_url": "",
+        "logo_url": "",
         "help_by_role": (),
         "sign_in_with": "either",
         "sms_code_length": cfg.codes.sms_length,
@@ -125,6 +127,14 @@ def _url(value: object) -> str:
     text = str(value).strip()
     if not text.startswith(("https://", "http://")) or any(c.isspace() for c in text) or len(text) > 500:
         raise InvalidInput(f"not an http(s) address: {value!r}")
+    return text
+
+
+def _logo_url(value: object) -> str:
+    """Shown on our pages (the page's CSP lets images come from its origin): https, or http in dev mode."""
+    text = _url(value)
+    if text.startswith("http://") and not settings().server.dev_mode:
+        raise InvalidInput(f"a logo must come over https outside dev mode: {value!r}")
     return text
 
 
@@ -196,7 +206,8 @@ def _activation_order(value: object) -> str:
 _PARSE: dict[str, Callable[[object], Any]] = {
     "sms_prefix": _boolean, "reset_asks_username": _boolean, "reset_phone": _boolean,
     "activation_phone": _boolean, "withheld_claims": _claims, "sign_in_url": _url,
-    "organisation": _text, "accent_colour": _colour, "support_url": _url, "help_by_role": _help_by_role,
+    "organisation": _text, "accent_colour": _colour, "support_url": _url, "logo_url": _logo_url,
+    "help_by_role": _help_by_role,
     "sign_in_with": _sign_in_with, "sms_code_length": _code_length, "email_code_length": _code_length,
     "activation_order": _activation_order,
 }

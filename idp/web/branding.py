@@ -1,8 +1,11 @@
 """A portal's look on the pages of its sign-in (issue 14): the organisation's name (in the header and the
-<title>), its accent colour (a small style sheet of our own, since no inline style is allowed) and its
-help page. A view that knows the portal of its page calls show_portal(client); base.html does the rest."""
+<title>), its logo (from the portal's own server: that page's CSP allows its origin for images), its accent
+colour (a small style sheet of our own, since no inline style is allowed) and its help page. A view that
+knows the portal of its page calls show_portal(client); base.html does the rest."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, g, url_for
 
@@ -27,7 +30,18 @@ def brand() -> dict[str, object]:
         "name": chosen.organisation or client.display_name,
         "style": url_for("branding.style", client_id=client.client_id) if chosen.accent_colour else None,
         "support_url": chosen.support_url or None,
+        "logo": chosen.logo_url or None,
     }}
+
+
+def image_origin() -> str | None:
+    """The origin the page's logo comes from, for the page's CSP img-src (None: no portal logo on this page)."""
+    client = g.get("portal")
+    logo = profile.of(client).logo_url if client is not None else ""
+    if not logo:
+        return None
+    parts = urlsplit(logo)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _darker(colour: str, factor: float = 0.78) -> str:

@@ -27,6 +27,7 @@ from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.runtime import settings
 from idp.security import lockout
+from idp.web import branding
 
 bp = Blueprint("web", __name__)
 LOCALES = ("nl", "en")
@@ -144,6 +145,10 @@ def _is_api(path: str) -> bool:
 
 def _security_headers(response: Response) -> Response:
     headers = response.headers
+    origin = branding.image_origin() if response.mimetype == "text/html" else None
+    if origin is not None:  # a portal's page with its logo: images from that origin too, nothing else
+        headers.setdefault("Content-Security-Policy",
+                           CSP.replace("img-src 'self' data:", f"img-src 'self' data: {origin}"))
     for name, value in SECURITY_HEADERS:
         headers.setdefault(name, value)
     if response.mimetype == "text/html":

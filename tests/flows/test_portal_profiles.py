@@ -195,6 +195,37 @@ def test_every_page_of_a_portals_sign_in_shows_whose_it_is(client, make_portal):
     assert client.get(f"/portal-style/{plain.client_id}.css").status_code == 404
 
 
+def test_the_logo_shows_on_its_portals_pages_and_only_its_origin_is_let_in(client, make_portal):
+    linde = make_portal("Clientportaal")
+    registry.update(linde, profile={"logo_url": "https://linde.example.org/static/logo.png"})
+    plain = make_portal("Huisartsportaal")
+    db.session.commit()
+
+    response = client.get(RelyingParty(client, linde).login_url())
+    assert '<img class="logo" src="https://linde.example.org/static/logo.png" alt=""' in response.get_data(as_text=True)
+    policy = response.headers["Content-Security-Policy"]
+    assert "img-src 'self' data: https://linde.example.org;" in policy and "script-src 'self';" in policy
+
+    other = client.get(RelyingParty(client, plain).login_url())
+    assert 'class="logo"' not in other.get_data(as_text=True)
+    assert "linde.example.org" not in other.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("javascript:alert(1)", "not an http"),
+    ("data:image/png;base64,AAAA", "not an http"),
+    ("http://linde.example.org/logo.png", "over https outside dev mode"),
+])
+@pytest.mark.parametrize("settings_overrides", [{"server": {"dev_mode": False}}])
+def test_a_logo_that_is_not_an_https_address_is_refused(app, make_portal, value, message):
+    portal = make_portal("Portaal", redirect_uris=["https://portaal.example.org/callback"],
+                         post_logout_redirect_uris=[])
+    with pytest.raises(InvalidInput, match=message):
+        registry.update(portal, profile={"logo_url": value})
+    db.session.rollback()
+    assert "logo_url" not in (db.session.get(type(portal), portal.id).profile or {})
+
+
 def test_a_colour_too_light_to_read_is_refused(app, make_portal):
     portal = make_portal("Portaal")
     with pytest.raises(InvalidInput, match="too light on white"):
