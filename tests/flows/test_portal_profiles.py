@@ -289,3 +289,35 @@ def test_a_portal_signs_people_in_by_the_name_it_chose(client, make_portal, make
     wrong = SignIn(client, rp.login_url(ui_locales="en", prompt="login"))
     assert "is not correct" in wrong.password(refused, PASSWORD).get_data(as_text=True)
     assert "code" in rp.sign_in(works, PASSWORD, prompt="login")
+
+
+@pytest.mark.parametrize("settings_overrides", [{"password_policies": {"ggz": {"min_length": 12, "min_special": 1}}}])
+def test_every_link_page_is_in_its_portals_look_with_its_policy(client, app, make_portal, make_user):
+    """Activation, reset and registration links each open in the look of the portal they were sent for, with
+    that portal's password rules; a link for another portal looks like that one."""
+    from idp.accounts import activation, links, registration
+    from idp.accounts.users import create_user
+
+    ggz = make_portal("Mijn Helder", password_policy="ggz", registration=True)
+    registry.update(ggz, profile={"organisation": "GGZ Helder", "accent_colour": "#1f4e79"})
+    other = make_portal("Huisartsportaal")
+    newcomer = create_user("nieuw@example.org", None, email_verified=False, locale="en")
+    registration.request_link(ggz, "later@example.org", flow_uid=None, locale="en")
+    sent = [
+        activation.send_link(newcomer, client=ggz),
+        links.issue(links.RESET, user=make_user("anna@example.org"), client_id=ggz.client_id)[1],
+        re.search(r"http://localhost/register/\S+", messages(app, to="later@example.org")[0]["body"]).group(0),
+    ]
+    for_the_other = links.issue(links.RESET, user=make_user("bob@example.org"), client_id=other.client_id)[1]
+    db.session.commit()
+
+    def page(url: str) -> str:
+        return client.get(url.replace("http://localhost", ""), headers={"Accept-Language": "en"}).get_data(
+            as_text=True)
+
+    pages = [page(url) for url in sent]
+    assert all("· GGZ Helder</title>" in html and "/portal-style/" in html for html in pages)
+    assert all("At least 12 characters" in html for html in pages)
+    elsewhere = page(for_the_other)
+    assert "· Huisartsportaal</title>" in elsewhere and "GGZ Helder" not in elsewhere
+    assert "At least 12 characters" not in elsewhere
