@@ -7,6 +7,7 @@ import contextvars
 import hashlib
 import re
 import secrets
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask.testing import FlaskClient
@@ -180,3 +181,13 @@ def browser(app) -> FlaskClient:
     """A fresh browser (its own cookie jar) talking to the app one request context at a time."""
     app.test_client_class = OneContextPerRequest
     return app.test_client()
+
+
+def tomorrow_at(hour: int, minute: int = 0, second: int = 0) -> datetime:
+    """An instant tomorrow (UTC) at a known time of day.
+
+    Tests that need a round time travel there: relative to today and the data they made, never to a
+    calendar date that will one day be in the past.
+    """
+    day = datetime.now(UTC).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)

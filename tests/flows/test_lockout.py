@@ -15,7 +15,7 @@ from idp.extensions import db
 from idp.models import LoginFailure
 from idp.security import lockout
 from idp.security.logins import login_key
-from tests.helpers import RelyingParty, audit_events
+from tests.helpers import RelyingParty, audit_events, tomorrow_at
 from tests.mfa_helpers import SignIn, messages
 
 # The CLI test's fixtures (a database `idp init` prepared) and its ways of running the command.
@@ -140,7 +140,7 @@ def test_unlock_lets_the_person_sign_in_again(rp, anna):
 
 @pytest.mark.parametrize("settings_overrides", [{"lockout": {"cooldown_minutes": 15}}])
 def test_with_a_cooldown_the_lock_ends_by_itself(app, rp, anna):
-    start = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+    start = tomorrow_at(9)
     with time_machine.travel(start, tick=False):
         assert LOCKED in text_of(wrong_passwords(sign_in(rp), "anna@example.org", 5))
     [mail] = messages(app, to="anna@example.org", template="account_locked")

@@ -12,10 +12,10 @@ from idp.extensions import db
 from idp.messaging import deliver_due, send
 from idp.messaging.queue import attempt, due
 from idp.models import OutboxMessage
-from tests.helpers import audit_events
+from tests.helpers import audit_events, tomorrow_at
 from tests.messaging.conftest import delivered_bodies
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+T0 = tomorrow_at(9)
 
 
 @pytest.fixture

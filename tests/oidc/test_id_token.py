@@ -3,7 +3,6 @@
 import base64
 import hashlib
 import json
-from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -12,10 +11,10 @@ from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
 
 from idp.models import SsoSession
-from tests.helpers import ISSUER, RelyingParty
+from tests.helpers import ISSUER, RelyingParty, tomorrow_at
 
 PASSWORD = "correct horse battery"
-SIGNED_IN_AT = datetime(2030, 3, 4, 10, 20, 30, tzinfo=UTC)
+SIGNED_IN_AT = tomorrow_at(10, 20, 30)
 
 
 def _header(token: str) -> dict:

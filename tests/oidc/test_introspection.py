@@ -1,14 +1,14 @@
 """Token introspection (RFC 7662): portals may ask about their own tokens only."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 
-from tests.helpers import ISSUER, RelyingParty, basic_auth
+from tests.helpers import ISSUER, RelyingParty, basic_auth, tomorrow_at
 
 PASSWORD = "correct horse battery"
-ISSUED_AT = datetime(2030, 5, 6, 9, 0, 0, tzinfo=UTC)
+ISSUED_AT = tomorrow_at(9)
 
 
 @pytest.fixture

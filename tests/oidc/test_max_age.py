@@ -1,14 +1,14 @@
 """max_age (OIDC Core §3.1.2.1): a sign-in older than max_age seconds must be repeated."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 
-from tests.helpers import ISSUER
+from tests.helpers import ISSUER, tomorrow_at
 
 PASSWORD = "correct horse battery"
-SIGNED_IN_AT = datetime(2030, 5, 6, 9, 0, 0, tzinfo=UTC)
+SIGNED_IN_AT = tomorrow_at(9)
 
 
 @pytest.fixture

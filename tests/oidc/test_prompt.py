@@ -1,16 +1,16 @@
 """The prompt parameter (OIDC Core §3.1.2.1, §3.1.2.6): none, login and consent."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 
 from idp.audit import EventTag
 from idp.models import SsoSession
-from tests.helpers import ISSUER, RelyingParty, audit_events
+from tests.helpers import ISSUER, RelyingParty, audit_events, tomorrow_at
 
 PASSWORD = "correct horse battery"
-MORNING = datetime(2030, 5, 6, 9, 0, 0, tzinfo=UTC)
+MORNING = tomorrow_at(9)
 
 
 @pytest.fixture

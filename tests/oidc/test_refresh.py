@@ -1,16 +1,16 @@
 """Refresh tokens (RFC 6749 §6, OIDC Core §12, RFC 9700 §4.14): rotation, reuse detection, scope."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 
 from idp.audit import EventTag
 from idp.extensions import db
-from tests.helpers import RelyingParty, audit_events
+from tests.helpers import RelyingParty, audit_events, tomorrow_at
 
 PASSWORD = "correct horse battery"
-SIGNED_IN_AT = datetime(2030, 5, 6, 9, 0, 0, tzinfo=UTC)
+SIGNED_IN_AT = tomorrow_at(9)
 AN_HOUR_LATER = SIGNED_IN_AT + timedelta(hours=1)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from flask_babel import force_locale, format_time
@@ -21,8 +21,9 @@ from idp.security.codes import (
     CodeInvalid,
     NoCode,
 )
+from tests.helpers import tomorrow_at
 
-START = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+START = tomorrow_at(9)
 PHONE = "+31612345678"
 
 

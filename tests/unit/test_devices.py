@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from flask_babel import force_locale
@@ -12,8 +12,9 @@ from idp.audit import EventTag
 from idp.extensions import db
 from idp.models import AuditEvent, TrustedDevice
 from idp.sessions import devices
+from tests.helpers import tomorrow_at
 
-START = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+START = tomorrow_at(9)
 CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
                   "Chrome/124.0.0.0 Safari/537.36")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from importlib import resources
 
 import pytest
@@ -16,8 +16,9 @@ from idp.runtime import settings
 from idp.security import policy
 from idp.security.passwords import hash_password
 from idp.settings import PasswordPolicy
+from tests.helpers import tomorrow_at
 
-START = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
+START = tomorrow_at(9)
 
 # Seed 002: at least 5 characters, capitals and small letters and characters that are not letters.
 CARE = PasswordPolicy(min_length=5, min_upper=1, min_lower=1, min_non_letters=1)

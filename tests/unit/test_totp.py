@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, unquote, urlparse
 
 import pyotp
@@ -13,8 +13,9 @@ import pytest
 from idp.security import totp
 from idp.security.codes import CodeError
 from idp.security.totp import TotpInvalid, TotpReplayed
+from tests.helpers import tomorrow_at
 
-NOW = datetime(2025, 3, 10, 9, 0, 15, tzinfo=UTC)
+NOW = tomorrow_at(9, 0, 15)
 STEP = int(NOW.timestamp()) // 30
 
 
