@@ -166,7 +166,8 @@ def make_user(app):
 
 @pytest.fixture
 def user(make_user):
-    return make_user("anna@example.org", "correct horse battery", name="Anna de Vries", phone="+31612345678")
+    return make_user("anna@example.org", "correct horse battery", name="Anna de Vries", phone="+31612345678",
+                     phone_verified=True)
 
 
 @pytest.fixture

@@ -47,13 +47,18 @@ def create_user(
     family_name: str | None = None,
     username: str | None = None,
     phone: str | None = None,
+    phone_verified: bool = False,
     locale: str | None = None,
     email_verified: bool = True,
     roles: list[str] | tuple[str, ...] = (),
     date_of_birth: date | None = None,
     organisation: str | None = None,
 ) -> User:
-    """Add a user (not committed). Raises InvalidInput with one clear line."""
+    """Add a user (not committed). Raises InvalidInput with one clear line.
+
+    A phone number typed by someone else (an admin) is not verified until its owner confirms a code sent to
+    it: portals see `phone_number_verified` false until then.
+    """
     email = normalise_email(email)
     if find_by_login(email) is not None:
         raise InvalidInput(f"a user with e-mail {email} already exists")
@@ -91,7 +96,7 @@ def create_user(
         given_name=given_name,
         family_name=family_name,
         phone_encrypted=crypto().encrypt(phone) if phone else None,
-        phone_verified=bool(phone),
+        phone_verified=bool(phone) and phone_verified,
         locale=locale,
         roles=roles,
         date_of_birth=date_of_birth,

@@ -412,6 +412,7 @@ def test_phone_first_the_code_goes_to_the_number_on_record_before_the_password_i
     user = create_user("patient@example.org", None, email_verified=False, locale="en", phone="06 12345678")
     activation.send_link(user, client=practice)
     db.session.commit()
+    assert user.phone_verified is False  # the practice typed it; only its owner's code verifies it
     url = link_of(app, user.email)
 
     walk = Activation(client, url)
@@ -435,3 +436,4 @@ def test_phone_first_the_code_goes_to_the_number_on_record_before_the_password_i
     assert user.activation_pending is False and user.password_hash is not None
     factor = db.session.scalar(select(Factor).where(Factor.user_id == user.id, Factor.kind == "sms"))
     assert factor.confirmed_at is not None
+    assert user.phone_verified is True

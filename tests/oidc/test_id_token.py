@@ -116,6 +116,13 @@ def test_phone_scope_gives_the_phone_number_in_e164(rp, user):
     assert "email" not in claims
 
 
+def test_a_number_typed_by_someone_else_is_not_verified_until_its_owner_confirms_it(rp, make_user):
+    bert = make_user("bert@example.org", PASSWORD, phone="06 12345699")  # as an admin adds it
+    claims = rp.decode_id_token(rp.tokens(bert.email, PASSWORD, scope="openid phone")["id_token"])
+    assert claims["phone_number"] == "+31612345699"
+    assert claims["phone_number_verified"] is False
+
+
 def test_rs256_by_default_with_a_published_kid(rp, client, user):
     token = rp.tokens(user.email, PASSWORD)["id_token"]
     header = _header(token)
