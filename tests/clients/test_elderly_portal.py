@@ -184,3 +184,13 @@ def test_a_message_to_the_evver_shows_on_the_messages_page(provider, avondrood):
     assert "Uw bericht is verstuurd" in sent.text and "Kan de kapper later komen?" in sent.text
     plan = http.get(avondrood.url + "/zorgplan", timeout=10)
     assert "Uw doelen" in plan.text
+
+
+def test_a_locked_client_is_sent_to_the_evver(provider, avondrood):
+    person = _client(provider)
+    http = requests.Session()
+    page = http.get(avondrood.url + "/login", timeout=10)
+    for _ in range(5):  # [lockout] max_failures
+        page = http.post(page.url, data={"csrf_token": csrf_token(page.text), "stage": "password",
+                                         "username": person["username"], "password": "Verkeerd-1"}, timeout=10)
+    assert "uw EVV'er (eerstverantwoordelijke verzorgende) of de teamleider" in page.text.replace("&#39;", "'")
