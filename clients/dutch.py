@@ -27,3 +27,9 @@ def moment(at: datetime) -> str:
     """'3-5-2025 14:02' in Dutch local time."""
     at = at.astimezone(LOCAL_TIME)
     return f"{at.day}-{at.month}-{at.year} {at:%H:%M}"
+
+
+def dutch_date(day: date | datetime) -> str:
+    """'dinsdag 14 mei 2025', with ', 09:30' for a moment."""
+    text = f"{DAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
+    return f"{text}, {day:%H:%M}" if isinstance(day, datetime) else text

@@ -1,4 +1,4 @@
-"""`idp demo`: the provider in dev mode on SQLite with known demo users and the three portals, ready to try."""
+"""`idp demo`: the provider in dev mode on SQLite with known demo people and the five seed portals, ready to try."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import secrets
 import shlex
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,64 +19,169 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server, run_simple
 
 from idp import create_app
-from idp.accounts import factors
+from idp.accounts import activation, factors
 from idp.accounts.users import create_user, find_by_login
-from idp.errors import NotFound
 from idp.extensions import db
+from idp.models.factor import FACTOR_KINDS
 from idp.oidc.keys import ensure_keys
-from idp.portals import profile as portal_profile
-from idp.portals.registry import get, register, rotate_secret
+from idp.portals.registry import find as find_portal
+from idp.portals.registry import register, rotate_secret, update
 from idp.runtime import crypto
-from idp.settings import load
+from idp.settings import Settings, load
 
 # The authenticator-app key of the demo professional: add it to an app by hand, or compute codes with
 # `python -c "import pyotp; print(pyotp.TOTP('<key>').now())"`.
 DEMO_TOTP_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLDOIQGC4DQ"
 
+
+@dataclass(frozen=True)
+class DemoPerson:
+    """Someone to try the demo as: what they type to sign in, and how their account was made."""
+
+    email: str
+    password: str | None  # None: not activated yet (an activation link is in the inbox)
+    name: str
+    phone: str | None = None
+    roles: tuple[str, ...] = ()
+    factor: str | None = None  # the second factor set up for them: sms, email, totp or None
+    username: str | None = None  # seeds 002 and 004 sign in with a username
+    temporary: bool = False  # the password is temporary: changed at the first sign-in (seeds 002, 004)
+    birth_date: date | None = None  # asked at activation (seed 004)
+    portal: str | None = None  # the demo portal the account was made for (its mails and links)
+
+    @property
+    def login(self) -> str:
+        return self.username or self.email
+
+
 DEMO_USERS = [
-    # (email, password, name, phone, roles, second factor)
-    ("patient@example.org", "Tulpenveld-2026", "Petra Patiënt", "+31612345678", [], "sms"),
-    ("parent@example.org", "Molenwiek-2026", "Pieter Ouder", "+31612345679", [], "email"),
-    ("professional@example.org", "Spreekuur-2026", "Dr. Fatima El Amrani", "+31612345680",
-     ["professional"], "totp"),
-    ("enduser@example.org", "Rolstoel-2026", "Eva Eindgebruiker", "+31612345681", ["enduser"], None),
-    ("admin@business.example.org", "Kantoorpand-2026", "Bram Beheerder", "+31612345682", ["admin"], "sms"),
+    DemoPerson("patient@example.org", "Tulpenveld-2026", "Petra Patiënt", "+31612345678", factor="sms"),
+    DemoPerson("parent@example.org", "Molenwiek-2026", "Pieter Ouder", "+31612345679", factor="email"),
+    DemoPerson("professional@example.org", "Spreekuur-2026", "Dr. Fatima El Amrani", "+31612345680",
+               ("professional",), "totp"),
+    DemoPerson("enduser@example.org", "Rolstoel-2026", "Eva Eindgebruiker", "+31612345681", ("enduser",)),
+    DemoPerson("admin@business.example.org", "Kantoorpand-2026", "Bram Beheerder", "+31612345682", ("admin",),
+               "sms"),
+    # Seed 002: the EVV'er made these accounts with a username; an SMS code (with its prefix) at every sign-in.
+    DemoPerson("h.jansen@example.org", "Zonnebloem-7", "Henk Jansen", "+31612345683", factor="sms",
+               username="hjansen", portal="demo-elderly"),
+    DemoPerson("w.bakker@example.org", "Tijdelijk-4821", "Wilma Bakker", "+31612345684", factor="sms",
+               username="wbakker", temporary=True, portal="demo-elderly"),
+    # Seed 004: a username, a 6-letter code by e-mail; the second is waiting for activation with her birth date.
+    DemoPerson("sanne@example.org", "Zeewind!Helder-2026", "Sanne de Wit", factor="email", username="sdewit",
+               portal="demo-ggz"),
+    DemoPerson("mila@example.org", None, "Mila Visser", username="mvisser", birth_date=date(1987, 4, 12),
+               portal="demo-ggz"),
 ]
 
+# The password policies of the seeds (config.example.toml shows them too); a config file may define its own.
+DEMO_POLICIES = {
+    "elderly_care": {"min_length": 5, "min_upper": 1, "min_lower": 1, "min_non_letters": 1},  # seed 002
+    "gp_practice": {"min_length": 10, "min_upper": 1, "min_lower": 1, "min_digits": 2},  # seed 003
+    "mental_health": {"min_length": 12, "min_special": 1},  # seed 004 (special: ! % & @ # $ ^ * ? _ ~)
+}
 
-def seed(app) -> list[tuple[str, str, str]]:
-    """Create the demo users that are missing, with their second factor; returns (email, password, factor)."""
+
+def with_demo_policies(settings: Settings) -> Settings:
+    """The settings with the seeds' password policies added (a policy of the same name in the config wins)."""
+    missing = {name: rules for name, rules in DEMO_POLICIES.items() if name not in settings.password_policies}
+    return settings.replace(password_policies=missing) if missing else settings
+
+
+def seed(app) -> dict[str, str]:
+    """Create the demo users that are missing, with their second factor; a person still to be activated gets a
+    fresh link at every start. Returns what the banner adds for some people (email -> the activation link)."""
+    notes = {}
     with app.app_context():
-        for email, password, name, phone, roles, factor in DEMO_USERS:
-            if find_by_login(email) is None:
-                user = create_user(email, password, name=name, phone=phone, roles=roles)
-                if factor:
-                    factors.add_confirmed(user, factor, phone_number=phone, secret=DEMO_TOTP_SECRET)
+        for person in DEMO_USERS:
+            user = find_by_login(person.email)
+            if user is None:
+                user = create_user(person.email, person.password, name=person.name, phone=person.phone,
+                                   roles=list(person.roles), username=person.username,
+                                   date_of_birth=person.birth_date, email_verified=person.password is not None)
+                if person.factor:
+                    factors.add_confirmed(user, person.factor, phone_number=person.phone, secret=DEMO_TOTP_SECRET)
+                user.must_change_password = person.temporary
+            if person.password is None and (user.password_hash is None or user.activation_pending):
+                portal = find_portal(person.portal) if person.portal else None
+                notes[person.email] = activation.send_link(user, client=portal, resend=True)
         db.session.commit()
-    return [(email, password, _FACTOR_TEXT[factor]) for email, password, _, _, _, factor in DEMO_USERS]
+    return notes
 
 
-# The three portals of clients/, registered under fixed client ids, each on the provider's port + offset.
+def describe(person: DemoPerson, notes: dict[str, str]) -> str:
+    """The banner's line for a person: login, password, second factor (or where the activation link is)."""
+    if person.password is None:
+        born = person.birth_date.strftime("%d-%m-%Y") if person.birth_date else ""
+        link = notes.get(person.email, "the link in the inbox")
+        return f"{person.login:30} activate: {link}" + (f" (date of birth {born})" if born else "")
+    password = person.password + (" (temporary)" if person.temporary else "")
+    return f"{person.login:30} {password:28} {_FACTOR_TEXT[person.factor]}"
+
+
+@dataclass(frozen=True)
+class PortalSpec:
+    """A portal of clients/ as the demo registers it, under a fixed client id on the provider's port + offset."""
+
+    client_id: str
+    name: str
+    package: str
+    offset: int
+    seed: str  # the seed in /work/shared/seeds whose users it serves
+    options: dict = field(default_factory=dict)  # registration options (mfa, mfa_factors, ...) and its profile
+    people: tuple[str, ...] = ()  # e-mail addresses of DEMO_USERS to try it with
+
+
 DEMO_PORTALS = [
-    # (client_id, name, package, port offset, registration and sign-in profile, who to try it with)
-    ("demo-patient", "Huisartsenpraktijk De Linde", "clients.patient", 1,
-     {"mfa": "required", "mfa_factors": ["sms", "totp"],
-      "profile": {"organisation": "Huisartsenpraktijk De Linde", "accent_colour": "#1d6b4f"}},
-     "patient@example.org"),
-    ("demo-ordering", "Samen zorgen bestellen", "clients.ordering", 2,
-     {"mfa": "optional", "registration": True,
-      "profile": {"organisation": "Samen zorgen", "help_by_role": "professional=bestellingen@samenzorgen.example;"
-                                                                  "enduser=klantenservice@samenzorgen.example"}},
-     "professional@example.org or enduser@example.org"),
+    # Seed 003: link, SMS code, then the password (at least 10 characters, 1 capital, 1 small letter, 2 digits).
+    PortalSpec("demo-patient", "Huisartsenpraktijk De Linde", "clients.patient", 1, "003",
+               {"mfa": "required", "mfa_factors": ["sms", "totp"], "password_policy": "gp_practice",
+                "profile": {"organisation": "Huisartsenpraktijk De Linde", "accent_colour": "#1d6b4f",
+                            "activation_phone": "true", "activation_order": "phone_first"}},
+               ("patient@example.org",)),
+    # Seed 000: professionals and end users, each with their own help address; end users may register.
+    PortalSpec("demo-ordering", "Samen zorgen bestellen", "clients.ordering", 2, "000",
+               {"mfa": "optional", "registration": True,
+                "profile": {"organisation": "Samen zorgen",
+                            "help_by_role": "professional=bestellingen@samenzorgen.example;"
+                                            "enduser=klantenservice@samenzorgen.example"}},
+               ("professional@example.org", "enduser@example.org")),
     # Seed 001: an SMS code at every sign-in, the phone number never released to the insurer, and the phone
     # set again after a password reset.
-    ("demo-business", "Zakelijk Portaal", "clients.business", 3,
-     {"mfa": "every", "mfa_factors": ["sms"], "trusted_device_days": 0,
-      "email_domains": ["business.example.org"],
-      "profile": {"organisation": "Zorgverzekeraar Zuid", "reset_phone": "true",
-                  "withheld_claims": "phone_number,phone_number_verified"}},
-     "admin@business.example.org"),
+    PortalSpec("demo-business", "Zakelijk Portaal", "clients.business", 3, "001",
+               {"mfa": "every", "mfa_factors": ["sms"], "trusted_device_days": 0,
+                "email_domains": ["business.example.org"],
+                "profile": {"organisation": "Zorgverzekeraar Zuid", "reset_phone": "true",
+                            "withheld_claims": "phone_number,phone_number_verified"}},
+               ("admin@business.example.org",)),
+    # Seed 002: a username, an SMS code with a 4-digit prefix at every sign-in (no trusted computer), passwords of
+    # at least 5 characters, "forgot password" asks username and e-mail, help from the EVV'er.
+    PortalSpec("demo-elderly", "Mijn Avondrood", "clients.elderly", 4, "002",
+               {"mfa": "every", "mfa_factors": ["sms"], "trusted_device_days": 0, "password_policy": "elderly_care",
+                "help_contact": "uw EVV'er (eerstverantwoordelijke verzorgende) of de teamleider",
+                "profile": {"organisation": "Zorggroep Avondrood", "accent_colour": "#8a3b5c",
+                            "sign_in_with": "username", "sms_prefix": "true", "reset_asks_username": "true"}},
+               ("h.jansen@example.org", "w.bakker@example.org")),
+    # Seed 004: activation with the date of birth, a username, passwords of 12 characters with a special one, a
+    # 6-letter code by e-mail (an authenticator app instead, if you like), "trust this computer for a week".
+    PortalSpec("demo-ggz", "Mijn Helder", "clients.ggz", 5, "004",
+               {"mfa": "required", "mfa_factors": ["email", "totp"], "trusted_device_days": 7,
+                "password_policy": "mental_health",
+                "profile": {"organisation": "GGZ Helder", "accent_colour": "#00616e", "sign_in_with": "username",
+                            "activation_phone": "false",
+                            "email_code_length": "6"}},
+               ("sanne@example.org", "mila@example.org")),
 ]
+
+
+def spec(client_id: str) -> PortalSpec:
+    """The demo's registration of one portal (tests register theirs the same way)."""
+    return next(p for p in DEMO_PORTALS if p.client_id == client_id)
+
+
+def registration_options(portal: PortalSpec) -> dict:
+    """The keyword arguments of `register` for this portal, its profile apart."""
+    return {k: v for k, v in portal.options.items() if k != "profile"}
 
 
 @dataclass
@@ -85,41 +191,48 @@ class DemoPortal:
     package: str
     url: str
     secret: str
-    who: str
+    seed: str
+    people: tuple[DemoPerson, ...]
 
 
 def register_portals(app, port: int) -> list[DemoPortal]:
-    """Register the demo portals (or move their URIs to this port) and give each a fresh secret.
+    """Register the demo portals, or bring those of an earlier start to this port and to the demo's options
+    (second factor, factors, policy, profile: what the code says now), and give each a fresh secret.
 
     Secrets are stored only as keyed hashes, so every start rotates them and hands them to the portals.
     """
     portals = []
     with app.app_context():
-        for client_id, name, package, offset, options, who in DEMO_PORTALS:
-            base = f"http://127.0.0.1:{port + offset}"
-            chosen = {**options["profile"], "sign_in_url": base + "/login"}
-            registration = {k: v for k, v in options.items() if k != "profile"}
-            try:
-                client = get(client_id)
-            except NotFound:
-                registered = register(name, [base + "/callback"], post_logout_redirect_uris=[base + "/"],
-                                      backchannel_logout_uri=base + "/backchannel-logout", first_party=True,
-                                      client_id=client_id, profile=chosen, **registration)
+        for portal in DEMO_PORTALS:
+            base = f"http://127.0.0.1:{port + portal.offset}"
+            chosen = {**portal.options.get("profile", {}), "sign_in_url": base + "/login"}
+            registration = registration_options(portal)
+            addresses = {"post_logout_redirect_uris": [base + "/"],
+                         "backchannel_logout_uri": base + "/backchannel-logout"}
+            client = find_portal(portal.client_id)
+            if client is None:
+                registered = register(portal.name, [base + "/callback"], first_party=True,
+                                      client_id=portal.client_id, profile=chosen, **addresses, **registration)
                 secret = registered.secret
-            else:  # registered at an earlier start, perhaps with another --port: the URIs follow
-                client.redirect_uris, client.post_logout_redirect_uris = [base + "/callback"], [base + "/"]
-                client.backchannel_logout_uri = base + "/backchannel-logout"
-                portal_profile.change(client, chosen)
+            else:  # registered at an earlier start, perhaps with another --port or other options
+                client.profile = {}
+                update(client, name=portal.name, redirect_uris=[base + "/callback"], **addresses, profile=chosen,
+                       mfa=registration.get("mfa", "optional"),
+                       factors=registration.get("mfa_factors", list(FACTOR_KINDS)),
+                       trusted_device_days=registration.get("trusted_device_days", 7),
+                       password_policy=registration.get("password_policy", ""),
+                       help_contact=registration.get("help_contact", ""),
+                       email_domains=registration.get("email_domains", []),
+                       registration=registration.get("registration", False))
                 secret = rotate_secret(client)
-            portals.append(DemoPortal(client_id, name, package, base, secret, who))
+            people = tuple(person for email in portal.people for person in DEMO_USERS if person.email == email)
+            portals.append(DemoPortal(portal.client_id, portal.name, portal.package, base, secret, portal.seed, people))
         db.session.commit()
     return portals
 
 
 def serve_portals(portals: list[DemoPortal], issuer: str, acr_mfa: str) -> None:
     """Each portal on its own port in a daemon thread of this process: Ctrl-C stops them with the provider."""
-
-
     for portal in portals:
         app = importlib.import_module(portal.package).create_app({
             "PORTAL_ISSUER": issuer, "PORTAL_CLIENT_ID": portal.client_id, "PORTAL_CLIENT_SECRET": portal.secret,
@@ -145,7 +258,7 @@ BROWSER_BLOCKED_PORTS = frozenset({
 
 def check_ports(port: int) -> None:
     """The provider's port and the portals' ports after it must be ports a browser will open."""
-    ports = [port] + [port + offset for _, _, _, offset, _, _ in DEMO_PORTALS]
+    ports = [port] + [port + portal.offset for portal in DEMO_PORTALS]
     if port < 1 or ports[-1] > 65535:
         raise click.BadParameter(f"{port}: the demo needs ports {ports[0]}-{ports[-1]}, within 1-65535",
                                  param_hint="--port")
@@ -165,7 +278,7 @@ def run_demo(port: int = 5000, reset: bool = False) -> None:
     os.environ.setdefault("IDP_DATABASE_URL", "sqlite:///demo.sqlite")
     os.environ.setdefault("IDP_PASSWORDS_BCRYPT_ROUNDS", "10")
     os.environ.setdefault("IDP_MESSAGING_DELIVER_AFTER_COMMIT", "true")  # codes show in the inbox at once
-    settings = load()
+    settings = with_demo_policies(load())
     if not settings.server.dev_mode:
         raise click.ClickException("idp demo runs in dev mode only (server.dev_mode is false)")
     app = create_app(settings)
@@ -175,18 +288,19 @@ def run_demo(port: int = 5000, reset: bool = False) -> None:
         upgrade(directory=app.extensions["migrate"].directory)
         ensure_keys(crypto(), settings.keys.rsa_bits)
         db.session.commit()
-    users = seed(app)
-    portals = register_portals(app, port)
+    portals = register_portals(app, port)  # first: an account is made for its portal
+    notes = seed(app)
     serve_portals(portals, settings.issuer, settings.mfa.acr_mfa)
-    for line in banner(settings, users, port, portals):
+    for line in banner(settings, notes, port, portals):
         click.echo(line)
     # Werkzeug directly: app.run() refuses to serve inside a Flask CLI command (and `idp` is one).
 
     run_simple("127.0.0.1", port, app, threaded=True)
 
 
-def banner(settings, users: list[tuple[str, str, str]], port: int, portals: list[DemoPortal] = ()) -> list[str]:
-    """What the demo prints: where it runs, who can sign in, and how to register a portal against it."""
+def banner(settings, notes: dict[str, str], port: int, portals: list[DemoPortal] = ()) -> list[str]:
+    """What the demo prints: where it runs, each portal with the people to try it as, and how to register a
+    portal against it."""
     issuer = settings.issuer
     # The same settings the demo uses, so the command below writes to the demo's own database.
     env = {"IDP_SERVER_DEV_MODE": "true", "IDP_DATABASE_URL": settings.database.url}
@@ -196,15 +310,20 @@ def banner(settings, users: list[tuple[str, str, str]], port: int, portals: list
     command = " ".join([*(f"{k}={shlex.quote(v)}" for k, v in env.items()), shlex.quote(prog), "clients", "add",
                         "--name", "'My portal'", "--redirect-uri", f"http://127.0.0.1:{port + 10}/callback",
                         "--first-party", "--json"])
+    at_portals = {person.email for portal in portals for person in portal.people}
     lines = [
         f"idp demo: the provider runs at {issuer} (dev mode, database {settings.database.url})",
         f"  discovery (give this to a portal's OIDC library): {issuer}/.well-known/openid-configuration",
-        "  the portals (open one and sign in; the others then know you):",
-        *(f"    {p.name:28} {p.url}   try {p.who}" for p in portals),
+        f"  development inbox (every e-mail and SMS the demo sends, codes and links included): {issuer}/dev/inbox",
+        "  the portals (each signs in at its /login) and their demo people (sign in with | password | second factor):",
+    ]
+    for portal in portals:
+        lines.append(f"    {portal.name:28} {portal.url}   seed {portal.seed}")
+        lines += [f"      {describe(person, notes)}" for person in portal.people]
+    lines += [
         f"  your account page (sign in here to try every second factor): {issuer}/account",
-        f"  development inbox (every e-mail and SMS the demo sends, codes included): {issuer}/dev/inbox",
-        "  demo users (kept between runs; `idp demo --reset` starts afresh):",
-        *(f"    {email:32} {password:24} {factor}" for email, password, factor in users),
+        *(f"      {describe(person, notes)}" for person in DEMO_USERS if person.email not in at_portals),
+        "  demo people are kept between runs; `idp demo --reset` starts afresh",
         "  register a portal (in another terminal; prints its client_id and client_secret):",
         f"    {command}",
         "  stop with Ctrl-C",

@@ -6,7 +6,9 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from clients.dutch import DAYS, LOCAL_TIME, MONTHS, seeded_rng, today
+from clients.dutch import LOCAL_TIME, dutch_date, seeded_rng, today
+
+__all__ = ["dutch_date"]  # the patient portal's filter, shared by the portals
 
 GPS = ["dokter E. van Dijk", "dokter M. Bakker", "dokter S. El Amrani", "dokter J. de Boer", "dokter H. Visser"]
 TIMES = ["08:30", "08:50", "09:10", "09:30", "10:30", "10:50", "11:10", "13:30", "14:00", "14:20", "15:40", "16:00"]
@@ -156,9 +158,3 @@ class Store:
             for name in chosen:
                 patient.requested[name] = today()
         return chosen
-
-
-def dutch_date(day: date | datetime) -> str:
-    """'dinsdag 14 mei 2025', with ', 09:30' for a moment."""
-    text = f"{DAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]} {day.year}"
-    return f"{text}, {day:%H:%M}" if isinstance(day, datetime) else text

@@ -44,9 +44,12 @@ class Patient:
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def provider(request, tmp_path_factory):
+    """The live provider with the password policies the demo adds (the seed portals name them)."""
+    from idp.demo import DEMO_POLICIES
+
     receiver = LogoutReceiver().start()
     with provider_on_backend(request.param, tmp_path_factory.mktemp(f"clients-{request.param}"), "clients",
-                             receiver) as live:
+                             receiver, password_policies=DEMO_POLICIES) as live:
         yield live
     receiver.stop()
 
@@ -160,6 +163,52 @@ def logout_token(provider: LiveProvider, typ: str = "logout+jwt", **claims) -> s
 
 def path_of(url: str) -> str:
     return urlsplit(url).path
+
+
+def start_demo_portal(provider: LiveProvider, client_id: str) -> tuple[RunningPortal, ServerThread]:
+    """A portal of clients/ registered with its options and profile exactly as `idp demo` registers it (under a
+    client id of its own), served on a free port."""
+    import importlib
+
+    from idp import demo
+    from idp.extensions import db
+    from idp.portals.registry import register
+
+    spec = demo.spec(client_id)
+    server = ServerThread()
+    url = f"http://127.0.0.1:{server.port}"
+    with provider.app.app_context():
+        registered = register(spec.name, [url + "/callback"], post_logout_redirect_uris=[url + "/"],
+                              backchannel_logout_uri=url + "/backchannel-logout", first_party=True,
+                              profile={**spec.options["profile"], "sign_in_url": url + "/login"},
+                              **demo.registration_options(spec))
+        db.session.commit()
+        registered_id = registered.client.client_id
+        db.session.remove()
+    app = importlib.import_module(spec.package).create_app({
+        "PORTAL_ISSUER": provider.issuer, "PORTAL_CLIENT_ID": registered_id, "PORTAL_CLIENT_SECRET": registered.secret,
+        "PORTAL_BASE_URL": url, "PORTAL_SECRET_KEY": f"portal-test-secret-{registered_id}", "TESTING": True})
+    server.serve(app)
+    return RunningPortal(url, app, registered_id), server
+
+
+def walk(http: requests.Session, provider: LiveProvider, portal: RunningPortal, page: requests.Response,
+         answers: dict) -> requests.Response:
+    """Walk the provider's sign-in pages until back at the portal: `answers[stage](page)` gives the form data of
+    each stage (beyond csrf_token and stage); the stages seen are in `.stages` of the page returned."""
+    seen = []
+    while not page.url.startswith(portal.url):
+        assert page.status_code == 200, f"{page.status_code} at {page.url}: {page.text[:400]}"
+        assert page.url.startswith(provider.issuer + "/login/"), page.url
+        stage = _STAGE.search(page.text)
+        assert stage, f"no sign-in stage on {page.url}"
+        seen.append(stage.group(1))
+        assert len(seen) < 8, seen
+        assert stage.group(1) in answers, f"unexpected stage {stage.group(1)} after {seen[:-1]}"
+        data = {"csrf_token": csrf_token(page.text), "stage": stage.group(1), **answers[stage.group(1)](page)}
+        page = http.post(page.url, data=data, timeout=10)
+    page.stages = seen
+    return page
 
 
 # --- the ordering portal (clients/ordering) ---------------------------------------------------------------

@@ -131,8 +131,10 @@ def _register_portals(base: int, receiver: LogoutReceiver) -> dict[str, Portal]:
     return portals
 
 
-def start_provider(tmp: Path, database_url: str, receiver: LogoutReceiver) -> tuple[LiveProvider, ServerThread]:
-    """Migrate a fresh database, create keys, portals and Anna, and serve the provider on a real port."""
+def start_provider(tmp: Path, database_url: str, receiver: LogoutReceiver, **sections
+                   ) -> tuple[LiveProvider, ServerThread]:
+    """Migrate a fresh database, create keys, portals and Anna, and serve the provider on a real port; `sections`
+    change settings (as Settings.replace)."""
     from idp.accounts.users import create_user
     from idp.extensions import db
     from idp.oidc.keys import ensure_keys
@@ -140,7 +142,7 @@ def start_provider(tmp: Path, database_url: str, receiver: LogoutReceiver) -> tu
 
     server = ServerThread()
     issuer = f"http://127.0.0.1:{server.port}"
-    settings = base_settings(tmp, database_url, server={"issuer": issuer})
+    settings = base_settings(tmp, database_url, server={"issuer": issuer}, **sections)
     app = create_app(settings)
     _migrate(app)
     with app.app_context():
@@ -155,13 +157,14 @@ def start_provider(tmp: Path, database_url: str, receiver: LogoutReceiver) -> tu
 
 
 @contextmanager
-def provider_on_backend(backend: str, tmp: Path, suffix: str, receiver: LogoutReceiver) -> Iterator[LiveProvider]:
+def provider_on_backend(backend: str, tmp: Path, suffix: str, receiver: LogoutReceiver, **sections
+                        ) -> Iterator[LiveProvider]:
     """The live provider on a database of its own: a file in `tmp` on SQLite, or on PostgreSQL the sibling
     database `<name>_<suffix>` next to IDP_TEST_DATABASE_URL's (made afresh, dropped afterwards). A server
     thread must not share its tables with fixtures that truncate them."""
     postgres = os.environ.get("IDP_TEST_DATABASE_URL") if backend == "postgresql" else None
     database_url = _sibling_database(postgres, suffix, create=True) if postgres else f"sqlite:///{tmp}/idp.sqlite"
-    live, server = start_provider(tmp, database_url, receiver)
+    live, server = start_provider(tmp, database_url, receiver, **sections)
     try:
         yield live
     finally:

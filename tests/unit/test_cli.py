@@ -593,7 +593,7 @@ def sign_in_at_portal(base: str, portal: dict, email: str, password: str) -> dic
     return tokens.json()
 
 
-DEMO_PORTALS = ["demo-patient", "demo-ordering", "demo-business"]
+DEMO_PORTALS = ["demo-patient", "demo-ordering", "demo-business", "demo-elderly", "demo-ggz"]
 
 
 @pytest.mark.parametrize(("port", "said"), [
@@ -618,9 +618,9 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     assert (tmp_path / "instance" / "demo.sqlite").exists()
     printed = demo.out.read_text()
     assert f"{base}/.well-known/openid-configuration" in printed
-    assert "patient@example.org              Tulpenveld-2026" in printed
+    assert f"{'patient@example.org':30} Tulpenveld-2026" in printed
     assert f"{base}/dev/inbox" in printed and "authenticator app, key " in printed
-    for offset in (1, 2, 3):  # the three portals of clients/, each on its own port, signing in through the demo
+    for offset in (1, 2, 3, 4, 5):  # the five portals of clients/, each on its own port, signing in through the demo
         assert requests.get(f"http://127.0.0.1:{port + offset}/", timeout=10).status_code == 200
         assert f"http://127.0.0.1:{port + offset}" in printed
     assert requests.get(base + "/.well-known/openid-configuration", timeout=10).json()["issuer"] == base
@@ -636,7 +636,7 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
 
     demo_db = {"IDP_SERVER_DEV_MODE": "true", "IDP_DATABASE_URL": "sqlite:///demo.sqlite", **env}
     first = {u["email"]: u["sub"] for u in ok_json(demo_db, "users", "list")}
-    assert len(first) == 5
+    assert len(first) == 9
     demo.stop()
 
     again = servers(env, ["demo", "--port", str(port)], tmp_path, port)

@@ -1,0 +1,73 @@
+"""Mijn Avondrood: configuration from PORTAL_* environment variables, and its pages (seed 002)."""
+
+from __future__ import annotations
+
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+
+from clients.common import SignInRequest, configured_portal, message, signed_in
+from clients.dutch import dutch_date
+from clients.elderly.demo import Store
+
+ORGANISATION = "Zorggroep Avondrood"
+PORTAL = "Mijn Avondrood"
+MAX_MESSAGE = 1000
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The portal; PORTAL_* from the environment, `config` overrides them (and sets other Flask config)."""
+    # Seed 002: the password and an SMS code at every sign-in, so no single sign-on from another portal either.
+    app = configured_portal(__name__, "elderly-care portal", config, prompt="login", on_sign_in=_on_sign_in)
+    app.add_template_filter(dutch_date, "dutch_date")
+    store = Store()
+    app.extensions["elderly_store"] = store
+    _pages(app, store)
+    return app
+
+
+def _on_sign_in(claims: dict, token: dict, sign_in: SignInRequest):
+    """Only a sign-in with an SMS code gets in (seed 002: "elke keer als u inlogt ontvangt u een sms")."""
+    if "sms" not in (claims.get("amr") or []):
+        session.clear()
+        return message("Inloggen is niet gelukt",
+                       "Voor Mijn Avondrood logt u in met uw wachtwoord en een sms-code. Probeer het opnieuw.", 403)
+    return None
+
+
+def _pages(app: Flask, store: Store) -> None:
+    @app.context_processor
+    def _portal():
+        return {"organisation": ORGANISATION, "portal_name": PORTAL}
+
+    @app.get("/overzicht")
+    @signed_in
+    def home():
+        client = store.get(session["sub"])
+        return render_template("home.html", client=client, next_visit=client.visits[0] if client.visits else None)
+
+    @app.get("/zorgplan")
+    @signed_in
+    def care_plan():
+        return render_template("care_plan.html", client=store.get(session["sub"]))
+
+    @app.get("/afspraken")
+    @signed_in
+    def visits():
+        return render_template("visits.html", client=store.get(session["sub"]))
+
+    @app.route("/berichten", methods=["GET", "POST"])
+    @signed_in
+    def messages():
+        sub = session["sub"]
+        error, status, text = None, 200, ""
+        if request.method == "POST":
+            text = (request.form.get("text") or "").strip()
+            if not text:
+                error, status = "Schrijf uw bericht in het vak 'Uw bericht'.", 400
+            elif len(text) > MAX_MESSAGE:
+                error, status = f"Uw bericht is te lang: hooguit {MAX_MESSAGE} tekens.", 400
+            else:
+                store.send(sub, session.get("name") or "U", text)
+                flash("Uw bericht is verstuurd naar uw EVV'er.")
+                return redirect(url_for("messages"))
+        return render_template("messages.html", client=store.get(sub), error=error, text=text,
+                               max_length=MAX_MESSAGE), status
