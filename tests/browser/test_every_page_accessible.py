@@ -19,7 +19,7 @@ from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import cli, link_in_mail, sms_code
 from tests.clients.conftest import PASSWORD, RunningPortal
 from tests.conformance.live import ServerThread
-from tests.mfa_helpers import messages
+from tests.mfa_helpers import latest_code, messages
 
 pytestmark = pytest.mark.slow
 
@@ -246,11 +246,6 @@ def test_enrolment_pages_at_the_branded_portal(page, provider, branded):
     assert_accessible(page, "the authenticator-app set-up with its QR code (branded, nl)")
     press(page, "Kies een andere manier")
 
-    press(page, "Per e-mail")
-    expect(page.locator(CODE_FIELD)).to_be_visible()
-    assert_accessible(page, "the e-mail set-up's code page (branded, nl)")
-    press(page, "Kies een andere manier")
-
     press(page, "Per sms op mijn mobiele telefoon")
     page.get_by_label("Mobiel telefoonnummer").fill("12")
     press(page, "Stuur een code")
@@ -260,12 +255,33 @@ def test_enrolment_pages_at_the_branded_portal(page, provider, branded):
     press(page, "Stuur een code")
     prefix_is_read_out(page)
     assert_accessible(page, "the SMS set-up's code page with its prefix (branded, nl)")
-    page.locator(CODE_FIELD).fill(sms_code(provider, bert.phone))
+    press(page, "Kies een andere manier")
+
+    press(page, "Per e-mail")
+    expect(page.locator(CODE_FIELD)).to_be_visible()
+    assert_accessible(page, "the e-mail set-up's code page (branded, nl)")
+    page.locator(CODE_FIELD).fill(latest_code(provider.app, bert.email))
     press(page, "Bevestigen")
     expect(page.get_by_role("heading", name="Uw herstelcodes")).to_be_visible()
     assert_accessible(page, "the recovery codes after the set-up (branded, nl)")
     press(page, "Ik heb deze codes bewaard")
     page.wait_for_url(branded.url + "/**")
+
+    # The account page adds the other ways (after the password once more).
+    page.goto(provider.issuer + "/account")
+    press(page, "Sms-codes toevoegen")
+    page.get_by_label("Wachtwoord", exact=True).fill(PASSWORD)
+    press(page, "Bevestigen en doorgaan")
+    expect(page.get_by_label("Mobiel telefoonnummer")).to_be_visible()
+    assert_accessible(page, "the account: adding SMS codes, the number (nl)")
+    page.get_by_label("Mobiel telefoonnummer").fill("0" + bert.phone[3:])
+    press(page, "Stuur een code")
+    expect(page.locator(CODE_FIELD)).to_be_visible()
+    assert_accessible(page, "the account: adding SMS codes, the code (nl)")
+    page.goto(provider.issuer + "/account")
+    press(page, "Authenticator-app toevoegen")
+    expect(page.get_by_label("De code van 6 cijfers die de app toont")).to_be_visible()
+    assert_accessible(page, "the account: adding an authenticator app (nl)")
 
 
 def test_forgot_password_reset_link_and_phone_again_at_the_branded_portal(page, provider, branded):
@@ -304,7 +320,7 @@ def test_forgot_password_reset_link_and_phone_again_at_the_branded_portal(page, 
     assert_accessible(page, "a used reset link (branded, nl)")
 
 
-def test_activation_pages_password_first_and_phone_first(page, provider, branded):
+def test_activation_pages_password_first(page, english, provider, branded):
     email = f"nieuw-{secrets.token_hex(4)}@example.org"
     mobile = f"06 {42000000 + secrets.randbelow(1_000_000)}"
     e164 = "+31" + mobile.replace(" ", "")[1:]
@@ -328,6 +344,15 @@ def test_activation_pages_password_first_and_phone_first(page, provider, branded
     press(page, "Wachtwoord opslaan")
     expect(page.get_by_label("Mobiel telefoonnummer")).to_be_visible()
     assert_accessible(page, "activation: the mobile number (branded, nl)")
+
+    # The same link in another browser, before the phone is confirmed: the password chosen goes on.
+    english.goto(link)
+    english.get_by_label("Date of birth").fill("14-03-1950")
+    press(english, "Next")
+    expect(english.get_by_role("heading", name="Activate your account")).to_be_visible()
+    expect(english.get_by_label("Password", exact=True)).to_be_visible()
+    assert_accessible(english, "activation: going on where it stopped (branded, en)")
+
     page.get_by_label("Mobiel telefoonnummer").fill(mobile)
     press(page, "Stuur een code")
     prefix_is_read_out(page)
@@ -481,3 +506,16 @@ def test_error_pages(english, page, provider):
     assert_accessible(page, "a portal's malformed request (nl)")
     page.goto(provider.issuer + "/")
     assert_accessible(page, "the home page (nl)")
+
+
+def test_a_violation_fails_with_a_list_a_person_can_act_on(page):
+    """The check itself: an unlabelled box and grey-on-white text fail, naming the page, rule, element and fix."""
+    page.set_content('<!doctype html><html lang="nl"><head><title>Proef</title></head><body><main><h1>Proef</h1>'
+                     '<input id="box"><p style="color:#aaa">Licht grijs</p></main></body></html>')
+    with pytest.raises(AssertionError) as failed:
+        assert_accessible(page, "a page made to fail")
+    report = str(failed.value)
+    assert "on a page made to fail" in report
+    assert "- label (critical): Form elements must have labels" in report and "at #box" in report
+    assert "- color-contrast (serious)" in report and "    at p\n" in report
+    assert "insufficient color contrast of 2.32" in report
