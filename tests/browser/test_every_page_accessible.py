@@ -6,10 +6,13 @@ Dutch at the branded portal, English at the plain one; the pages are reached the
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import pytest
 from flask import Response
@@ -99,6 +102,7 @@ class Person:
     email: str
     phone: str
     username: str | None
+    recovery_codes: list[str]
 
 
 def person(provider, *, username: bool = False, factors_: tuple[str, ...] = (), recovery_codes: bool = False
@@ -116,11 +120,10 @@ def person(provider, *, username: bool = False, factors_: tuple[str, ...] = (), 
         user = create_user(email, PASSWORD, name="Anna de Vries", phone=phone, username=login)
         for kind in factors_:
             factors.add_confirmed(user, kind, phone_number=phone if kind == "sms" else None)
-        if recovery_codes:
-            recovery.generate(user)
+        made = recovery.generate(user) if recovery_codes else []
         db.session.commit()
         db.session.remove()
-    return Person(email, phone, login)
+    return Person(email, phone, login, made)
 
 
 def open_error_page(tab, url: str, status: int) -> None:
@@ -141,6 +144,25 @@ def press(tab, name: str | re.Pattern) -> None:
 def to_sign_in(tab, portal, provider) -> None:
     tab.goto(portal.url + "/")
     tab.get_by_role("link", name=re.compile("^(Inloggen|Sign in)$")).first.click()
+    tab.wait_for_url(provider.issuer + "/login/**")
+
+
+def unserved_portal(provider, name: str, *options: str) -> str:
+    """Register a portal that is never served (its pages are the provider's only); returns its client_id."""
+    client_id = "axe-" + secrets.token_hex(4)
+    cli(provider, "clients", "add", "--name", name, "--client-id", client_id, "--first-party",
+        "--redirect-uri", "http://127.0.0.1:9/callback", *options)
+    return client_id
+
+
+def authorize(tab, provider, client_id: str) -> None:
+    """Open the provider's sign-in as this portal's "Inloggen" would (a PKCE authorization request)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    tab.goto(provider.issuer + "/authorize?" + urlencode({
+        "client_id": client_id, "redirect_uri": "http://127.0.0.1:9/callback", "response_type": "code",
+        "scope": "openid", "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
+        "code_challenge": challenge, "code_challenge_method": "S256"}))
     tab.wait_for_url(provider.issuer + "/login/**")
 
 
@@ -393,6 +415,47 @@ def test_activation_phone_first_in_english(english, provider):
     assert_accessible(english, "phone-first activation: the ready page (en)")
 
 
+def test_sms_only_portal_by_e_mail_address_recovery_code_to_a_new_phone_and_other_factor_portals(page, provider):
+    """Seed 001's kind of portal (sign-in by e-mail address, an SMS at every sign-in, no trust question): a
+    recovery code leads to a new mobile number; a portal that wants an app asks a person with only SMS to prove
+    that first; a portal for work addresses turns another account away."""
+    business = unserved_portal(provider, "Zakelijk portaal (axe)", "--mfa", "every", "--mfa-factor", "sms",
+                               "--trusted-device-days", "0", "--profile", "sign_in_with=email",
+                               "--profile", "sms_prefix=true")
+    dirk = person(provider, factors_=("sms",), recovery_codes=True)
+    authorize(page, provider, business)
+    expect(page.get_by_label("E-mailadres", exact=True)).to_be_visible()
+    assert_accessible(page, "the sign-in page asking an e-mail address (nl)")
+    sign_in_with(page, dirk.email, PASSWORD)
+    prefix_is_read_out(page)
+    expect(page.locator("input[name=trust]")).to_have_count(0)
+    press(page, "Een herstelcode")
+    page.locator(CODE_FIELD).fill(dirk.recovery_codes[0])
+    press(page, "Bevestigen")
+    expect(page.get_by_role("heading", name="Uw nieuwe mobiele nummer")).to_be_visible()
+    assert_accessible(page, "a new mobile number after a recovery code (nl)")
+    new_phone = f"+316{44000000 + secrets.randbelow(1_000_000)}"
+    page.get_by_label("Mobiel telefoonnummer").fill("0" + new_phone[3:])
+    press(page, "Stuur een code")
+    prefix_is_read_out(page)
+    assert_accessible(page, "the new mobile number's code (nl)")
+
+    app_only = unserved_portal(provider, "Portaal met app (axe)", "--mfa", "required", "--mfa-factor", "totp")
+    eva = person(provider, factors_=("sms",))
+    page.context.clear_cookies()
+    authorize(page, provider, app_only)
+    sign_in_with(page, eva.email, PASSWORD)
+    expect(page.get_by_text("Bevestig eerst dat u het bent", exact=False)).to_be_visible()
+    assert_accessible(page, "proving the factor one has before setting up another (nl)")
+
+    work_only = unserved_portal(provider, "Portaal voor medewerkers (axe)", "--email-domain", "zorg.example")
+    page.context.clear_cookies()
+    authorize(page, provider, work_only)
+    sign_in_with(page, eva.email, PASSWORD)
+    expect(page.get_by_role("button", name="Inloggen met een ander account")).to_be_visible()
+    assert_accessible(page, "another account needed for a work-only portal (nl)")
+
+
 # --- the plain portal, in English --------------------------------------------------------------------------
 
 def test_temporary_password_consent_and_registration_at_the_plain_portal(english, page, provider, plain):
@@ -504,8 +567,23 @@ def test_error_pages(english, page, provider):
     assert_accessible(english, "page not found (en)")
     open_error_page(page, provider.issuer + "/authorize?client_id=nobody&response_type=code", 400)
     assert_accessible(page, "a portal's malformed request (nl)")
+    open_error_page(english, provider.issuer + "/logout?post_logout_redirect_uri=https://elders.example/", 400)
+    assert_accessible(english, "a log-out request that cannot be checked (en)")
+    open_error_page(page, provider.issuer + "/account/callback?state=unknown", 400)
+    assert_accessible(page, "the account page's sign-in that did not work (nl)")
     page.goto(provider.issuer + "/")
     assert_accessible(page, "the home page (nl)")
+
+    # A form sent after its session was gone (cookies cleared): the page that says it was open too long.
+    page.goto(provider.issuer + "/reset")
+    page.context.clear_cookies()
+    page.get_by_label("E-mailadres").fill("iemand@example.org")
+    with page.expect_navigation() as sent:
+        page.get_by_role("button", name="Stuur mij een link").click()
+    assert sent.value.status == 400
+    page.console_errors[:] = [e for e in page.console_errors if "status of 400" not in e]
+    expect(page.get_by_role("heading", name="Deze pagina stond te lang open")).to_be_visible()
+    assert_accessible(page, "a form sent too late (nl)")
 
 
 def test_a_violation_fails_with_a_list_a_person_can_act_on(page):
