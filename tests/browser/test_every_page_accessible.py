@@ -2,7 +2,9 @@
 axe-core (WCAG 2.0/2.1 A and AA, and axe's best practices) in Debian's Chromium, at two portals with opposite
 profiles: the branded one (organisation, accent colour, logo, help page, SMS prefix, username sign-in, reset
 asks the username and sets the phone again) and a plain one (self-registration, consent, e-mail or username).
-Dutch at the branded portal, English at the plain one; the pages are reached the way a person reaches them."""
+Dutch at the branded portal, English at the plain one; the pages are reached the way a person reaches them.
+Portals that differ in one more way (an SMS-only one signing in by e-mail address, one that wants an app, one for
+work addresses) are registered without a server of their own: their sign-in starts at /authorize."""
 
 from __future__ import annotations
 
@@ -184,6 +186,8 @@ def sign_in_with(tab, login: str, password: str, button: str = "Inloggen") -> No
 # --- the branded portal, in Dutch ----------------------------------------------------------------------------
 
 def test_sign_in_and_every_second_factor_page_at_the_branded_portal(page, provider, branded):
+    """Sign-in by username (in both languages), a wrong password, each second factor and the trust question,
+    the account pages on the same session, and logging out at the provider."""
     anna = person(provider, username=True, factors_=("sms", "email", "totp"), recovery_codes=True)
     to_sign_in(page, branded, provider)
     expect(page.get_by_label("Gebruikersnaam")).to_be_visible()
@@ -202,7 +206,8 @@ def test_sign_in_and_every_second_factor_page_at_the_branded_portal(page, provid
 
     sign_in_with(page, anna.username, PASSWORD)
 
-    # The factor used last comes first (here the app, as none was used yet); the others are one press away.
+    # None used yet, so the portal's first way comes first (the app); the others are one press away.
+    expect(page.get_by_text("Open uw authenticator-app")).to_be_visible()
     expect(page.get_by_role("heading", name="Een andere manier gebruiken")).to_be_visible()
     expect(page.get_by_label(re.compile("Deze computer"))).to_be_visible()  # the trusted-device question
     page.locator(CODE_FIELD).fill("000000")
@@ -216,7 +221,7 @@ def test_sign_in_and_every_second_factor_page_at_the_branded_portal(page, provid
     prefix_is_read_out(page)
     assert_accessible(page, "the SMS code page with its prefix (branded, nl)")
     press(page, "Stuur een nieuwe code")
-    assert_accessible(page, "the SMS code page after asking a new code too soon (branded, nl)")
+    assert_accessible(page, "the SMS code page after \"Stuur een nieuwe code\" (branded, nl)")
 
     press(page, "Een code per e-mail")
     expect(page.get_by_text("We hebben een code per e-mail gestuurd")).to_be_visible()
@@ -257,6 +262,8 @@ def test_sign_in_and_every_second_factor_page_at_the_branded_portal(page, provid
 
 
 def test_enrolment_pages_at_the_branded_portal(page, provider, branded):
+    """A person without a second factor sets one up at sign-in (each way looked at), then adds more on the
+    account page."""
     bert = person(provider, username=True)
     to_sign_in(page, branded, provider)
     sign_in_with(page, bert.username, PASSWORD)
@@ -307,6 +314,8 @@ def test_enrolment_pages_at_the_branded_portal(page, provider, branded):
 
 
 def test_forgot_password_reset_link_and_phone_again_at_the_branded_portal(page, provider, branded):
+    """Forgot password asking address and username, the neutral answer, the link's new password with the live
+    rules, the phone set again with its code (prefix), the recovery codes, and the link once used."""
     carla = person(provider, username=True, factors_=("sms",))
     to_sign_in(page, branded, provider)
     page.get_by_role("link", name="Wachtwoord vergeten?").click()
@@ -343,6 +352,8 @@ def test_forgot_password_reset_link_and_phone_again_at_the_branded_portal(page, 
 
 
 def test_activation_pages_password_first(page, english, provider, branded):
+    """Date of birth (wrong, then right), password with the live rules, the mobile number, going on in another
+    browser, the SMS code with its prefix, the ready page, and the link once used."""
     email = f"nieuw-{secrets.token_hex(4)}@example.org"
     mobile = f"06 {42000000 + secrets.randbelow(1_000_000)}"
     e164 = "+31" + mobile.replace(" ", "")[1:]
@@ -459,6 +470,7 @@ def test_sms_only_portal_by_e_mail_address_recovery_code_to_a_new_phone_and_othe
 # --- the plain portal, in English --------------------------------------------------------------------------
 
 def test_temporary_password_consent_and_registration_at_the_plain_portal(english, page, provider, plain):
+    """The forced change of a temporary password, consent, and registration (the link opened elsewhere)."""
     email = f"temp-{secrets.token_hex(4)}@example.org"
     cli(provider, "users", "add", "--email", email, "--name", "Tom Temporary", "--temporary")
     body = messages(provider.app, to=email, template="temporary_password")[0]["body"]
@@ -503,6 +515,8 @@ def test_temporary_password_consent_and_registration_at_the_plain_portal(english
 
 
 def test_lockout_code_limit_and_forgot_password_at_the_plain_portal(english, page, provider, plain):
+    """The lockout, the page when too many codes were asked, forgot password by address, and the reset finished
+    in another browser."""
     from idp import clock
     from idp.extensions import db
     from idp.models import User
@@ -553,6 +567,7 @@ def test_lockout_code_limit_and_forgot_password_at_the_plain_portal(english, pag
 
 
 def test_error_pages(english, page, provider):
+    """What a person sees when something cannot go on, in Dutch and English; and the home page."""
     open_error_page(english, provider.issuer + "/login/no-such-sign-in", 400)
     assert_accessible(english, "an expired sign-in (en)")
     open_error_page(page, provider.issuer + "/login/no-such-sign-in", 400)
