@@ -479,6 +479,12 @@ def test_temporary_password_consent_and_registration_at_the_plain_portal(english
     to_sign_in(english, plain, provider)
     expect(english.get_by_label("E-mail address or username")).to_be_visible()
     assert_accessible(english, "the sign-in page asking an address or username (plain, en)")
+    english.set_viewport_size({"width": 360, "height": 740})  # a phone: the card fills the screen
+    english.get_by_role("button", name="Show password").click()
+    expect(english.locator("#password")).to_have_attribute("type", "text")
+    assert_accessible(english, "the sign-in page on a phone, password shown (plain, en)")
+    english.get_by_role("button", name="Show password").click()
+    english.set_viewport_size({"width": 1280, "height": 720})
     sign_in_with(english, email, temporary, button="Sign in")
     expect(english.get_by_role("heading", name="Choose a new password")).to_be_visible()
     english.get_by_label("New password", exact=True).fill("welkom1")
