@@ -320,7 +320,7 @@ def test_plain_http_addresses_only_in_dev_mode(tmp_path):
     create_app(load_declaring(tmp_path, https, **production))  # starts
 
 
-def test_basic_auth_helper_is_what_the_portal_sends(app, client, secret):
+def test_the_files_secret_authenticates_the_portal_at_the_token_endpoint(app, client, secret):
     """The file's secret authenticates the portal at the token endpoint like any registered secret."""
     synced()
     response = client.post("/token", data={"grant_type": "client_credentials"},
