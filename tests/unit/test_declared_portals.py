@@ -10,10 +10,12 @@ import secrets
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 from idp import create_app
 from idp.audit import EventTag
+from idp.cli import sync_declared_portals
 from idp.errors import InvalidInput
 from idp.extensions import db
 from idp.models import Client
@@ -194,6 +196,27 @@ def test_an_existing_portal_with_the_declared_client_id_is_taken_over(app, clien
     assert row("huisarts").name == "Huisartsportaal" and row("huisarts").declared_in == str(config)
     rp = relying_party(client, "huisarts", secret)
     assert rp.exchange(rp.sign_in("anna@example.org", PASSWORD)["code"]).status_code == 200
+
+
+def test_portals_another_process_registered_at_the_same_moment_are_found_on_the_retry(app, settings):
+    """Two servers start at once on a new database: the other one commits the same portals between this one's
+    check and its flush. This one's flush fails (the unique client_id, or SQLite's stale snapshot), it rolls back
+    and syncs again, and finds them registered."""
+    other = create_app(settings)  # the other server: its own app, engine and database session
+
+    @event.listens_for(Session, "before_flush", once=True)
+    def the_other_server_syncs_first(session, context, instances):
+        with other.app_context():
+            synced()
+            db.session.remove()
+
+    try:
+        changes = sync_declared_portals()
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+    assert [(c.client_id, c.action) for c in changes] == [("huisarts", "unchanged"), ("app", "unchanged")]
+    assert db.session.scalar(select(func.count()).select_from(Client)) == 2
 
 
 # --- a portal taken out of the file ------------------------------------------------------------------
