@@ -358,6 +358,7 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
                 service, id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
                 email_domains, registration, profile, as_json):
     """Register a portal; prints client_id and (once) client_secret."""
+    declared.guard_new(client_id)
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
                           backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
                           public=public, service=service, client_id=client_id,

@@ -221,3 +221,10 @@ def guard(client: Client) -> None:
         return
     raise InvalidInput(f"portal {client.client_id} is declared in {client.declared_in}; change it there and run "
                        "idp clients sync")
+
+
+def guard_new(client_id: str | None) -> None:
+    """Refuse `idp clients add` of a client_id the config file declares: `idp clients sync` registers it."""
+    cfg = settings()
+    if client_id and client_id in {portal.client_id for portal in cfg.portals}:
+        raise InvalidInput(f"portal {client_id} is declared in {cfg.config_path}; run idp clients sync to register it")

@@ -129,6 +129,14 @@ def test_a_declared_portal_is_changed_only_through_its_file(declaring, command):
     assert refused(without_config, "clients", *command).startswith("error: portal huisarts is declared in ")
 
 
+def test_clients_add_refuses_a_client_id_the_file_declares(declaring):
+    line = refused(declaring, "clients", "add", "--name", "Met de hand", "--client-id", "huisarts",
+                   "--redirect-uri", "http://127.0.0.1:9005/callback")
+    assert line == (f"error: portal huisarts is declared in {declaring['IDP_CONFIG']}; run idp clients sync to "
+                    "register it")
+    assert ok_json(declaring, "clients", "list") == []
+
+
 def test_the_secret_stays_the_files_when_rotation_is_refused(declaring):
     ok(declaring, "clients", "sync")
     refused(declaring, "clients", "rotate-secret", "reporting")
