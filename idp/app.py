@@ -17,6 +17,7 @@ from idp.files import private_file, private_folder
 from idp.oidc import discovery, server
 from idp.oidc.documents import PublicDocuments
 from idp.oidc.keys import KeyRing
+from idp.portals import declared
 from idp.security.crypto import Crypto
 from idp.security.passwords import warm_up
 from idp.web import (  # noqa: F401  (account_factors, account_password: their routes join the account blueprint)
@@ -93,6 +94,8 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     if settings.server.dev_mode:  # the development inbox: in production /dev/inbox is a plain 404
         app.register_blueprint(inbox.bp)
     register_commands(app)
+    with app.app_context():  # declared portals checked by the registry's rules: a bad one stops start-up here
+        declared.validate(settings)
     return app
 
 

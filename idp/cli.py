@@ -1,4 +1,4 @@
-"""The `idp` command (also `flask --app idp ...`): init, serve, demo, worker, users, clients, keys."""
+"""The `idp` command (also `flask --app idp ...`): init, serve, demo, worker, users, clients, keys, messages."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from idp import audit, clock, create_app, messaging
 from idp.accounts import activation
@@ -31,6 +31,7 @@ from idp.messaging import dead_letters, pending, retry_dead
 from idp.messaging.queue import INLINE
 from idp.models import Client, SigningKey, User
 from idp.oidc.keys import ALGORITHMS, ensure_keys, rotate
+from idp.portals import declared
 from idp.portals.registry import describe, get, register, remove, rotate_secret, update
 from idp.runtime import crypto, keyring, settings
 from idp.security.lockout import unlock
@@ -108,7 +109,9 @@ def _text_fields(row: dict) -> list[str]:
 def _text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return ",".join(value) if isinstance(value, list) else str(value)
+    if isinstance(value, list) and all(isinstance(item, list) for item in value):  # help_by_role's pairs
+        return "; ".join("=".join(map(str, item)) for item in value)
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 # --- init / serve / demo ------------------------------------------------------------------
@@ -122,11 +125,12 @@ def upgrade_database() -> None:
 @with_appcontext
 @functools.partial(_guard, check_schema=False)
 def init_command():
-    """Create or upgrade the database and make sure signing keys exist."""
+    """Create or upgrade the database, make sure signing keys exist, and register the declared portals."""
     upgrade_database()
     created = ensure_keys(crypto(), settings().keys.rsa_bits)
     db.session.commit()
     click.echo(f"database ready; {len(created)} signing key(s) created")
+    report_sync(sync_declared_portals(), dry_run=False, quiet=True)
 
 
 @click.command("serve")
@@ -137,10 +141,12 @@ def init_command():
 @with_appcontext
 @domain_command
 def serve_command(bind: str, workers: int, threads: int):
-    """Run the provider under gunicorn (production); run `idp init` first."""
+    """Run the provider under gunicorn (production); run `idp init` first. The declared portals are synced first."""
     algs = set(db.session.scalars(select(SigningKey.alg).where(SigningKey.retired_at.is_(None))))
     if not {"RS256", "ES256"} <= algs:
         fail("no active signing keys: run `idp init`")
+    # Before any worker starts, so every worker serves the portals of the file it read.
+    report_sync(sync_declared_portals(), dry_run=False, quiet=True)
     db.session.remove()
     db.engine.dispose()
     args = ["gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
@@ -352,6 +358,7 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
                 service, id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
                 email_domains, registration, profile, as_json):
     """Register a portal; prints client_id and (once) client_secret."""
+    declared.guard_new(client_id)
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
                           backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
                           public=public, service=service, client_id=client_id,
@@ -384,6 +391,7 @@ def clients_update(client_id, name, redirect_uris, post_logout, backchannel_logo
     """Change a portal's name, addresses, second-factor policy, account rules or profile; what is not given
     stays."""
     client = get(client_id)
+    declared.guard(client)
     update(client, name=name, mfa=mfa, factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
            password_policy=password_policy, help_contact=help_contact,
            email_domains=list(email_domains) if email_domains else None, registration=registration,
@@ -408,7 +416,8 @@ def clients_list(as_json):
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def clients_show(client_id, as_json):
-    """Show one portal's registration (never its secret)."""
+    """Show one portal's registration (never its secret), its profile and where each value comes from, and the
+    config file that declares it (declared_in)."""
     emit(describe(get(client_id)), as_json)
 
 
@@ -417,7 +426,9 @@ def clients_show(client_id, as_json):
 @domain_command
 def clients_remove(client_id):
     """Remove a portal with its tokens and consents."""
-    remove(get(client_id))
+    client = get(client_id)
+    declared.guard(client)
+    remove(client)
     db.session.commit()
     click.echo(f"removed {client_id}")
 
@@ -428,9 +439,65 @@ def clients_remove(client_id):
 @domain_command
 def clients_rotate(client_id, as_json):
     """Give a client a new secret; the old one stops working at once."""
-    secret = rotate_secret(get(client_id))
+    client = get(client_id)
+    declared.guard(client)
+    secret = rotate_secret(client)
     db.session.commit()
     emit({"client_id": client_id, "client_secret": secret}, as_json)
+
+
+SYNC_ATTEMPTS = 3
+
+
+def sync_declared_portals() -> list[declared.Change]:
+    """Make the database match the config file's [[portals]], committed. Two processes that start at once (two
+    servers on a new database) may both register a portal: the one that loses the race rolls back and tries again,
+    finding it registered."""
+    for attempt in range(1, SYNC_ATTEMPTS + 1):
+        try:
+            changes = declared.sync()
+            db.session.commit()
+            return changes
+        except (IntegrityError, OperationalError):  # the unique client_id, or SQLite's one writer at a time
+            db.session.rollback()
+            if attempt == SYNC_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
+
+
+_DONE = {declared.ADD: "added", declared.UPDATE: "updated", declared.UNCHANGED: "unchanged"}
+_WOULD = {declared.ADD: "would be added", declared.UPDATE: "would be updated", declared.UNCHANGED: "unchanged"}
+
+
+def report_sync(changes: list[declared.Change], dry_run: bool, as_json: bool = False, quiet: bool = False) -> None:
+    """One line per portal (`quiet`: none for an unchanged one, nothing when the file declares none)."""
+    config = settings().config_path
+    if as_json:
+        emit({"config": config or None, "dry_run": dry_run, "portals": [c.as_dict() for c in changes]}, True)
+        return
+    if not changes and not quiet:
+        click.echo(f"no portals declared in {config}" if config else "no portals declared (no config file: IDP_CONFIG)")
+    for change in changes:
+        if quiet and change.action == declared.UNCHANGED:
+            continue
+        if change.action == declared.UNDECLARED:
+            click.echo(f"portal {change.client_id}: {change.note}")
+            continue
+        words = (_WOULD if dry_run else _DONE)[change.action]
+        line = f"portal {change.client_id}: {words}" + (f" ({', '.join(change.fields)})" if change.fields else "")
+        click.echo(line + (f"; refused: {change.note}" if change.note else ""))
+
+
+@clients.command("sync")
+@click.option("--dry-run", is_flag=True, help="Only say what would change; change nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def clients_sync(dry_run, as_json):
+    """Make the registered portals match the [[portals]] of the config file: add the missing ones (secret from
+    their secret_file), update what differs; a portal taken out of the file is reported, not removed. `idp init`
+    and `idp serve` run it too."""
+    report_sync(declared.check() if dry_run else sync_declared_portals(), dry_run, as_json)
 
 
 # --- keys ---------------------------------------------------------------------------------

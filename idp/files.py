@@ -1,9 +1,11 @@
 """Files the provider writes (the SQLite database, the file transport's outbox, dev-mode secrets) hold codes,
-links and keys: private to the account that runs it, from the moment they exist."""
+links and keys: private to the account that runs it, from the moment they exist. A secret it reads (a declared
+portal's client secret) must be as private: `read_private`."""
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 FOLDER_MODE = 0o700
@@ -26,3 +28,27 @@ def private_file(path: Path) -> Path:
         if path.stat().st_mode & 0o077:
             path.chmod(FILE_MODE)
     return path
+
+
+class NotPrivate(Exception):
+    """A file that should hold a secret is missing, not a file, or open to group or others; says which."""
+
+
+def read_private(path: Path) -> str:
+    """The text of a file only its owner may read or write (0600, 0400): a file group or others can open is
+    refused, since whoever can read it holds the secret."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise NotPrivate(f"no such file: {path}") from None
+    except OSError as exc:
+        raise NotPrivate(f"cannot read {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise NotPrivate(f"not a regular file: {path}")
+    if mode & 0o077:
+        raise NotPrivate(f"{path} is open to group or others (mode {stat.S_IMODE(mode):04o}); it must be owner-only: "
+                         f"chmod 600 {path}")
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NotPrivate(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None

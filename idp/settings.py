@@ -16,7 +16,7 @@ from typing import IO, Any, get_origin, get_type_hints
 import click
 from limits import parse_many
 
-from idp.files import private_file
+from idp.files import NotPrivate, private_file, read_private
 
 
 class SettingsError(click.ClickException):
@@ -186,6 +186,42 @@ class MessagingSettings:
 
 
 @dataclass
+class DeclaredPortal:
+    """A portal declared in the config file ([[portals]]): `idp clients sync` makes its registration match.
+
+    The keys are those of `idp clients add`; a key left out has that command's default. The URIs, factors,
+    policy and profile values are checked by the portal registry's own rules when the app is built
+    (idp/portals/declared.py `validate`); the secret is read here from `secret_file`, never from the file itself.
+    """
+
+    client_id: str = ""
+    name: str = ""
+    redirect_uris: list[str] = field(default_factory=list)
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    backchannel_logout_uri: str = ""
+    first_party: bool = False
+    public: bool = False
+    service: bool = False
+    pkce_required: bool = True
+    id_token_alg: str = ""  # empty: keys.algorithm
+    mfa: str = "optional"
+    mfa_factors: list[str] = field(default_factory=list)  # empty: every factor
+    trusted_device_days: int = 7
+    password_policy: str = ""  # empty: passwords.default_policy
+    help_contact: str = ""
+    email_domains: list[str] = field(default_factory=list)
+    registration: bool = False
+    secret_file: str = ""  # absolute once loaded (a relative path is taken from the config file's folder)
+    profile: dict[str, Any] = field(default_factory=dict)
+
+    def secret(self) -> str | None:
+        """The client secret from `secret_file`, read now (None for a public portal: it has none)."""
+        if self.public:
+            return None
+        return _read_secret(self.client_id, self.secret_file)
+
+
+@dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -203,6 +239,8 @@ class Settings:
     codes: CodeSettings = field(default_factory=CodeSettings)
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
     password_policies: dict[str, PasswordPolicy] = field(default_factory=_builtin_policies)
+    portals: list[DeclaredPortal] = field(default_factory=list)
+    config_path: str = ""  # the config file read (absolute), "" when none: where declared portals live
 
     @property
     def issuer(self) -> str:
@@ -216,13 +254,16 @@ class Settings:
         return _build(data, origin="override")
 
 
-# Named tables ([password_policies.<name>]), unlike the fixed sections; set in the file only.
+# Named tables ([password_policies.<name>]) and the declared portals ([[portals]]), unlike the fixed sections,
+# are set in the file only; config_path is where the file was found, not a setting.
 POLICIES = "password_policies"
+PORTALS = "portals"
+CONFIG_PATH = "config_path"
 SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Settings)  # type: ignore[misc]
-                             if f.name != POLICIES}
+                             if f.name not in {POLICIES, PORTALS, CONFIG_PATH}}
 
 
-def as_dict(settings: Settings) -> dict[str, dict[str, Any]]:
+def as_dict(settings: Settings) -> dict[str, Any]:
     return dataclasses.asdict(settings)
 
 
@@ -278,11 +319,91 @@ def _policies(tables: Any, origin: str) -> dict[str, PasswordPolicy]:
     return policies
 
 
+_PORTAL_KEYS = tuple(f.name for f in dataclasses.fields(DeclaredPortal))
+MIN_SECRET_LENGTH = 32
+
+
+def _read_secret(client_id: str, secret_file: str) -> str:
+    """A declared portal's secret: the file's text without surrounding whitespace, owner-only, long enough."""
+    try:
+        secret = read_private(Path(secret_file)).strip()
+    except NotPrivate as exc:
+        raise SettingsError(f"setting portals.{client_id}.secret_file: {exc}") from None
+    if len(secret) < MIN_SECRET_LENGTH or any(c.isspace() for c in secret):
+        raise SettingsError(f"setting portals.{client_id}.secret_file: the secret must be one word of at least "
+                            f"{MIN_SECRET_LENGTH} characters (e.g. `openssl rand -base64 32`)")
+    return secret
+
+
+def _portals(tables: Any, origin: str) -> list[DeclaredPortal]:
+    """The [[portals]] tables: known keys of the right type, a client_id and a name each, no client_id twice, the
+    secret from an owner-only secret_file for a confidential portal and none for a public one."""
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise SettingsError(f"setting {PORTALS}: declare each portal as a [[{PORTALS}]] table")
+    portals: list[DeclaredPortal] = []
+    for number, values in enumerate(tables, 1):
+        client_id = values.get("client_id")
+        if not isinstance(client_id, str) or not client_id.strip():
+            raise SettingsError(f"setting {PORTALS}[{number}].client_id: every [[{PORTALS}]] needs a client_id")
+        where = f"{PORTALS}.{client_id}"
+        if any(p.client_id == client_id for p in portals):
+            raise SettingsError(f"setting {where}: client_id {client_id!r} is declared twice")
+        for key in ("secret", "client_secret"):
+            if key in values:
+                raise SettingsError(f"setting {where}.{key}: a secret never goes in the config file; put it in a "
+                                    "file only the provider's account can read (chmod 600) and name it in secret_file")
+        unknown = sorted(set(values) - set(_PORTAL_KEYS))
+        if unknown:
+            raise SettingsError(f"unknown setting {where}.{unknown[0]} (known: {', '.join(_PORTAL_KEYS)})")
+        profile = values.get("profile", {})
+        if not isinstance(profile, dict):
+            raise SettingsError(f"setting {where}.profile: must be a table ([{PORTALS}.profile] under its portal)")
+        plain = {k: v for k, v in values.items() if k != "profile"}
+        portal = DeclaredPortal(**_fields(DeclaredPortal, where, plain, origin),
+                                profile={k: _profile_value(f"{where}.profile.{k}", v) for k, v in profile.items()})
+        if not portal.name.strip():
+            raise SettingsError(f"setting {where}.name: every portal needs a name")
+        if portal.public and portal.secret_file:
+            raise SettingsError(f"setting {where}.secret_file: a public portal has no secret; remove secret_file")
+        if not portal.public and not portal.secret_file:
+            raise SettingsError(f"setting {where}.secret_file: required (a file holding the client secret, "
+                                "owner-only), or public = true for a portal without a secret")
+        portal.secret()  # readable, owner-only and long enough now, not first at `idp clients sync`
+        portals.append(portal)
+    return portals
+
+
+def _profile_item(value: Any) -> bool:
+    """An item of a listed profile value: text or a number (withheld_claims), or a pair of texts (help_by_role)."""
+    if isinstance(value, list):
+        return all(isinstance(v, str) for v in value)
+    return isinstance(value, str | int) and not isinstance(value, bool)
+
+
+def _profile_value(name: str, value: Any) -> Any:
+    """A profile value as `clients update --profile` would take it; a table (help_by_role) as its pairs."""
+    if isinstance(value, dict):
+        if not all(isinstance(v, str) for v in value.values()):
+            raise SettingsError(f"setting {name}: a table of texts expected")
+        return [[k, v] for k, v in value.items()]
+    if isinstance(value, list) and all(_profile_item(v) for v in value):
+        return list(value)
+    if isinstance(value, str | int | bool):
+        return value
+    raise SettingsError(f"setting {name}: expected text, a number, true or false, or a list, got {value!r}")
+
+
 def _build(data: dict[str, Any], origin: str) -> Settings:
     sections: dict[str, Any] = {}
     for section, values in data.items():
         if section == POLICIES:
             sections[section] = _policies(values, origin)
+            continue
+        if section == PORTALS:
+            sections[section] = _portals(values, origin)
+            continue
+        if section == CONFIG_PATH:
+            sections[section] = str(values)
             continue
         if section not in SECTIONS:
             raise SettingsError(f"unknown setting section [{section}]")
@@ -292,8 +413,11 @@ def _build(data: dict[str, Any], origin: str) -> Settings:
     return Settings(**sections)
 
 
-def _merge(base: dict[str, dict[str, Any]], extra: dict[str, Any]) -> None:
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
     for section, values in extra.items():
+        if section == PORTALS:
+            base[section] = values
+            continue
         if section not in SECTIONS and section != POLICIES:
             raise SettingsError(f"unknown setting section [{section}]")
         if not isinstance(values, dict):
@@ -317,11 +441,18 @@ def _environment(environ: dict[str, str]) -> dict[str, dict[str, str]]:
     return found
 
 
+def _anchor_secret_files(tables: Any, folder: Path) -> None:
+    """A relative secret_file is taken from the config file's folder, wherever the provider is started."""
+    for values in tables if isinstance(tables, list) else ():
+        if isinstance(values, dict) and isinstance(values.get("secret_file"), str) and values["secret_file"]:
+            values["secret_file"] = str(folder / Path(values["secret_file"]).expanduser())
+
+
 def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Settings:
     """Read settings from defaults, the TOML file (argument or IDP_CONFIG) and IDP_* variables; validate."""
     environ = dict(os.environ if environ is None else environ)
     path = path or environ.get("IDP_CONFIG")
-    data: dict[str, dict[str, Any]] = {}
+    data: dict[str, Any] = {}
     if path:
         try:
             with open(path, "rb") as fh:
@@ -330,6 +461,8 @@ def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None =
             raise SettingsError(f"config file not found: {path}") from None
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"config file {path}: {exc}") from None
+        data[CONFIG_PATH] = str(Path(path).resolve())
+        _anchor_secret_files(data.get(PORTALS), Path(data[CONFIG_PATH]).parent)
     file_settings = _build(data, origin="file")
     merged = as_dict(file_settings)
     env = _environment(environ)

@@ -23,7 +23,8 @@ ISSUER = "http://localhost"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("IDP_TEST_DATABASE_URL") else [])
 
 
-def base_settings(tmp: Path, database_url: str, **sections) -> Settings:
+def base_settings(tmp: Path, database_url: str, config: Path | None = None, **sections) -> Settings:
+    """The tests' settings; `config`: also read this config file (IDP_CONFIG), e.g. to declare portals."""
     env = {
         "IDP_SERVER_DEV_MODE": "true",
         "IDP_SERVER_ISSUER": ISSUER,
@@ -39,6 +40,8 @@ def base_settings(tmp: Path, database_url: str, **sections) -> Settings:
         "IDP_LIMITS_SIGN_IN_PER_IP": "100000 per minute",
         "IDP_LIMITS_SIGN_IN_PER_ACCOUNT": "100000 per minute",
     }
+    if config is not None:
+        env["IDP_CONFIG"] = str(config)
     settings = load(environ=env)
     return settings.replace(**sections) if sections else settings
 

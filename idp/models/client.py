@@ -54,6 +54,9 @@ class Client(db.Model, ClientMixin):
     pkce_required: Mapped[bool] = mapped_column(default=True, server_default=true())
     # The sign-in profile fields this portal sets itself (idp/portals/profile.py); the rest are the defaults.
     profile: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    # The config file that declares this portal ([[portals]]; idp/portals/declared.py): only that file changes it
+    # (`idp clients sync`). None: registered with `idp clients add`.
+    declared_in: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     # --- Authlib ClientMixin -------------------------------------------------------

@@ -213,9 +213,10 @@ _PARSE: dict[str, Callable[[object], Any]] = {
 }
 
 
-def change(client: Client, assignments: Mapping[str, str | None]) -> list[str]:
-    """Set (a text value) or reset to the default (None) some fields of the portal's profile (not committed);
-    returns the fields changed. An unknown field or a bad value changes nothing and raises InvalidInput."""
+def change(client: Client, assignments: Mapping[str, Any]) -> list[str]:
+    """Set (a text value, or a typed one from the config file) or reset to the default (None) some fields of the
+    portal's profile (not committed); returns the fields changed. An unknown field or a bad value changes nothing
+    and raises InvalidInput."""
     stored = dict(client.profile or {})
     for name, text in assignments.items():
         if name not in _PARSE:

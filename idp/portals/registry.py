@@ -7,6 +7,7 @@ import secrets
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
@@ -47,6 +48,13 @@ def check_uri(uri: str, what: str, dev_mode: bool) -> str:
     return uri
 
 
+def check_client_id(client_id: str) -> str:
+    if not CLIENT_ID.fullmatch(client_id):
+        raise InvalidInput(f"client id must be 1-64 letters, digits, '.', '_', '~' or '-', not starting with '-': "
+                           f"{client_id!r}")
+    return client_id
+
+
 @dataclass
 class Registered:
     client: Client
@@ -72,9 +80,10 @@ def register(
     email_domains: list[str] | None = None,
     registration: bool | None = None,
     pkce_required: bool = True,
-    profile: Mapping[str, str | None] | None = None,
+    profile: Mapping[str, Any] | None = None,
+    secret: str | None = None,
 ) -> Registered:
-    """Add a client (not committed); the secret is returned once and only its hash is kept."""
+    """Add a client (not committed); the secret (given, or made here) is returned once and only its hash is kept."""
     dev = settings().server.dev_mode
     name = (name or "").strip()
     if not name:
@@ -91,13 +100,12 @@ def register(
     post_logout = [check_uri(u, "post-logout-redirect-uri", dev) for u in post_logout_redirect_uris]
     if backchannel_logout_uri:
         check_uri(backchannel_logout_uri, "backchannel-logout-uri", dev)
-    if client_id is not None and not CLIENT_ID.fullmatch(client_id):
-        raise InvalidInput(f"client id must be 1-64 letters, digits, '.', '_', '~' or '-', not starting with '-': "
-                           f"{client_id!r}")
+    if client_id is not None:
+        check_client_id(client_id)
     client_id = client_id or new_client_id()
     if db.session.scalar(select(Client.id).where(Client.client_id == client_id)) is not None:
         raise InvalidInput(f"client id {client_id} is taken")
-    secret = None if public else secrets.token_urlsafe(32)
+    secret = None if public else secret or secrets.token_urlsafe(32)
     grant_types = ["client_credentials"] if service else ["authorization_code", "refresh_token"]
     client = Client(
         client_id=client_id,
@@ -180,15 +188,22 @@ def set_account_rules(client: Client, *, password_policy: str | None = None, hel
 def update(client: Client, *, name: str | None = None, password_policy: str | None = None,
            help_contact: str | None = None, email_domains: list[str] | None = None,
            registration: bool | None = None, pkce_required: bool | None = None,
-           profile: Mapping[str, str | None] | None = None, redirect_uris: list[str] | None = None,
+           profile: Mapping[str, Any] | None = None, redirect_uris: list[str] | None = None,
            post_logout_redirect_uris: list[str] | None = None, backchannel_logout_uri: str | None = None,
-           **policy) -> None:
-    """Change a portal's name, addresses, second-factor policy, account rules, PKCE exemption or profile
-    (audited). A list given replaces the registered one; backchannel_logout_uri "" removes it."""
+           first_party: bool | None = None, id_token_alg: str | None = None, **policy) -> None:
+    """Change a portal's name, addresses, second-factor policy, account rules, PKCE exemption, consent screen,
+    ID token algorithm or profile (audited). A list given replaces the registered one; backchannel_logout_uri ""
+    removes it."""
     if name is not None:
         if not name.strip():
             raise InvalidInput("a client needs a name")
         client.name = name.strip()
+    if id_token_alg is not None:
+        if id_token_alg not in {"RS256", "ES256"}:
+            raise InvalidInput("id token algorithm must be RS256 or ES256")
+        client.id_token_alg = id_token_alg
+    if first_party is not None:
+        client.first_party = first_party
     addresses = _addresses(client, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri)
     if pkce_required is not None:
         if client.public and not pkce_required:
@@ -198,7 +213,7 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
     rules = {"password_policy": password_policy, "help_contact": help_contact, "email_domains": email_domains,
              "registration": registration}
     set_account_rules(client, **rules)
-    policy.update(rules, pkce_required=pkce_required)
+    policy.update(rules, pkce_required=pkce_required, first_party=first_party, id_token_alg=id_token_alg)
     changed_profile = [f"profile.{field}" for field in portal_profile.change(client, profile or {})]
     record(EventTag.CLIENT_UPDATED, client_id=client.client_id,
            changed=sorted([k for k, v in policy.items() if v is not None] + (["name"] if name else [])
@@ -238,10 +253,11 @@ def get(client_id: str) -> Client:
     return client
 
 
-def rotate_secret(client: Client) -> str:
+def rotate_secret(client: Client, secret: str | None = None) -> str:
+    """A new secret (given, or made here); the old one stops working at once."""
     if client.public:
         raise InvalidInput("a public client has no secret")
-    secret = secrets.token_urlsafe(32)
+    secret = secret or secrets.token_urlsafe(32)
     client.secret_hash = crypto().keyed_hash(secret)
     record(EventTag.CLIENT_SECRET_ROTATED, client_id=client.client_id)
     return secret
@@ -277,4 +293,5 @@ def describe(client: Client) -> dict:
         "email_domains": client.email_domains,
         "registration": bool(client.registration),
         "profile": portal_profile.explain(client),
+        "declared_in": client.declared_in,
     }
