@@ -169,7 +169,8 @@ def _current() -> tuple[AccountLink, User, dict] | None:
 def _confirmation(found: AccountLink, user: User) -> confirmation.Confirmation:
     """The new number replaces the SMS factor's once its code is typed; the code is bound to this reset."""
     return confirmation.Confirmation(user, "sms", flow_uid=f"reset:{found.id}", replace=True,
-                                     style=profile.code_style(reset.client_of(found)))
+                                     style=profile.code_style(reset.client_of(found)),
+                                     sender=profile.sender(reset.client_of(found)))
 
 
 def _phone_page(found: AccountLink, user: User, state: dict, *, error: str | None = None,
