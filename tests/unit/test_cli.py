@@ -702,6 +702,20 @@ def test_a_bad_profile_field_is_refused_and_changes_nothing(env):
     assert run(env, "clients", "update", portal["client_id"], "--profile", "no-equals-sign").returncode == 2
 
 
+def test_the_form_of_address_is_u_or_je_and_nothing_else(env):
+    """Issue 14: `address` says how the portal's Dutch texts speak to the reader; `clients show` explains it."""
+    portal = ok_json(env, "clients", "add", "--name", "Jongerenportaal", "--redirect-uri", "http://127.0.0.1:9012/cb")
+    assert portal["profile"]["address"] == {"value": "u", "from": "default"}
+
+    ok(env, "clients", "update", portal["client_id"], "--profile", "address=je")
+    assert "profile.address=je (portal)" in ok(env, "clients", "show", portal["client_id"])
+
+    line = refused(env, "clients", "update", portal["client_id"], "--profile", "address=jij")
+    assert line == "error: profile address: u (formal) or je (informal), not 'jij'"
+    assert ok_json(env, "clients", "show", portal["client_id"])["profile"]["address"] == {"value": "je",
+                                                                                          "from": "portal"}
+
+
 def test_clients_update_replaces_the_addresses_checked_as_at_registration(env):
     """Issue 14: update can change redirect, post-logout and back-channel URIs; a bad one changes nothing."""
     portal = ok_json(env, "clients", "add", "--name", "Portaal", "--redirect-uri", "http://127.0.0.1:9012/cb",
