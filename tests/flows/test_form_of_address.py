@@ -122,8 +122,8 @@ def test_the_reset_page_and_mail_of_a_je_portal_say_je_and_name_the_organisation
 
     mail = messages(app, to=user.email, template="reset_link")[0]
     assert mail["subject"] == "Zorgverzekeraar Zuid: Kies een nieuw wachtwoord"
-    assert "Iemand, waarschijnlijk jij, heeft een link aangevraagd om een nieuw wachtwoord voor je account te " \
-           "kiezen." in " ".join(mail["body"].split())
+    said = " ".join(mail["body"].split())
+    assert "Iemand, waarschijnlijk jij, heeft een link aangevraagd om een nieuw wachtwoord voor je account" in said
     assert "Heb je hier niet om gevraagd?" in mail["body"]
     assert mail["body"].rstrip().endswith("\nZorgverzekeraar Zuid")
 
