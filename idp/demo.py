@@ -62,10 +62,12 @@ DEMO_PORTALS = [
      {"mfa": "required", "mfa_factors": ["sms", "totp"],
       "profile": {"organisation": "Huisartsenpraktijk De Linde", "accent_colour": "#1d6b4f"}},
      "patient@example.org"),
+    # Seed 000 speaks to its professionals and end users as je.
     ("demo-ordering", "Samen zorgen bestellen", "clients.ordering", 2,
      {"mfa": "optional", "registration": True,
-      "profile": {"organisation": "Samen zorgen", "help_by_role": "professional=bestellingen@samenzorgen.example;"
-                                                                  "enduser=klantenservice@samenzorgen.example"}},
+      "profile": {"organisation": "Samen zorgen", "address": "je",
+                  "help_by_role": "professional=bestellingen@samenzorgen.example;"
+                                  "enduser=klantenservice@samenzorgen.example"}},
      "professional@example.org or enduser@example.org"),
     # Seed 001: an SMS code at every sign-in, the phone number never released to the insurer, and the phone
     # set again after a password reset.
