@@ -93,7 +93,7 @@ def test_every_dutch_message_that_says_u_has_a_je_form():
 
 
 def test_the_je_forms_say_je_and_never_u():
-    informal = [m for m in catalog("nl@informal") if m.id]
+    informal = [m for m in catalog("nl@informal") if m.id and any(strings(m))]  # empty: the nl text is used
     assert [m.id for m in informal if any(ADDRESSES_THE_READER_FORMALLY.search(s) for s in strings(m))] == []
     assert [m.id for m in informal if not any(ADDRESSES_THE_READER_INFORMALLY.search(s) for s in strings(m))] == []
 
