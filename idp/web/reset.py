@@ -107,6 +107,7 @@ def save(token: str):
     found = reset.live_link(token)
     if found is None:
         raise _dead()
+    show_portal(reset.client_of(found))  # before any text is made: the portal's form of address
     try:
         taken = new_password.take(request.form, lambda new: reset.set_password(found, new))
     except reset.LinkUsed:
@@ -188,6 +189,7 @@ def phone():
     current = _current()
     if current is None:
         raise _dead()
+    show_portal(reset.client_of(current[0]))
     return _phone_page(*current)
 
 
@@ -199,6 +201,7 @@ def phone_step():
     if current is None:
         raise _dead()
     found, user, state = current
+    show_portal(reset.client_of(found))
     action = request.form.get("action") or ""
     if action == "continue" and state.get("step") == "codes":
         return _finish(found.flow_uid, user, reset.client_of(found))

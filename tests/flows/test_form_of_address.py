@@ -181,3 +181,26 @@ def test_the_enrolment_sms_of_a_je_portal_names_it_and_says_je(app, client, make
     sms = messages(app, to=PHONE)[0]["body"]
     assert re.fullmatch(r"\d{6} is je code voor Zorgverzekeraar Zuid om dit nummer te bevestigen voor inloggen, "
                         r"\d+ minuten geldig\.", sms), sms
+
+
+def test_the_phone_step_after_a_reset_at_a_je_portal_says_je(app, client, informal, anna):
+    registry.update(informal, profile={"reset_phone": "true"})
+    db.session.commit()
+    sign_in_url = RelyingParty(client, informal).login_url()
+    start = re.search(r'href="(/reset[^"]*)"', client.get(sign_in_url).get_data(as_text=True)).group(1)
+    page = client.get(start.replace("&amp;", "&")).get_data(as_text=True)
+    data = {"csrf_token": csrf_token(page), "email": anna.email}
+    data.update(re.findall(r'name="(uid)" value="([^"]+)"', page))
+    client.post("/reset", data=data)
+    url = RESET_LINK.search(messages(app, to=anna.email, template="reset_link")[0]["body"]).group(1)
+    form = client.get(url).get_data(as_text=True)
+    saved = client.post(url, data={"csrf_token": csrf_token(form), "new_password": "Blauwe fiets 42 lente",
+                                   "confirm_password": "Blauwe fiets 42 lente"})
+    assert saved.status_code == 302 and saved.location.endswith("/reset/phone")
+
+    phone = text(client.get("/reset/phone").get_data(as_text=True))
+    assert "Je nieuwe wachtwoord is opgeslagen. Vul nu het nummer van je mobiele telefoon in." in phone
+    assert "Zorgverzekeraar Zuid" in phone
+    mail = messages(app, to=anna.email, template="password_reset")[0]
+    assert mail["subject"] == "Zorgverzekeraar Zuid: Je wachtwoord is opnieuw ingesteld"
+    assert mail["body"].rstrip().endswith("\nZorgverzekeraar Zuid")
