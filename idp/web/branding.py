@@ -2,7 +2,7 @@
 <title>), its logo (from the portal's own server: that page's CSP allows its origin for images), its accent
 colour (a small style sheet of our own, since no inline style is allowed), its help page, and its form of
 address (u or je: the texts of the page, idp/i18n.py). A view that knows the portal of its page calls
-show_portal(client); base.html does the rest."""
+show_portal(client) before it makes any text (gettext is eager); base.html does the rest."""
 
 from __future__ import annotations
 
