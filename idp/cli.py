@@ -316,7 +316,8 @@ def mfa_options(defaults: bool):
     """The second-factor and account-rule flags shared by `clients add` (with defaults) and `clients update`."""
     def decorate(func):
         func = click.option("--profile", "profile", multiple=True, metavar="FIELD=VALUE",
-                            help="A field of the portal's sign-in profile (repeat; FIELD= for the default); "
+                            help="A field of the portal's sign-in profile (repeat; FIELD= for the default), "
+                                 "e.g. address=je for the informal Dutch form of address (default u); "
                                  "`idp clients show` lists the fields and where each value comes from.")(func)
         func = click.option("--registration/--no-registration", default=False if defaults else None,
                             help="People may create their own account from this portal's sign-in page.")(func)

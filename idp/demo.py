@@ -139,10 +139,11 @@ DEMO_PORTALS = [
                 "profile": {"organisation": "Huisartsenpraktijk De Linde", "accent_colour": "#1d6b4f",
                             "activation_phone": "true", "activation_order": "phone_first"}},
                ("patient@example.org",)),
-    # Seed 000: professionals and end users, each with their own help address; end users may register.
+    # Seed 000: professionals and end users, each with their own help address, spoken to as je; end users may
+    # register.
     PortalSpec("demo-ordering", "Samen zorgen bestellen", "clients.ordering", 2, "000",
                {"mfa": "optional", "registration": True,
-                "profile": {"organisation": "Samen zorgen",
+                "profile": {"organisation": "Samen zorgen", "address": "je",
                             "help_by_role": "professional=bestellingen@samenzorgen.example;"
                                             "enduser=klantenservice@samenzorgen.example"}},
                ("professional@example.org", "enduser@example.org")),
@@ -162,13 +163,14 @@ DEMO_PORTALS = [
                 "profile": {"organisation": "Zorggroep Avondrood", "accent_colour": "#8a3b5c",
                             "sign_in_with": "username", "sms_prefix": "true", "reset_asks_username": "true"}},
                ("h.jansen@example.org", "w.bakker@example.org")),
-    # Seed 004: activation with the date of birth, a username, passwords of 12 characters with a special one, a
-    # 6-letter code by e-mail (an authenticator app instead, if you like), "trust this computer for a week".
+    # Seed 004 (spoken to as je): activation with the date of birth, a username, passwords of 12 characters with
+    # a special one, a 6-letter code by e-mail (an authenticator app instead, if you like), "trust this computer
+    # for a week".
     PortalSpec("demo-ggz", "Mijn Helder", "clients.ggz", 5, "004",
                {"mfa": "required", "mfa_factors": ["email", "totp"], "trusted_device_days": 7,
                 "password_policy": "mental_health",
                 "profile": {"organisation": "GGZ Helder", "accent_colour": "#00616e", "sign_in_with": "username",
-                            "activation_phone": "false",
+                            "address": "je", "activation_phone": "false",
                             "email_code_length": "6"}},
                ("sanne@example.org", "mila@example.org")),
 ]

@@ -3,7 +3,6 @@
 import sqlite3
 from typing import Any, cast
 
-from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -12,6 +11,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import Executable, event
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase
+
+from idp.i18n import Babel
 
 
 class Base(DeclarativeBase):

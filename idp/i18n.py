@@ -2,6 +2,11 @@
 
 The .mo files are not in git, so a fresh checkout compiles them on its first start. Message ids are
 English; idp/translations/messages.pot is extracted with babel.cfg (see there for the commands).
+
+Dutch has two forms of address: "u" (formal, the nl catalog) and "je" (informal, issue 14). A portal whose
+profile says `address = je` gets the nl@informal catalog on the pages of its sign-in (use_address) and in its
+mails and SMS (addressed); that catalog holds only the messages that speak to the reader, everything else
+falls back to nl. Other languages have one form.
 """
 
 from __future__ import annotations
@@ -9,14 +14,25 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 
+import flask_babel
+from babel import support
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from flask import g
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 
 log = logging.getLogger(__name__)
+
+FORMAL, INFORMAL = "u", "je"
+ADDRESSES = (FORMAL, INFORMAL)
+INFORMAL_VARIANT = "informal"  # the catalog of the informal form: <language>@informal
+_FORM = "idp_address"  # in flask.g: the form of address of what is rendered now
 
 
 def ensure_compiled(directory: Path = TRANSLATIONS) -> list[Path]:
@@ -51,3 +67,50 @@ def _compile(po: Path, mo: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def use_address(form: str) -> None:
+    """What this request renders speaks to the reader in this form (u or je)."""
+    setattr(g, _FORM, form if form in ADDRESSES else FORMAL)
+
+
+@contextmanager
+def addressed(form: str) -> Iterator[None]:
+    """Render in this form of address for a while (a mail for a portal), then as before."""
+    before = g.get(_FORM)
+    use_address(form)
+    try:
+        yield
+    finally:
+        setattr(g, _FORM, before)
+
+
+class AddressedDomain(flask_babel.Domain):
+    """The messages domain, with the informal catalog over the formal one when the form is je."""
+
+    def get_translations(self):  # type: ignore[no-untyped-def]
+        formal = super().get_translations()
+        locale = flask_babel.get_locale()
+        if locale is None or not g or g.get(_FORM) != INFORMAL:
+            return formal
+        informal_locale = f"{locale.language}@{INFORMAL_VARIANT}"
+        key = (informal_locale, self.domain[0])
+        if key not in self.cache:
+            informal = support.Translations()
+            for dirname in self.translation_directories:
+                found = support.Translations.load(dirname, [informal_locale], self.domain[0])
+                if isinstance(found, support.Translations) and found.files and any(
+                        Path(name).parent.parent.name == informal_locale for name in found.files):
+                    informal.merge(found)
+                    informal.plural = found.plural
+            informal.add_fallback(formal)
+            self.cache[key] = informal
+        return self.cache[key]
+
+
+class Babel(flask_babel.Babel):
+    """Flask-Babel whose messages domain knows the two Dutch forms of address."""
+
+    @cached_property
+    def domain_instance(self) -> flask_babel.Domain:
+        return AddressedDomain(domain=self.domain)

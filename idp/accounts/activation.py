@@ -44,7 +44,7 @@ def send_link(user: User, *, resend: bool = False, client: Client | None = None)
     link, url = links.issue(links.ACTIVATE, user=user, client_id=client.client_id if client else None)
     send("email", user.email, "activation", user=user, email=user.email, activate_url=url,
          hours=settings().accounts.activation_hours, organisation=user.organisation,
-         portal=client.display_name if client else None)
+         portal=client.display_name if client else None, sender=profile.sender(client))
     record(EventTag.ACTIVATION_SENT, user_id=user.id, resend=resend, expires_at=link.expires_at.isoformat())
     return url
 

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from idp.accounts import factors
 from idp.errors import InvalidInput
 from idp.extensions import db
+from idp.messaging import Sender
 from idp.models import Factor, User
 from idp.security import codes, phones
 
@@ -60,6 +61,7 @@ class Confirmation:
     flow_uid: str
     replace: bool = False
     style: codes.Style = codes.DEFAULT_STYLE  # the portal's codes (profile.code_style)
+    sender: Sender | None = None  # the portal its messages are sent for (profile.sender); None: none
 
     def factor(self) -> Factor | None:
         """The factor waiting for its code, if a code was sent."""
@@ -104,9 +106,9 @@ class Confirmation:
         try:
             if self.kind == "sms":
                 factors.start_sms(self.user, typed, flow_uid=self.flow_uid, replace=self.replace,
-                                  style=self.style)
+                                  style=self.style, sender=self.sender)
             else:
-                factors.start_email(self.user, flow_uid=self.flow_uid, style=self.style)
+                factors.start_email(self.user, flow_uid=self.flow_uid, style=self.style, sender=self.sender)
         except (InvalidInput, codes.CodeError) as error:
             # e.g. not a mobile number, a code sent moments ago, or too many this hour
             return Outcome(START, error=_message(error), typed=typed, keep=False)
@@ -114,7 +116,7 @@ class Confirmation:
 
     def resend(self, factor: Factor) -> Outcome:
         try:
-            factors.resend(self.user, factor, flow_uid=self.flow_uid, style=self.style)
+            factors.resend(self.user, factor, flow_uid=self.flow_uid, style=self.style, sender=self.sender)
         except codes.CodeError as error:
             return Outcome(CODE, error=error.message, keep=False)
         return Outcome(CODE, notice=_("We sent you a new code. The previous code no longer works."))
@@ -123,7 +125,8 @@ class Confirmation:
         if not typed.strip():
             return Outcome(CODE, error=_("Enter the code."), keep=False)
         try:
-            recovery_codes = factors.confirm(self.user, factor, typed, flow_uid=self.flow_uid)
+            recovery_codes = factors.confirm(self.user, factor, typed, flow_uid=self.flow_uid,
+                                             sender=self.sender)
         except codes.CodeError as error:
             return Outcome(CODE, error=error.message)  # kept: a wrong try counts towards the code's limit
         return Outcome(CONFIRMED, recovery_codes=recovery_codes)

@@ -12,7 +12,7 @@ from sqlalchemy import delete, or_, select, update
 from idp import clock
 from idp.audit import EventTag, record
 from idp.extensions import db
-from idp.messaging import send
+from idp.messaging import Sender, send
 from idp.models import Factor, RecoveryCode, User
 from idp.runtime import crypto, settings
 from idp.security import codes, phones, recovery, totp
@@ -90,23 +90,25 @@ def _fresh(user: User, kind: str, secret: str | None) -> Factor:
     return factor
 
 
-def _send_code(user: User, factor: Factor, flow_uid: str | None, style: codes.Style = codes.DEFAULT_STYLE) -> None:
+def _send_code(user: User, factor: Factor, flow_uid: str | None, style: codes.Style = codes.DEFAULT_STYLE,
+               sender: Sender | None = None) -> None:
 
     minutes = max(1, settings().codes.ttl_seconds // 60)
     if factor.kind == "sms":
         number = enrolling_phone(factor)
         issued = codes.issue(user, channel="sms", purpose=_enrol_purpose(factor), destination=number,
                              flow_uid=flow_uid, style=style)
-        send("sms", number, "enrol_code", user=user, code=issued.message_text, minutes=minutes)
+        send("sms", number, "enrol_code", user=user, code=issued.message_text, minutes=minutes, sender=sender)
     else:
         issued = codes.issue(user, channel="email", purpose=_enrol_purpose(factor), destination=user.email,
                              flow_uid=flow_uid, style=style)
-        send("email", user.email, "enrol_code", user=user, code=issued.message_text, minutes=minutes)
+        send("email", user.email, "enrol_code", user=user, code=issued.message_text, minutes=minutes,
+             sender=sender)
     record(EventTag.MFA_CODE_SENT, user_id=user.id, factor=factor.kind, purpose="enrol")
 
 
 def start_sms(user: User, phone_text: str, *, flow_uid: str | None, replace: bool = False,
-              style: codes.Style = codes.DEFAULT_STYLE) -> Factor:
+              style: codes.Style = codes.DEFAULT_STYLE, sender: Sender | None = None) -> Factor:
     """Take the number (any common notation) and send a code to confirm it; `replace` sets a new number for
     a confirmed SMS factor (it stops counting until the new number is confirmed)."""
     number = phones.normalise_phone(phone_text)
@@ -114,16 +116,17 @@ def start_sms(user: User, phone_text: str, *, flow_uid: str | None, replace: boo
     if replace and current is not None:
         current.replacement_encrypted = crypto().encrypt(number)
         db.session.flush()
-        _send_code(user, current, flow_uid, style)
+        _send_code(user, current, flow_uid, style, sender)
         return current
     factor = _fresh(user, "sms", number)
-    _send_code(user, factor, flow_uid, style)
+    _send_code(user, factor, flow_uid, style, sender)
     return factor
 
 
-def start_email(user: User, *, flow_uid: str | None, style: codes.Style = codes.DEFAULT_STYLE) -> Factor:
+def start_email(user: User, *, flow_uid: str | None, style: codes.Style = codes.DEFAULT_STYLE,
+                sender: Sender | None = None) -> Factor:
     factor = _fresh(user, "email", None)
-    _send_code(user, factor, flow_uid, style)
+    _send_code(user, factor, flow_uid, style, sender)
     return factor
 
 
@@ -161,12 +164,15 @@ def accept_totp(factor: Factor, submitted: str, now) -> None:
     factor.totp_last_step = step
 
 
-def resend(user: User, factor: Factor, *, flow_uid: str | None, style: codes.Style = codes.DEFAULT_STYLE) -> None:
-    _send_code(user, factor, flow_uid, style)
+def resend(user: User, factor: Factor, *, flow_uid: str | None, style: codes.Style = codes.DEFAULT_STYLE,
+           sender: Sender | None = None) -> None:
+    _send_code(user, factor, flow_uid, style, sender)
 
 
-def confirm(user: User, factor: Factor, submitted: str, *, flow_uid: str | None) -> list[str] | None:
-    """Check the first code; the factor becomes usable. Returns new recovery codes for the user's first."""
+def confirm(user: User, factor: Factor, submitted: str, *, flow_uid: str | None,
+            sender: Sender | None = None) -> list[str] | None:
+    """Check the first code; the factor becomes usable (the mail that says so comes from `sender`'s portal).
+    Returns new recovery codes for the user's first."""
     now = clock.now()
     if factor.kind == "totp":
         accept_totp(factor, submitted, now)
@@ -184,7 +190,7 @@ def confirm(user: User, factor: Factor, submitted: str, *, flow_uid: str | None)
         user.phone_encrypted, user.phone_verified = factor.secret_encrypted, True
     record(EventTag.MFA_ENROLLED, user_id=user.id, factor=factor.kind)
     devices.revoke_all(user, reason="factor added", now=now)
-    _notify(user, "factor_added", factor=label(factor))
+    _notify(user, "factor_added", factor=label(factor), sender=sender)
     if first:
         return recovery.generate(user, now)
     return None
@@ -207,9 +213,9 @@ def new_recovery_codes(user: User) -> list[str]:
     return fresh
 
 
-def _notify(user: User, template: str, **context) -> None:
+def _notify(user: User, template: str, sender: Sender | None = None, **context) -> None:
 
-    send("email", user.email, template, user=user, account_url=account_url(), **context)
+    send("email", user.email, template, user=user, account_url=account_url(), sender=sender, **context)
 
 
 def account_url() -> str:

@@ -81,7 +81,8 @@ def change_password(user: User, new_password: str, *, client: Client | None = No
     record(EventTag.USER_PASSWORD_CHANGED, user_id=user.id, reason=reason, tokens_revoked=revoked,
            sessions_ended=len(others))
     if notify:  # not for the first password of a new account
-        send("email", user.email, "password_changed", user=user, account_url=account_url())
+        send("email", user.email, "password_changed", user=user, account_url=account_url(),
+             sender=profile.sender(client))
     return ended
 
 
@@ -111,7 +112,8 @@ def give_temporary_password(user: User, client: Client | None = None) -> None:
     record(EventTag.USER_PASSWORD_CHANGED, user_id=user.id, reason="temporary")
     sign_in_url = (profile.of(client).sign_in_url if client is not None else "") or account_url()
     send("email", user.email, "temporary_password", user=user, password=temporary, sign_in_url=sign_in_url,
-         login=user.username or user.email, portal=client.display_name if client is not None else None)
+         login=user.username or user.email, portal=client.display_name if client is not None else None,
+         sender=profile.sender(client))
 
 
 def tell_locked(user: User, client: Client | None) -> None:
@@ -119,7 +121,7 @@ def tell_locked(user: User, client: Client | None) -> None:
     if user.email and user.is_active:  # a disabled account is not theirs to use any more: no news of it
         send("email", user.email, "account_locked", user=user, contact=profile.help_contact(client, user),
              portal=client.display_name if client is not None else "",
-             cooldown_minutes=settings().lockout.cooldown_minutes)
+             cooldown_minutes=settings().lockout.cooldown_minutes, sender=profile.sender(client))
 
 
 def check_password(user: User | None, password: str) -> bool:

@@ -20,7 +20,7 @@ from idp.errors import InvalidInput, UserFacingError
 from idp.extensions import db
 from idp.messaging import send
 from idp.models import AccountLink, Client, User
-from idp.portals import registry
+from idp.portals import profile, registry
 from idp.runtime import settings
 from idp.security import policy
 from idp.security.passwords import hash_password
@@ -60,14 +60,15 @@ def request_link(client: Client, typed: str, *, flow_uid: str | None, locale: st
     existing = find_by_login(address)
     if existing is not None:  # usernames cannot hold an "@": this is the account with this address
         send("email", existing.email, "already_registered", user=existing, locale=existing.locale or locale,
-             portal=client.name, reset_url=settings().issuer + "/reset", account_url=account_url())
+             portal=client.name, reset_url=settings().issuer + "/reset", account_url=account_url(),
+             sender=profile.sender(client))
         record(EventTag.REGISTRATION_REQUESTED, user_id=existing.id, client_id=client.client_id,
                outcome="existing")
         return ALREADY_REGISTERED
     _link, url = links.issue(links.REGISTER, email=address, flow_uid=flow_uid, client_id=client.client_id,
                              locale=locale)
     send("email", address, "registration_link", locale=locale, portal=client.name, url=url,
-         hours=settings().accounts.registration_hours)
+         hours=settings().accounts.registration_hours, sender=profile.sender(client))
     record(EventTag.REGISTRATION_REQUESTED, client_id=client.client_id)
     return SENT
 

@@ -29,7 +29,8 @@ def request_link(email: str, username: str | None, *, flow_uid: str | None, clie
     an account whose activation is not finished, a fresh activation link instead (its date of birth and steps
     are not skipped). Not committed. Returns whether a mail was sent: never show that to the person."""
     typed = normalise_login(email)
-    found = _account(typed, username, asks_username=asks_username(registry.find(client_id)))
+    client = registry.find(client_id)
+    found = _account(typed, username, asks_username=asks_username(client))
     user = found if found is not None and not found.activation_pending else None
     # The same work for every address, known or not, so that the answer's timing tells nothing: the link and
     # its mail are made either way, in a savepoint that only a known, active account keeps.
@@ -37,7 +38,7 @@ def request_link(email: str, username: str | None, *, flow_uid: str | None, clie
     _, url = links.issue(links.RESET, user=user, email=None if user else typed, flow_uid=flow_uid,
                          client_id=client_id)
     send("email", user.email if user else typed, "reset_link", user=user, locale=locale, url=url,
-         minutes=settings().accounts.reset_minutes)
+         minutes=settings().accounts.reset_minutes, sender=profile.sender(client))
     if user is None:
         savepoint.rollback()
         if found is not None:  # activation not finished: the way on is the activation link, sent again
@@ -117,5 +118,5 @@ def set_password(link: AccountLink, new_password: str) -> list[OutboxMessage]:
     user.must_change_password = False
     record(EventTag.PASSWORD_RESET, user_id=user.id, client_id=link.client_id, sessions_ended=len(ended))
     send("email", user.email, "password_reset", user=user, account_url=account_url(),
-         contact=profile.help_contact(client, user))
+         contact=profile.help_contact(client, user), sender=profile.sender(client))
     return ended

@@ -4,7 +4,7 @@ transports.py) and back-channel logout (backchannel.py). Importing the package r
 from __future__ import annotations
 
 from idp.messaging import backchannel, outbox
-from idp.messaging.outbox import latest, render, send
+from idp.messaging.outbox import Sender, latest, render, send
 from idp.messaging.queue import (
     dead_letters,
     deliver_due,
@@ -16,5 +16,5 @@ from idp.messaging.queue import (
     wait_for_background,
 )
 
-__all__ = ["backchannel", "dead_letters", "deliver_due", "deliver_in_background", "erase_old", "latest",
+__all__ = ["Sender", "backchannel", "dead_letters", "deliver_due", "deliver_in_background", "erase_old", "latest",
            "outbox", "pending", "read", "render", "retry_dead", "send", "wait_for_background"]

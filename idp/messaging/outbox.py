@@ -1,6 +1,10 @@
 """E-mail and SMS, two channels of the delivery queue (queue.py): a message is rendered in the person's
 language and queued in the transaction of the change that sends it.
 
+A message sent for a portal carries its `Sender` (portals.profile.sender): the portal's organisation signs it
+(and a mail's subject names it) and it speaks in the portal's form of address (u or je, idp/i18n.py). A
+message tied to no portal is signed by the sign-in service and says u.
+
 Nothing leaves the building here; `idp worker` (queue.deliver_due) sends it through the transport the settings
 choose. When messaging.deliver_after_commit is on (demo), the first attempt is made right after the commit.
 """
@@ -8,13 +12,14 @@ choose. When messaging.deliver_after_commit is on (demo), the first attempt is m
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from idp import clock
+from idp import clock, i18n
 from idp.audit import EventTag
 from idp.errors import InvalidInput
 from idp.extensions import db
@@ -27,18 +32,30 @@ CHANNELS = {"email": "mail", "sms": "sms"}  # channel -> template folder
 _TEMPLATE_NAME = re.compile(r"[a-z][a-z0-9_]{0,49}")
 
 
-def render(channel: str, template: str, locale: str, **context) -> tuple[str | None, str]:
-    """(subject, body) of a message in `locale`; a mail template's first line is its subject."""
+@dataclass(frozen=True)
+class Sender:
+    """The portal a message is sent for: whose name signs it, and how it addresses the reader ("u" or "je")."""
+
+    name: str
+    address: str = i18n.FORMAL
+
+
+def render(channel: str, template: str, locale: str, sender: Sender | None = None,
+           **context) -> tuple[str | None, str]:
+    """(subject, body) of a message in `locale`, for the portal of `sender` (None: no portal); a mail
+    template's first line is its subject. Templates sign with `sender.name`, or the sign-in service's."""
     if channel not in CHANNELS:
         raise InvalidInput(f"unknown message channel {channel!r}: use email or sms")
     if not _TEMPLATE_NAME.fullmatch(template):
         raise InvalidInput(f"not a message template name: {template!r}")
-    with force_locale(locale):
-        text = render_template(f"{CHANNELS[channel]}/{template}.txt", **context)
+    with force_locale(locale), i18n.addressed(sender.address if sender is not None else i18n.FORMAL):
+        text = render_template(f"{CHANNELS[channel]}/{template}.txt", sender=sender, **context)
     if channel == "sms":
         return None, " ".join(text.split())  # one line, whatever the template's layout
     lines = text.strip().splitlines()
     subject = lines[0].strip()
+    if sender is not None and sender.name not in subject:
+        subject = f"{sender.name}: {subject}"  # whose mail this is, before the inbox cuts the subject short
     body = "\n".join(line.rstrip() for line in lines[1:]).strip("\n") + "\n"
     return subject, body
 
@@ -50,13 +67,15 @@ def send(
     *,
     user: User | None = None,
     locale: str | None = None,
+    sender: Sender | None = None,
     **context,
 ) -> OutboxMessage:
-    """Render the message now, in the person's language, and queue it (not committed)."""
+    """Render the message now, in the person's language and for the portal of `sender` (None: no portal),
+    and queue it (not committed)."""
     if not to or not to.strip():
         raise InvalidInput("a message needs a recipient")
     language = locale or (user.locale if user is not None else None) or settings().i18n.default_locale
-    subject, body = render(channel, template, language, **context)
+    subject, body = render(channel, template, language, sender, **context)
     return queue.enqueue(channel, to.strip(), body, template=template, subject=subject[:300] if subject else None,
                          user_id=user.id if user is not None else None)
 

@@ -15,7 +15,9 @@ from typing import Any
 
 from authlib.oidc.core import UserInfo
 
+from idp import i18n
 from idp.errors import InvalidInput
+from idp.messaging.outbox import Sender
 from idp.models import Client, User
 from idp.runtime import settings
 from idp.security import codes, lockout
@@ -46,6 +48,7 @@ class Profile:
     sms_code_length: int  # digits of an SMS code (after the prefix), 6-10
     email_code_length: int  # letters of an e-mail code, 6-10 (seed 004: six)
     activation_order: str  # "password_first" (seed 001) or "phone_first": link, SMS code, password (seed 003)
+    address: str  # how its Dutch pages, mails and SMS address the reader: "u" (formal) or "je" (informal)
 
 
 def _defaults() -> dict[str, Any]:
@@ -66,6 +69,7 @@ def _defaults() -> dict[str, Any]:
         "sms_code_length": cfg.codes.sms_length,
         "email_code_length": cfg.codes.email_length,
         "activation_order": "password_first",
+        "address": "u",
     }
 
 
@@ -203,13 +207,20 @@ def _activation_order(value: object) -> str:
     return text
 
 
+def _address(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in i18n.ADDRESSES:
+        raise InvalidInput(f"u (formal) or je (informal), not {value!r}")
+    return text
+
+
 _PARSE: dict[str, Callable[[object], Any]] = {
     "sms_prefix": _boolean, "reset_asks_username": _boolean, "reset_phone": _boolean,
     "activation_phone": _boolean, "withheld_claims": _claims, "sign_in_url": _url,
     "organisation": _text, "accent_colour": _colour, "support_url": _url, "logo_url": _logo_url,
     "help_by_role": _help_by_role,
     "sign_in_with": _sign_in_with, "sms_code_length": _code_length, "email_code_length": _code_length,
-    "activation_order": _activation_order,
+    "activation_order": _activation_order, "address": _address,
 }
 
 
@@ -237,6 +248,14 @@ def code_style(client: Client | None) -> codes.Style:
     chosen = of(client)
     return codes.Style(sms_prefix=chosen.sms_prefix, sms_length=chosen.sms_code_length,
                        email_length=chosen.email_code_length)
+
+
+def sender(client: Client | None) -> Sender | None:
+    """Who signs a mail or SMS sent for this portal, and in which form of address (None: no portal)."""
+    if client is None:
+        return None
+    chosen = of(client)
+    return Sender(name=chosen.organisation or client.display_name, address=chosen.address)
 
 
 def shown_scopes(client: Client, scopes: list[str]) -> list[str]:

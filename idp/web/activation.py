@@ -72,7 +72,8 @@ def _confirmation(link: AccountLink, user: User) -> confirmation.Confirmation:
     """The phone's code, in the look of the portal the account is for (prefix and length)."""
     return confirmation.Confirmation(user, "sms", flow_uid=activation.flow_uid(link),
                                      replace=factors.get(user, "sms") is not None,  # proven in another browser
-                                     style=profile.code_style(activation.portal_of(link)))
+                                     style=profile.code_style(activation.portal_of(link)),
+                                     sender=profile.sender(activation.portal_of(link)))
 
 
 def _again(token: str):

@@ -1,7 +1,8 @@
 """A portal's look on the pages of its sign-in (issue 14): the organisation's name (in the header and the
 <title>), its logo (from the portal's own server: that page's CSP allows its origin for images), its accent
-colour (a small style sheet of our own, since no inline style is allowed) and its help page. A view that
-knows the portal of its page calls show_portal(client); base.html does the rest."""
+colour (a small style sheet of our own, since no inline style is allowed), its help page, and its form of
+address (u or je: the texts of the page, idp/i18n.py). A view that knows the portal of its page calls
+show_portal(client) before it makes any text (gettext is eager); base.html does the rest."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, abort, g, url_for
 
+from idp import i18n
 from idp.models import Client
 from idp.portals import profile, registry
 
@@ -16,8 +18,9 @@ bp = Blueprint("branding", __name__)
 
 
 def show_portal(client: Client | None) -> None:
-    """The page of this request belongs to this portal's sign-in."""
+    """The page of this request belongs to this portal's sign-in, and speaks in its form of address."""
     g.portal = client
+    i18n.use_address(profile.of(client).address if client is not None else i18n.FORMAL)
 
 
 def brand() -> dict[str, object]:

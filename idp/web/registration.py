@@ -100,6 +100,7 @@ def confirm(token: str):
     link = _live_link(token)
     if link is None:  # unknown, used, replaced or expired
         raise LinkDead(page="register/dead.html")
+    show_portal(registration.portal_of(link))  # before any text is made: the portal's look and form of address
     if registration.has_account(link):
         return _already()
     if request.method == "GET":

@@ -107,6 +107,7 @@ def save(token: str):
     found = reset.live_link(token)
     if found is None:
         raise _dead()
+    show_portal(reset.client_of(found))  # before any text is made: the portal's form of address
     try:
         taken = new_password.take(request.form, lambda new: reset.set_password(found, new))
     except reset.LinkUsed:
@@ -169,7 +170,8 @@ def _current() -> tuple[AccountLink, User, dict] | None:
 def _confirmation(found: AccountLink, user: User) -> confirmation.Confirmation:
     """The new number replaces the SMS factor's once its code is typed; the code is bound to this reset."""
     return confirmation.Confirmation(user, "sms", flow_uid=f"reset:{found.id}", replace=True,
-                                     style=profile.code_style(reset.client_of(found)))
+                                     style=profile.code_style(reset.client_of(found)),
+                                     sender=profile.sender(reset.client_of(found)))
 
 
 def _phone_page(found: AccountLink, user: User, state: dict, *, error: str | None = None,
@@ -187,6 +189,7 @@ def phone():
     current = _current()
     if current is None:
         raise _dead()
+    show_portal(reset.client_of(current[0]))
     return _phone_page(*current)
 
 
@@ -198,6 +201,7 @@ def phone_step():
     if current is None:
         raise _dead()
     found, user, state = current
+    show_portal(reset.client_of(found))
     action = request.form.get("action") or ""
     if action == "continue" and state.get("step") == "codes":
         return _finish(found.flow_uid, user, reset.client_of(found))

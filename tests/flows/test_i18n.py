@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -72,12 +73,43 @@ def test_extraction_finds_no_message_missing_from_the_catalogs(tmp_path):
     assert sorted(found - messages("en").keys(), key=str) == []
 
 
+# --- the informal Dutch catalog (issue 14: a portal may say je instead of u) ------------------------
+
+ADDRESSES_THE_READER_FORMALLY = re.compile(r"\b(?:u|uw)\b", re.IGNORECASE)
+ADDRESSES_THE_READER_INFORMALLY = re.compile(r"\b(?:je|jij|jouw|jou)\b", re.IGNORECASE)
+
+
+def strings(message) -> list[str]:
+    return list(message.string) if isinstance(message.string, list | tuple) else [message.string]
+
+
+def test_every_dutch_message_that_says_u_has_a_je_form():
+    informal = messages("nl@informal")
+    formal = [m for m in catalog("nl") if m.id and any(ADDRESSES_THE_READER_FORMALLY.search(s) for s in strings(m))]
+    assert len(formal) > 150  # the test really found the messages that speak to the reader
+    missing = [m.id for m in formal if m.id not in informal or not all(strings(informal[m.id]))
+               or informal[m.id].fuzzy]
+    assert missing == []
+
+
+def test_the_je_forms_say_je_and_never_u():
+    informal = [m for m in catalog("nl@informal") if m.id and any(strings(m))]  # empty: the nl text is used
+    assert [m.id for m in informal if any(ADDRESSES_THE_READER_FORMALLY.search(s) for s in strings(m))] == []
+    assert [m.id for m in informal if not any(ADDRESSES_THE_READER_INFORMALLY.search(s) for s in strings(m))] == []
+
+
+def test_the_je_forms_keep_their_placeholders_and_belong_to_known_messages():
+    informal = catalog("nl@informal")
+    assert [(m.id, [str(e) for e in errors]) for m, errors in informal.check()] == []
+    assert sorted(messages("nl@informal").keys() - messages("nl").keys(), key=str) == []
+
+
 def test_a_changed_catalog_is_compiled_again_at_start(tmp_path):
     shutil.copytree(CATALOGS, tmp_path / "translations", ignore=shutil.ignore_patterns("*.mo"))
     directory = tmp_path / "translations"
     mo = directory / "nl" / "LC_MESSAGES" / "messages.mo"
 
-    assert sorted(p.parent.parent.name for p in i18n.ensure_compiled(directory)) == ["en", "nl"]
+    assert sorted(p.parent.parent.name for p in i18n.ensure_compiled(directory)) == ["en", "nl", "nl@informal"]
     assert i18n.ensure_compiled(directory) == []  # nothing newer: nothing to do
 
     po = mo.with_suffix(".po")
@@ -93,7 +125,7 @@ def test_a_changed_catalog_is_compiled_again_at_start(tmp_path):
 
 
 def test_the_app_starts_with_compiled_catalogs(app):
-    for lang in ("nl", "en"):
+    for lang in ("nl", "en", "nl@informal"):
         po = CATALOGS / lang / "LC_MESSAGES" / "messages.po"
         mo = po.with_suffix(".mo")
         assert mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime

@@ -76,7 +76,7 @@ def test_locked_after_five_wrong_passwords(app, rp, anna):
     assert not audit_events(EventTag.LOGIN_PASSWORD_SUCCESS)
 
     [mail] = messages(app, to="anna@example.org", template="account_locked")
-    assert mail["subject"] == "Your account is locked"
+    assert mail["subject"] == f"{rp.portal.name}: Your account is locked"  # whose mail it is
     body = " ".join(mail["body"].split())
     assert "too many times" in body and rp.portal.name in body
     assert "until the helpdesk unlocks it" in body and GENERIC_HELP in body

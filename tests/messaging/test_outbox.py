@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
-from idp.messaging import dead_letters, erase_old, read, render, retry_dead, send
+from idp.messaging import Sender, dead_letters, erase_old, read, render, retry_dead, send
 from idp.models import OutboxMessage
 
 LOGIN_MAIL = {"code": "CGMDPP", "minutes": 5, "portal": "Huisartsportaal",
@@ -146,3 +148,51 @@ def test_a_dead_letter_whose_text_was_erased_cannot_be_retried(app):
     with pytest.raises(InvalidInput):
         retry_dead(message.id)
     assert db.session.scalar(select(OutboxMessage.status)) == "dead"
+
+
+# --- a message for a portal (issue 14): signed by its organisation, in its form of address -------------------
+
+EVERY_PARAM = {"code": "305917", "minutes": 5, "portal": "Jongerenportaal", "account_url": "http://localhost/account",
+               "change_password_url": "http://localhost/account", "factor": "Authenticator app", "remaining": 2,
+               "contact": "088 123 45 67", "cooldown_minutes": 15, "email": "sam@example.org",
+               "activate_url": "http://localhost/activate/x", "hours": 72, "organisation": "Zorgverzekeraar Zuid",
+               "reset_url": "http://localhost/reset", "url": "http://localhost/reset/x", "password": "abcd-efgh-jkmn",
+               "login": "sam", "sign_in_url": "http://localhost/login"}
+TEMPLATES = [(channel, path.stem) for channel, folder in (("email", "mail"), ("sms", "sms"))
+             for path in sorted((Path(__file__).parents[2] / "templates" / folder).glob("*.txt"))]
+FORMAL_WORDS = re.compile(r"\b(?:u|uw)\b", re.IGNORECASE)
+
+
+def test_every_template_is_tested_here():
+    assert ("email", "reset_link") in TEMPLATES and ("sms", "login_code") in TEMPLATES and len(TEMPLATES) >= 16
+
+
+@pytest.mark.parametrize(("channel", "template"), TEMPLATES)
+def test_every_message_for_a_je_portal_says_je_and_is_signed_by_it(app, channel, template):
+    sender = Sender("Zorgverzekeraar Zuid", "je")
+    subject, body = render(channel, template, "nl", sender, **EVERY_PARAM)
+    assert FORMAL_WORDS.findall(f"{subject or ''} {body}") == []
+    assert re.search(r"\b(?:je|jij|jouw|jou)\b", f"{subject or ''} {body}", re.IGNORECASE)
+    if channel == "email":
+        assert "Zorgverzekeraar Zuid" in subject
+        assert body.rstrip().endswith("\nZorgverzekeraar Zuid") and "Inlogdienst" not in body
+    else:
+        assert "Zorgverzekeraar Zuid" in body or "Jongerenportaal" in body
+
+
+@pytest.mark.parametrize(("channel", "template"), TEMPLATES)
+def test_the_same_message_for_a_u_portal_says_u_and_one_for_no_portal_is_the_sign_in_services(app, channel, template):
+    subject, body = render(channel, template, "nl", Sender("Huisartsen Oost"), **EVERY_PARAM)
+    assert FORMAL_WORDS.search(f"{subject or ''} {body}")
+    assert not re.search(r"\b(?:je|jij|jouw|jou)\b", f"{subject or ''} {body}", re.IGNORECASE)
+    unsigned_subject, unsigned = render(channel, template, "nl", **EVERY_PARAM)
+    if channel == "email":
+        assert body.rstrip().endswith("\nHuisartsen Oost") and "Huisartsen Oost" in subject
+        assert unsigned.rstrip().endswith("\nInlogdienst") and "Huisartsen Oost" not in unsigned_subject
+
+
+def test_english_has_one_form_of_address_and_the_portals_signature(app):
+    subject, body = render("email", "reset_link", "en", Sender("Zorgverzekeraar Zuid", "je"), **EVERY_PARAM)
+    assert subject == "Zorgverzekeraar Zuid: Choose a new password"
+    assert "Someone, probably you, asked for a link" in body
+    assert body.rstrip().endswith("\nZorgverzekeraar Zuid")

@@ -77,7 +77,8 @@ class EnrolStage:
         if not (form.get("code") or "").strip():
             return Retry(_("Enter the code."))
         try:
-            recovery_codes = factors.confirm(flow.user, factor, form.get("code") or "", flow_uid=None)
+            recovery_codes = factors.confirm(flow.user, factor, form.get("code") or "", flow_uid=None,
+                                             sender=profile.sender(flow.client))
         except codes.CodeError as error:
             return Retry(error.message)
         return self._enrolled(flow, "totp", recovery_codes)
@@ -95,7 +96,8 @@ def _confirmation(flow: Flow, kind: str, step: Step) -> confirmation.Confirmatio
     number replaces the lost phone's once its code is typed."""
     return confirmation.Confirmation(flow.user, kind, flow_uid=flow.pending.uid,
                                      replace=step.reason == "replace_phone",
-                                     style=profile.code_style(flow.client))
+                                     style=profile.code_style(flow.client),
+                                     sender=profile.sender(flow.client))
 
 
 class RecoveryCodesStage:

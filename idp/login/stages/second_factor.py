@@ -52,17 +52,19 @@ class SecondFactorStage:
 
     def _send(self, flow: Flow, kind: str) -> None:
         user, minutes = flow.user, max(1, settings().codes.ttl_seconds // 60)
+        sender = profile.sender(flow.client)  # the portal's organisation names the code, in its form of address
+        organisation = sender.name if sender is not None else flow.client.display_name
         if kind == "sms":
             number = factors.phone(factors.get(user, "sms"))
             issued = codes.issue(user, channel="sms", purpose=_purpose(kind), destination=number,
                                  flow_uid=flow.pending.uid, style=profile.code_style(flow.client))
             send("sms", number, "login_code", user=user, code=issued.message_text, minutes=minutes,
-                 portal=flow.client.display_name)
+                 portal=organisation, sender=sender)
         else:
             issued = codes.issue(user, channel="email", purpose=_purpose(kind), destination=user.email,
                                  flow_uid=flow.pending.uid, style=profile.code_style(flow.client))
             send("email", user.email, "login_code", user=user, code=issued.message_text, minutes=minutes,
-                 portal=flow.client.display_name, change_password_url=factors.account_url())
+                 portal=organisation, change_password_url=factors.account_url(), sender=sender)
         record(EventTag.MFA_CODE_SENT, user_id=user.id, client_id=flow.client.client_id, factor=kind)
 
     def context(self, flow: Flow, step: Step) -> dict:
@@ -126,7 +128,7 @@ class SecondFactorStage:
             left = recovery.remaining(user)
             record(EventTag.MFA_RECOVERY_CODE_USED, user_id=user.id, client_id=flow.client.client_id, remaining=left)
             send("email", user.email, "recovery_code_used", user=user, remaining=left,
-                 account_url=factors.account_url())
+                 account_url=factors.account_url(), sender=profile.sender(flow.client))
         if trust and flow.client.trusted_device_days > 0 and flow.client.mfa != "every":
             flow.state.trust_days = flow.client.trusted_device_days
         return Done()
