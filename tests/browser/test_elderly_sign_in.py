@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.clients.conftest import start_demo_portal
 from tests.mfa_helpers import latest_code, messages
@@ -53,6 +54,7 @@ def test_temporary_password_sms_code_after_its_prefix_then_her_own_password(page
     page.get_by_label("Gebruikersnaam").fill(wilma["username"])
     page.locator("#password").fill(wilma["temporary"])
     screenshot(page, "elderly-02-username")
+    assert_accessible(page, "elderly-02-username")
     page.get_by_role("button", name="Inloggen").click()
 
     code = page.locator("input[autocomplete=one-time-code]")
@@ -63,6 +65,7 @@ def test_temporary_password_sms_code_after_its_prefix_then_her_own_password(page
     assert prefix.inner_text() + latest_code(provider.app, wilma["phone"]) in sms  # "1234-567890" as the SMS shows
     code.fill(latest_code(provider.app, wilma["phone"]))  # only the digits after the dash
     screenshot(page, "elderly-03-sms-prefix")
+    assert_accessible(page, "elderly-03-sms-prefix")
     page.get_by_role("button", name="Bevestigen").click()
 
     new = page.locator("#new_password")
@@ -77,6 +80,7 @@ def test_temporary_password_sms_code_after_its_prefix_then_her_own_password(page
     page.wait_for_selector("li[data-rule=min_length].met")
     assert save.is_enabled()
     screenshot(page, "elderly-04-own-password")
+    assert_accessible(page, "elderly-04-own-password")
     save.click()
     page.wait_for_url(avondrood.url + "/**")
     screenshot(page, "elderly-05-signed-in")

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import link_in_mail, screenshot
 from tests.clients.conftest import start_demo_portal
 from tests.mfa_helpers import latest_code
@@ -46,6 +47,7 @@ def test_activation_with_date_of_birth_a_strong_password_then_a_letter_code(page
     assert "GGZ Helder" in page.title()
     page.get_by_label("Geboortedatum").fill("12-04-1987")
     screenshot(page, "ggz-01-birth-date")
+    assert_accessible(page, "ggz-01-birth-date")
     page.get_by_role("button", name="Volgende").click()
 
     new = page.locator("#new_password")
@@ -60,6 +62,7 @@ def test_activation_with_date_of_birth_a_strong_password_then_a_letter_code(page
     page.wait_for_selector("li[data-rule=special].met")
     assert save.is_enabled()
     screenshot(page, "ggz-02-password-feedback")
+    assert_accessible(page, "ggz-02-password-feedback")
     save.click()
 
     page.get_by_role("link", name="Naar Mijn Helder").click()  # its /login: straight to the sign-in
@@ -75,6 +78,7 @@ def test_activation_with_date_of_birth_a_strong_password_then_a_letter_code(page
     assert re.fullmatch(r"[A-Z]{6}", letters)
     code.fill(letters.lower())  # typed in any case
     screenshot(page, "ggz-03-letter-code")
+    assert_accessible(page, "ggz-03-letter-code")
     page.get_by_role("button", name="Bevestigen").click()
     page.get_by_role("button", name="Ik heb deze codes bewaard").click()
     page.wait_for_url(helder.url + "/**")
@@ -91,6 +95,7 @@ def test_activation_with_date_of_birth_a_strong_password_then_a_letter_code(page
     page.get_by_label("Deze computer 7 dagen vertrouwen").check()
     code.fill(latest_code(provider.app, mila["email"]))
     screenshot(page, "ggz-04-trust-this-computer")
+    assert_accessible(page, "ggz-04-trust-this-computer")
     page.get_by_role("button", name="Bevestigen").click()
     page.wait_for_url(helder.url + "/**")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import screenshot
 from tests.clients.conftest import PASSWORD
 from tests.mfa_helpers import latest_code
@@ -25,9 +26,11 @@ def test_password_and_sms_code_in_chromium(page, provider, portal, patient):
     eye.click()
     assert password.get_attribute("type") == "password"
     screenshot(page, "02-provider-password")
+    assert_accessible(page, "02-provider-password")
     page.get_by_role("button", name="Inloggen").click()
     page.wait_for_selector("input[autocomplete=one-time-code]")
     screenshot(page, "03-provider-sms-code")
+    assert_accessible(page, "03-provider-sms-code")
     page.locator("input[autocomplete=one-time-code]").fill(latest_code(provider.app, patient.phone))
     page.get_by_role("button", name="Bevestigen").click()
     page.wait_for_url(portal.url + "/**")
