@@ -255,6 +255,31 @@ def test_help_by_role_in_the_mails_but_never_on_a_page_before_the_password(app, 
     assert "klantenservice@zorg.example.org" in to_patient["body"]
 
 
+def test_the_code_page_says_whom_to_ask_when_no_code_comes(client, make_portal, make_user):
+    """Seed 002: no SMS? Call your EVV'er. After the password the person is known, so the contact for their role
+    is named; a portal without a contact still says what to try."""
+    from idp.accounts import factors
+
+    care = make_portal("Clientportaal", mfa="every", mfa_factors=["sms"],
+                       help_contact="uw EVV'er of de teamleider")
+    plain = make_portal("Winkel", mfa="every", mfa_factors=["sms"])
+    registry.update(care, profile={"help_by_role": "professional=planning@avondrood.example"})
+    db.session.commit()
+    client_person = make_user("wilma@example.org", locale="nl")
+    nurse = make_user("nurse@example.org", roles=["professional"], locale="nl")
+    for person in (client_person, nurse):
+        factors.add_confirmed(person, "sms", phone_number=PHONE)
+    db.session.commit()
+
+    at_care = sms_page(client, care, client_person)
+    assert "Geen code ontvangen?" in at_care and "Neem contact op met uw EVV&#39;er of de teamleider." in at_care
+    for_nurse = sms_page(client, care, nurse)
+    assert "Neem contact op met planning@avondrood.example." in for_nurse and "EVV" not in for_nurse
+    at_plain = sms_page(client, plain, client_person)
+    assert "Geen code ontvangen? Wacht een minuut en vraag dan een nieuwe code aan.</p>" in at_plain
+    assert "Neem contact op" not in at_plain
+
+
 def test_a_reset_done_in_another_browser_leads_back_to_its_portal(client, app, make_portal, user):
     from idp.accounts import links
 

@@ -83,6 +83,8 @@ class SecondFactorStage:
             # A portal that asks a code at every sign-in has no use for a trusted browser: not offered there.
             "trust_days": 0 if flow.client.mfa == "every" else flow.client.trusted_device_days,
             "before_enrolment": step.reason == "prove_before_enrol",
+            # "No code received?": the person is known here, so the contact for their role (seed 002: the EVV'er)
+            "help": profile.help_contact(flow.client, user) if kind in ("sms", "email") else "",
             "cooldown": codes.cooldown_left(user, purpose=_purpose(kind), flow_uid=flow.pending.uid)
             if kind in ("sms", "email") else 0,
         }
