@@ -43,6 +43,7 @@ def send_link(user: User, *, resend: bool = False, client: Client | None = None)
     user.activation_pending = True  # usable only once every step is done (finish)
     link, url = links.issue(links.ACTIVATE, user=user, client_id=client.client_id if client else None)
     send("email", user.email, "activation", user=user, email=user.email, activate_url=url,
+         login=profile.login_name(client, user),
          hours=settings().accounts.activation_hours, organisation=user.organisation,
          portal=client.display_name if client else None, sender=profile.sender(client))
     record(EventTag.ACTIVATION_SENT, user_id=user.id, resend=resend, expires_at=link.expires_at.isoformat())

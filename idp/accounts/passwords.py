@@ -112,7 +112,7 @@ def give_temporary_password(user: User, client: Client | None = None) -> None:
     record(EventTag.USER_PASSWORD_CHANGED, user_id=user.id, reason="temporary")
     sign_in_url = (profile.of(client).sign_in_url if client is not None else "") or account_url()
     send("email", user.email, "temporary_password", user=user, password=temporary, sign_in_url=sign_in_url,
-         login=user.username or user.email, portal=client.display_name if client is not None else None,
+         login=profile.login_name(client, user), portal=client.display_name if client is not None else None,
          sender=profile.sender(client))
 
 

@@ -264,6 +264,14 @@ def shown_scopes(client: Client, scopes: list[str]) -> list[str]:
     return [s for s in scopes if s not in SCOPE_CLAIMS or not set(SCOPE_CLAIMS[s]) <= withheld]
 
 
+def login_name(client: Client | None, user: User) -> str:
+    """What this person types to sign in at this portal: the e-mail address, or the username where the portal
+    signs people in by username (seeds 002 and 004) or lets them choose and they have one."""
+    if of(client).sign_in_with == "email" or not user.username:
+        return user.email
+    return user.username
+
+
 def help_contact(client: Client | None, user: User | None = None) -> str:
     """Where this person asks for help: the contact for their role at this portal (seed 000: professionals
     write to one address, end users to another), else the portal's, else the deployment's ("" : none). Only

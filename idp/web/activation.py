@@ -51,7 +51,8 @@ def _page(link: AccountLink, user: User, token: str, step: str, *, error: str | 
           notice: str | None = None, results=None, phone: str | None = None, status: int = 200):
     """The page of a step; for the phone step the code form once a code is on its way (unless `phone` is
     given: the number form again, as typed)."""
-    context = {"token": token, "user": user, "error": error, "notice": notice}
+    context = {"token": token, "user": user, "error": error, "notice": notice,
+               "login": profile.login_name(activation.portal_of(link), user)}
     if step == BIRTH_DATE:
         return render_template("activation/birth_date.html", **context), status
     if step == PASSWORD and user.password_hash is not None:  # chosen before: resume with it
@@ -93,6 +94,7 @@ def _ready(link: AccountLink, user: User, recovery_codes: list[str] | None):
     moved_on()
     browser.pop(_KEY, None)
     return render_template("activation/ready.html", user=user, codes=recovery_codes or [], portal=portal,
+                           login=profile.login_name(portal, user),
                            sign_in_url=profile.of(portal).sign_in_url if portal is not None else "")
 
 

@@ -141,8 +141,8 @@ def test_the_e_mail_code_is_six_letters_and_says_what_to_do_when_it_was_not_you(
     assert home.stages == ["password", "second_factor"] and home.url == helder.url + "/overzicht"
     assert _LETTER_CODE.fullmatch(codes[0])
     mail = messages(provider.app, to=person["email"], template="login_code")[0]
-    assert codes[0] in mail["body"] and "Mijn Helder" in mail["body"]
-    assert "Heeft u niet geprobeerd in te loggen? Wijzig dan uw wachtwoord." in mail["body"]
+    assert codes[0] in mail["body"] and "GGZ Helder" in mail["body"]
+    assert "Heb je niet geprobeerd in te loggen? Wijzig dan je wachtwoord." in mail["body"]
     assert f"{provider.issuer}/account" in mail["body"]
 
 

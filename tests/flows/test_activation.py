@@ -396,6 +396,38 @@ def test_a_temporary_password_mail_names_the_portal_the_login_name_and_where_to_
     assert "https://client.example.org/login" in mail["body"]
 
 
+@pytest.mark.parametrize("settings_overrides", [{"accounts": {"activation_phone": False}}])
+def test_at_a_portal_that_signs_in_by_username_every_activation_text_gives_the_username(app, client, make_portal):
+    """Seed 004: "log in met je gebruikersnaam (deze vind je in de e-mail)". The mail, the password manager's
+    field and the ready page give what the portal's sign-in page asks: the username, never only the address."""
+    from idp.accounts import activation
+    from idp.accounts.passwords import give_temporary_password
+    from idp.accounts.users import create_user
+    from idp.extensions import db
+    from idp.portals import registry
+
+    by_username = make_portal("Mijn Helder")
+    registry.update(by_username, profile={"sign_in_with": "username"})
+    by_email = make_portal("Bestelportaal")
+    registry.update(by_email, profile={"sign_in_with": "email"})
+    mila = create_user("mila@example.org", None, username="mvisser", email_verified=False, locale="en")
+    activation.send_link(mila, client=by_username)
+    db.session.commit()
+    [mail] = messages(app, to=mila.email, template="activation")
+    assert "Your login name: mvisser" in mail["body"]
+
+    walk = Activation(client, link_of(app, mila.email))
+    assert 'name="username" value="mvisser" autocomplete="username"' in walk.page()
+    walk.password("Blauwe fiets 42!")
+    assert "Your account is ready" in walk.html and "Your login name: mvisser" in walk.html
+
+    els = create_user("els@example.org", None, username="els.devries", locale="en")
+    give_temporary_password(els, by_email)  # this portal asks the address: the username would not work there
+    db.session.commit()
+    [mail] = messages(app, to=els.email, template="temporary_password")
+    assert "Your login name: els@example.org" in mail["body"] and "els.devries" not in mail["body"]
+
+
 def test_phone_first_the_code_goes_to_the_number_on_record_before_the_password_is_chosen(
         app, client, make_portal):
     """Seed 003: link, then an SMS code to the number the practice entered (nobody can type another), then the
