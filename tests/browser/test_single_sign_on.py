@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import enter_code, enter_password, screenshot, sms_code
 from tests.mfa_helpers import messages
 
@@ -84,6 +85,7 @@ def test_the_professional_pages_ask_only_the_second_factor_then_the_gp_portal_as
 
     page.locator("input[autocomplete=one-time-code]").wait_for()  # the portal's step-up: the code page ...
     assert page.locator("#password").count() == 0  # ... and no password asked again
+    assert_accessible(page, "stepup-02-only-the-sms-code")
     assert "acr_values" not in authorize[0] and authorize[1]["acr_values"] == ["urn:idp:acr:mfa"], authorize
     enter_code(page, sms_code(provider, person.phone), shot="stepup-02-only-the-sms-code")
     page.wait_for_url(ordering.url + "/overzicht")
