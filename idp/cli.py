@@ -32,7 +32,7 @@ from idp.messaging.queue import INLINE
 from idp.models import Client, SigningKey, User
 from idp.oidc.keys import ALGORITHMS, ensure_keys, rotate
 from idp.portals import declared
-from idp.portals.registry import describe, get, register, remove, rotate_secret, update
+from idp.portals.registry import ClientIdTaken, describe, get, register, remove, rotate_secret, update
 from idp.runtime import crypto, keyring, settings
 from idp.security.lockout import unlock
 from idp.settings import SettingsError, load
@@ -317,7 +317,7 @@ def mfa_options(defaults: bool):
     def decorate(func):
         func = click.option("--profile", "profile", multiple=True, metavar="FIELD=VALUE",
                             help="A field of the portal's sign-in profile (repeat; FIELD= for the default), "
-                                 "e.g. address=je for the informal Dutch form of address (default u); "
+                                 "e.g. form_of_address=je for the informal Dutch form of address (default u); "
                                  "`idp clients show` lists the fields and where each value comes from.")(func)
         func = click.option("--registration/--no-registration", default=False if defaults else None,
                             help="People may create their own account from this portal's sign-in page.")(func)
@@ -459,7 +459,9 @@ def sync_declared_portals() -> list[declared.Change]:
             changes = declared.sync()
             db.session.commit()
             return changes
-        except (IntegrityError, OperationalError):  # the unique client_id, or SQLite's one writer at a time
+        # The unique client_id (at the flush, or seen by register once the other process committed), or SQLite's
+        # one writer at a time.
+        except (IntegrityError, OperationalError, ClientIdTaken):
             db.session.rollback()
             if attempt == SYNC_ATTEMPTS:
                 raise

@@ -143,7 +143,7 @@ DEMO_PORTALS = [
     # register.
     PortalSpec("demo-ordering", "Samen zorgen bestellen", "clients.ordering", 2, "000",
                {"mfa": "optional", "registration": True,
-                "profile": {"organisation": "Samen zorgen", "address": "je",
+                "profile": {"organisation": "Samen zorgen", "form_of_address": "je",
                             "help_by_role": "professional=bestellingen@samenzorgen.example;"
                                             "enduser=klantenservice@samenzorgen.example"}},
                ("professional@example.org", "enduser@example.org")),
@@ -170,7 +170,7 @@ DEMO_PORTALS = [
                {"mfa": "required", "mfa_factors": ["email", "totp"], "trusted_device_days": 7,
                 "password_policy": "mental_health",
                 "profile": {"organisation": "GGZ Helder", "accent_colour": "#00616e", "sign_in_with": "username",
-                            "address": "je", "activation_phone": "false",
+                            "form_of_address": "je", "activation_phone": "false",
                             "email_code_length": "6"}},
                ("sanne@example.org", "mila@example.org")),
 ]

@@ -4,8 +4,8 @@ The .mo files are not in git, so a fresh checkout compiles them on its first sta
 English; idp/translations/messages.pot is extracted with babel.cfg (see there for the commands).
 
 Dutch has two forms of address: "u" (formal, the nl catalog) and "je" (informal, issue 14). A portal whose
-profile says `address = je` gets the nl@informal catalog on the pages of its sign-in (use_address) and in its
-mails and SMS (addressed); that catalog holds only the messages that speak to the reader, everything else
+profile says `form_of_address = je` gets the nl@informal catalog on the pages of its sign-in (use_form_of_address) and in its
+mails and SMS (in_form_of_address); that catalog holds only the messages that speak to the reader, everything else
 falls back to nl. Other languages have one form.
 """
 
@@ -30,9 +30,9 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 log = logging.getLogger(__name__)
 
 FORMAL, INFORMAL = "u", "je"
-ADDRESSES = (FORMAL, INFORMAL)
+FORMS_OF_ADDRESS = (FORMAL, INFORMAL)
 INFORMAL_VARIANT = "informal"  # the catalog of the informal form: <language>@informal
-_FORM = "idp_address"  # in flask.g: the form of address of what is rendered now
+_FORM = "idp_form_of_address"  # in flask.g: the form of address of what is rendered now
 
 
 def ensure_compiled(directory: Path = TRANSLATIONS) -> list[Path]:
@@ -69,16 +69,16 @@ def _compile(po: Path, mo: Path) -> None:
         raise
 
 
-def use_address(form: str) -> None:
+def use_form_of_address(form: str) -> None:
     """What this request renders speaks to the reader in this form (u or je)."""
-    setattr(g, _FORM, form if form in ADDRESSES else FORMAL)
+    setattr(g, _FORM, form if form in FORMS_OF_ADDRESS else FORMAL)
 
 
 @contextmanager
-def addressed(form: str) -> Iterator[None]:
+def in_form_of_address(form: str) -> Iterator[None]:
     """Render in this form of address for a while (a mail for a portal), then as before."""
     before = g.get(_FORM)
-    use_address(form)
+    use_form_of_address(form)
     try:
         yield
     finally:

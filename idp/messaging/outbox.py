@@ -37,7 +37,7 @@ class Sender:
     """The portal a message is sent for: whose name signs it, and how it addresses the reader ("u" or "je")."""
 
     name: str
-    address: str = i18n.FORMAL
+    form_of_address: str = i18n.FORMAL
 
 
 def render(channel: str, template: str, locale: str, sender: Sender | None = None,
@@ -48,7 +48,7 @@ def render(channel: str, template: str, locale: str, sender: Sender | None = Non
         raise InvalidInput(f"unknown message channel {channel!r}: use email or sms")
     if not _TEMPLATE_NAME.fullmatch(template):
         raise InvalidInput(f"not a message template name: {template!r}")
-    with force_locale(locale), i18n.addressed(sender.address if sender is not None else i18n.FORMAL):
+    with force_locale(locale), i18n.in_form_of_address(sender.form_of_address if sender is not None else i18n.FORMAL):
         text = render_template(f"{CHANNELS[channel]}/{template}.txt", sender=sender, **context)
     if channel == "sms":
         return None, " ".join(text.split())  # one line, whatever the template's layout

@@ -213,11 +213,12 @@ def _update(client: Client, portal: DeclaredPortal, cfg: Settings, fields: list[
 
 def guard(client: Client) -> None:
     """Refuse to change a declared portal by hand (`idp clients update|rotate-secret|remove`): its config file
-    is where it changes. Once a loaded config file no longer declares it, it is the operator's again."""
+    is where it changes. Once that same file, loaded, no longer declares it, it is the operator's again (another
+    config file, e.g. a staging one, never releases it: the next sync from its own file would undo the change)."""
     if client.declared_in is None:
         return
     cfg = settings()
-    if cfg.config_path and client.client_id not in {portal.client_id for portal in cfg.portals}:
+    if cfg.config_path == client.declared_in and client.client_id not in {p.client_id for p in cfg.portals}:
         return
     raise InvalidInput(f"portal {client.client_id} is declared in {client.declared_in}; change it there and run "
                        "idp clients sync")

@@ -19,6 +19,7 @@ from idp import i18n
 from idp.errors import InvalidInput
 from idp.messaging.outbox import Sender
 from idp.models import Client, User
+from idp.models.client import ACCOUNT_CLIENT_ID
 from idp.runtime import settings
 from idp.security import codes, lockout
 
@@ -48,7 +49,7 @@ class Profile:
     sms_code_length: int  # digits of an SMS code (after the prefix), 6-10
     email_code_length: int  # letters of an e-mail code, 6-10 (seed 004: six)
     activation_order: str  # "password_first" (seed 001) or "phone_first": link, SMS code, password (seed 003)
-    address: str  # how its Dutch pages, mails and SMS address the reader: "u" (formal) or "je" (informal)
+    form_of_address: str  # how its Dutch pages, mails and SMS address the reader: "u" (formal) or "je" (informal)
 
 
 def _defaults() -> dict[str, Any]:
@@ -69,7 +70,7 @@ def _defaults() -> dict[str, Any]:
         "sms_code_length": cfg.codes.sms_length,
         "email_code_length": cfg.codes.email_length,
         "activation_order": "password_first",
-        "address": "u",
+        "form_of_address": "u",
     }
 
 
@@ -207,9 +208,9 @@ def _activation_order(value: object) -> str:
     return text
 
 
-def _address(value: object) -> str:
+def _form_of_address(value: object) -> str:
     text = str(value).strip().lower()
-    if text not in i18n.ADDRESSES:
+    if text not in i18n.FORMS_OF_ADDRESS:
         raise InvalidInput(f"u (formal) or je (informal), not {value!r}")
     return text
 
@@ -220,7 +221,7 @@ _PARSE: dict[str, Callable[[object], Any]] = {
     "organisation": _text, "accent_colour": _colour, "support_url": _url, "logo_url": _logo_url,
     "help_by_role": _help_by_role,
     "sign_in_with": _sign_in_with, "sms_code_length": _code_length, "email_code_length": _code_length,
-    "activation_order": _activation_order, "address": _address,
+    "activation_order": _activation_order, "form_of_address": _form_of_address,
 }
 
 
@@ -250,12 +251,17 @@ def code_style(client: Client | None) -> codes.Style:
                        email_length=chosen.email_code_length)
 
 
+def organisation_name(client: Client) -> str:
+    """The name a person sees this portal by, on its pages and in its messages: its organisation, else its own."""
+    return " ".join((of(client).organisation or client.display_name).split())  # one line, whatever was typed
+
+
 def sender(client: Client | None) -> Sender | None:
-    """Who signs a mail or SMS sent for this portal, and in which form of address (None: no portal)."""
-    if client is None:
+    """Who signs a mail or SMS sent for this portal, and in which form of address. None: no portal, or the
+    provider's own account pages (their mails are signed by the sign-in service, like those for no portal)."""
+    if client is None or client.client_id == ACCOUNT_CLIENT_ID:
         return None
-    chosen = of(client)
-    return Sender(name=chosen.organisation or client.display_name, address=chosen.address)
+    return Sender(name=organisation_name(client), form_of_address=of(client).form_of_address)
 
 
 def shown_scopes(client: Client, scopes: list[str]) -> list[str]:

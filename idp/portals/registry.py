@@ -55,10 +55,26 @@ def check_client_id(client_id: str) -> str:
     return client_id
 
 
+class ClientIdTaken(InvalidInput):
+    """The client_id asked for is registered already (perhaps a moment ago, by another process)."""
+
+
 @dataclass
 class Registered:
     client: Client
     secret: str | None
+
+
+def _portal_name(name: str | None, missing: str) -> str:
+    """A portal's name as people see it on pages and in mail subjects: one line of at most 200 characters."""
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(missing)
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidInput("a portal's name is one line, without control characters")
+    if len(name) > 200:
+        raise InvalidInput("a portal's name is at most 200 characters")
+    return name
 
 
 def register(
@@ -85,9 +101,7 @@ def register(
 ) -> Registered:
     """Add a client (not committed); the secret (given, or made here) is returned once and only its hash is kept."""
     dev = settings().server.dev_mode
-    name = (name or "").strip()
-    if not name:
-        raise InvalidInput("a client needs a --name")
+    name = _portal_name(name, "a client needs a --name")
     if service and public:
         raise InvalidInput("a service client (client_credentials) cannot be public")
     if not service and not redirect_uris:
@@ -104,7 +118,7 @@ def register(
         check_client_id(client_id)
     client_id = client_id or new_client_id()
     if db.session.scalar(select(Client.id).where(Client.client_id == client_id)) is not None:
-        raise InvalidInput(f"client id {client_id} is taken")
+        raise ClientIdTaken(f"client id {client_id} is taken")
     secret = None if public else secret or secrets.token_urlsafe(32)
     grant_types = ["client_credentials"] if service else ["authorization_code", "refresh_token"]
     client = Client(
@@ -195,9 +209,7 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
     ID token algorithm or profile (audited). A list given replaces the registered one; backchannel_logout_uri ""
     removes it."""
     if name is not None:
-        if not name.strip():
-            raise InvalidInput("a client needs a name")
-        client.name = name.strip()
+        client.name = _portal_name(name, "a client needs a name")
     if id_token_alg is not None:
         if id_token_alg not in {"RS256", "ES256"}:
             raise InvalidInput("id token algorithm must be RS256 or ES256")

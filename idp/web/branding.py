@@ -20,7 +20,7 @@ bp = Blueprint("branding", __name__)
 def show_portal(client: Client | None) -> None:
     """The page of this request belongs to this portal's sign-in, and speaks in its form of address."""
     g.portal = client
-    i18n.use_address(profile.of(client).address if client is not None else i18n.FORMAL)
+    i18n.use_form_of_address(profile.of(client).form_of_address if client is not None else i18n.FORMAL)
 
 
 def brand() -> dict[str, object]:
@@ -30,7 +30,7 @@ def brand() -> dict[str, object]:
         return {"brand": None}
     chosen = profile.of(client)
     return {"brand": {
-        "name": chosen.organisation or client.display_name,
+        "name": profile.organisation_name(client),
         "style": url_for("branding.style", client_id=client.client_id) if chosen.accent_colour else None,
         "support_url": chosen.support_url or None,
         "logo": chosen.logo_url or None,

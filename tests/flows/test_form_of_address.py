@@ -23,7 +23,7 @@ ACTIVATION_LINK = re.compile(r"http://localhost(/activate/[A-Za-z0-9_-]+)")
 def informal(make_portal):
     """A young people's portal of an insurer that says je."""
     portal = make_portal("Jongerenportaal", mfa_factors=["sms", "email"])
-    registry.update(portal, profile={"address": "je", "organisation": "Zorgverzekeraar Zuid"})
+    registry.update(portal, profile={"form_of_address": "je", "organisation": "Zorgverzekeraar Zuid"})
     db.session.commit()
     return portal
 
@@ -170,7 +170,7 @@ def test_a_mail_for_no_portal_keeps_the_formal_form_and_the_generic_signature(ap
 
 def test_the_enrolment_sms_of_a_je_portal_names_it_and_says_je(app, client, make_portal, user):
     portal = make_portal("Jongerenportaal", mfa="required", mfa_factors=["sms"])
-    registry.update(portal, profile={"address": "je", "organisation": "Zorgverzekeraar Zuid"})
+    registry.update(portal, profile={"form_of_address": "je", "organisation": "Zorgverzekeraar Zuid"})
     db.session.commit()
     sign_in = SignIn(client, RelyingParty(client, portal).login_url())
     sign_in.password(user.email)

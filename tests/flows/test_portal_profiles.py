@@ -346,3 +346,25 @@ def test_every_link_page_is_in_its_portals_look_with_its_policy(client, app, mak
     elsewhere = page(for_the_other)
     assert "· Huisartsportaal</title>" in elsewhere and "GGZ Helder" not in elsewhere
     assert "At least 12 characters" not in elsewhere
+
+
+def test_mails_from_the_account_pages_are_signed_by_the_sign_in_service_not_by_a_portal(app, make_portal):
+    """The provider's own account pages are a client of itself, named "My account" in the reader's language:
+    not an organisation to sign a mail or to put before its subject."""
+    from idp.accounts.entry import ensure_account_client
+
+    account_pages = ensure_account_client()
+    portal = make_portal("Huisartsportaal")
+    assert profile.sender(account_pages) is None
+    assert profile.sender(portal).name == "Huisartsportaal"
+
+
+@pytest.mark.parametrize("name", ["Zorg\nBcc: x@example.org", "Zorg\rportaal", "Zorg\x00", "x" * 201])
+def test_a_portal_name_that_would_break_a_page_or_a_mail_subject_is_refused(app, make_portal, name):
+    portal = make_portal("Huisartsportaal")
+    with pytest.raises(InvalidInput, match="^a portal's name is (one line|at most 200)"):
+        registry.update(portal, name=name)
+    db.session.rollback()
+    assert db.session.get(type(portal), portal.id).name == "Huisartsportaal"
+    with pytest.raises(InvalidInput, match="^a portal's name is (one line|at most 200)"):
+        registry.register(name, ["http://127.0.0.1:9100/callback"])

@@ -649,7 +649,7 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     assert business["mfa"] == "every"
     assert business["profile"]["withheld_claims"]["value"] == ["phone_number", "phone_number_verified"]
     assert business["profile"]["sign_in_url"]["value"] == f"http://127.0.0.1:{port + 3}/login"
-    assert ok_json(demo_db, "clients", "show", "demo-ordering")["profile"]["address"]["value"] == "je"  # seed 000
+    assert ok_json(demo_db, "clients", "show", "demo-ordering")["profile"]["form_of_address"]["value"] == "je"  # seed 000
     again.stop()
 
     reset = servers(env, ["demo", "--port", str(port), "--reset"], tmp_path, port)
@@ -706,14 +706,14 @@ def test_a_bad_profile_field_is_refused_and_changes_nothing(env):
 def test_the_form_of_address_is_u_or_je_and_nothing_else(env):
     """Issue 14: `address` says how the portal's Dutch texts speak to the reader; `clients show` explains it."""
     portal = ok_json(env, "clients", "add", "--name", "Jongerenportaal", "--redirect-uri", "http://127.0.0.1:9012/cb")
-    assert portal["profile"]["address"] == {"value": "u", "from": "default"}
+    assert portal["profile"]["form_of_address"] == {"value": "u", "from": "default"}
 
-    ok(env, "clients", "update", portal["client_id"], "--profile", "address=je")
-    assert "profile.address=je (portal)" in ok(env, "clients", "show", portal["client_id"])
+    ok(env, "clients", "update", portal["client_id"], "--profile", "form_of_address=je")
+    assert "profile.form_of_address=je (portal)" in ok(env, "clients", "show", portal["client_id"])
 
-    line = refused(env, "clients", "update", portal["client_id"], "--profile", "address=jij")
-    assert line == "error: profile address: u (formal) or je (informal), not 'jij'"
-    assert ok_json(env, "clients", "show", portal["client_id"])["profile"]["address"] == {"value": "je",
+    line = refused(env, "clients", "update", portal["client_id"], "--profile", "form_of_address=jij")
+    assert line == "error: profile form_of_address: u (formal) or je (informal), not 'jij'"
+    assert ok_json(env, "clients", "show", portal["client_id"])["profile"]["form_of_address"] == {"value": "je",
                                                                                           "from": "portal"}
 
 

@@ -6,6 +6,7 @@ test's database (SQLite, and PostgreSQL when IDP_TEST_DATABASE_URL is set).
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -258,6 +259,44 @@ def test_guard_refuses_a_declared_portal_until_the_file_no_longer_declares_it(ap
         declared.guard(row("huisarts"))
 
 
+def test_another_config_file_never_releases_a_declared_portal(app, tmp_path, database_url):
+    """A staging file that does not declare the portal must not let the CLI change it: the next sync from the
+    portal's own file would silently undo that change."""
+    synced()
+    staging = tmp_path / "staging" / "config.toml"
+    staging.parent.mkdir()
+    staging.write_text("")
+    app.extensions["idp.settings"] = base_settings(tmp_path, database_url, staging)
+    with pytest.raises(InvalidInput, match="^portal app is declared in "):
+        declared.guard(row("app"))
+
+
+def test_portals_another_process_registered_just_after_the_check_are_found_on_the_retry(app, settings,
+                                                                                      monkeypatch):
+    """The other server commits the same portals after this one's check: register finds the client_id taken,
+    and the retry finds them registered (before, `idp serve` stopped with "client id huisarts is taken")."""
+    other = create_app(settings)
+    check, pending = declared.check, [True]
+
+    def check_then_the_other_server_syncs(*args, **kwargs):
+        changes = check(*args, **kwargs)
+        while pending:
+            pending.pop()
+            with other.app_context():
+                synced()
+                db.session.remove()
+        return changes
+
+    monkeypatch.setattr(declared, "check", check_then_the_other_server_syncs)
+    try:
+        changes = sync_declared_portals()
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+    assert [(c.client_id, c.action) for c in changes] == [("huisarts", "unchanged"), ("app", "unchanged")]
+    assert db.session.scalar(select(func.count()).select_from(Client)) == 2
+
+
 # --- the file is checked at start-up -------------------------------------------------------------
 
 def load_declaring(tmp_path: Path, text: str, **environ: str):
@@ -281,6 +320,21 @@ def test_a_secret_file_open_to_others_is_refused(tmp_path, mode):
     assert start(tmp_path, HUISARTS) == (
         f"setting portals.huisarts.secret_file: {tmp_path}/huisarts.secret is open to group or others "
         f"(mode {mode:04o}); it must be owner-only: chmod 600 {tmp_path}/huisarts.secret")
+
+
+def test_a_secret_file_behind_a_symbolic_link_is_refused(tmp_path):
+    write_secret(tmp_path / "elders.secret")
+    (tmp_path / "huisarts.secret").symlink_to(tmp_path / "elders.secret")
+    assert start(tmp_path, HUISARTS) == (f"setting portals.huisarts.secret_file: {tmp_path}/huisarts.secret is a "
+                                         "symbolic link; name the file itself")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_a_secret_file_of_another_user_is_refused(tmp_path):
+    write_secret(tmp_path / "huisarts.secret")
+    os.chown(tmp_path / "huisarts.secret", 65534, 65534)
+    assert start(tmp_path, HUISARTS).startswith(
+        f"setting portals.huisarts.secret_file: {tmp_path}/huisarts.secret belongs to another user (uid 65534)")
 
 
 def test_an_owner_only_secret_file_is_taken_read_only_too(tmp_path):

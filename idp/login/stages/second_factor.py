@@ -53,7 +53,7 @@ class SecondFactorStage:
     def _send(self, flow: Flow, kind: str) -> None:
         user, minutes = flow.user, max(1, settings().codes.ttl_seconds // 60)
         sender = profile.sender(flow.client)  # the portal's organisation names the code, in its form of address
-        organisation = sender.name if sender is not None else flow.client.display_name
+        organisation = profile.organisation_name(flow.client)
         if kind == "sms":
             number = factors.phone(factors.get(user, "sms"))
             issued = codes.issue(user, channel="sms", purpose=_purpose(kind), destination=number,
