@@ -4,9 +4,9 @@ The .mo files are not in git, so a fresh checkout compiles them on its first sta
 English; idp/translations/messages.pot is extracted with babel.cfg (see there for the commands).
 
 Dutch has two forms of address: "u" (formal, the nl catalog) and "je" (informal, issue 14). A portal whose
-profile says `form_of_address = je` gets the nl@informal catalog on the pages of its sign-in (use_form_of_address) and in its
-mails and SMS (in_form_of_address); that catalog holds only the messages that speak to the reader, everything else
-falls back to nl. Other languages have one form.
+profile says `form_of_address = je` gets the nl@informal catalog on the pages of its sign-in
+(use_form_of_address) and in its mails and SMS (in_form_of_address); that catalog holds only the messages that
+speak to the reader, everything else falls back to nl. Other languages have one form.
 """
 
 from __future__ import annotations

@@ -116,7 +116,8 @@ def test_the_style_sheet_is_large_calm_and_shows_focus(client):
     assert re.search(r":focus-visible\s*{[^}]*outline:\s*3px solid", css)
     assert re.search(r"\[hidden\]\s*{\s*display:\s*none !important", css)  # the eye stays hidden without JS
     assert re.search(r"\.reveal\s*{[^}]*width:\s*48px;[^}]*height:\s*48px", css)  # a finger-sized target
-    assert re.search(r"button\.primary, button\.secondary, a\.button\s*{[^}]*min-height:\s*52px", css)  # links that lead on too
+    # links that lead on ("Go to the portal") are buttons to the eye and the finger too
+    assert re.search(r"button\.primary, button\.secondary, a\.button\s*{[^}]*min-height:\s*52px", css)
     assert re.search(r"input\s*{[^}]*min-height:\s*52px", css)
 
 

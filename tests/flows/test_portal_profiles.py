@@ -362,9 +362,9 @@ def test_mails_from_the_account_pages_are_signed_by_the_sign_in_service_not_by_a
 @pytest.mark.parametrize("name", ["Zorg\nBcc: x@example.org", "Zorg\rportaal", "Zorg\x00", "x" * 201])
 def test_a_portal_name_that_would_break_a_page_or_a_mail_subject_is_refused(app, make_portal, name):
     portal = make_portal("Huisartsportaal")
-    with pytest.raises(InvalidInput, match="^a portal's name is (one line|at most 200)"):
+    with pytest.raises(InvalidInput, match=r"^a portal's name is (one line|at most 200)"):
         registry.update(portal, name=name)
     db.session.rollback()
     assert db.session.get(type(portal), portal.id).name == "Huisartsportaal"
-    with pytest.raises(InvalidInput, match="^a portal's name is (one line|at most 200)"):
+    with pytest.raises(InvalidInput, match=r"^a portal's name is (one line|at most 200)"):
         registry.register(name, ["http://127.0.0.1:9100/callback"])

@@ -267,7 +267,7 @@ def test_another_config_file_never_releases_a_declared_portal(app, tmp_path, dat
     staging.parent.mkdir()
     staging.write_text("")
     app.extensions["idp.settings"] = base_settings(tmp_path, database_url, staging)
-    with pytest.raises(InvalidInput, match="^portal app is declared in "):
+    with pytest.raises(InvalidInput, match=r"^portal app is declared in "):
         declared.guard(row("app"))
 
 
