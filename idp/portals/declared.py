@@ -94,7 +94,8 @@ def wanted(portal: DeclaredPortal, cfg: Settings) -> dict[str, Any]:
     if alg not in {"RS256", "ES256"}:
         raise SettingsError(f"setting {where}.id_token_alg: must be RS256 or ES256, not {alg!r}")
     # A row never added to the session: the registry's own setters check each value and normalise it on it.
-    shape = Client(name=portal.name.strip(), first_party=portal.first_party, public=portal.public,
+    name = _checked(f"{where}.name", registry.check_name, portal.name, "a portal needs a name")
+    shape = Client(name=name, first_party=portal.first_party, public=portal.public,
                    grant_types=["client_credentials"] if portal.service else ["authorization_code", "refresh_token"],
                    pkce_required=portal.pkce_required, id_token_alg=alg, profile={},
                    redirect_uris=[_checked(f"{where}.redirect_uris", registry.check_uri, uri, "redirect URI", dev)

@@ -65,7 +65,7 @@ class Registered:
     secret: str | None
 
 
-def _portal_name(name: str | None, missing: str) -> str:
+def check_name(name: str | None, missing: str) -> str:
     """A portal's name as people see it on pages and in mail subjects: one line of at most 200 characters."""
     name = (name or "").strip()
     if not name:
@@ -101,7 +101,7 @@ def register(
 ) -> Registered:
     """Add a client (not committed); the secret (given, or made here) is returned once and only its hash is kept."""
     dev = settings().server.dev_mode
-    name = _portal_name(name, "a client needs a --name")
+    name = check_name(name, "a client needs a --name")
     if service and public:
         raise InvalidInput("a service client (client_credentials) cannot be public")
     if not service and not redirect_uris:
@@ -209,7 +209,7 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
     ID token algorithm or profile (audited). A list given replaces the registered one; backchannel_logout_uri ""
     removes it."""
     if name is not None:
-        client.name = _portal_name(name, "a client needs a name")
+        client.name = check_name(name, "a client needs a name")
     if id_token_alg is not None:
         if id_token_alg not in {"RS256", "ES256"}:
             raise InvalidInput("id token algorithm must be RS256 or ES256")

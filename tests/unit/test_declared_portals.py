@@ -370,6 +370,7 @@ def test_a_bad_declaration_stops_loading_and_names_portal_and_key(tmp_path, text
      "setting portals.huisarts.profile.sms_prefix: not true or false: 'maybe'"),
     (HUISARTS.replace("sms_prefix = true", "colour = \"#000000\""),
      "setting portals.huisarts.profile.colour: no profile field 'colour' (known: sms_prefix, "),
+    (HUISARTS.replace('name = "', 'name = "Huisarts\\n'), "setting portals.huisarts.name: a portal's name is one line"),
     (HUISARTS.replace('mfa = "optional"', 'mfa = "sometimes"'),
      "setting portals.huisarts.mfa: mfa must be every, required, optional or off, not 'sometimes'"),
     (HUISARTS.replace('["sms", "totp"]', '["pigeon"]'), "setting portals.huisarts.mfa_factors: factors must be "),
