@@ -3,6 +3,7 @@
 from idp.models.audit import AuditEvent
 from idp.models.client import Client
 from idp.models.consent import Consent
+from idp.models.delegation import Delegation
 from idp.models.device import TrustedDevice
 from idp.models.factor import Factor, OneTimeCode, RecoveryCode
 from idp.models.key import SigningKey
@@ -19,6 +20,7 @@ __all__ = [
     "AuthorizationCode",
     "Client",
     "Consent",
+    "Delegation",
     "Factor",
     "LoginFailure",
     "OneTimeCode",

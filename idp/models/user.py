@@ -40,6 +40,9 @@ class User(db.Model):
     # Made for activation by link and not finished yet (a password may be set, the phone not yet confirmed):
     # such an account cannot sign in; its link resumes where the person stopped.
     activation_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A person without a login of their own (a young child, a client who does not use the portals), made so
+    # that others may act for them (idp/delegation): never signs in, never gets a password, reset or activation.
+    no_login: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
