@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, get_origin, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from limits import parse_many
@@ -150,6 +151,18 @@ class AccountSettings:
 
 
 @dataclass
+class DelegationSettings:
+    """Acting for someone else (idp/delegation): the Dutch age rules (WGBO), applied to the represented person's
+    date of birth at every use, and when both people are told that a delegation ends."""
+
+    parental_until: int = 12  # below this age a parent or guardian linked by an admin acts for the child alone
+    consent_from: int = 12  # from this age the child's own consent can be given (and from parental_until it must)
+    adult_from: int = 16  # from this age only the person's written consent; parental delegations end here
+    time_zone: str = "Europe/Amsterdam"  # where a birthday begins
+    notice_days: int = 14  # days before a delegation ends that both people are told
+
+
+@dataclass
 class CodeSettings:
     sms_length: int = 6
     email_length: int = 6
@@ -236,6 +249,7 @@ class Settings:
     mfa: MfaSettings = field(default_factory=MfaSettings)
     lockout: LockoutSettings = field(default_factory=LockoutSettings)
     accounts: AccountSettings = field(default_factory=AccountSettings)
+    delegation: DelegationSettings = field(default_factory=DelegationSettings)
     codes: CodeSettings = field(default_factory=CodeSettings)
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
     password_policies: dict[str, PasswordPolicy] = field(default_factory=_builtin_policies)
@@ -518,6 +532,7 @@ def validate(settings: Settings) -> None:
     if settings.i18n.default_locale not in {"nl", "en"}:
         raise SettingsError("setting i18n.default_locale: must be nl or en")
     _validate_factors(settings)
+    _validate_delegation(settings.delegation)
     _validate_policies(settings)
     if server.dev_mode:
         _fill_dev_secrets(settings)
@@ -533,6 +548,17 @@ def validate(settings: Settings) -> None:
             # The file transport writes codes and links in plain text: outside dev mode only when named.
             raise SettingsError(f"setting messaging.{key}: required outside dev mode ({usual}; console or file "
                                 "only for a test installation)")
+
+
+def _validate_delegation(rules: DelegationSettings) -> None:
+    if not 0 < rules.consent_from <= rules.parental_until <= rules.adult_from <= 120:
+        raise SettingsError("settings delegation.*: need 0 < consent_from <= parental_until <= adult_from <= 120")
+    if rules.notice_days < 0:
+        raise SettingsError("setting delegation.notice_days: must be 0 or more")
+    try:
+        ZoneInfo(rules.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"setting delegation.time_zone: not a known time zone: {rules.time_zone!r}") from None
 
 
 MAX_HISTORY = 24

@@ -50,6 +50,7 @@ class Profile:
     email_code_length: int  # letters of an e-mail code, 6-10 (seed 004: six)
     activation_order: str  # "password_first" (seed 001) or "phone_first": link, SMS code, password (seed 003)
     form_of_address: str  # how its Dutch pages, mails and SMS address the reader: "u" (formal) or "je" (informal)
+    delegation: bool  # people may act for someone else here (issue 15); off: never offered (the business portal)
 
 
 def _defaults() -> dict[str, Any]:
@@ -71,6 +72,7 @@ def _defaults() -> dict[str, Any]:
         "email_code_length": cfg.codes.email_length,
         "activation_order": "password_first",
         "form_of_address": "u",
+        "delegation": False,
     }
 
 
@@ -221,7 +223,7 @@ _PARSE: dict[str, Callable[[object], Any]] = {
     "organisation": _text, "accent_colour": _colour, "support_url": _url, "logo_url": _logo_url,
     "help_by_role": _help_by_role,
     "sign_in_with": _sign_in_with, "sms_code_length": _code_length, "email_code_length": _code_length,
-    "activation_order": _activation_order, "form_of_address": _form_of_address,
+    "activation_order": _activation_order, "form_of_address": _form_of_address, "delegation": _boolean,
 }
 
 
