@@ -54,6 +54,11 @@ class EventTag(StrEnum):
     ACTIVATION_BIRTH_DATE_FAILED = "account:activation:birth-date:failure"
     PASSWORD_RESET_REQUESTED = "password:reset:requested"
     PASSWORD_RESET = "password:reset"
+    DELEGATION_GRANTED = "delegation:granted"
+    DELEGATION_CONSENTED = "delegation:consented"
+    DELEGATION_REVOKED = "delegation:revoked"
+    DELEGATION_EXPIRED = "delegation:expired"
+    DELEGATION_NOTICE_SENT = "delegation:notice:sent"
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ def send_link(user: User, *, resend: bool = False, client: Client | None = None)
     The link belongs to `client`, the portal the account is for (a resend keeps the earlier link's portal):
     its password policy and profile apply, and the person is sent back to it. Raises InvalidInput for an
     account that already has a password or is disabled."""
+    if user.no_login:
+        raise InvalidInput(f"{user.name or user.sub} has no login of their own (others act for them): "
+                           "nothing to activate")
     if user.password_hash is not None and not user.activation_pending:
         raise InvalidInput(f"{user.email} is already activated (the account has a password)")
     if user.disabled_at is not None:

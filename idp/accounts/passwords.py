@@ -60,6 +60,7 @@ def change_password(user: User, new_password: str, *, client: Client | None = No
                     notify: bool = True) -> list[OutboxMessage]:
     """Set the new password (not committed) or raise PasswordRejected; returns the back-channel logouts queued
     for the sessions it ended (send them after the commit)."""
+    refuse_without_login(user)
     checked = results(user, new_password, client)
     # With a history the rules already compared the current password; without one, compare it here.
     if all(r.ok for r in checked) and user.password_hash and not policy.policy_for(client)[1].history and \
@@ -103,7 +104,7 @@ def give_temporary_password(user: User, client: Client | None = None) -> None:
     Three groups of four from an alphabet without look-alikes (about 70 bits): easy to type from a letter or
     a mail, and never accepted as the new password.
     """
-
+    refuse_without_login(user)
     temporary = "-".join("".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(3))
     user.password_hash = hash_password(temporary, settings().passwords.bcrypt_rounds)
     user.password_changed_at = user.updated_at = clock.now()
@@ -114,6 +115,13 @@ def give_temporary_password(user: User, client: Client | None = None) -> None:
     send("email", user.email, "temporary_password", user=user, password=temporary, sign_in_url=sign_in_url,
          login=profile.login_name(client, user), portal=client.display_name if client is not None else None,
          sender=profile.sender(client))
+
+
+def refuse_without_login(user: User) -> None:
+    """An account made without a login of its own (idp/delegation create_principal) never gets a password."""
+    if user.no_login:
+        raise InvalidInput(f"{user.name or user.sub} has no login of their own: others act for them; "
+                           "it cannot get a password")
 
 
 def tell_locked(user: User, client: Client | None) -> None:
@@ -128,7 +136,9 @@ def check_password(user: User | None, password: str) -> bool:
     """Is this the person's password? An unknown person (None) costs the same time, against a dummy hash; a
     hash of an older bcrypt cost is upgraded now that the password is known (not committed)."""
     rounds = settings().passwords.bcrypt_rounds
-    if not verify_password(password, user.password_hash if user else None, rounds) or user is None:
+    # An account without a login of its own (a child others act for) has no password, and never one that works.
+    usable = user.password_hash if user is not None and not user.no_login else None
+    if not verify_password(password, usable, rounds) or user is None:
         return False
     if needs_rehash(user.password_hash, rounds):
         user.password_hash = hash_password(password, rounds)

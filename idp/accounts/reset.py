@@ -73,6 +73,8 @@ def _account(typed_email: str, typed_username: str | None, *, asks_username: boo
     user = find_by_login(typed_email)
     if user is None or not user.is_active or user.email.casefold() != typed_email.casefold():
         return None
+    if user.no_login:
+        return None  # no login of its own (others act for it): a link could only make one by accident
     if user.password_hash is None and not user.activation_pending:
         return None  # neither a password nor an activation under way: nothing a link could do
     if asks_username and user.username and normalise_login(typed_username).lower() != user.username.lower():
@@ -86,7 +88,8 @@ def live_link(token: str | None) -> AccountLink | None:
     if link is None or link.user_id is None:
         return None
     user = db.session.get(User, link.user_id)
-    return link if user is not None and user.is_active and user.password_hash is not None else None
+    usable = user is not None and user.is_active and user.password_hash is not None and not user.no_login
+    return link if usable else None
 
 
 def client_of(link: AccountLink) -> Client | None:

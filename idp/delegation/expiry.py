@@ -1,0 +1,71 @@
+"""`idp delegations expire` (daily): mark delegations that have ended as expired, and tell both people shortly
+before (setting delegation.notice_days) and afterwards, each once.
+
+The job only records and tells: whether a delegation can be used is decided from its dates at every use
+(grants.refusal), so a day on which it did not run extends nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from idp.audit import EventTag
+from idp.delegation.ages import AgeRules
+from idp.delegation.grants import audit_both, ends_at, has_address
+from idp.extensions import db
+from idp.messaging import send
+from idp.models import Delegation, User
+from idp.models import delegation as d
+from idp.runtime import settings
+
+
+def expire(now: datetime) -> dict[str, int]:
+    """Expire what ended and send the notices that are due (not committed). Returns counts."""
+    rules = AgeRules.from_settings()
+    notice = timedelta(days=settings().delegation.notice_days)
+    counts = {"expired": 0, "ending_notices": 0, "ended_notices": 0}
+    live = select(Delegation).where(Delegation.status.in_((d.PENDING, d.ACTIVE))).order_by(Delegation.id)
+    for delegation in db.session.scalars(live):
+        end = ends_at(delegation, rules)
+        if end is None:
+            continue
+        in_use = delegation.status == d.ACTIVE  # a pending one (no consent yet) was never used: no notices
+        if end <= now:
+            delegation.status = d.EXPIRED
+            delegation.updated_at = now
+            audit_both(EventTag.DELEGATION_EXPIRED, delegation, ended_at=end.isoformat())
+            counts["expired"] += 1
+            if in_use and delegation.ended_notice_at is None:
+                counts["ended_notices"] += _tell(delegation, "delegation_ended", end, rules, now)
+        elif in_use and notice and end - notice <= now and delegation.ending_notice_at is None:
+            counts["ending_notices"] += _tell(delegation, "delegation_ending", end, rules, now)
+    return counts
+
+
+def _tell(delegation: Delegation, template: str, end: datetime, rules: AgeRules, now: datetime) -> int:
+    """Mail both people who have an address of their own; mark the notice as sent (also when nobody could be
+    mailed: it is never tried twice). Returns the number of mails queued."""
+    delegate, principal = delegation.delegate, delegation.principal
+    at_age = delegation.basis in d.YOUNGER_RULES and principal.date_of_birth is not None \
+        and end == rules.parental_end(principal.date_of_birth)
+    day = rules.today(end).isoformat()
+    sent = 0
+    for person, other, role in ((delegate, principal, "delegate"), (principal, delegate, "principal")):
+        if has_address(person):
+            send("email", person.email, template, user=person, role=role, other=_name(other), end_date=day,
+                 at_age=at_age, adult_from=rules.adult_from)
+            sent += 1
+    if template == "delegation_ended":
+        delegation.ended_notice_at = now
+    else:
+        delegation.ending_notice_at = now
+    delegation.updated_at = now
+    audit_both(EventTag.DELEGATION_NOTICE_SENT, delegation, notice=template, mails=sent, end_date=day)
+    return sent
+
+
+def _name(user: User) -> str:
+    return user.name or user.given_name or (user.email if not user.no_login else "")
+
