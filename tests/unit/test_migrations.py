@@ -139,3 +139,28 @@ def test_pending_backchannel_logouts_move_into_the_queue_and_back(app, user, por
     assert [tuple(row) for row in back] == [(portal_id, token, 2, None, None)] and left == 0
     upgrade(directory=str(MIGRATIONS))
     assert differences() == []
+
+
+def test_delegations_go_down_and_up_again(app, make_user, make_portal):
+    from datetime import timedelta
+
+    from idp import clock
+    from idp.delegation import create_principal, grant_parental
+    from idp.models import Delegation
+
+    parent = make_user("ouder@example.org", name="Petra Ouder")
+    today = clock.now().date()
+    child = create_principal("Sam Kind", today.replace(year=today.year - 8) - timedelta(days=1), "admin", clock.now())
+    grant_parental("admin", parent, child, [], ["profile"], "passport seen", clock.now())
+    db.session.commit()
+    db.session.remove()
+
+    downgrade(directory=str(MIGRATIONS), revision="0010")
+    assert "delegation" not in tables()
+    assert "no_login" not in {c["name"] for c in inspect(db.engine).get_columns("user_account")}
+    assert db.session.scalar(select(func.count()).select_from(User)) == 2  # the accounts stay
+
+    upgrade(directory=str(MIGRATIONS))
+    assert differences() == []
+    assert db.session.scalar(select(func.count()).select_from(Delegation)) == 0
+    assert db.session.scalars(select(User.no_login)).all() == [False, False]  # the default for the rows kept
