@@ -1,8 +1,10 @@
-"""The `idp` command (also `flask --app idp ...`): init, serve, demo, worker, users, clients, keys, messages."""
+"""The `idp` command (also `flask --app idp ...`): init, serve, demo, worker, users, clients, keys, messages,
+delegations."""
 
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import os
 import sys
@@ -19,7 +21,7 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from idp import audit, clock, create_app, messaging
+from idp import audit, clock, create_app, delegation, messaging
 from idp.accounts import activation
 from idp.accounts.passwords import give_temporary_password
 from idp.accounts.users import create_user, disable, get_by_ref, phone_of
@@ -29,7 +31,7 @@ from idp.extensions import db
 from idp.maintenance import purge
 from idp.messaging import dead_letters, pending, retry_dead
 from idp.messaging.queue import INLINE
-from idp.models import Client, SigningKey, User
+from idp.models import Client, Delegation, SigningKey, User
 from idp.oidc.keys import ALGORITHMS, ensure_keys, rotate
 from idp.portals import declared
 from idp.portals.registry import ClientIdTaken, describe, get, register, remove, rotate_secret, update
@@ -294,6 +296,40 @@ def users_resend_activation(ref):
     activation.send_link(user, resend=True)
     db.session.commit()
     click.echo(f"sent a new activation link to {user.email}")
+
+
+def acting_admin(name: str | None) -> str:
+    """Who grants, records or revokes: `--as NAME`, else the operating-system user running the command."""
+    return (name or "").strip() or getpass.getuser()
+
+
+def as_option(func):
+    return click.option("--as", "as_admin", metavar="NAME",
+                        help="The admin on whose word this is done (default: the operating-system user).")(func)
+
+
+def _birth_date(value: str, option: str = "--birth-date") -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a real date as YYYY-MM-DD, not {value!r}")
+
+
+@users.command("add-principal")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option("--birth-date", required=True, help="YYYY-MM-DD: the age rules of delegation read it.")
+@click.option("--locale", type=click.Choice(["nl", "en"]))
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_add_principal(name, birth_date, locale, as_admin, as_json):
+    """Add a person without a login of their own (a young child, a client who does not use the portals), for
+    whom others act (`idp delegations add`). The account can never sign in."""
+    user = delegation.create_principal(name, _birth_date(birth_date), acting_admin(as_admin), clock.now(),
+                                       locale=locale)
+    db.session.commit()
+    emit({"sub": user.sub, "name": user.name, "date_of_birth": user.date_of_birth.isoformat(), "no_login": True},
+         as_json)
 
 
 # --- clients ------------------------------------------------------------------------------
@@ -561,8 +597,127 @@ def messages_retry(message_id):
     click.echo(f"message {message_id} queued again")
 
 
+# --- delegations ---------------------------------------------------------------------------
+
+delegations = AppGroup("delegations", help="Who may act for whom (machtigingen), and the age rules.")
+
+
+def _delegation_row(item: Delegation) -> dict:
+    now = clock.now()
+    ends = delegation.ends_at(item)
+    refused_now = delegation.refusal(item, now)
+    return {
+        "id": item.id, "delegate": item.delegate.sub, "delegate_name": item.delegate.name,
+        "principal": item.principal.sub, "principal_name": item.principal.name,
+        "principal_born": item.principal.date_of_birth.isoformat() if item.principal.date_of_birth else None,
+        "principal_no_login": item.principal.no_login,
+        "basis": item.basis, "granted_how": item.granted_how,
+        "granted_by": item.granted_by_admin or (item.granted_by_user_id and f"user {item.granted_by_user_id}"),
+        "evidence": item.evidence, "portals": list(item.portals) or "all offering delegation",
+        "scopes": list(item.scopes) or "all the portal asks",
+        "valid_from": item.valid_from.isoformat(), "valid_until": item.valid_until.isoformat()
+        if item.valid_until else None, "ends_at": ends.isoformat() if ends else None,
+        "status": item.status, "usable_now": refused_now is None, "not_usable_because": refused_now,
+        "child_consent_at": item.child_consent_at.isoformat() if item.child_consent_at else None,
+        "child_consent_how": item.child_consent_how,
+        "child_consent_recorded_by": item.child_consent_recorded_by,
+        "revoked_at": item.revoked_at.isoformat() if item.revoked_at else None,
+        "revoked_by": item.revoked_by_admin or (item.revoked_by_user_id and f"user {item.revoked_by_user_id}"),
+        "reason": item.reason, "created_at": item.created_at.isoformat(),
+    }
+
+
+@delegations.command("add")
+@click.option("--delegate", required=True, metavar="REF", help="Who will act: sub, e-mail or username.")
+@click.option("--principal", required=True, metavar="REF", help="For whom: sub, e-mail or username.")
+@click.option("--basis", type=click.Choice(["parental", "written_consent"]), default="parental", show_default=True,
+              help="parental: a parent or guardian of a child under 16 (from 12 it waits for the child's consent); "
+                   "written_consent: the written consent of a person of 16 or older.")
+@click.option("--evidence", required=True,
+              help="parental: how the parent's identity and parenthood were checked; written_consent: which "
+                   "signed consent.")
+@click.option("--portal", "portals", multiple=True, metavar="CLIENT_ID",
+              help="A portal where it may be used (repeat; default: every portal that offers delegation).")
+@click.option("--scope", "scopes", multiple=True,
+              help="A scope it may use (repeat; default: whatever the portal asks).")
+@click.option("--until", help="YYYY-MM-DD: the last day it may be used (default: no end of its own).")
+@click.option("--reason")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def delegations_add(delegate, principal, basis, evidence, portals, scopes, until, reason, as_admin, as_json):
+    """Let one person act for another, on an admin's word."""
+    now = clock.now()
+    rules = delegation.AgeRules.from_settings()
+    valid_until = rules.start_of(_birth_date(until, "--until") + timedelta(days=1)) if until else None
+    grant = delegation.grant_parental if basis == "parental" else delegation.grant_written_consent
+    item = grant(acting_admin(as_admin), get_by_ref(delegate), get_by_ref(principal), portals, scopes, evidence, now,
+                 valid_until=valid_until, reason=reason)
+    db.session.commit()
+    emit(_delegation_row(item), as_json)
+
+
+@delegations.command("list")
+@click.option("--person", metavar="REF", help="Only those in which this person acts or is acted for.")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def delegations_list(person, as_json):
+    """List delegations, newest first, with whether each can be used now."""
+    items = delegation.of_person(get_by_ref(person)) if person else \
+        list(db.session.scalars(select(Delegation).order_by(Delegation.id.desc())))
+    emit([_delegation_row(item) for item in items], as_json)
+
+
+@delegations.command("show")
+@click.argument("delegation_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def delegations_show(delegation_id, as_json):
+    """Show one delegation: who, where, on what ground, until when, and whether it can be used now."""
+    emit(_delegation_row(delegation.get(delegation_id)), as_json)
+
+
+@delegations.command("consent")
+@click.argument("delegation_id", type=int)
+@click.option("--form", required=True, help="The signed consent form of the child (12 to 16): which one.")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def delegations_consent(delegation_id, form, as_admin, as_json):
+    """Record a child's consent to their parent's access, from a form the child signed."""
+    item = delegation.record_child_consent(delegation.get(delegation_id), clock.now(), admin=acting_admin(as_admin),
+                                           form=form)
+    db.session.commit()
+    emit(_delegation_row(item), as_json)
+
+
+@delegations.command("revoke")
+@click.argument("delegation_id", type=int)
+@click.option("--reason")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def delegations_revoke(delegation_id, reason, as_admin, as_json):
+    """End a delegation now."""
+    item = delegation.revoke(delegation.get(delegation_id), acting_admin(as_admin), reason, clock.now())
+    db.session.commit()
+    emit(_delegation_row(item), as_json)
+
+
+@delegations.command("expire")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def delegations_expire(as_json):
+    """Daily: mark delegations that ended as expired and tell both people before and after (each once).
+    Access never depends on it: the end is checked at every use."""
+    counts = delegation.expire(clock.now())
+    db.session.commit()
+    emit(counts, as_json)
+
+
 def register_commands(app) -> None:
-    for command in (init_command, serve_command, demo_command, worker_command, users, clients, keys, messages):
+    for command in (init_command, serve_command, demo_command, worker_command, users, clients, keys, messages,
+                    delegations):
         app.cli.add_command(command)
 
 
