@@ -159,6 +159,7 @@ def test_delegations_go_down_and_up_again(app, make_user, make_portal):
     assert "delegation" not in tables()
     assert "no_login" not in {c["name"] for c in inspect(db.engine).get_columns("user_account")}
     assert db.session.scalar(select(func.count()).select_from(User)) == 2  # the accounts stay
+    db.session.remove()  # PostgreSQL: no open transaction may hold locks on the tables being altered
 
     upgrade(directory=str(MIGRATIONS))
     assert differences() == []
