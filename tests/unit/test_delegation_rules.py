@@ -14,6 +14,7 @@ from sqlalchemy import select
 from idp import clock
 from idp.accounts import activation, reset
 from idp.accounts.passwords import change_password, check_password, give_temporary_password
+from idp.accounts.users import normalise_email
 from idp.audit import EventTag
 from idp.delegation import (
     AgeRules,
@@ -371,6 +372,8 @@ def test_a_person_without_a_login_can_never_sign_in(app, rp, parent):
     with pytest.raises(InvalidInput, match="has no login of their own"):
         change_password(child, "a brand new long password 1!")
     assert reset.request_link(child.email, None, flow_uid=None, client_id=None) is False
+    with pytest.raises(InvalidInput, match="not a valid e-mail address"):
+        normalise_email(child.email)  # nobody can register or be given its address: a reserved domain
     db.session.commit()
     assert db.session.scalars(select(AccountLink).where(AccountLink.user_id == child.id)).all() == []
     assert child.password_hash is None and not child.activation_pending
