@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from idp.audit import EventTag
 from idp.delegation.ages import AgeRules
-from idp.delegation.grants import audit_both, ends_at, has_address
+from idp.delegation.grants import audit_both, ends_at, has_address, refusal
 from idp.extensions import db
 from idp.messaging import send
 from idp.models import Delegation, User
@@ -31,15 +31,17 @@ def expire(now: datetime) -> dict[str, int]:
         end = ends_at(delegation, rules)
         if end is None:
             continue
-        in_use = delegation.status == d.ACTIVE  # a pending one (no consent yet) was never used: no notices
         if end <= now:
+            # Told only when it could be used up to its end (not one that waited for consent to the last).
+            was_usable = refusal(delegation, end - timedelta(seconds=1), rules=rules) is None
             delegation.status = d.EXPIRED
             delegation.updated_at = now
             audit_both(EventTag.DELEGATION_EXPIRED, delegation, ended_at=end.isoformat())
             counts["expired"] += 1
-            if in_use and delegation.ended_notice_at is None:
+            if was_usable and delegation.ended_notice_at is None:
                 counts["ended_notices"] += _tell(delegation, "delegation_ended", end, rules, now)
-        elif in_use and notice and end - notice <= now and delegation.ending_notice_at is None:
+        elif notice and end - notice <= now and delegation.ending_notice_at is None \
+                and refusal(delegation, now, rules=rules) is None:
             counts["ending_notices"] += _tell(delegation, "delegation_ending", end, rules, now)
     return counts
 

@@ -108,3 +108,16 @@ def test_an_end_date_of_its_own_expires_too(app, make_user):
     assert "wordt dan" not in ending["body"]  # not an age: the end the admin set
     assert expire(until)["expired"] == 1
     assert delegation.status == d.EXPIRED
+
+
+def test_no_notices_while_the_childs_consent_is_missing(app, make_user):
+    parent = make_user("ouder@example.org", name="Petra Ouder")
+    twelve = today() + timedelta(days=1)
+    child = make_user("kim@example.org", name="Kim Kind", date_of_birth=turning(12, twelve))
+    delegation = grant_parental(ADMIN, parent, child, [], [], "passport seen", clock.now())
+    db.session.commit()
+    assert delegation.status == d.ACTIVE  # under 12 at the grant; from tomorrow it needs the child's consent
+    sixteen = twelve.replace(year=twelve.year + 4)
+    assert expire(noon(sixteen - timedelta(days=5))) == {"expired": 0, "ending_notices": 0, "ended_notices": 0}
+    assert expire(noon(sixteen)) == {"expired": 1, "ending_notices": 0, "ended_notices": 0}
+    assert messages(app) == []
