@@ -54,10 +54,14 @@ def _page(user: User, *, error: str | None = None, typed: dict | None = None, st
     now = clock.now()
     portals = _portals()
     names = {c.client_id: c.display_name for c in portals}
+
+    def where(item: Delegation) -> str:
+        return ", ".join(names.get(p, p) for p in item.portals)
+
     page = render_template(
         "accounts/delegations.html", user=user, now=now, error=error, typed=typed or {},
         mine=invitations.as_principal(user), theirs=invitations.as_delegate(user), portals=portals,
-        portal_names=names, may_invite=invitations.may_invite(user, now),
+        where=where, may_invite=invitations.may_invite(user, now),
         adult_from=AgeRules.from_settings().adult_from, relations=invitations.RELATIONS,
         ends_at=ends_at, refusal=refusal, expires_at=invitations.expires_at, acceptable=invitations.acceptable,
         shown_name=invitations.shown_name, PENDING=d.PENDING, ACTIVE=d.ACTIVE, INVITATION=d.INVITATION)
