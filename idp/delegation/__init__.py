@@ -6,6 +6,7 @@ its activation) and below idp.login, idp.oidc, the web and the CLI, which ask `u
 
 from idp.delegation.ages import AgeRules, age_on, birthday
 from idp.delegation.expiry import expire
+from idp.delegation.invitations import accept, invite
 from idp.delegation.grants import (
     create_principal,
     ends_at,
@@ -22,6 +23,7 @@ from idp.delegation.grants import (
 
 __all__ = [
     "AgeRules",
+    "accept",
     "age_on",
     "birthday",
     "create_principal",
@@ -30,6 +32,7 @@ __all__ = [
     "get",
     "grant_parental",
     "grant_written_consent",
+    "invite",
     "of_person",
     "principals_of",
     "record_child_consent",

@@ -108,11 +108,12 @@ def invite(principal: User, email: str, name: str, portals: Iterable[str], scope
             Delegation.basis == d.INVITATION, Delegation.status == d.PENDING)):
         earlier.status, earlier.updated_at = d.EXPIRED, now  # a new invitation replaces one not yet accepted
         audit_both(EventTag.DELEGATION_EXPIRED, earlier, replaced=True)
-    delegation = _grant(delegate, principal, portal_ids, scopes, now, basis=d.INVITATION, how=d.ACCOUNT_PAGE,
-                        admin=_optional(admin, "the admin"), evidence=name, status=d.PENDING, valid_until=None,
-                        reason=relation)
-    # _grant records the admin; a client inviting from the account pages is the granting person.
-    delegation.granted_by_user_id = principal.id
+    admin = _optional(admin, "the admin")
+    delegation = _grant(delegate, principal, portal_ids, scopes, now, basis=d.INVITATION,
+                        how=d.ADMIN_CONSENT if admin else d.ACCOUNT_PAGE, admin=admin, evidence=name,
+                        status=d.PENDING, valid_until=None, reason=relation)
+    if admin is None:  # the client in their account pages is the person who granted it
+        delegation.granted_by_user_id = principal.id
     audit_both(EventTag.DELEGATION_INVITED, delegation, new_account=new, relation=relation, admin=admin,
                expires_at=expires_at(delegation).isoformat())
     inviter = _who(principal)

@@ -1,11 +1,13 @@
 """Contact persons (issue 15 part 3, seed 002): an elderly client invites her daughter from the account pages;
 the daughter activates her own account and may act for her mother; the client sees and withdraws it.
 
+The mails speak Dutch (nobody here chose another language); the pages are read in English.
 Dates of birth are relative to today; the clock moves with time_machine where an invitation must expire.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, timedelta
 
@@ -96,7 +98,7 @@ def test_the_daughter_activates_her_own_account_and_the_delegation_is_active(app
     assert invited.granted_by_user_id == client_.id and invited.portals == [care_portal.client_id]
     assert invited.delegate.email == "dochter@example.org" and invited.delegate.password_hash is None
     [mail] = messages(app, to="dochter@example.org", template="activation")
-    assert "Truus Jansen has invited you to act for them" in mail["body"]
+    assert "Truus Jansen heeft u uitgenodigd om namens hem of haar te handelen" in mail["body"]
     assert "Pluriform zorg" in mail["body"]
     assert usable_for(invited.delegate, client_, care_portal.client_id, ["openid"], clock.now()) is None
 
@@ -116,7 +118,7 @@ def test_an_existing_account_accepts_after_signing_in(app, client_, care_portal,
     invite_on_the_page(app, name="Els", portal=care_portal)
     assert messages(app, to="dochter@example.org", template="activation") == []
     [mail] = messages(app, to="dochter@example.org", template="delegation_invited")
-    assert "Truus Jansen has invited you to act for them at Pluriform zorg" in mail["body"]
+    assert "Truus Jansen heeft u uitgenodigd om namens hem of haar te handelen bij Pluriform zorg" in mail["body"]
     assert "http://localhost/account/delegations" in mail["body"]
     assert the_delegation().status == d.PENDING
 
@@ -164,7 +166,7 @@ def test_the_client_revokes_it_on_her_page(app, client_, care_portal, make_user)
     assert (audit.details["delegate_id"], audit.details["principal_id"]) == (daughter.id, client_.id)
     assert audit.details["by_user"] == client_.sub
     [mail] = messages(app, to="dochter@example.org", template="delegation_revoked")
-    assert "Truus Jansen has withdrawn your access" in mail["body"]
+    assert "Truus Jansen heeft uw toegang ingetrokken" in mail["body"]
     assert "Withdrawn" in text(account.open("/account/delegations").get_data(as_text=True))
 
 
@@ -277,4 +279,38 @@ def test_the_daughter_stops_acting_for_her_mother(app, client_, care_portal, mak
     row = the_delegation()
     assert (row.status, row.revoked_by_user_id) == (d.REVOKED, daughter.id)
     [mail] = messages(app, to="truus@example.org", template="delegation_revoked")
-    assert "Els Jansen has stopped acting for you" in mail["body"]
+    assert "Els Jansen is gestopt met handelen namens u" in mail["body"]
+
+
+def test_the_evv_er_invites_from_the_cli_and_the_round_trip_holds(app, client_, care_portal, frozen,
+                                                                    time_machine):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["delegations", "invite", "--principal", "truus@example.org", "--email",
+                                 "dochter@example.org", "--name", "Els Jansen", "--relation", "family",
+                                 "--portal", care_portal.client_id, "--as", "evv-marieke", "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output)
+    assert (row["basis"], row["status"], row["granted_how"], row["granted_by"]) == (
+        "invitation", "pending", "admin_consent", "evv-marieke")
+    assert row["invitation_until"] == (frozen + timedelta(days=14)).isoformat()
+    [mail] = messages(app, to="dochter@example.org", template="activation")
+    assert "Truus Jansen heeft u uitgenodigd" in mail["body"]
+
+    activate(app, LINK.search(mail["body"]).group(1))
+    shown = json.loads(runner.invoke(args=["delegations", "show", str(row["id"]), "--json"]).output)
+    assert (shown["status"], shown["usable_now"]) == ("active", True)
+
+    child = runner.invoke(args=["delegations", "invite", "--principal", "dochter@example.org", "--email",
+                                "x@example.org", "--name", "X"])
+    assert child.exit_code == 2 and "cannot invite anyone" in child.output  # no date of birth: not known adult
+
+    late = runner.invoke(args=["delegations", "invite", "--principal", "truus@example.org", "--email",
+                               "buurman@example.org", "--name", "Henk", "--relation", "contact person"])
+    assert late.exit_code == 0, late.output
+    time_machine.shift(timedelta(days=14, seconds=1))
+    expired = json.loads(runner.invoke(args=["delegations", "expire", "--json"]).output)
+    assert expired["expired"] == 1
+    rows = json.loads(runner.invoke(args=["delegations", "list", "--person", "truus@example.org",
+                                          "--json"]).output)
+    assert sorted((r["delegate_name"], r["status"]) for r in rows) == [("Els Jansen", "active"),
+                                                                        ("Henk", "expired")]
