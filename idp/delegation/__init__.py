@@ -6,7 +6,6 @@ its activation) and below idp.login, idp.oidc, the web and the CLI, which ask `u
 
 from idp.delegation.ages import AgeRules, age_on, birthday
 from idp.delegation.expiry import expire
-from idp.delegation.invitations import accept, invite
 from idp.delegation.grants import (
     create_principal,
     ends_at,
@@ -20,6 +19,7 @@ from idp.delegation.grants import (
     revoke,
     usable_for,
 )
+from idp.delegation.invitations import accept, invite
 
 __all__ = [
     "AgeRules",

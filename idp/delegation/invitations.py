@@ -146,13 +146,11 @@ def accept(delegation: Delegation, delegate: User, now: datetime) -> Delegation:
 def accept_on_activation(delegate: User, now: datetime) -> list[Delegation]:
     """Activating the account an invitation made accepts the open invitations to that address: the link in
     the mail proved the address. Expired ones stay pending (the expire job ends them)."""
-    accepted = []
-    for delegation in db.session.scalars(select(Delegation).where(
-            Delegation.delegate_id == delegate.id, Delegation.basis == d.INVITATION,
-            Delegation.status == d.PENDING).order_by(Delegation.id)):
-        if acceptable(delegation, now) and delegation.principal.disabled_at is None:
-            accepted.append(accept(delegation, delegate, now))
-    return accepted
+    open_ones = db.session.scalars(select(Delegation).where(
+        Delegation.delegate_id == delegate.id, Delegation.basis == d.INVITATION,
+        Delegation.status == d.PENDING).order_by(Delegation.id)).all()
+    return [accept(delegation, delegate, now) for delegation in open_ones
+            if acceptable(delegation, now) and delegation.principal.disabled_at is None]
 
 
 def own_as_principal(principal: User, delegation_id: int) -> Delegation | None:

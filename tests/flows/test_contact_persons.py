@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -38,7 +38,7 @@ def english(app):
 
 
 def years_ago(years: int) -> date:
-    return date.today() - timedelta(days=round(365.25 * years) + 10)
+    return datetime.now(UTC).date() - timedelta(days=round(365.25 * years) + 10)
 
 
 @pytest.fixture
