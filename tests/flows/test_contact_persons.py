@@ -314,3 +314,18 @@ def test_the_evv_er_invites_from_the_cli_and_the_round_trip_holds(app, client_, 
                                           "--json"]).output)
     assert sorted((r["delegate_name"], r["status"]) for r in rows) == [("Els Jansen", "active"),
                                                                         ("Henk", "expired")]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"limits": {"links_per_account": "2 per hour"}}])
+def test_invitations_are_limited_per_person(app, client_, care_portal):
+    account, _ = invite_on_the_page(app, email="een@example.org", name="Een", portal=care_portal)
+    account.open("/account/delegations")
+    second = account.change("/account/delegations/invite", name="Twee", email="twee@example.org",
+                            relation="family", portal=care_portal.client_id)
+    assert second.status_code == 303
+    account.open("/account/delegations")
+    third = account.change("/account/delegations/invite", name="Drie", email="drie@example.org",
+                           relation="family", portal=care_portal.client_id)
+    assert third.status_code == 429
+    assert sorted(x.evidence for x in db.session.scalars(select(Delegation))) == ["Een", "Twee"]
+    assert messages(app, to="drie@example.org") == []
