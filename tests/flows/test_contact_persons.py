@@ -22,7 +22,7 @@ from idp.extensions import db
 from idp.models import AccountLink, Delegation, User
 from idp.models import delegation as d
 from tests.flows.account_helpers import Account, sign_in
-from tests.flows.page import text
+from tests.flows.page import Page, text
 from tests.helpers import audit_events, browser, csrf_token
 from tests.mfa_helpers import latest_code, messages
 
@@ -329,3 +329,23 @@ def test_invitations_are_limited_per_person(app, client_, care_portal):
     assert third.status_code == 429
     assert sorted(x.evidence for x in db.session.scalars(select(Delegation))) == ["Een", "Twee"]
     assert messages(app, to="drie@example.org") == []
+
+
+def test_the_page_is_dutch_by_default_with_one_heading_labels_and_real_buttons(app, client_, care_portal,
+                                                                               make_user):
+    daughter = make_user("dochter@example.org", PASSWORD, name="Els Jansen")
+    invited = invitations.invite(client_, "dochter@example.org", "Els Jansen", [care_portal.client_id], [],
+                                 "family", clock.now())
+    invitations.accept(invited, daughter, clock.now())
+    db.session.commit()
+    dutch = browser(app)
+    sign_in(dutch, "truus@example.org")
+    html = dutch.get("/account/delegations").get_data(as_text=True)
+    page = Page(html)
+    assert [h.text.strip() for h in page.all("h1")] == ["Wie mag namens u handelen"]
+    for element in page.visible_inputs() + page.all("select"):
+        assert page.label_for(element.attrs["id"]), element.attrs
+    assert "Toegang van Els Jansen intrekken" in [b.text.strip() for b in page.all("button")]
+    assert "Uitnodiging versturen" in [b.text.strip() for b in page.all("button")]
+    assert "onsubmit" not in html and "<a href" in html  # no script needed; a way back
+    assert "Familielid" in text(html) and "Actief" in text(html)
