@@ -157,7 +157,9 @@ EVERY_PARAM = {"code": "305917", "minutes": 5, "portal": "Jongerenportaal", "acc
                "contact": "088 123 45 67", "cooldown_minutes": 15, "email": "sam@example.org",
                "activate_url": "http://localhost/activate/x", "hours": 72, "organisation": "Zorgverzekeraar Zuid",
                "reset_url": "http://localhost/reset", "url": "http://localhost/reset/x", "password": "abcd-efgh-jkmn",
-               "login": "sam", "sign_in_url": "http://localhost/login"}
+               "login": "sam", "sign_in_url": "http://localhost/login", "name": "Els de Vries", "days": 14,
+               "accept_url": "http://localhost/account/delegations", "other": "Els de Vries", "role": "principal",
+               "end_date": "2027-01-01", "adult_from": 16}
 TEMPLATES = [(channel, path.stem) for channel, folder in (("email", "mail"), ("sms", "sms"))
              for path in sorted((Path(__file__).parents[2] / "templates" / folder).glob("*.txt"))]
 FORMAL_WORDS = re.compile(r"\b(?:u|uw)\b", re.IGNORECASE)
