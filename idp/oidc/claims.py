@@ -13,7 +13,7 @@ from joserfc.jwk import KeySet
 
 from idp import clock
 from idp.accounts.users import phone_of
-from idp.models import AuthorizationCode, Client, Token, User
+from idp.models import AuthorizationCode, Client, Delegation, Token, User
 from idp.portals import profile
 from idp.runtime import keyring, settings
 
@@ -49,9 +49,30 @@ def user_claims(user: User, scope: str, phone: str | None = None, client: Client
     return {k: v for k, v in claims.items() if v is not None and k not in withheld}
 
 
-# The portal whose ID token is being made: Authlib's generate_user_info(user, scope) is not told it, and one
-# IdToken serves every request, so it travels in a context variable set around process_token.
+def subject_claims(user: User, scope: str, client: Client | None, acting_for: Delegation | None) -> dict[str, object]:
+    """The claims of a grant's subject. Under a delegation (issue 15) that is the principal: their sub and
+    profile claims (an account without a login of its own has no e-mail address to give), and RFC 8693's actor
+    claim `act` names who acts: the delegate's sub, and their name for the portal to show (§4.1 allows more
+    claims in act)."""
+    if acting_for is None:
+        return user_claims(user, scope, phone_of(user), client)
+    principal, delegate = acting_for.principal, acting_for.delegate
+    claims = user_claims(principal, scope, phone_of(principal), client)
+    if principal.no_login:
+        claims.pop("email", None)
+        claims.pop("email_verified", None)
+    actor: dict[str, object] = {"sub": delegate.sub}
+    if delegate.name:
+        actor["name"] = delegate.name
+    claims["act"] = actor
+    return claims
+
+
+# The portal whose ID token is being made, and the delegation its grant acts under: Authlib's
+# generate_user_info(user, scope) is not told them, and one IdToken serves every request, so they travel in
+# context variables set around process_token.
 _portal: ContextVar[Client | None] = ContextVar("idp_id_token_portal", default=None)
+_acting_for: ContextVar[Delegation | None] = ContextVar("idp_id_token_acting_for", default=None)
 
 
 class IdToken(OpenIDToken):  # type: ignore[misc]  # Authlib is untyped
@@ -84,14 +105,17 @@ class IdToken(OpenIDToken):  # type: ignore[misc]  # Authlib is untyped
         return claims
 
     def process_token(self, grant: Any, response: Any) -> Any:
+        issued_by = grant.request.authorization_code or grant.request.refresh_token
         reset = _portal.set(grant.request.client)
+        reset_acting = _acting_for.set(issued_by.delegation if issued_by is not None else None)
         try:
             return super().process_token(grant, response)
         finally:
+            _acting_for.reset(reset_acting)
             _portal.reset(reset)
 
     def generate_user_info(self, user: User, scope: str) -> dict[str, object]:
-        return user_claims(user, scope, phone_of(user), _portal.get())
+        return subject_claims(user, scope, _portal.get(), _acting_for.get())
 
     def get_encode_header(self, client: Client) -> dict[str, str | None]:  # our keys all have a kid (auto_kid)
         alg: str = self.get_client_algorithm(client)  # the client's id_token_signed_response_alg

@@ -63,11 +63,13 @@ def save_token(token: BearerToken, request: OAuth2Request) -> None:
         row.family = secrets.token_hex(16)
         row.code_id, row.session_id, row.sid = code.id, code.session_id, code.sid
         row.auth_time, row.amr, row.acr = code.auth_time, list(code.amr or []), code.acr
+        row.delegation_id = code.delegation_id
     elif previous is not None:
         row.family, row.code_id = previous.family, previous.code_id
         row.session_id, row.sid = previous.session_id, previous.sid
         row.auth_time, row.amr, row.acr = previous.auth_time, list(previous.amr or []), previous.acr
         row.grant_scope = granted_scope(previous)
+        row.delegation_id = previous.delegation_id
     else:
         row.family = secrets.token_hex(16)
     if row.grant_scope is None:
