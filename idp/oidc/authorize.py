@@ -8,10 +8,11 @@ from flask import Response, current_app, render_template
 from werkzeug.datastructures import MultiDict
 
 from idp import sessions
+from idp.audit import EventTag
 from idp.extensions import db
 from idp.models import Delegation, SsoSession
 from idp.oidc import pending
-from idp.oidc.claims import id_token_hint
+from idp.oidc.claims import id_token_hint, record_acting
 from idp.oidc.grants import AuthorizationCodeGrant
 from idp.oidc.server import Server
 from idp.runtime import settings
@@ -94,6 +95,8 @@ def respond_with_code(grant: AuthorizationCodeGrant, session: SsoSession, *, cho
     grant.request.sso_session = session
     grant.request.delegation = acting_for
     sessions.add_client(session, grant.client, chosen=chosen, delegation_id=acting_for.id if acting_for else None)
+    if acting_for is not None:
+        record_acting(EventTag.DELEGATION_SIGN_IN, acting_for, grant.client.client_id, sid=session.sid)
     response: Response = server().create_authorization_response(
         request=grant.request, grant_user=session.user, grant=grant)
     db.session.commit()

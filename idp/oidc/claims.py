@@ -13,6 +13,8 @@ from joserfc.jwk import KeySet
 
 from idp import clock
 from idp.accounts.users import phone_of
+from idp.audit import EventTag, record
+from idp.delegation.acting import still_usable
 from idp.models import AuthorizationCode, Client, Delegation, Token, User
 from idp.portals import profile
 from idp.runtime import keyring, settings
@@ -56,16 +58,38 @@ def subject_claims(user: User, scope: str, client: Client | None, acting_for: De
     claims in act)."""
     if acting_for is None:
         return user_claims(user, scope, phone_of(user), client)
-    principal, delegate = acting_for.principal, acting_for.delegate
+    principal = acting_for.principal
     claims = user_claims(principal, scope, phone_of(principal), client)
     if principal.no_login:
         claims.pop("email", None)
         claims.pop("email_verified", None)
-    actor: dict[str, object] = {"sub": delegate.sub}
-    if delegate.name:
-        actor["name"] = delegate.name
-    claims["act"] = actor
+    claims["act"] = actor(acting_for)
     return claims
+
+
+def record_acting(tag: EventTag, acting_for: Delegation, client_id: str, **details: object) -> None:
+    """An audit row of something done under a delegation: the principal is the subject, the delegate the actor
+    (NEN 7513: on whose behalf), both named in the details."""
+    delegate = acting_for.delegate
+    record(tag, user_id=acting_for.principal_id, client_id=client_id, actor=f"user:{delegate.sub}",
+           delegation_id=acting_for.id, delegate=delegate.sub, delegate_id=delegate.id,
+           principal=acting_for.principal.sub, principal_id=acting_for.principal_id, **details)
+
+
+def actor(acting_for: Delegation) -> dict[str, object]:
+    """RFC 8693's `act`: who acts (the delegate's sub), and their name for the portal to show."""
+    delegate = acting_for.delegate
+    claims: dict[str, object] = {"sub": delegate.sub}
+    if delegate.name:
+        claims["name"] = delegate.name
+    return claims
+
+
+def acts_now(token: Token) -> bool:
+    """A token issued under a delegation: may it still be used (asked at every userinfo call and
+    introspection, with the time of that use)?"""
+    return token.delegation is not None and still_usable(
+        token.delegation, token.client.client_id, token.scope.split(), clock.now())
 
 
 # The portal whose ID token is being made, and the delegation its grant acts under: Authlib's

@@ -19,10 +19,13 @@ from sqlalchemy.orm import joinedload
 
 from idp import clock, tokens
 from idp.audit import EventTag, record
-from idp.delegation.acting import allowed_scopes
+from idp.delegation.acting import allowed_scopes, still_usable
 from idp.extensions import db, rows_changed
 from idp.models import AuthorizationCode, Client, Token, User
 from idp.runtime import crypto, settings
+
+
+DELEGATION_ENDED = "The delegation this grant acts under can no longer be used."
 
 
 class BearerToken(TypedDict, total=False):
@@ -163,7 +166,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]  # Auth
             return None
         if row.user is None or not row.user.is_active:
             return None  # invalid_grant: the person behind the grant may no longer sign in
-        return row if row.refresh_usable() else None
+        if not row.refresh_usable():
+            return None
+        if row.delegation_id is not None and (row.delegation is None or not still_usable(
+                row.delegation, self.request.client.client_id, scope_to_list(granted_scope(row)) or [], clock.now())):
+            # Asked again at every refresh (issue 15): revoked, expired, ended or the child's 16th birthday,
+            # whatever the expiry job did or did not do.
+            raise InvalidGrantError(DELEGATION_ENDED)
+        return row
 
     def authenticate_user(self, refresh_token: Token) -> User | None:
         user: User | None = refresh_token.user

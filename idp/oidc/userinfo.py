@@ -16,7 +16,8 @@ from flask import g
 from flask import request as flask_request
 
 from idp.models import Token, User
-from idp.oidc.claims import subject_claims
+from idp.oidc.claims import acts_now, subject_claims
+from idp.oidc.grants import DELEGATION_ENDED
 from idp.oidc.lookup import find_token
 from idp.runtime import settings
 
@@ -82,6 +83,8 @@ class AccessTokens(BearerTokenValidator):  # type: ignore[misc]  # Authlib is un
             raise InvalidTokenError("The access token is invalid, expired or revoked.", realm=self.realm)
         if token.user is None or not token.user.is_active:
             raise InvalidTokenError("The access token has no active user.", realm=self.realm)
+        if token.delegation_id is not None and not acts_now(token):
+            raise InvalidTokenError(DELEGATION_ENDED, realm=self.realm)
         if self.scope_insufficient(token.get_scope(), scopes):
             raise InsufficientScope(f"The access token lacks the {' '.join(scopes)} scope.", " ".join(scopes))
 

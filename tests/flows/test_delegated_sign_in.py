@@ -118,3 +118,130 @@ def test_signing_in_as_themselves_carries_no_act(rp, parent, child):
     assert claims["email"] == "ouder@example.org"
     info = rp.userinfo(tokens["access_token"]).get_json()
     assert info["sub"] == parent.sub and "act" not in info
+
+
+def test_introspection_names_the_child_as_subject_and_the_parent_as_actor(rp, parent, child):
+    tokens = sign_in_for(rp, "Sam Ouder")
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        body = rp.introspect(token).get_json()
+        assert body["active"] is True
+        assert body["sub"] == child.sub
+        assert body["act"] == {"sub": parent.sub, "name": "Petra Ouder"}
+
+
+def test_a_portal_without_delegation_never_shows_the_chooser(client, make_portal, parent, child):
+    business = RelyingParty(client, make_portal("Zakelijk portaal"))
+    callback = business.sign_in("ouder@example.org", PASSWORD)
+    claims = business.decode_id_token(business.exchange(callback["code"]).get_json()["id_token"])
+    assert claims["sub"] == parent.sub
+    assert "act" not in claims
+
+
+def test_the_choice_is_remembered_until_the_portal_asks_again(rp, parent, child):
+    sign_in_for(rp, "Sam Ouder")
+    # Signed in: the next request at this portal takes the same choice, silently too.
+    for extra in ({}, {"prompt": "none"}):
+        again = rp.callback(rp.authorize(**extra))
+        claims = rp.decode_id_token(rp.exchange(again["code"]).get_json()["id_token"])
+        assert claims["sub"] == child.sub and claims["act"]["sub"] == parent.sub
+    # Switching person without signing out: the portal asks with prompt=select_account.
+    response = rp.authorize(prompt="select_account")
+    _page, html, url = chooser(rp, response)
+    claims = rp.decode_id_token(rp.exchange(choose(rp, html, url, "self")["code"]).get_json()["id_token"])
+    assert claims["sub"] == parent.sub and "act" not in claims
+
+
+def test_prompt_none_before_anyone_was_chosen_asks_the_portal_to_let_the_person_choose(
+        client, rp, make_portal, parent, child):
+    other = RelyingParty(client, make_portal("Zakelijk portaal"))
+    other.sign_in("ouder@example.org", PASSWORD)  # an SSO session, no choice made at the patient portal
+    assert rp.callback(rp.authorize(prompt="none"))["error"] == "account_selection_required"
+
+
+def test_a_child_of_twelve_to_sixteen_is_listed_only_after_their_own_consent(
+        rp, make_user, parent, child, delegating_portal):
+    kim = make_user("kim@example.org", PASSWORD, name="Kim Ouder", date_of_birth=years_ago(14))
+    pending = grant_parental(ADMIN, parent, kim, [delegating_portal.client_id], ["profile", "email"], CHECKED,
+                             clock.now())
+    db.session.commit()
+    page, html, url = chooser(rp, rp.submit_password(rp.login_url(), "ouder@example.org", PASSWORD))
+    assert [" ".join(b.text.split()) for b in page.all("button")] == ["Mijzelf (Petra Ouder)", "Sam Ouder (8 jaar)"]
+    choose(rp, html, url, "self")
+
+    record_child_consent(pending, clock.now(), by_child=kim)
+    db.session.commit()
+    response = rp.authorize(prompt="select_account")
+    page, html, url = chooser(rp, response)
+    buttons = {" ".join(b.text.split()): b.attrs["value"] for b in page.all("button")}
+    assert list(buttons) == ["Mijzelf (Petra Ouder)", "Kim Ouder (14 jaar)", "Sam Ouder (8 jaar)"]
+    tokens = rp.exchange(choose(rp, html, url, buttons["Kim Ouder (14 jaar)"])["code"]).get_json()
+    claims = rp.decode_id_token(tokens["id_token"])
+    assert claims["sub"] == kim.sub and claims["email"] == "kim@example.org"  # Kim has a login: an address
+    assert tokens["scope"].split() == ["openid", "profile", "email"]  # only what the delegation names
+    assert "refresh_token" not in tokens  # offline_access was not in the grant
+
+
+def test_a_refresh_after_the_delegation_was_revoked_is_an_invalid_grant(rp, parent, child):
+    tokens = sign_in_for(rp, "Sam Ouder")
+    assert rp.refresh(tokens["refresh_token"], scope="openid phone").get_json()["error"] == "invalid_scope"
+    refreshed = rp.refresh(tokens["refresh_token"])
+    assert refreshed.status_code == 200
+    assert rp.decode_id_token(refreshed.get_json()["id_token"])["act"]["sub"] == parent.sub
+
+    delegation = db.session.scalar(select(Token).where(Token.delegation_id.is_not(None))).delegation
+    revoke(delegation, parent, "no longer needed", clock.now())
+    db.session.commit()
+    response = rp.refresh(refreshed.get_json()["refresh_token"])
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "invalid_grant",
+                                   "error_description": "The delegation this grant acts under can no longer be used."}
+    assert rp.introspect(refreshed.get_json()["access_token"]).get_json() == {"active": False}
+    assert rp.userinfo(refreshed.get_json()["access_token"]).status_code == 401
+
+
+def test_on_the_sixteenth_birthday_userinfo_refresh_and_introspection_refuse_without_the_expiry_job(
+        rp, make_user, parent, delegating_portal, time_machine):
+    born = years_ago(16, days=1)  # 15 today, 16 from tomorrow
+    turns_sixteen = RULES.parental_end(born)
+    time_machine.move_to(turns_sixteen - timedelta(minutes=2), tick=False)
+    kim = make_user("kim@example.org", PASSWORD, name="Kim Ouder", date_of_birth=born)
+    delegation = grant_parental(ADMIN, parent, kim, [delegating_portal.client_id], ["profile", "offline_access"],
+                                CHECKED, clock.now())
+    record_child_consent(delegation, clock.now(), by_child=kim)
+    db.session.commit()
+    tokens = sign_in_for(rp, "Kim Ouder")
+    assert rp.userinfo(tokens["access_token"]).get_json()["sub"] == kim.sub
+
+    time_machine.move_to(turns_sixteen, tick=False)
+    response = rp.userinfo(tokens["access_token"])
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == (
+        'Bearer realm="idp", error="invalid_token", '
+        'error_description="The delegation this grant acts under can no longer be used."')
+    assert rp.refresh(tokens["refresh_token"]).get_json()["error"] == "invalid_grant"
+    assert rp.introspect(tokens["access_token"]).get_json() == {"active": False}
+    assert delegation.status == "active"  # nothing marked it: the date of birth decided
+
+
+def test_the_audit_names_both_people(rp, parent, child):
+    sign_in_for(rp, "Sam Ouder")
+    for tag in (EventTag.DELEGATION_SIGN_IN, EventTag.TOKEN_ISSUED):
+        row = audit_events(tag)[-1]
+        assert row.subject_user_id == child.id
+        assert row.actor == f"user:{parent.sub}"
+        assert row.details["delegate"] == parent.sub and row.details["principal"] == child.sub
+        assert row.client_id == rp.portal.client_id
+    code = db.session.scalar(select(AuthorizationCode).order_by(AuthorizationCode.id.desc()))
+    assert code.user_id == parent.id and code.delegation.principal_id == child.id
+
+
+def test_the_id_token_with_act_decodes_with_joserfc_and_its_claims_have_the_right_types(rp, parent, child):
+    tokens = sign_in_for(rp, "Sam Ouder")
+    keys = KeySet.import_key_set(rp.client.get("/jwks.json").get_json())
+    token = jwt.decode(tokens["id_token"], keys)
+    jwt.JWTClaimsRegistry(iss={"essential": True}, sub={"essential": True, "value": child.sub},
+                          aud={"essential": True, "value": rp.portal.client_id}).validate(token.claims)
+    act = token.claims["act"]
+    assert isinstance(act, dict) and isinstance(act["sub"], str) and isinstance(act["name"], str)
+    assert act["sub"] != token.claims["sub"]
+    assert re.fullmatch(r"[\x21-\x7e]{1,255}", act["sub"])  # a sub as OIDC Core §2 allows
