@@ -67,7 +67,7 @@ def subject_claims(user: User, scope: str, client: Client | None, acting_for: De
     return claims
 
 
-def record_acting(tag: EventTag, acting_for: Delegation, client_id: str, **details: object) -> None:
+def record_acting(tag: EventTag, acting_for: Delegation, client_id: str, **details: Any) -> None:
     """An audit row of something done under a delegation: the principal is the subject, the delegate the actor
     (NEN 7513: on whose behalf), both named in the details."""
     delegate = acting_for.delegate

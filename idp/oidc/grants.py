@@ -24,7 +24,6 @@ from idp.extensions import db, rows_changed
 from idp.models import AuthorizationCode, Client, Token, User
 from idp.runtime import crypto, settings
 
-
 DELEGATION_ENDED = "The delegation this grant acts under can no longer be used."
 
 

@@ -22,7 +22,7 @@ from idp.delegation.ages import birthday
 from idp.extensions import db
 from idp.models import AuthorizationCode, Token
 from tests.flows.page import Page
-from tests.helpers import RelyingParty, audit_events, csrf_token, query
+from tests.helpers import RelyingParty, audit_events, csrf_token
 
 ADMIN = "helpdesk-anna"
 CHECKED = "passport and birth certificate seen at the desk"
