@@ -159,7 +159,7 @@ class InvalidHint(ValueError):
 class Hint:
     """What an id_token_hint we issued says: whom it names, for which portals, in which SSO session."""
 
-    sub: str
+    sub: str  # the person who signed in: the subject, or under a delegation the actor (act.sub)
     audiences: list[str]
     sid: str | None
     expired: bool = False  # an old ID token still names the person, but proves no live portal session
@@ -177,6 +177,10 @@ def id_token_hint(hint: str) -> Hint:
         raise InvalidHint("id_token_hint is not valid") from exc
     claims = token.claims
     sub, aud, sid = claims.get("sub"), claims.get("aud"), claims.get("sid")
+    acted = claims.get("act")
+    if isinstance(acted, dict) and isinstance(acted.get("sub"), str):
+        # Issued to someone acting for another (issue 15): the person who signed in is the actor.
+        sub = acted["sub"]
     if (
         token.header.get("typ", "JWT") != "JWT"
         or "events" in claims

@@ -245,3 +245,10 @@ def test_the_id_token_with_act_decodes_with_joserfc_and_its_claims_have_the_righ
     assert isinstance(act, dict) and isinstance(act["sub"], str) and isinstance(act["name"], str)
     assert act["sub"] != token.claims["sub"]
     assert re.fullmatch(r"[\x21-\x7e]{1,255}", act["sub"])  # a sub as OIDC Core §2 allows
+
+
+def test_an_id_token_issued_for_the_child_is_a_hint_for_the_parent_who_signed_in(rp, parent, child):
+    tokens = sign_in_for(rp, "Sam Ouder")
+    again = rp.callback(rp.authorize(prompt="none", id_token_hint=tokens["id_token"]))
+    claims = rp.decode_id_token(rp.exchange(again["code"]).get_json()["id_token"])
+    assert claims["sub"] == child.sub and claims["act"]["sub"] == parent.sub
