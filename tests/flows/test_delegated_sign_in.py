@@ -252,3 +252,21 @@ def test_an_id_token_issued_for_the_child_is_a_hint_for_the_parent_who_signed_in
     again = rp.callback(rp.authorize(prompt="none", id_token_hint=tokens["id_token"]))
     claims = rp.decode_id_token(rp.exchange(again["code"]).get_json()["id_token"])
     assert claims["sub"] == child.sub and claims["act"]["sub"] == parent.sub
+
+
+
+@pytest.mark.parametrize(("profile", "locale", "heading", "buttons"), [
+    ({"form_of_address": "je"}, None, "Voor wie log je in?", ["Mijzelf (Petra Ouder)", "Noor Ouder (5 jaar)"]),
+    ({}, "en", "Who are you signing in for?", ["Myself (Petra Ouder)", "Noor Ouder (age 5)"]),
+])
+def test_the_chooser_says_je_where_the_portal_does_and_speaks_english_when_asked(
+        client, make_portal, parent, profile, locale, heading, buttons):
+    portal = make_portal("Jeugdportaal", profile={"delegation": "true", **profile})
+    noor = create_principal("Noor Ouder", years_ago(5), ADMIN, clock.now())
+    grant_parental(ADMIN, parent, noor, [], [], CHECKED, clock.now())  # every portal that offers delegation
+    db.session.commit()
+    rp = RelyingParty(client, portal)
+    page, _html, _url = chooser(rp, rp.submit_password(rp.login_url(ui_locales=locale), "ouder@example.org",
+                                                       PASSWORD))
+    assert [" ".join(h.text.split()) for h in page.all("h1")] == [heading]
+    assert [" ".join(b.text.split()) for b in page.all("button")] == buttons
