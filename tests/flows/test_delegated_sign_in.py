@@ -21,6 +21,8 @@ from idp.delegation import AgeRules, create_principal, grant_parental, record_ch
 from idp.delegation.ages import birthday
 from idp.extensions import db
 from idp.models import AuthorizationCode, Token
+from idp.runtime import settings
+from tests.conformance import jwt_checks
 from tests.flows.page import Page
 from tests.helpers import RelyingParty, audit_events, csrf_token
 
@@ -245,6 +247,17 @@ def test_the_id_token_with_act_decodes_with_joserfc_and_its_claims_have_the_righ
     assert isinstance(act, dict) and isinstance(act["sub"], str) and isinstance(act["name"], str)
     assert act["sub"] != token.claims["sub"]
     assert re.fullmatch(r"[\x21-\x7e]{1,255}", act["sub"])  # a sub as OIDC Core §2 allows
+
+    # The conformance suite's strict checks (requests + joserfc, no Authlib), on the first and a refreshed one.
+    def check(id_token: str, **kw) -> dict:
+        return jwt_checks.check_id_token(
+            id_token, issuer=settings().issuer, client_id=rp.portal.client_id, alg=rp.portal.id_token_alg,
+            fetch_jwks=lambda: rp.client.get("/jwks.json").get_json(), **kw)
+
+    first = check(tokens["id_token"], nonce=rp.nonce, access_token=tokens["access_token"])
+    refreshed = rp.refresh(tokens["refresh_token"]).get_json()
+    again = check(refreshed["id_token"], nonce=None, original=first)
+    assert again["act"] == first["act"] == {"sub": parent.sub, "name": "Petra Ouder"}
 
 
 def test_an_id_token_issued_for_the_child_is_a_hint_for_the_parent_who_signed_in(rp, parent, child):
