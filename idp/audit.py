@@ -59,6 +59,8 @@ class EventTag(StrEnum):
     DELEGATION_REVOKED = "delegation:revoked"
     DELEGATION_EXPIRED = "delegation:expired"
     DELEGATION_NOTICE_SENT = "delegation:notice:sent"
+    DELEGATION_INVITED = "delegation:invited"
+    DELEGATION_ACCEPTED = "delegation:accepted"
     DELEGATION_SIGN_IN = "delegation:sign-in"
 
 

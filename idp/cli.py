@@ -25,6 +25,7 @@ from idp import audit, clock, create_app, delegation, messaging
 from idp.accounts import activation
 from idp.accounts.passwords import give_temporary_password
 from idp.accounts.users import create_user, disable, get_by_ref, phone_of
+from idp.delegation import invitations
 from idp.demo import run_demo
 from idp.errors import IdpError
 from idp.extensions import db
@@ -624,6 +625,8 @@ def _delegation_row(item: Delegation) -> dict:
         "revoked_at": item.revoked_at.isoformat() if item.revoked_at else None,
         "revoked_by": item.revoked_by_admin or (item.revoked_by_user_id and f"user {item.revoked_by_user_id}"),
         "reason": item.reason, "created_at": item.created_at.isoformat(),
+        "invitation_until": invitations.expires_at(item).isoformat()
+        if item.basis == "invitation" and item.status == "pending" else None,
     }
 
 
@@ -653,6 +656,31 @@ def delegations_add(delegate, principal, basis, evidence, portals, scopes, until
     grant = delegation.grant_parental if basis == "parental" else delegation.grant_written_consent
     item = grant(acting_admin(as_admin), get_by_ref(delegate), get_by_ref(principal), portals, scopes, evidence, now,
                  valid_until=valid_until, reason=reason)
+    db.session.commit()
+    emit(_delegation_row(item), as_json)
+
+
+@delegations.command("invite")
+@click.option("--principal", required=True, metavar="REF", help="The client who invites: sub, e-mail or username.")
+@click.option("--email", required=True, help="The address of the family member or contact person.")
+@click.option("--name", required=True, help="Their name, as the client knows them.")
+@click.option("--relation", type=click.Choice(list(invitations.RELATIONS)), default=invitations.FAMILY,
+              show_default=True)
+@click.option("--portal", "portals", multiple=True, metavar="CLIENT_ID",
+              help="A portal where it may be used (repeat; the first one's profile applies to a new account's "
+                   "activation; default: every portal that offers delegation).")
+@click.option("--scope", "scopes", multiple=True, help="A scope it may use (repeat; default: whatever the portal "
+                                                       "asks).")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def delegations_invite(principal, email, name, relation, portals, scopes, as_admin, as_json):
+    """Invite a family member or contact person for a client, on the client's word (the EVV'er). The person
+    activates an account of their own (or accepts on the account pages) within delegation.invitation_days."""
+    item = invitations.invite(get_by_ref(principal), email, name, portals, scopes, relation, clock.now(),
+                              admin=acting_admin(as_admin))
+    if item is None:
+        fail(f"{email} cannot be invited: the account is disabled, has no login, or is the client's own")
     db.session.commit()
     emit(_delegation_row(item), as_json)
 

@@ -160,6 +160,7 @@ class DelegationSettings:
     adult_from: int = 16  # from this age only the person's written consent; parental delegations end here
     time_zone: str = "Europe/Amsterdam"  # where a birthday begins
     notice_days: int = 14  # days before a delegation ends that both people are told
+    invitation_days: int = 14  # days a contact person has to accept a client's invitation
 
 
 @dataclass
@@ -555,6 +556,8 @@ def _validate_delegation(rules: DelegationSettings) -> None:
         raise SettingsError("settings delegation.*: need 0 < consent_from <= parental_until <= adult_from <= 120")
     if rules.notice_days < 0:
         raise SettingsError("setting delegation.notice_days: must be 0 or more")
+    if not 1 <= rules.invitation_days <= 365:
+        raise SettingsError("setting delegation.invitation_days: must be 1 to 365")
     try:
         ZoneInfo(rules.time_zone)
     except (ZoneInfoNotFoundError, ValueError):

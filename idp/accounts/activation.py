@@ -29,11 +29,13 @@ from idp.security import recovery
 BIRTH_DATE, PASSWORD, PHONE = "birth_date", "password", "phone"
 
 
-def send_link(user: User, *, resend: bool = False, client: Client | None = None) -> str:
+def send_link(user: User, *, resend: bool = False, client: Client | None = None,
+              invited_by: str | None = None) -> str:
     """Issue a new activation link (earlier ones stop working) and e-mail it (not committed); returns the URL.
     The link belongs to `client`, the portal the account is for (a resend keeps the earlier link's portal):
     its password policy and profile apply, and the person is sent back to it. Raises InvalidInput for an
-    account that already has a password or is disabled."""
+    account that already has a password or is disabled. `invited_by`: the name of the person who invited them
+    to act for them (a contact person, issue 15): the mail says so."""
     if user.no_login:
         raise InvalidInput(f"{user.name or user.sub} has no login of their own (others act for them): "
                            "nothing to activate")
@@ -48,7 +50,7 @@ def send_link(user: User, *, resend: bool = False, client: Client | None = None)
     send("email", user.email, "activation", user=user, email=user.email, activate_url=url,
          login=profile.login_name(client, user),
          hours=settings().accounts.activation_hours, organisation=user.organisation,
-         portal=client.display_name if client else None, sender=profile.sender(client))
+         portal=client.display_name if client else None, sender=profile.sender(client), invited_by=invited_by)
     record(EventTag.ACTIVATION_SENT, user_id=user.id, resend=resend, expires_at=link.expires_at.isoformat())
     return url
 

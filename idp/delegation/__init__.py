@@ -19,9 +19,11 @@ from idp.delegation.grants import (
     revoke,
     usable_for,
 )
+from idp.delegation.invitations import accept, invite
 
 __all__ = [
     "AgeRules",
+    "accept",
     "age_on",
     "birthday",
     "create_principal",
@@ -30,6 +32,7 @@ __all__ = [
     "get",
     "grant_parental",
     "grant_written_consent",
+    "invite",
     "of_person",
     "principals_of",
     "record_child_consent",

@@ -1,7 +1,8 @@
 """`idp delegations expire` (daily): mark delegations that have ended as expired, and tell both people shortly
 before (setting delegation.notice_days) and afterwards, each once.
 
-The job only records and tells: whether a delegation can be used is decided from its dates at every use
+Invitations of contact persons not accepted in time are marked expired too (nobody is told: they were never
+used). The job only records and tells: whether a delegation can be used is decided from its dates at every use
 (grants.refusal), so a day on which it did not run extends nothing.
 """
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from idp.audit import EventTag
 from idp.delegation.ages import AgeRules
 from idp.delegation.grants import audit_both, ends_at, has_address, refusal
+from idp.delegation.invitations import expires_at as invitation_ends
 from idp.extensions import db
 from idp.messaging import send
 from idp.models import Delegation, User
@@ -28,6 +30,12 @@ def expire(now: datetime) -> dict[str, int]:
     counts = {"expired": 0, "ending_notices": 0, "ended_notices": 0}
     live = select(Delegation).where(Delegation.status.in_((d.PENDING, d.ACTIVE))).order_by(Delegation.id)
     for delegation in db.session.scalars(live):
+        if delegation.basis == d.INVITATION and delegation.status == d.PENDING:
+            if now >= invitation_ends(delegation):  # never accepted: it can no longer be (no notices)
+                delegation.status, delegation.updated_at = d.EXPIRED, now
+                audit_both(EventTag.DELEGATION_EXPIRED, delegation, invitation=True)
+                counts["expired"] += 1
+            continue
         end = ends_at(delegation, rules)
         if end is None:
             continue

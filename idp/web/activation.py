@@ -12,9 +12,11 @@ from flask import session as browser
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from idp import clock
 from idp.accounts import activation, confirmation, factors, new_password, passwords
 from idp.accounts.activation import BIRTH_DATE, PASSWORD, PHONE
 from idp.accounts.links import LinkDead
+from idp.delegation import invitations
 from idp.extensions import db, limiter
 from idp.models import AccountLink, User
 from idp.portals import profile
@@ -87,6 +89,7 @@ def _ready(link: AccountLink, user: User, recovery_codes: list[str] | None):
     if not activation.finish(link, user):
         db.session.rollback()
         raise _dead()
+    invitations.accept_on_activation(user, clock.now())  # the account a contact person was invited with
     portal = activation.portal_of(link)
     if recovery_codes is None and PHONE in _done(link) and profile.of(portal).activation_order == "phone_first":
         recovery_codes = activation.recovery_codes_at_the_end(user)

@@ -119,6 +119,7 @@ def test_29_february_birthdays_fall_on_1_march_in_other_years():
     ({"IDP_DELEGATION_CONSENT_FROM": "13"}, "consent_from <= parental_until <= adult_from"),
     ({"IDP_DELEGATION_TIME_ZONE": "Europe/Nowhere"}, "not a known time zone"),
     ({"IDP_DELEGATION_NOTICE_DAYS": "-1"}, "notice_days: must be 0 or more"),
+    ({"IDP_DELEGATION_INVITATION_DAYS": "0"}, "invitation_days: must be 1 to 365"),
 ])
 def test_impossible_age_rules_are_refused(env, message):
     with pytest.raises(SettingsError, match=message):
