@@ -61,6 +61,7 @@ class EventTag(StrEnum):
     DELEGATION_NOTICE_SENT = "delegation:notice:sent"
     DELEGATION_INVITED = "delegation:invited"
     DELEGATION_ACCEPTED = "delegation:accepted"
+    DELEGATION_SIGN_IN = "delegation:sign-in"
 
 
 @dataclass(frozen=True)
@@ -87,15 +88,17 @@ def record(
     outcome: str = "success",
     user_id: int | None = None,
     client_id: str | None = None,
+    actor: str | None = None,
     **details,
 ) -> AuditEvent:
-    """Add an audit record to the current transaction (it commits with the change it describes)."""
+    """Add an audit record to the current transaction (it commits with the change it describes). `actor`: who
+    acted, when not where the request came from (a delegate acting for the subject: "user:<sub>")."""
     origin = _origin.get()
     event = AuditEvent(
         tag=str(tag),
         at=clock.now(),
         outcome=outcome,
-        actor=origin.actor,
+        actor=actor or origin.actor,
         subject_user_id=user_id,
         client_id=client_id,
         ip=origin.ip,

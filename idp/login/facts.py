@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from authlib.oauth2.rfc6749 import scope_to_list
 from sqlalchemy import select
 
-from idp import sessions
+from idp import clock, delegation, sessions
 from idp.accounts import factors, passwords
 from idp.accounts.users import email_domain
 from idp.extensions import db
 from idp.login import policy
-from idp.models import Client, Consent, SsoSession, User
+from idp.models import Client, Consent, SessionClient, SsoSession, User
+from idp.portals import profile
 from idp.runtime import settings
 from idp.sessions import devices
 
@@ -39,7 +40,7 @@ def portal_of(client: Client) -> policy.Portal:
         mfa=client.mfa, factors=tuple(k for k in ("sms", "email", "totp") if k in (client.mfa_factors or [])),
         trusted_device_days=client.trusted_device_days, email_domains=tuple(client.email_domains or ()),
         first_party=bool(client.first_party), mfa_for_everyone=mfa.required_for_everyone,
-        mfa_roles=frozenset(mfa.required_roles), acr_mfa=mfa.acr_mfa,
+        mfa_roles=frozenset(mfa.required_roles), acr_mfa=mfa.acr_mfa, delegation=profile.of(client).delegation,
     )
 
 
@@ -52,17 +53,25 @@ def person_of(user: User | None, client: Client, device_token: str | None) -> po
                                                           Consent.client_id == client.id))
         consented = frozenset(consent.scopes if consent else [])
     device = devices.find(user, device_token) if device_token else None
+    acting = (frozenset(d.id for d in delegation.principals_of(user, client.client_id, clock.now()))
+              if profile.of(client).delegation else frozenset())
     return policy.Person(
         user_id=user.id, sub=user.sub, email_domain=email_domain(user.email), roles=frozenset(user.roles or []),
         factors=tuple(f.kind for f in factors.confirmed(user)),
         password_change=passwords.must_change(user, client), consented=consented,
         device_trusted=device is not None and devices.honoured(device, client.trusted_device_days),
+        delegations=acting,
     )
 
 
-def session_of(session: SsoSession | None) -> policy.Session | None:
+def session_of(session: SsoSession | None, client: Client | None = None) -> policy.Session | None:
+    """The SSO session; with `client`, also whom the person chose to act for at that portal in it."""
     if session is None:
         return None
+    took_part = db.session.scalar(select(SessionClient).where(
+        SessionClient.session_id == session.id, SessionClient.client_id == client.id)) if client else None
     return policy.Session(sid=session.sid, user_id=session.user_id, sub=session.user.sub,
                           auth_time=session.auth_time, amr=tuple(session.amr or ()), acr=session.acr,
-                          alive=sessions.is_alive(session))
+                          alive=sessions.is_alive(session),
+                          person_chosen=took_part is not None and took_part.person_chosen,
+                          acting_for=took_part.delegation_id if took_part is not None else None)

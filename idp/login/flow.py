@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
-from idp import clock, sessions
+from idp import clock, delegation, sessions
 from idp.errors import UserFacingError
 from idp.login import facts, policy
 from idp.login.state import SignInState
-from idp.models import Client, PendingAuthorization, SsoSession, User
+from idp.models import Client, Delegation, PendingAuthorization, SsoSession, User
 from idp.sessions import assurance
 
 
@@ -46,6 +46,11 @@ class Flow:
     def start_over(self) -> None:
         """Forget who is signing in and all they proved: the next step is the password."""
         self.user, self.state = None, SignInState()
+
+
+def acting_under(state: SignInState) -> Delegation | None:
+    """The delegation the person chose to act under (None: themselves, or nothing to choose)."""
+    return delegation.get(state.acting_for) if state.person_chosen and state.acting_for is not None else None
 
 
 def steps(flow: Flow) -> list[policy.Step]:

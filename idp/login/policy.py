@@ -41,6 +41,7 @@ class Portal:
     mfa_for_everyone: bool = False  # the deployment requires a second factor everywhere
     mfa_roles: frozenset[str] = frozenset()  # roles that always need a second factor
     acr_mfa: str = "urn:idp:acr:mfa"  # the acr value that asks for a second factor
+    delegation: bool = False  # its profile offers acting for someone else (the "for whom?" page)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Person:
     password_change: str | None = None  # "temporary" or "expired": the stored password must be replaced
     consented: frozenset[str] = frozenset()  # scopes this person allowed this portal before
     device_trusted: bool = False  # this browser is their trusted device, within this portal's days
+    delegations: frozenset[int] = frozenset()  # the delegations they may use at this portal now (principals_of)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ class Session:
     amr: tuple[str, ...]
     acr: str | None
     alive: bool = True
+    # Whom the person chose at this portal earlier in this session: chosen at all, and under which delegation
+    # (None: themselves).
+    person_chosen: bool = False
+    acting_for: int | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,8 @@ class Step:
 
 # prompt=none cannot show a page: the first step's reason becomes this error (OIDC Core §3.1.2.6).
 _PROMPT_NONE_ERRORS = {"password": "login_required", "account_allowed": "login_required",
-                       "enrol": "login_required", "consent": "consent_required"}
+                       "enrol": "login_required", "consent": "consent_required",
+                       "choose_person": "account_selection_required"}
 
 
 def prompt_none_error(step: Step) -> str:
@@ -180,10 +187,19 @@ def required_steps(state: SignInState, request: Request, portal: Portal, person:
     if state.password_typed and not state.password_changed and change:
         # After the second factor: the password alone must not be enough to replace it.
         steps.append(Step("change_password", change))
+    if portal.delegation and person.delegations and not person_chosen(state, person):
+        # "For whom?" (issue 15): last, once the person is fully signed in as themselves.
+        steps.append(Step("choose_person", "prompt_select_account" if "select_account" in request.prompts
+                          else "acting_for"))
     if not portal.first_party and not state.consented and (
             "consent" in request.prompts or not request.scopes <= person.consented):
         steps.append(Step("consent", "consent"))
     return steps
+
+
+def person_chosen(state: SignInState, person: Person) -> bool:
+    """The person chose themselves, or someone they may still act for here."""
+    return state.person_chosen and (state.acting_for is None or state.acting_for in person.delegations)
 
 
 def _enrolment(state: SignInState, person: Person, portal: Portal) -> list[Step]:
@@ -212,6 +228,9 @@ def first_steps(request: Request, portal: Portal, person: Person | None, session
     if reason is not None or session is None:
         return SignInState(), [Step("password", reason or "no_session")]
     state = SignInState(user_id=session.user_id, session_sid=session.sid)
+    if session.person_chosen and "select_account" not in request.prompts:
+        # Whom they chose at this portal in this session stands, until the portal asks again (select_account).
+        state.person_chosen, state.acting_for = True, session.acting_for
     if "pwd" in session.amr:
         state.proven["pwd"] = int(session.auth_time.timestamp())
     steps = required_steps(state, request, portal, person, session, now)

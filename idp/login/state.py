@@ -46,6 +46,9 @@ class SignInState:
     recovery_codes: str | None = None  # encrypted; shown once, right after the first factor
     trust_days: int = 0  # "trust this computer" was ticked: for this many days
     consented: bool = False
+    # "For whom?" (issue 15): whether the person chose, and the delegation they act under (None: themselves).
+    person_chosen: bool = False
+    acting_for: int | None = None
 
     def prove(self, method: str, at: int) -> None:
         self.proven[method] = at
@@ -101,4 +104,5 @@ _TYPES = {
     "password_changed": _is(bool), "password_results": lambda v: v is None or _list_of(dict)(v),
     "factor": _optional(str), "sent": _list_of(str), "enrolment": _enrolment,
     "recovery_codes": _optional(str), "trust_days": _is(int), "consented": _is(bool),
+    "person_chosen": _is(bool), "acting_for": _optional(int),
 }

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.extensions import db
@@ -41,6 +41,9 @@ class SessionClient(db.Model):
     session_id: Mapped[int] = mapped_column(ForeignKey("sso_session.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"))
     first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Whom the person chose to act for at this portal (issue 15): themselves (no delegation) or a principal.
+    person_chosen: Mapped[bool] = mapped_column(default=False, server_default=false())
+    delegation_id: Mapped[int | None] = mapped_column(ForeignKey("delegation.id", ondelete="SET NULL"))
 
     session: Mapped[SsoSession] = relationship(back_populates="clients")
     client = relationship("Client")

@@ -35,9 +35,12 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Issued to `user` acting for the delegation's principal (issue 15): the principal is the subject.
+    delegation_id: Mapped[int | None] = mapped_column(ForeignKey("delegation.id", ondelete="CASCADE"))
 
     client = relationship("Client")
     user = relationship("User")
+    delegation = relationship("Delegation")
 
     def get_redirect_uri(self) -> str:
         return self.redirect_uri
@@ -90,9 +93,12 @@ class Token(db.Model, TokenMixin):
     refresh_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The person who signed in (`user`) acts for this delegation's principal: re-checked at every use.
+    delegation_id: Mapped[int | None] = mapped_column(ForeignKey("delegation.id", ondelete="CASCADE"))
 
     client = relationship("Client")
     user = relationship("User")
+    delegation = relationship("Delegation")
 
     # --- Authlib TokenMixin --------------------------------------------------------
     def check_client(self, client) -> bool:

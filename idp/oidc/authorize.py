@@ -8,10 +8,11 @@ from flask import Response, current_app, render_template
 from werkzeug.datastructures import MultiDict
 
 from idp import sessions
+from idp.audit import EventTag
 from idp.extensions import db
-from idp.models import SsoSession
+from idp.models import Delegation, SsoSession
 from idp.oidc import pending
-from idp.oidc.claims import id_token_hint
+from idp.oidc.claims import id_token_hint, record_acting
 from idp.oidc.grants import AuthorizationCodeGrant
 from idp.oidc.server import Server
 from idp.runtime import settings
@@ -86,10 +87,16 @@ def hint_subject(hint: str | None) -> str | None:
     return id_token_hint(hint).sub if hint else None
 
 
-def respond_with_code(grant: AuthorizationCodeGrant, session: SsoSession) -> Response:
-    """Issue the code for a validated grant to the session's user and remember the portal took part."""
+def respond_with_code(grant: AuthorizationCodeGrant, session: SsoSession, *, chosen: bool = False,
+                      acting_for: Delegation | None = None) -> Response:
+    """Issue the code for a validated grant to the session's user and remember the portal took part; `chosen`:
+    the person chose whom they act for here (`acting_for`: under that delegation, None: themselves), which this
+    session remembers for the portal until it asks again (prompt=select_account)."""
     grant.request.sso_session = session
-    sessions.add_client(session, grant.client)
+    grant.request.delegation = acting_for
+    sessions.add_client(session, grant.client, chosen=chosen, delegation_id=acting_for.id if acting_for else None)
+    if acting_for is not None:
+        record_acting(EventTag.DELEGATION_SIGN_IN, acting_for, grant.client.client_id, sid=session.sid)
     response: Response = server().create_authorization_response(
         request=grant.request, grant_user=session.user, grant=grant)
     db.session.commit()

@@ -13,7 +13,9 @@ from joserfc.jwk import KeySet
 
 from idp import clock
 from idp.accounts.users import phone_of
-from idp.models import AuthorizationCode, Client, Token, User
+from idp.audit import EventTag, record
+from idp.delegation.acting import still_usable
+from idp.models import AuthorizationCode, Client, Delegation, Token, User
 from idp.portals import profile
 from idp.runtime import keyring, settings
 
@@ -49,9 +51,52 @@ def user_claims(user: User, scope: str, phone: str | None = None, client: Client
     return {k: v for k, v in claims.items() if v is not None and k not in withheld}
 
 
-# The portal whose ID token is being made: Authlib's generate_user_info(user, scope) is not told it, and one
-# IdToken serves every request, so it travels in a context variable set around process_token.
+def subject_claims(user: User, scope: str, client: Client | None, acting_for: Delegation | None) -> dict[str, object]:
+    """The claims of a grant's subject. Under a delegation (issue 15) that is the principal: their sub and
+    profile claims (an account without a login of its own has no e-mail address to give), and RFC 8693's actor
+    claim `act` names who acts: the delegate's sub, and their name for the portal to show (§4.1 allows more
+    claims in act)."""
+    if acting_for is None:
+        return user_claims(user, scope, phone_of(user), client)
+    principal = acting_for.principal
+    claims = user_claims(principal, scope, phone_of(principal), client)
+    if principal.no_login:
+        claims.pop("email", None)
+        claims.pop("email_verified", None)
+    claims["act"] = actor(acting_for)
+    return claims
+
+
+def record_acting(tag: EventTag, acting_for: Delegation, client_id: str, **details: Any) -> None:
+    """An audit row of something done under a delegation: the principal is the subject, the delegate the actor
+    (NEN 7513: on whose behalf), both named in the details."""
+    delegate = acting_for.delegate
+    record(tag, user_id=acting_for.principal_id, client_id=client_id, actor=f"user:{delegate.sub}",
+           delegation_id=acting_for.id, delegate=delegate.sub, delegate_id=delegate.id,
+           principal=acting_for.principal.sub, principal_id=acting_for.principal_id, **details)
+
+
+def actor(acting_for: Delegation) -> dict[str, object]:
+    """RFC 8693's `act`: who acts (the delegate's sub), and their name for the portal to show."""
+    delegate = acting_for.delegate
+    claims: dict[str, object] = {"sub": delegate.sub}
+    if delegate.name:
+        claims["name"] = delegate.name
+    return claims
+
+
+def acts_now(token: Token) -> bool:
+    """A token issued under a delegation: may it still be used (asked at every userinfo call and
+    introspection, with the time of that use)?"""
+    return token.delegation is not None and still_usable(
+        token.delegation, token.client.client_id, token.scope.split(), clock.now())
+
+
+# The portal whose ID token is being made, and the delegation its grant acts under: Authlib's
+# generate_user_info(user, scope) is not told them, and one IdToken serves every request, so they travel in
+# context variables set around process_token.
 _portal: ContextVar[Client | None] = ContextVar("idp_id_token_portal", default=None)
+_acting_for: ContextVar[Delegation | None] = ContextVar("idp_id_token_acting_for", default=None)
 
 
 class IdToken(OpenIDToken):  # type: ignore[misc]  # Authlib is untyped
@@ -84,14 +129,17 @@ class IdToken(OpenIDToken):  # type: ignore[misc]  # Authlib is untyped
         return claims
 
     def process_token(self, grant: Any, response: Any) -> Any:
+        issued_by = grant.request.authorization_code or grant.request.refresh_token
         reset = _portal.set(grant.request.client)
+        reset_acting = _acting_for.set(issued_by.delegation if issued_by is not None else None)
         try:
             return super().process_token(grant, response)
         finally:
+            _acting_for.reset(reset_acting)
             _portal.reset(reset)
 
     def generate_user_info(self, user: User, scope: str) -> dict[str, object]:
-        return user_claims(user, scope, phone_of(user), _portal.get())
+        return subject_claims(user, scope, _portal.get(), _acting_for.get())
 
     def get_encode_header(self, client: Client) -> dict[str, str | None]:  # our keys all have a kid (auto_kid)
         alg: str = self.get_client_algorithm(client)  # the client's id_token_signed_response_alg
@@ -111,7 +159,7 @@ class InvalidHint(ValueError):
 class Hint:
     """What an id_token_hint we issued says: whom it names, for which portals, in which SSO session."""
 
-    sub: str
+    sub: str  # the person who signed in: the subject, or under a delegation the actor (act.sub)
     audiences: list[str]
     sid: str | None
     expired: bool = False  # an old ID token still names the person, but proves no live portal session
@@ -129,6 +177,10 @@ def id_token_hint(hint: str) -> Hint:
         raise InvalidHint("id_token_hint is not valid") from exc
     claims = token.claims
     sub, aud, sid = claims.get("sub"), claims.get("aud"), claims.get("sid")
+    acted = claims.get("act")
+    if isinstance(acted, dict) and isinstance(acted.get("sub"), str):
+        # Issued to someone acting for another (issue 15): the person who signed in is the actor.
+        sub = acted["sub"]
     if (
         token.header.get("typ", "JWT") != "JWT"
         or "events" in claims

@@ -47,7 +47,7 @@ def build(settings: Settings) -> dict[str, object]:
             "request_uri_parameter_supported": False,
             "ui_locales_supported": ["nl", "en"],
             "claims_locales_supported": ["nl", "en"],
-            "prompt_values_supported": ["none", "login", "consent"],
+            "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "acr_values_supported": [settings.mfa.acr_password, settings.mfa.acr_mfa],
             "authorization_response_iss_parameter_supported": True,
             "backchannel_logout_supported": True,

@@ -19,9 +19,12 @@ from sqlalchemy.orm import joinedload
 
 from idp import clock, tokens
 from idp.audit import EventTag, record
+from idp.delegation.acting import allowed_scopes, still_usable
 from idp.extensions import db, rows_changed
 from idp.models import AuthorizationCode, Client, Token, User
 from idp.runtime import crypto, settings
+
+DELEGATION_ENDED = "The delegation this grant acts under can no longer be used."
 
 
 class BearerToken(TypedDict, total=False):
@@ -75,8 +78,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
 
     def save_authorization_code(self, code: str, request: OAuth2Request) -> AuthorizationCode:
         sso = request.sso_session  # set by the authorize view: the session that signs this in
+        acting_for = getattr(request, "delegation", None)  # the person acts for this delegation's principal
         data = request.payload.data
         now = clock.now()
+        scope = request.client.get_allowed_scope(request.payload.scope or "")
+        if acting_for is not None:
+            # A delegate never gets a scope the delegation does not name: the code's scope is cut down to it
+            # (RFC 6749 §3.3: the token response then says which scope was issued).
+            scope = " ".join(allowed_scopes(acting_for, scope_to_list(scope) or []))
         row = AuthorizationCode(
             code_hash=crypto().keyed_hash(code),
             client_id=request.client.id,
@@ -84,7 +93,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             session_id=sso.id,
             # Only what the request named: RFC 6749 §4.1.3 asks it back at /token only if it was sent.
             redirect_uri=request.payload.redirect_uri or "",
-            scope=request.client.get_allowed_scope(request.payload.scope or ""),
+            scope=scope,
             nonce=data.get("nonce"),
             code_challenge=data.get("code_challenge"),
             code_challenge_method=data.get("code_challenge_method"),
@@ -95,6 +104,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
             sid=sso.sid,
             created_at=now,
             expires_at=now + timedelta(seconds=settings().tokens.code_seconds),
+            delegation_id=acting_for.id if acting_for is not None else None,
         )
         db.session.add(row)
         return row
@@ -155,7 +165,14 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]  # Auth
             return None
         if row.user is None or not row.user.is_active:
             return None  # invalid_grant: the person behind the grant may no longer sign in
-        return row if row.refresh_usable() else None
+        if not row.refresh_usable():
+            return None
+        if row.delegation_id is not None and (row.delegation is None or not still_usable(
+                row.delegation, self.request.client.client_id, scope_to_list(granted_scope(row)) or [], clock.now())):
+            # Asked again at every refresh (issue 15): revoked, expired, ended or the child's 16th birthday,
+            # whatever the expiry job did or did not do.
+            raise InvalidGrantError(DELEGATION_ENDED)
+        return row
 
     def authenticate_user(self, refresh_token: Token) -> User | None:
         user: User | None = refresh_token.user

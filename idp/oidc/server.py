@@ -63,19 +63,26 @@ def save_token(token: BearerToken, request: OAuth2Request) -> None:
         row.family = secrets.token_hex(16)
         row.code_id, row.session_id, row.sid = code.id, code.session_id, code.sid
         row.auth_time, row.amr, row.acr = code.auth_time, list(code.amr or []), code.acr
+        row.delegation_id = code.delegation_id
     elif previous is not None:
         row.family, row.code_id = previous.family, previous.code_id
         row.session_id, row.sid = previous.session_id, previous.sid
         row.auth_time, row.amr, row.acr = previous.auth_time, list(previous.amr or []), previous.acr
         row.grant_scope = granted_scope(previous)
+        row.delegation_id = previous.delegation_id
     else:
         row.family = secrets.token_hex(16)
     if row.grant_scope is None:
         row.grant_scope = row.scope
     db.session.add(row)
     request.saved_token = row
-    record(EventTag.TOKEN_ISSUED, user_id=row.user_id, client_id=request.client.client_id,
-           grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
+    if row.delegation_id is not None:
+        acting_for = (code or previous).delegation
+        claims_mod.record_acting(EventTag.TOKEN_ISSUED, acting_for, request.client.client_id,
+                                 grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
+    else:
+        record(EventTag.TOKEN_ISSUED, user_id=row.user_id, client_id=request.client.client_id,
+               grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
 
 
 class HintIsOnlyAHint:
@@ -115,6 +122,8 @@ class Introspection(HintIsOnlyAHint, IntrospectionEndpoint):  # type: ignore[mis
         active = token.refresh_usable() if is_refresh else not (token.is_revoked() or token.is_expired())
         if token.user_id is not None and (token.user is None or not token.user.is_active):
             active = False  # a disabled person's tokens are worthless wherever they are checked
+        if token.delegation_id is not None and active and not claims_mod.acts_now(token):
+            active = False  # the delegation it acts under ended (asked at every introspection)
         exp = token.refresh_expires_at if is_refresh else token.access_expires_at
         if not active or exp is None:  # an active refresh token has an expiry (refresh_usable)
             return {"active": False}
@@ -128,7 +137,11 @@ class Introspection(HintIsOnlyAHint, IntrospectionEndpoint):  # type: ignore[mis
             "iss": settings().issuer,
             "aud": token.client.client_id,
         }
-        if token.user is not None:
+        if token.delegation is not None:
+            # The principal is the subject; the person who signed in acts (RFC 8693 §4.1), as in the ID token.
+            body["sub"] = token.delegation.principal.sub
+            body["act"] = claims_mod.actor(token.delegation)
+        elif token.user is not None:
             body["sub"] = token.user.sub
             if token.user.username:  # never the e-mail address: that is for the email scope only
                 body["username"] = token.user.username

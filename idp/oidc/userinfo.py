@@ -15,9 +15,9 @@ from authlib.oidc.core import UserInfoEndpoint
 from flask import g
 from flask import request as flask_request
 
-from idp.accounts.users import phone_of
 from idp.models import Token, User
-from idp.oidc.claims import user_claims
+from idp.oidc.claims import acts_now, subject_claims
+from idp.oidc.grants import DELEGATION_ENDED
 from idp.oidc.lookup import find_token
 from idp.runtime import settings
 
@@ -83,6 +83,8 @@ class AccessTokens(BearerTokenValidator):  # type: ignore[misc]  # Authlib is un
             raise InvalidTokenError("The access token is invalid, expired or revoked.", realm=self.realm)
         if token.user is None or not token.user.is_active:
             raise InvalidTokenError("The access token has no active user.", realm=self.realm)
+        if token.delegation_id is not None and not acts_now(token):
+            raise InvalidTokenError(DELEGATION_ENDED, realm=self.realm)
         if self.scope_insufficient(token.get_scope(), scopes):
             raise InsufficientScope(f"The access token lacks the {' '.join(scopes)} scope.", " ".join(scopes))
 
@@ -98,6 +100,7 @@ class BearerTokens(ResourceProtector):  # type: ignore[misc]  # Authlib is untyp
         """What UserInfoEndpoint asks (Authlib's Flask protector has it, but builds a request without a form)."""
         token: Token = self.validate_request([scopes], FlaskOAuth2Request(flask_request))
         g.idp_userinfo_client = token.client  # generate_user_info is told only user and scope
+        g.idp_userinfo_acting_for = token.delegation
         return token
 
     def parse_request_authorization(self, request: OAuth2Request) -> tuple[AccessTokens, str]:
@@ -121,7 +124,7 @@ class UserInfo(UserInfoEndpoint):  # type: ignore[misc]  # Authlib is untyped
     """Authlib's endpoint: JSON only (we register no userinfo_signed_response_alg, so it never signs)."""
 
     def generate_user_info(self, user: User, scope: str) -> dict[str, object]:
-        return user_claims(user, scope, phone_of(user), g.get("idp_userinfo_client"))
+        return subject_claims(user, scope, g.get("idp_userinfo_client"), g.get("idp_userinfo_acting_for"))
 
     def get_issuer(self) -> str:
         return settings().issuer

@@ -104,13 +104,17 @@ def by_sid(sid: str | None) -> SsoSession | None:
     return db.session.scalar(select(SsoSession).where(SsoSession.sid == sid))
 
 
-def add_client(session: SsoSession, client: Client) -> None:
-    """Remember that a portal took part, so it hears when the session ends."""
-    exists = db.session.scalar(
-        select(SessionClient.id).where(SessionClient.session_id == session.id, SessionClient.client_id == client.id)
+def add_client(session: SsoSession, client: Client, *, chosen: bool = False, delegation_id: int | None = None) -> None:
+    """Remember that a portal took part, so it hears when the session ends; with `chosen`, also whom the person
+    chose to act for there (`delegation_id`; None: themselves)."""
+    took_part = db.session.scalar(
+        select(SessionClient).where(SessionClient.session_id == session.id, SessionClient.client_id == client.id)
     )
-    if exists is None:
-        db.session.add(SessionClient(session_id=session.id, client_id=client.id, first_at=clock.now()))
+    if took_part is None:
+        took_part = SessionClient(session_id=session.id, client_id=client.id, first_at=clock.now())
+        db.session.add(took_part)
+    if chosen:
+        took_part.person_chosen, took_part.delegation_id = True, delegation_id
 
 
 def end(session: SsoSession, reason: str = "logout", initiated_by: Client | None = None) -> list[OutboxMessage]:

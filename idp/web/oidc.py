@@ -18,6 +18,7 @@ from flask import session as browser
 from idp import clock
 from idp.extensions import csrf, db
 from idp.login import facts, policy
+from idp.login.flow import acting_under
 from idp.oidc import authorize as authz
 from idp.oidc import pending
 from idp.oidc.authorize import server
@@ -79,9 +80,9 @@ def authorize():
     asked = facts.request_of(params, client, hint_sub)
     seed, steps = policy.first_steps(
         asked, facts.portal_of(client), facts.person_of(session.user if session else None, client, device_token()),
-        facts.session_of(session), clock.now())
+        facts.session_of(session, client), clock.now())
     if not steps:
-        return authz.respond_with_code(grant, session)
+        return authz.respond_with_code(grant, session, chosen=seed.person_chosen, acting_for=acting_under(seed))
     if "none" in asked.prompts:
         return authz.error_redirect(redirect_uri, policy.prompt_none_error(steps[0]), state)
     parked = pending.park({k: params.get(k) for k in pending.PARAMS}, steps[0].reason, browser_id(), seed.dump())

@@ -168,7 +168,9 @@ def _finish(flow: plan.Flow):
         db.session.rollback()
         return render_template("oidc/error.html", error=error.error, description=error.description), 400
     db.session.delete(flow.pending)
-    return _send(respond_with_code(grant, session), established)  # respond_with_code commits
+    chosen = flow.state.person_chosen
+    return _send(respond_with_code(grant, session, chosen=chosen, acting_for=plan.acting_under(flow.state)),
+                 established)  # respond_with_code commits
 
 
 @bp.post("/<uid>/password-rules")

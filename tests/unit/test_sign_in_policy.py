@@ -26,6 +26,7 @@ EVERY = Portal(mfa="every", factors=("sms",))  # seeds 001, 002: a code at every
 APP_ONLY = Portal(mfa="required", factors=("totp",))
 RELAXED = Portal(mfa="off")
 THIRD_PARTY = Portal(mfa="off", first_party=False)
+PATIENTS = Portal(mfa="required", delegation=True)  # seed 003: parents act for their children (issue 15)
 
 NOBODY = Person(user_id=1, sub="s1", email_domain="example.org")
 WITH_SMS = replace(NOBODY, factors=("sms",))
@@ -33,6 +34,7 @@ WITH_SMS_AND_DEVICE = replace(WITH_SMS, device_trusted=True)
 BUSINESS_SMS = replace(WITH_SMS, email_domain="business.example.org")
 TEMPORARY = replace(WITH_SMS, password_change="temporary")
 PROFESSIONAL = replace(NOBODY, roles=frozenset({"professional"}))
+PARENT = replace(WITH_SMS, delegations=frozenset({7}))  # may act for someone under delegation 7
 
 PWD_SESSION = Session(sid="a", user_id=1, sub="s1", auth_time=NOW - timedelta(minutes=5), amr=("pwd",),
                       acr="urn:idp:acr:pwd")
@@ -88,6 +90,20 @@ def steps(found: list[Step]) -> list[tuple[str, str]]:
     (THIRD_PARTY, replace(NOBODY, consented=frozenset({"openid", "profile"})), PWD_SESSION, ASK, [], None),
     (THIRD_PARTY, replace(NOBODY, consented=frozenset({"openid", "profile"})), PWD_SESSION,
      replace(ASK, prompts=frozenset({"consent"})), [("consent", "consent")], "consent_required"),
+    # "For whom?" (issue 15): after the person's own second factor, only where the portal offers delegation and
+    # they may act for someone; a choice made earlier in the session stands until the portal asks again.
+    (PATIENTS, PARENT, SMS_SESSION, ASK, [("choose_person", "acting_for")], "account_selection_required"),
+    (PATIENTS, PARENT, PWD_SESSION, ASK, [("second_factor", "mfa"), ("choose_person", "acting_for")],
+     "interaction_required"),
+    (PATIENTS, WITH_SMS, SMS_SESSION, ASK, [], None),  # nobody to act for: no page
+    (GP, PARENT, SMS_SESSION, ASK, [], None),  # a portal without delegation never asks
+    (PATIENTS, PARENT, replace(SMS_SESSION, person_chosen=True, acting_for=7), ASK, [], None),
+    (PATIENTS, PARENT, replace(SMS_SESSION, person_chosen=True), ASK, [], None),  # chose themselves
+    (PATIENTS, PARENT, replace(SMS_SESSION, person_chosen=True, acting_for=8), ASK,  # that delegation ended
+     [("choose_person", "acting_for")], "account_selection_required"),
+    (PATIENTS, PARENT, replace(SMS_SESSION, person_chosen=True, acting_for=7),
+     replace(ASK, prompts=frozenset({"select_account"})), [("choose_person", "prompt_select_account")],
+     "account_selection_required"),
 ])
 def test_at_authorize(portal, person, session, request_, expected, prompt_none):
     state, found = first_steps(request_, portal, person, session, NOW)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from idp.login.stages.account_allowed import AccountAllowedStage
 from idp.login.stages.change_password import ChangePasswordStage
+from idp.login.stages.choose_person import ChoosePersonStage
 from idp.login.stages.consent import ConsentStage
 from idp.login.stages.enrol import EnrolStage, RecoveryCodesStage
 from idp.login.stages.password import PasswordStage
@@ -16,5 +17,5 @@ from idp.login.stages.start_over import StartOverStage
 
 PAGES = {stage.name: stage for stage in (
     PasswordStage(), AccountAllowedStage(), EnrolStage(), RecoveryCodesStage(), SecondFactorStage(),
-    ChangePasswordStage(), ConsentStage())}
+    ChangePasswordStage(), ChoosePersonStage(), ConsentStage())}
 AUTOMATIC = {stage.name: stage for stage in (TrustedDeviceStage(), StartOverStage())}

@@ -1,0 +1,25 @@
+"""Acting under a delegation once signed in (issue 15 part 4): what a code or token issued under one may carry,
+and whether it still may be used. The sign-in's "for whom?" page asks `principals_of`; every later use of
+what it bought (a token refresh, userinfo, introspection) asks `still_usable` with the time of that use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from idp.delegation.grants import refusal
+from idp.models import Delegation
+
+
+def allowed_scopes(delegation: Delegation, scopes: Iterable[str]) -> list[str]:
+    """The asked scopes the delegation covers, in the order asked: a delegate never gets more than the grant
+    names (none named: whatever the portal may have). `openid` is always implied."""
+    covered = set(delegation.scopes or [])
+    return [s for s in scopes if not covered or s == "openid" or s in covered]
+
+
+def still_usable(delegation: Delegation, client_id: str, scopes: Iterable[str], now: datetime) -> bool:
+    """May a code or token issued under this delegation still be used, here, with these scopes, now? The check
+    `usable_for` makes, on the delegation the grant was issued under: revoked, expired, ended, the principal's
+    16th birthday (whatever the expiry job did), another portal or a scope outside the grant all say no."""
+    return refusal(delegation, now, client_id=client_id, scopes=list(scopes)) is None
