@@ -96,6 +96,17 @@ def message(title: str, text: str, status: int):
 SETTINGS = ("PORTAL_ISSUER", "PORTAL_CLIENT_ID", "PORTAL_CLIENT_SECRET", "PORTAL_BASE_URL", "PORTAL_SECRET_KEY")
 
 
+def written_text(typed: str | None, max_length: int, *, what: str, box: str) -> tuple[str, str | None]:
+    """A message typed into a portal's form, stripped, and the one error to show for it (None: it can be sent).
+    `what` names it in the sentence ("Uw vraag", "Je bericht"), `box` is the label of its field."""
+    text = (typed or "").strip()
+    if not text:
+        return text, f"Schrijf {what[0].lower()}{what[1:]} in het vak '{box}'."
+    if len(text) > max_length:
+        return text, f"{what} is te lang: hooguit {max_length} tekens."
+    return text, None
+
+
 def roles_of(claims: dict | None) -> list[str] | None:
     """The `roles` claim as a list of strings, or None when the claims say nothing about roles."""
     if not claims or "roles" not in claims:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, flash, redirect, render_template, request, session, url_for
 
-from clients.common import SignInRequest, configured_portal, message, signed_in
+from clients.common import SignInRequest, configured_portal, message, signed_in, written_text
 from clients.dutch import dutch_date
 from clients.elderly.demo import Store
 
@@ -60,11 +60,9 @@ def _pages(app: Flask, store: Store) -> None:
         sub = session["sub"]
         error, status, text = None, 200, ""
         if request.method == "POST":
-            text = (request.form.get("text") or "").strip()
-            if not text:
-                error, status = "Schrijf uw bericht in het vak 'Uw bericht'.", 400
-            elif len(text) > MAX_MESSAGE:
-                error, status = f"Uw bericht is te lang: hooguit {MAX_MESSAGE} tekens.", 400
+            text, error = written_text(request.form.get("text"), MAX_MESSAGE, what="Uw bericht", box="Uw bericht")
+            if error:
+                status = 400
             else:
                 store.send(sub, session.get("name") or "U", text)
                 flash("Uw bericht is verstuurd naar uw EVV'er.")

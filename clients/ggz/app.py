@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, flash, redirect, render_template, request, session, url_for
 
-from clients.common import configured_portal, signed_in
+from clients.common import configured_portal, signed_in, written_text
 from clients.dutch import dutch_date
 from clients.ggz.demo import CHECK_IN, Store
 
@@ -58,11 +58,9 @@ def _pages(app: Flask, store: Store) -> None:
         sub = session["sub"]
         error, status, text = None, 200, ""
         if request.method == "POST":
-            text = (request.form.get("text") or "").strip()
-            if not text:
-                error, status = "Schrijf je bericht in het vak 'Je bericht'.", 400
-            elif len(text) > MAX_MESSAGE:
-                error, status = f"Je bericht is te lang: hooguit {MAX_MESSAGE} tekens.", 400
+            text, error = written_text(request.form.get("text"), MAX_MESSAGE, what="Je bericht", box="Je bericht")
+            if error:
+                status = 400
             else:
                 store.send(sub, session.get("name") or "Jij", text)
                 flash("Je bericht is verstuurd naar je behandelaar.")

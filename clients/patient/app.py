@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, flash, redirect, render_template, request, session, url_for
 
-from clients.common import configured_portal
+from clients.common import configured_portal, written_text
 from clients.dutch import today
 from clients.patient.demo import Store, dutch_date, free_slots
 
@@ -59,12 +59,10 @@ def _pages(app: Flask, store: Store) -> None:
         sub = session["sub"]
         error, status, form = None, 200, {}
         if request.method == "POST":
-            form = {"subject": (request.form.get("subject") or "").strip()[:120],
-                    "text": (request.form.get("text") or "").strip()}
-            if not form["text"]:
-                error, status = "Schrijf uw vraag in het vak 'Uw vraag'.", 400
-            elif len(form["text"]) > MAX_QUESTION:
-                error, status = f"Uw vraag is te lang: hooguit {MAX_QUESTION} tekens.", 400
+            text, error = written_text(request.form.get("text"), MAX_QUESTION, what="Uw vraag", box="Uw vraag")
+            form = {"subject": (request.form.get("subject") or "").strip()[:120], "text": text}
+            if error:
+                status = 400
             else:
                 store.ask(sub, form["subject"] or "Vraag aan de huisarts", form["text"])
                 flash("Uw vraag is verstuurd. Meestal krijgt u dezelfde dag antwoord.")
