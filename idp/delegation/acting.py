@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
+from idp.audit import EventTag, record
 from idp.delegation.grants import refusal
 from idp.models import Delegation
 
@@ -23,3 +25,12 @@ def still_usable(delegation: Delegation, client_id: str, scopes: Iterable[str], 
     `usable_for` makes, on the delegation the grant was issued under: revoked, expired, ended, the principal's
     16th birthday (whatever the expiry job did), another portal or a scope outside the grant all say no."""
     return refusal(delegation, now, client_id=client_id, scopes=list(scopes)) is None
+
+
+def record_acting(tag: EventTag, acting_for: Delegation, client_id: str, **details: Any) -> None:
+    """An audit row of something done under a delegation: the principal is the subject, the delegate the actor
+    (NEN 7513: on whose behalf), both named in the details."""
+    delegate = acting_for.delegate
+    record(tag, user_id=acting_for.principal_id, client_id=client_id, actor=f"user:{delegate.sub}",
+           delegation_id=acting_for.id, delegate=delegate.sub, delegate_id=delegate.id,
+           principal=acting_for.principal.sub, principal_id=acting_for.principal_id, **details)

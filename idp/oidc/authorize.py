@@ -9,10 +9,11 @@ from werkzeug.datastructures import MultiDict
 
 from idp import sessions
 from idp.audit import EventTag
+from idp.delegation.acting import record_acting
 from idp.extensions import db
 from idp.models import Delegation, SsoSession
 from idp.oidc import pending
-from idp.oidc.claims import id_token_hint, record_acting
+from idp.oidc.claims import id_token_hint
 from idp.oidc.grants import AuthorizationCodeGrant
 from idp.oidc.server import Server
 from idp.runtime import settings

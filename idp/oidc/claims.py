@@ -13,7 +13,6 @@ from joserfc.jwk import KeySet
 
 from idp import clock
 from idp.accounts.users import phone_of
-from idp.audit import EventTag, record
 from idp.delegation.acting import still_usable
 from idp.models import AuthorizationCode, Client, Delegation, Token, User
 from idp.portals import profile
@@ -65,15 +64,6 @@ def subject_claims(user: User, scope: str, client: Client | None, acting_for: De
         claims.pop("email_verified", None)
     claims["act"] = actor(acting_for)
     return claims
-
-
-def record_acting(tag: EventTag, acting_for: Delegation, client_id: str, **details: Any) -> None:
-    """An audit row of something done under a delegation: the principal is the subject, the delegate the actor
-    (NEN 7513: on whose behalf), both named in the details."""
-    delegate = acting_for.delegate
-    record(tag, user_id=acting_for.principal_id, client_id=client_id, actor=f"user:{delegate.sub}",
-           delegation_id=acting_for.id, delegate=delegate.sub, delegate_id=delegate.id,
-           principal=acting_for.principal.sub, principal_id=acting_for.principal_id, **details)
 
 
 def actor(acting_for: Delegation) -> dict[str, object]:

@@ -21,6 +21,7 @@ from flask import Flask, Request
 
 from idp import clock, tokens
 from idp.audit import EventTag, record
+from idp.delegation.acting import record_acting
 from idp.extensions import db
 from idp.models import Client, Token, User
 from idp.oidc import claims as claims_mod
@@ -78,7 +79,7 @@ def save_token(token: BearerToken, request: OAuth2Request) -> None:
     request.saved_token = row
     if row.delegation_id is not None:
         acting_for = (code or previous).delegation
-        claims_mod.record_acting(EventTag.TOKEN_ISSUED, acting_for, request.client.client_id,
+        record_acting(EventTag.TOKEN_ISSUED, acting_for, request.client.client_id,
                                  grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
     else:
         record(EventTag.TOKEN_ISSUED, user_id=row.user_id, client_id=request.client.client_id,
