@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import contextvars
 import hashlib
+import random
 import re
 import secrets
+import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask.testing import FlaskClient
@@ -191,3 +194,29 @@ def tomorrow_at(hour: int, minute: int = 0, second: int = 0) -> datetime:
     """
     day = datetime.now(UTC).date() + timedelta(days=1)
     return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC)
+
+
+def free_port(count: int = 1) -> int:
+    """The first of `count` consecutive free ports, below the kernel's ephemeral range.
+
+    Ports the kernel hands out (bind to 0, outgoing connections of other tests running in parallel) come
+    from that range, so a block chosen there can be taken between our check and the server's bind.
+    """
+    ranges = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(ranges.read_text().split()[0]) if ranges.exists() else 32768
+    rng = random.Random()  # noqa: S311 - a port number, not a secret
+    for _ in range(200):
+        first = rng.randrange(10000, low - count)
+        sockets = []
+        try:
+            for port in range(first, first + count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports below {low}")

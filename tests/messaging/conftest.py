@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
-import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from tests.helpers import free_port
 
 SMTP_USER, SMTP_PASSWORD = "idp-mailer", "smtp-secret-password"
 
@@ -83,12 +84,6 @@ def _authenticate(server, session, envelope, mechanism, auth_data):
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == \
         (SMTP_USER.encode(), SMTP_PASSWORD.encode())
     return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from sqlalchemy import create_engine, select, text
 from idp import create_app
 from idp.settings import load
 from tests.conftest import ISSUER, TEST_ENCRYPTION_KEY, TEST_SECRET_KEY
-from tests.helpers import csrf_token, pkce_pair, query
+from tests.helpers import csrf_token, free_port, pkce_pair, query
 
 BIN = Path(sys.executable).parent
 PASSWORD = "correct horse battery"
@@ -488,12 +487,6 @@ def test_flask_cli_runs_the_same_commands(fresh):
 
 # --- serve and demo: real servers on free loopback ports ------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class Running:
     """A server process started by the CLI; stopped (SIGINT, like Ctrl-C) when the test ends."""
 
@@ -610,7 +603,7 @@ def test_demo_refuses_ports_a_browser_cannot_open(tmp_path, port, said):
 
 @pytest.mark.slow
 def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
-    port = free_port()
+    port = free_port(6)  # the provider and the five portals, on port + 1..5
     base = f"http://127.0.0.1:{port}"
     env = {"IDP_SERVER_INSTANCE_PATH": str(tmp_path / "instance"), "IDP_PASSWORDS_BCRYPT_ROUNDS": "4"}
     demo = servers(env, ["demo", "--port", str(port)], tmp_path, port)
