@@ -52,6 +52,7 @@ class EventTag(StrEnum):
     ACCOUNT_ACTIVATED = "account:activated"
     ACTIVATION_SENT = "account:activation:sent"
     ACTIVATION_BIRTH_DATE_FAILED = "account:activation:birth-date:failure"
+    ACTIVATION_WITHDRAWN = "account:activation:withdrawn"
     PASSWORD_RESET_REQUESTED = "password:reset:requested"
     PASSWORD_RESET = "password:reset"
     DELEGATION_GRANTED = "delegation:granted"

@@ -99,6 +99,17 @@ def use(link: AccountLink) -> bool:
     return bool(won)
 
 
+def invalidate(purpose: str, user: User) -> int:
+    """The person's live links of this purpose stop working (not committed); returns how many did."""
+    return db.session.execute(
+        update(AccountLink)
+        .where(AccountLink.purpose == purpose, AccountLink.user_id == user.id, AccountLink.used_at.is_(None),
+               AccountLink.invalidated_at.is_(None))
+        .values(invalidated_at=clock.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def wrong_try(link: AccountLink, allowed: int) -> bool:
     """Count a wrong answer on the link's page (a date of birth); True when that used up the link."""
     link.attempts += 1

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from idp.accounts import activation, users
+from idp.accounts import activation, links, users
 from idp.audit import EventTag, record
 from idp.delegation.ages import ONLY_OWN_CONSENT, AgeRules
 from idp.delegation.grants import (
@@ -177,11 +177,26 @@ def revoke_by_principal(principal: User, delegation_id: int, now: datetime) -> D
     delegation = own_as_principal(principal, delegation_id)
     if delegation is None:
         return None
+    was_invitation = is_invitation(delegation)
     revoke(delegation, principal, None, now)
+    if was_invitation:
+        _close_unused_account(delegation.delegate)
     if has_address(delegation.delegate) and not delegation.delegate.activation_pending:
         send("email", delegation.delegate.email, "delegation_revoked", user=delegation.delegate,
              role="delegate", other=_who(principal))
     return delegation
+
+
+def _close_unused_account(delegate: User) -> None:
+    """An invitation withdrawn before the invited person activated the account it made for them: the
+    activation link in their mail stops working, unless another open invitation still needs it (a second
+    client invited the same address). The account stays as it was, pending and without a password."""
+    if not delegate.activation_pending or delegate.password_hash is not None:
+        return
+    still_open = db.session.scalar(select(Delegation.id).where(
+        Delegation.delegate_id == delegate.id, Delegation.status.in_((d.PENDING, d.ACTIVE))).limit(1))
+    if still_open is None and links.invalidate(links.ACTIVATE, delegate):
+        record(EventTag.ACTIVATION_WITHDRAWN, user_id=delegate.id, reason="invitation withdrawn")
 
 
 def stop_acting(delegate: User, delegation_id: int, now: datetime) -> Delegation | None:

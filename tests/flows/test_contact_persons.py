@@ -349,3 +349,56 @@ def test_the_page_is_dutch_by_default_with_one_heading_labels_and_real_buttons(a
     assert "Uitnodiging versturen" in [b.text.strip() for b in page.all("button")]
     assert "onsubmit" not in html and "<a href" in html  # no script needed; a way back
     assert "Familielid" in text(html) and "Actief" in text(html)
+
+
+# An invitation withdrawn before the invited person activated: the account it made for them can no longer be
+# activated through the link in their mail, unless another client's invitation still waits.
+
+def link_in_the_mail(app) -> str:
+    [mail] = messages(app, to="dochter@example.org", template="activation")
+    return LINK.search(mail["body"]).group(1)
+
+
+def daughter() -> User:
+    return db.session.scalar(select(User).where(User.email == "dochter@example.org"))
+
+
+def test_the_link_of_a_withdrawn_invitation_no_longer_activates(app, client_, care_portal):
+    account, _ = invite_on_the_page(app, portal=care_portal)
+    url = link_in_the_mail(app)
+    invited = the_delegation()
+    done = account.post(f"/account/delegations/{invited.id}/revoke", confirmed="yes")
+    assert done.status_code == 303
+    assert the_delegation().status == d.REVOKED
+
+    opened = english(app).get(url)
+    assert opened.status_code == 400
+    assert "This link no longer works" in text(opened.get_data(as_text=True))
+    person = daughter()
+    db.session.refresh(person)
+    assert person.password_hash is None and person.activation_pending
+    link = db.session.scalar(select(AccountLink).where(AccountLink.user_id == person.id))
+    assert link.invalidated_at is not None and link.used_at is None
+    [withdrawn] = audit_events(EventTag.ACTIVATION_WITHDRAWN)
+    assert withdrawn.subject_user_id == person.id
+    # Nothing was sent to the address about a revocation of something it never accepted.
+    assert messages(app, to="dochter@example.org", template="delegation_revoked") == []
+
+
+def test_another_clients_open_invitation_keeps_the_link_working(app, client_, care_portal, make_user):
+    father = make_user("kees@example.org", PASSWORD, name="Kees Jansen", date_of_birth=years_ago(88))
+    account, _ = invite_on_the_page(app, portal=care_portal)
+    invitations.invite(father, "dochter@example.org", "Els", [care_portal.client_id], [], "family", clock.now())
+    db.session.commit()
+    newest = LINK.search(messages(app, to="dochter@example.org", template="activation")[-1]["body"]).group(1)
+    mine = the_delegation()
+    account.post(f"/account/delegations/{mine.id}/revoke", confirmed="yes")
+    assert the_delegation().status == d.REVOKED
+    assert audit_events(EventTag.ACTIVATION_WITHDRAWN) == []
+
+    activate(app, newest)
+    person = daughter()
+    db.session.refresh(person)
+    assert person.password_hash is not None and not person.activation_pending
+    assert the_delegation("kees@example.org").status == d.ACTIVE
+    assert the_delegation().status == d.REVOKED  # the withdrawn one stays withdrawn
