@@ -17,14 +17,15 @@ from idp.audit import EventTag, record
 from idp.delegation import grant_parental, record_child_consent, revoke
 from idp.extensions import db
 from idp.models import AuditEvent, Delegation
-from tests.flows.account_helpers import path, sign_in
+from idp.security import lockout
+from tests.flows.account_helpers import Account, email_code, path, sign_in
 from tests.flows.page import Page
-from tests.flows.test_delegated_sign_in import ADMIN, CHECKED, PASSWORD, sign_in_for, years_ago
+from tests.flows.test_delegated_sign_in import ADMIN, CHECKED, PASSWORD, choose, chooser, sign_in_for, years_ago
 from tests.flows.test_delegated_sign_in import child as child
 from tests.flows.test_delegated_sign_in import delegating_portal as delegating_portal
 from tests.flows.test_delegated_sign_in import parent as parent
 from tests.flows.test_delegated_sign_in import rp as rp
-from tests.helpers import browser, csrf_token
+from tests.helpers import RelyingParty, browser, csrf_token
 
 
 def events(client, url: str = "/account/activity") -> list[str]:
@@ -115,40 +116,75 @@ def test_the_delegate_stopping_is_told_from_both_sides(client, rp, make_user, pa
 
 
 def test_another_persons_events_never_appear(client, app, rp, make_user, parent, child, delegating_portal):
-    other = make_user("bob@example.org", PASSWORD, name="Bob Ander")
-    stranger = browser(app)
-    sign_in(stranger, "bob@example.org")
-    record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=other.id, client_id=rp.portal.client_id)
-    record(EventTag.MFA_ENROLLED, user_id=other.id, factor="totp")
+    # Bob, a stranger: his own sign-in, a wrong password and a new factor.
+    bob = make_user("bob@example.org", PASSWORD, name="Bob Ander")
+    sign_in(browser(app), "bob@example.org")
+    record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=bob.id, client_id=rp.portal.client_id)
+    record(EventTag.MFA_ENROLLED, user_id=bob.id, factor="totp")
+    # Paul, Sam's other parent, signs in for Sam too: that is Sam's business and Paul's, not Petra's.
+    paul = make_user("paul@example.org", PASSWORD, name="Paul Ouder")
+    grant_parental(ADMIN, paul, child, [delegating_portal.client_id], ["profile"], CHECKED, clock.now())
     db.session.commit()
+    pauls = RelyingParty(browser(app), delegating_portal)
+    page, html, url = chooser(pauls, pauls.submit_password(pauls.login_url(), "paul@example.org", PASSWORD))
+    choose(pauls, html, url, next(b.attrs["value"] for b in page.all("button") if "Sam Ouder" in b.text))
     sign_in_for(rp, "Sam Ouder")
 
-    mine = activity.page(parent).entries
+    assert sentences(client) == [
+        "Patiëntenportaal heeft de gegevens van Sam Ouder ontvangen: u heeft voor Sam Ouder ingelogd",
+        "U heeft voor Sam Ouder ingelogd bij Patiëntenportaal",
+        "U bent ingelogd bij Patiëntenportaal",
+        "U heeft toegang gekregen om namens Sam Ouder te handelen",
+        "Uw account is aangemaakt",
+    ]
     text = " ".join(events(client))
-    assert "verkeerd wachtwoord" not in text  # Bob's wrong password
-    assert "authenticator" not in text.lower()  # Bob's new factor
-    assert "Bob" not in text and "Mijn account" not in text  # Bob's own sign-in to his account pages
-    # Every row on Petra's page is about her or done by her.
-    ids = {e.id for e in db.session.scalars(select(AuditEvent).where(AuditEvent.subject_user_id == other.id))}
-    assert ids and len(mine) == len(events(client))
+    assert "Bob" not in text and "Paul" not in text and "verkeerd wachtwoord" not in text
+    # Sam, the principal, has both parents' sign-ins for him.
+    for_sam = [e.sentence for e in activity.page(child).entries]
+    assert "Paul Ouder heeft voor u ingelogd bij Patiëntenportaal" in for_sam
+    assert "Petra Ouder heeft voor u ingelogd bij Patiëntenportaal" in for_sam
+    assert all(e.origin is None for e in activity.page(child).entries)  # neither parent's browser
+    # Every row on Petra's page is about her, or done by her for Sam.
     rows = db.session.scalars(select(AuditEvent).where(
         (AuditEvent.subject_user_id == parent.id) | (AuditEvent.actor_user_id == parent.id))).all()
-    assert not ids & {r.id for r in rows}
-    assert {r.subject_user_id for r in rows} <= {parent.id, child.id}
+    assert {r.subject_user_id for r in rows} == {parent.id, child.id}
     assert all(r.actor_user_id == parent.id for r in rows if r.subject_user_id == child.id)
 
 
-def test_failed_sign_ins_lockout_and_changes_are_listed_with_the_browser(client, rp, make_user):
-    make_user("anna@example.org", PASSWORD, name="Anna de Vries")
-    rp.submit_password(rp.login_url(), "anna@example.org", "wrong password")
-    page = sign_in(client, "anna@example.org")
-    assert page.status_code == 200
+def test_wrong_passwords_the_lockout_and_the_unlock_are_listed_with_the_browser(client, rp, make_user):
+    anna = make_user("anna@example.org", PASSWORD, name="Anna de Vries")
+    for _ in range(5):
+        rp.submit_password(rp.login_url(), "anna@example.org", "wrong password")
+    lockout.unlock(anna)
+    db.session.commit()
+    sign_in(client, "anna@example.org")
     lines = events(client)
     assert lines[0].startswith("U bent ingelogd bij Mijn account")
     assert "Met alleen uw wachtwoord, zonder tweede stap" in lines[0]
     assert "Vanaf 127.0.0.1" in lines[0]
-    failed = next(line for line in lines if "verkeerd wachtwoord" in line)
-    assert "(geweigerd)" in failed and f"Bij: {rp.portal.display_name}" in failed
+    assert sentences(client)[1:3] == ["Uw account is weer vrijgegeven",
+                                      "Uw account is geblokkeerd na te veel mislukte pogingen"]
+    failed = [line for line in lines if "verkeerd wachtwoord" in line]
+    assert len(failed) == 5
+    assert all("(geweigerd)" in line and f"Bij: {rp.portal.display_name}" in line for line in failed)
+
+
+def test_a_new_factor_and_a_new_password_are_listed_and_no_code_is_shown(client, make_user):
+    make_user("anna@example.org", PASSWORD, name="Anna de Vries")
+    sign_in(client, "anna@example.org")
+    account = Account(client)
+    account.open()
+    account.change("/account/factors/email")
+    code = email_code()
+    account.post("/account/factors/email", action="confirm", code=code)
+    new = "Lente-bloem!2026"
+    changed = account.post("/account/password", current_password=PASSWORD, new_password=new, confirm_password=new)
+    assert changed.status_code == 302
+
+    assert sentences(client)[:3] == ["Uw wachtwoord is gewijzigd", "Tweede stap toegevoegd: codes per e-mail",
+                                     "U bent ingelogd bij Mijn account"]
+    html = client.get("/account/activity").get_data(as_text=True)
+    assert code not in html and new not in html and PASSWORD not in html
 
 
 def test_the_page_goes_back_fifty_at_a_time(client, make_user):
