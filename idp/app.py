@@ -20,8 +20,9 @@ from idp.oidc.keys import KeyRing
 from idp.portals import declared
 from idp.security.crypto import Crypto
 from idp.security.passwords import warm_up
-from idp.web import (  # noqa: F401  (account_delegations, account_factors, account_password: their routes join the account blueprint)
+from idp.web import (  # noqa: F401  (account_activity, account_delegations, account_factors, account_password: their routes join the account blueprint)
     account,
+    account_activity,
     account_delegations,
     account_factors,
     account_password,

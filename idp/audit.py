@@ -65,6 +65,19 @@ class EventTag(StrEnum):
     DELEGATION_SIGN_IN = "delegation:sign-in"
 
 
+# Steps only the person themselves can take (each needs their password, a code, a link sent to them or a
+# signed-in session): from a browser, the subject of such a row is also the one who acted. Anything else
+# (a wrong password, a reset asked by anyone, the CLI, the worker) leaves the acting person open.
+SELF_ACTS = frozenset({
+    EventTag.LOGIN_PASSWORD_SUCCESS, EventTag.LOGIN_SESSION_STARTED, EventTag.LOGOUT, EventTag.CONSENT_GRANTED,
+    EventTag.CONSENT_DENIED, EventTag.TOKEN_ISSUED, EventTag.USER_REGISTERED, EventTag.USER_PASSWORD_CHANGED,
+    EventTag.MFA_CODE_ACCEPTED, EventTag.MFA_ENROLLED, EventTag.MFA_REMOVED, EventTag.MFA_RECOVERY_CODES_CREATED,
+    EventTag.MFA_RECOVERY_CODE_USED, EventTag.MFA_DEVICE_USED, EventTag.MFA_STEP_UP, EventTag.DEVICE_TRUSTED,
+    EventTag.DEVICE_REVOKED, EventTag.ACCOUNT_ACTIVATED, EventTag.PASSWORD_RESET,
+})
+WEB = "web"
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where an event came from: set once per HTTP request by the web layer, or by the CLI."""
@@ -90,17 +103,24 @@ def record(
     user_id: int | None = None,
     client_id: str | None = None,
     actor: str | None = None,
+    actor_user_id: int | None = None,
     **details,
 ) -> AuditEvent:
     """Add an audit record to the current transaction (it commits with the change it describes). `actor`: who
-    acted, when not where the request came from (a delegate acting for the subject: "user:<sub>")."""
+    acted, when not where the request came from (a delegate acting for the subject: "user:<sub>");
+    `actor_user_id`: that person's account, or by default the subject's own for a step in SELF_ACTS taken at a
+    browser."""
     origin = _origin.get()
+    if (actor_user_id is None and actor is None and origin.actor == WEB and outcome == "success"
+            and tag in SELF_ACTS):
+        actor_user_id = user_id
     event = AuditEvent(
         tag=str(tag),
         at=clock.now(),
         outcome=outcome,
         actor=actor or origin.actor,
         subject_user_id=user_id,
+        actor_user_id=actor_user_id,
         client_id=client_id,
         ip=origin.ip,
         user_agent=(origin.user_agent or "")[:300] or None,

@@ -32,5 +32,5 @@ def record_acting(tag: EventTag, acting_for: Delegation, client_id: str, **detai
     (NEN 7513: on whose behalf), both named in the details."""
     delegate = acting_for.delegate
     record(tag, user_id=acting_for.principal_id, client_id=client_id, actor=f"user:{delegate.sub}",
-           delegation_id=acting_for.id, delegate=delegate.sub, delegate_id=delegate.id,
+           actor_user_id=delegate.id, delegation_id=acting_for.id, delegate=delegate.sub, delegate_id=delegate.id,
            principal=acting_for.principal.sub, principal_id=acting_for.principal_id, **details)

@@ -273,7 +273,7 @@ def _grant(delegate: User, principal: User, portals: Iterable[str], scopes: Iter
 
 def audit_both(tag: EventTag, delegation: Delegation, **details) -> None:
     """One audit row about the principal, naming both people (NEN 7513: on whose behalf)."""
-    record(tag, user_id=delegation.principal_id, delegation_id=delegation.id,
+    record(tag, user_id=delegation.principal_id, actor_user_id=delegation.delegate_id, delegation_id=delegation.id,
            delegate=delegation.delegate.sub, delegate_id=delegation.delegate_id,
            principal=delegation.principal.sub, principal_id=delegation.principal_id, **details)
 

@@ -113,9 +113,10 @@ def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, us
             # The password again (prompt=login at a portal that asks no more) keeps the factor this
             # session already proved: it is not a reason to step up elsewhere.
             acr, amr = current.acr, sorted(set(current.amr or []) | set(amr))
-        return Established(current, sessions.reauthenticate(current, amr=amr, acr=acr, auth_time=auth_time))
+        return Established(current, sessions.reauthenticate(current, amr=amr, acr=acr, auth_time=auth_time,
+                                                                      client_id=flow.client.client_id))
     if current is not None:  # its portals are told once this commits
         sessions.end(current, reason="replaced by a new sign-in")
     session, cookie = sessions.start(flow.user, amr=amr, acr=acr, auth_time=auth_time,
-                                     ip=ip, user_agent=user_agent)
+                                     ip=ip, user_agent=user_agent, client_id=flow.client.client_id)
     return Established(session, cookie)

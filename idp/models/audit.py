@@ -19,7 +19,14 @@ class AuditEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     outcome: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str | None] = mapped_column(String(200))
+    # NEN 7513 asks who acted and on whose behalf. The subject is whom the event is about (on whose behalf);
+    # `actor_user_id` is the account on the acting side when a person acted: the person themselves in their
+    # own sign-in and account pages, the delegate in every row under or about a delegation (the principal is
+    # then the subject). Indexed so that a delegate's own page finds what they did for others. NULL: a
+    # system, the CLI or someone not proven (a wrong password) acted; who started a change to a delegation
+    # (the principal, the delegate or an admin) is in `actor` and the details.
     subject_user_id: Mapped[int | None] = mapped_column(index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(index=True)
     client_id: Mapped[str | None] = mapped_column(String(64))
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(300))

@@ -30,8 +30,9 @@ _TOUCH_EVERY = timedelta(seconds=60)
 
 
 def start(user: User, *, amr: list[str], acr: str | None, auth_time: datetime,
-          ip: str | None = None, user_agent: str | None = None) -> tuple[SsoSession, str]:
-    """Open a session; returns it and the cookie value (shown once)."""
+          ip: str | None = None, user_agent: str | None = None,
+          client_id: str | None = None) -> tuple[SsoSession, str]:
+    """Open a session; returns it and the cookie value (shown once). `client_id`: the portal signed in at."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     session = SsoSession(
@@ -48,11 +49,12 @@ def start(user: User, *, amr: list[str], acr: str | None, auth_time: datetime,
     )
     db.session.add(session)
     db.session.flush()
-    record(EventTag.LOGIN_SESSION_STARTED, user_id=user.id, sid=session.sid, amr=amr)
+    record(EventTag.LOGIN_SESSION_STARTED, user_id=user.id, client_id=client_id, sid=session.sid, amr=amr)
     return session, token
 
 
-def reauthenticate(session: SsoSession, *, amr: list[str], acr: str | None, auth_time: datetime) -> str:
+def reauthenticate(session: SsoSession, *, amr: list[str], acr: str | None, auth_time: datetime,
+                   client_id: str | None = None) -> str:
     """The same person proved themselves again: keep the session (sid, portals), renew proof and cookie.
 
     Returns the new cookie value; a copy of the old cookie stops working.
@@ -61,7 +63,8 @@ def reauthenticate(session: SsoSession, *, amr: list[str], acr: str | None, auth
     session.token_hash = crypto().keyed_hash(cookie)
     session.auth_time, session.amr, session.acr = auth_time, amr, acr
     session.last_seen_at = clock.now()
-    record(EventTag.LOGIN_SESSION_STARTED, user_id=session.user_id, sid=session.sid, amr=amr, renewed=True)
+    record(EventTag.LOGIN_SESSION_STARTED, user_id=session.user_id, client_id=client_id, sid=session.sid, amr=amr,
+           renewed=True)
     return cookie
 
 

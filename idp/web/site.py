@@ -170,7 +170,7 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _origin():
-        origin = audit.Origin(ip=request.remote_addr, user_agent=request.user_agent.string, actor="web")
+        origin = audit.Origin(ip=request.remote_addr, user_agent=request.user_agent.string, actor=audit.WEB)
         audit.set_origin(origin)
 
     app.after_request(_security_headers)

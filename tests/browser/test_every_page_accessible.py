@@ -253,6 +253,19 @@ def test_sign_in_and_every_second_factor_page_at_the_branded_portal(page, provid
     expect(page.get_by_role("heading", name="Uw herstelcodes")).to_be_visible()
     assert_accessible(page, "the account's new recovery codes (nl)")
 
+    # The activity page: the wrong password, the sign-in with its code, the trusted browser, the new codes.
+    page.goto(provider.issuer + "/account")
+    page.get_by_role("link", name="Bekijk wanneer u bent ingelogd en wat er op uw account is veranderd").click()
+    expect(page.get_by_role("heading", name="Recente activiteit")).to_be_visible()
+    expect(page.get_by_text("Met uw wachtwoord en een code per sms").first).to_be_visible()
+    assert_accessible(page, "the account's recent activity (nl)")
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", name="Recent activity")).to_be_visible()
+    expect(page.get_by_text("Someone tried to sign in to your account with a wrong password")).to_be_visible()
+    assert_accessible(page, "the account's recent activity (en)")
+    page.get_by_role("link", name="Nederlands").click()
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+
     # Logging out at the provider without a portal's ID token asks first.
     page.goto(provider.issuer + "/logout")
     expect(page.get_by_role("heading", name="Wilt u uitloggen?")).to_be_visible()

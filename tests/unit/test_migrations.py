@@ -6,13 +6,14 @@ Runs on SQLite and, when IDP_TEST_DATABASE_URL is set, on PostgreSQL (the `datab
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import JSON, func, inspect, select
+from sqlalchemy import JSON, func, inspect, select, text
 
 from idp.extensions import db
 from idp.models import Client, Token, User
@@ -165,3 +166,32 @@ def test_delegations_go_down_and_up_again(app, make_user, make_portal):
     assert differences() == []
     assert db.session.scalar(select(func.count()).select_from(Delegation)) == 0
     assert db.session.scalars(select(User.no_login)).all() == [False, False]  # the default for the rows kept
+
+
+def test_the_acting_person_of_audit_rows_goes_down_and_up_again(app, make_user):
+    """0013: audit rows written under a delegation before it get their delegate as the acting person."""
+    from idp import clock
+    from idp.delegation import create_principal, grant_parental
+    from idp.models import AuditEvent
+
+    parent = make_user("ouder@example.org", name="Petra Ouder")
+    today = clock.now().date()
+    child = create_principal("Sam Kind", today.replace(year=today.year - 8) - timedelta(days=1), "admin", clock.now())
+    grant_parental("admin", parent, child, [], ["profile"], "passport seen", clock.now())
+    db.session.commit()
+    parent_id, child_id = parent.id, child.id
+    granted = db.session.scalar(select(AuditEvent.id).where(AuditEvent.tag == "delegation:granted"))
+    db.session.remove()
+
+    downgrade(directory=str(MIGRATIONS), revision="0012")
+    assert "actor_user_id" not in {c["name"] for c in inspect(db.engine).get_columns("audit_event")}
+    rows = db.session.execute(text("SELECT subject_user_id FROM audit_event WHERE id = :id"), {"id": granted}).all()
+    assert rows == [(child_id,)]  # the row stays, the delegate named in its details
+    db.session.remove()
+
+    upgrade(directory=str(MIGRATIONS))
+    assert differences() == []
+    row = db.session.get(AuditEvent, granted)
+    assert (row.subject_user_id, row.actor_user_id) == (child_id, parent_id)
+    created = db.session.scalars(select(AuditEvent).where(AuditEvent.tag == "user:created")).all()
+    assert created and all(r.actor_user_id is None for r in created)  # not known for rows of before
