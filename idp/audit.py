@@ -62,6 +62,7 @@ class EventTag(StrEnum):
     DELEGATION_INVITED = "delegation:invited"
     DELEGATION_ACCEPTED = "delegation:accepted"
     DELEGATION_SIGN_IN = "delegation:sign-in"
+    DELEGATION_PORTAL_LOGGED_OUT = "delegation:portal:logged-out"
 
 
 @dataclass(frozen=True)
