@@ -59,8 +59,9 @@ def queue_backchannel(session: SsoSession) -> list[OutboxMessage]:
 def queue_for(participant: SessionClient) -> OutboxMessage | None:
     """Queue the logout token for one portal's part in a session (None: it does not listen on a back channel).
 
-    Its `sub` is the one that portal's ID tokens in the session carry: under a delegation the principal's, not
-    the signed-in person's, or a strict portal would refuse it as about someone else (§2.6 step 6)."""
+    Its `sub` is the one that portal's ID tokens in the session carry (§2.4: "as in the ID token"): under a
+    delegation the principal's, not the signed-in person's, or a portal that finds its session by iss and sub
+    (§2.7; idpyoidc does) would log out nobody, or the wrong person."""
     client, session = participant.client, participant.session
     if client is None or not client.backchannel_logout_uri:
         return None

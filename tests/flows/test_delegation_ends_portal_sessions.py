@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import select
@@ -147,6 +148,8 @@ def assert_portal_session_ended(petra: Petra, kim: User, parent: User, delegatio
     assert row.subject_user_id == kim.id and row.client_id == petra.at_portal.portal.client_id
     assert (row.details["delegate"], row.details["principal"], row.details["sid"]) == (parent.sub, kim.sub, sid)
     assert row.details["backchannel"] is True
+    [revoked] = [r for r in audit_events(EventTag.TOKEN_REVOKED) if r.details.get("delegation_id") == delegation.id]
+    assert revoked.subject_user_id == kim.id and revoked.details["tokens"] >= 1
 
 
 def test_kim_withdraws_on_her_account_page_and_the_portal_session_for_her_ends(
@@ -246,3 +249,16 @@ def test_someone_elses_delegation_id_changes_nothing(app, client, make_user, par
     assert refreshed.status_code == 200, refreshed.get_json()
     assert audit_events(EventTag.DELEGATION_PORTAL_LOGGED_OUT) == []
     assert db.session.scalars(select(SessionClient).where(SessionClient.delegation_id == delegation.id)).all()
+
+
+def test_logging_out_tells_each_portal_about_the_person_its_id_tokens_named(
+        client, make_user, parent, patient_portal, pharmacy):
+    (portal, portal_bc), (shop, pharmacy_bc) = patient_portal, pharmacy
+    kim, _delegation = kim_of(make_user, parent, portal, years_ago(14))
+    petra = Petra(client, portal, shop)
+    sid = petra.for_kim["claims"]["sid"]
+    response = client.get("/logout?" + urlencode({"id_token_hint": petra.as_herself["id_token"],
+                                                  "post_logout_redirect_uri": shop.post_logout_redirect_uris[0]}))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert [(t["sub"], t["sid"]) for t in portal_bc.accepted] == [(kim.sub, sid)]
+    assert [(t["sub"], t["sid"]) for t in pharmacy_bc.accepted] == [(parent.sub, sid)]
