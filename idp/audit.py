@@ -63,6 +63,7 @@ class EventTag(StrEnum):
     DELEGATION_INVITED = "delegation:invited"
     DELEGATION_ACCEPTED = "delegation:accepted"
     DELEGATION_SIGN_IN = "delegation:sign-in"
+    DELEGATION_PORTAL_LOGGED_OUT = "delegation:portal:logged-out"
 
 
 # Steps only the person themselves can take (each needs their password, a code, a link sent to them or a

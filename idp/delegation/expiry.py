@@ -2,8 +2,9 @@
 before (setting delegation.notice_days) and afterwards, each once.
 
 Invitations of contact persons not accepted in time are marked expired too (nobody is told: they were never
-used). The job only records and tells: whether a delegation can be used is decided from its dates at every use
-(grants.refusal), so a day on which it did not run extends nothing.
+used). Whether a delegation can be used is decided from its dates at every use (grants.refusal), so a day on
+which the job did not run extends nothing; what the job adds is that the portal sessions and tokens still acting
+under one that ended are ended at once (grants.end_use), as a revocation does.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlalchemy import select
 
 from idp.audit import EventTag
 from idp.delegation.ages import AgeRules
-from idp.delegation.grants import audit_both, ends_at, has_address, refusal
+from idp.delegation.grants import audit_both, end_use, ends_at, has_address, refusal
 from idp.delegation.invitations import expires_at as invitation_ends
 from idp.extensions import db
 from idp.messaging import send
@@ -45,6 +46,7 @@ def expire(now: datetime) -> dict[str, int]:
             delegation.status = d.EXPIRED
             delegation.updated_at = now
             audit_both(EventTag.DELEGATION_EXPIRED, delegation, ended_at=end.isoformat())
+            end_use(delegation, d.EXPIRED)
             counts["expired"] += 1
             if was_usable and delegation.ended_notice_at is None:
                 counts["ended_notices"] += _tell(delegation, "delegation_ended", end, rules, now)

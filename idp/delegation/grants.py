@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from idp import sessions, tokens
 from idp.audit import EventTag, record
 from idp.delegation.ages import ONLY_OWN_CONSENT, PARENT_ALONE, AgeRules, age_on
 from idp.errors import InvalidInput, NotFound
@@ -245,7 +246,21 @@ def revoke(delegation: Delegation, by: User | str, reason: str | None, now: date
     delegation.reason = _optional(reason, "reason") or delegation.reason
     audit_both(EventTag.DELEGATION_REVOKED, delegation, admin=admin,
            by_user=by.sub if isinstance(by, User) else None, reason=reason)
+    end_use(delegation, d.REVOKED)
     return delegation
+
+
+def end_use(delegation: Delegation, why: str) -> None:
+    """A delegation was revoked or ended (`why`): what it bought stops now, not at its next use. Each portal
+    session acting under it is logged out on the back channel and forgotten (a next visit asks "for whom?"
+    again), and its access and refresh tokens are revoked; the delegate's own session and their parts as
+    themselves stay. Every door (account page, CLI, expiry job) comes here through `revoke` or `expire`."""
+    for left in sessions.leave_delegation(delegation.id):
+        audit_both(EventTag.DELEGATION_PORTAL_LOGGED_OUT, delegation, client_id=left.client_id, sid=left.sid,
+                   backchannel=left.told, why=why)
+    revoked = tokens.revoke_under_delegation(delegation.id)
+    if revoked:
+        audit_both(EventTag.TOKEN_REVOKED, delegation, tokens=revoked, why=why)
 
 
 def _grant(delegate: User, principal: User, portals: Iterable[str], scopes: Iterable[str], now: datetime, *,

@@ -19,7 +19,7 @@ from idp.audit import EventTag
 from idp.extensions import db
 from idp.messaging import queue
 from idp.messaging.transports import TransportError
-from idp.models import Client, OutboxMessage, SsoSession
+from idp.models import Client, OutboxMessage, SessionClient, SsoSession
 from idp.runtime import crypto, keyring, settings
 from idp.settings import Settings
 
@@ -29,8 +29,9 @@ TOKEN_TYPE = "logout+jwt"
 _TOKEN_SECONDS = 120
 
 
-def logout_token(client: Client, session: SsoSession) -> str:
-    """The logout token for one portal: the same sid as its ID tokens, never a nonce (§2.4)."""
+def logout_token(client: Client, session: SsoSession, sub: str | None = None) -> str:
+    """The logout token for one portal: the same sid as its ID tokens, never a nonce (§2.4); `sub`: the subject
+    that portal's ID tokens named (default: the person of the session)."""
     now = clock.timestamp(clock.now())
     claims = {
         "iss": settings().issuer,
@@ -38,7 +39,7 @@ def logout_token(client: Client, session: SsoSession) -> str:
         "iat": now,
         "exp": now + _TOKEN_SECONDS,
         "jti": secrets.token_urlsafe(16),
-        "sub": session.user.sub,
+        "sub": sub or session.user.sub,
         "sid": session.sid,
         "events": {EVENT: {}},
     }
@@ -50,15 +51,23 @@ def queue_backchannel(session: SsoSession) -> list[OutboxMessage]:
 
     They are POSTed once the caller commits (idp/after_commit.py); a rollback sends nothing.
     """
-    queued = []
-    for participant in session.clients:
-        client = participant.client
-        if client is None or not client.backchannel_logout_uri:
-            continue
-        queued.append(queue.enqueue(CHANNEL, client.client_id, logout_token(client, session), template="logout",
-                                    user_id=session.user_id, client_id=client.id))
+    queued = [message for participant in session.clients if (message := queue_for(participant)) is not None]
     db.session.flush()
     return queued
+
+
+def queue_for(participant: SessionClient) -> OutboxMessage | None:
+    """Queue the logout token for one portal's part in a session (None: it does not listen on a back channel).
+
+    Its `sub` is the one that portal's ID tokens in the session carry (§2.4: "as in the ID token"): under a
+    delegation the principal's, not the signed-in person's, or a portal that finds its session by iss and sub
+    (§2.7; idpyoidc does) would log out nobody, or the wrong person."""
+    client, session = participant.client, participant.session
+    if client is None or not client.backchannel_logout_uri:
+        return None
+    sub = participant.delegation.principal.sub if participant.delegation is not None else session.user.sub
+    return queue.enqueue(CHANNEL, client.client_id, logout_token(client, session, sub), template="logout",
+                         user_id=session.user_id, client_id=client.id)
 
 
 def _claims_of(token: str) -> dict:

@@ -47,3 +47,4 @@ class SessionClient(db.Model):
 
     session: Mapped[SsoSession] = relationship(back_populates="clients")
     client = relationship("Client")
+    delegation = relationship("Delegation")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -131,6 +132,33 @@ def end(session: SsoSession, reason: str = "logout", initiated_by: Client | None
     record(EventTag.LOGOUT, user_id=session.user_id, sid=session.sid, reason=reason,
            client_id=initiated_by.client_id if initiated_by else None)
     return backchannel.queue_backchannel(session)
+
+
+class LeftPortal(NamedTuple):
+    """A portal's part in a session that ended because the delegation it acted under did."""
+
+    client_id: str
+    sid: str
+    told: bool  # a logout token was queued (the portal listens on a back channel)
+
+
+def leave_delegation(delegation_id: int) -> list[LeftPortal]:
+    """A delegation ended: every live session's part at a portal acting under it ends. The portal hears of it on
+    its back channel (about the principal it saw) and the part is dropped, so a next visit asks "for whom?"
+    again; the session itself and its parts as the person themselves stay. Returns what was left (the caller
+    audits it); the logout tokens are sent once the caller commits."""
+    parts = db.session.scalars(
+        select(SessionClient).join(SsoSession, SessionClient.session_id == SsoSession.id)
+        .where(SessionClient.delegation_id == delegation_id, SsoSession.ended_at.is_(None))
+        .order_by(SessionClient.id)
+    ).all()
+    left = []
+    for part in parts:
+        queued = backchannel.queue_for(part)
+        left.append(LeftPortal(part.client.client_id, part.session.sid, queued is not None))
+        part.session.clients.remove(part)  # delete-orphan: the row goes, and the loaded session forgets it
+    db.session.flush()
+    return left
 
 
 def end_all_for_user(user: User, reason: str) -> list[OutboxMessage]:

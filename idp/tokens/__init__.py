@@ -33,3 +33,8 @@ def revoke_bought_with_code(code_id: int) -> int:
 def revoke_all_for_user(user_id: int) -> int:
     """Every live token of a person (a new password, a disabled account)."""
     return _revoke(Token.user_id == user_id)
+
+
+def revoke_under_delegation(delegation_id: int) -> int:
+    """Every live token issued to someone acting under this delegation (it was revoked or ended)."""
+    return _revoke(Token.delegation_id == delegation_id)

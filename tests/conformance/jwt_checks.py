@@ -157,8 +157,11 @@ def check_logout_token(
     alg: str,
     fetch_jwks: Callable[[], dict],
     seen_jti: set[str],
+    id_token: dict | None = None,
 ) -> dict:
-    """Back-Channel Logout 1.0 §2.6 (explicit typing per §2.4 and RFC 8725 included)."""
+    """Back-Channel Logout 1.0 §2.6 (explicit typing per §2.4 and RFC 8725 included); with `id_token` (the claims
+    of an ID token the portal holds), also that the token names that session: its sid and its sub (§2.4: the
+    subject "as in the ID token"; §2.7: the RP finds its session by iss and sub and/or sid)."""
     now = time.time()
     header, claims = verify_signature(token, fetch_jwks, alg)
     if header.get("typ") != "logout+jwt":
@@ -177,4 +180,9 @@ def check_logout_token(
     if jti in seen_jti:
         fail("Back-Channel Logout §2.6 step 7", f"jti {jti!r} was already received (replay)")
     seen_jti.add(jti)
+    if id_token is not None:
+        for name in ("sid", "sub"):
+            if name in claims and claims[name] != id_token.get(name):
+                fail("Back-Channel Logout §2.7", f"{name} {claims[name]!r} is not the ID token's "
+                     f"{id_token.get(name)!r}: the portal has no such session")
     return claims

@@ -232,10 +232,11 @@ class StrictRP:
     def end_session_url(self, **params: str) -> str:
         return self.metadata["end_session_endpoint"] + "?" + urlencode(params)
 
-    def check_logout_token(self, token: str) -> dict:
+    def check_logout_token(self, token: str, id_token: dict | None = None) -> dict:
+        """§2.6; with `id_token` (claims of an ID token this portal holds), also that it names that session."""
         return jwt_checks.check_logout_token(
             token, issuer=self.issuer, client_id=self.portal.client_id, alg=self.portal.id_token_alg,
-            fetch_jwks=self.jwks, seen_jti=self.seen_logout_jti,
+            fetch_jwks=self.jwks, seen_jti=self.seen_logout_jti, id_token=id_token,
         )
 
 
