@@ -31,6 +31,7 @@ HIDDEN = frozenset({
     T.LOGIN_PASSWORD_SUCCESS, T.MFA_CODE_SENT, T.MFA_CODE_ACCEPTED, T.MFA_STEP_UP, T.MFA_DEVICE_USED,
     T.MESSAGE_SENT, T.MESSAGE_DEAD, T.BACKCHANNEL_LOGOUT_SENT, T.BACKCHANNEL_LOGOUT_FAILED, T.KEY_ROTATED,
     T.CLIENT_CREATED, T.CLIENT_REMOVED, T.CLIENT_SECRET_ROTATED, T.CLIENT_UPDATED, T.REGISTRATION_REQUESTED,
+    T.DELEGATION_PORTAL_LOGGED_OUT,  # the withdrawal or end of the delegation, one row before, tells it
 })
 # Written when a portal's server calls (token endpoint) or by the worker: their address is not the person's.
 NOT_AT_A_BROWSER = frozenset({
@@ -64,7 +65,11 @@ def _about(user_id: int):
         and_(AuditEvent.tag == str(T.TOKEN_ISSUED), AuditEvent.actor_user_id != AuditEvent.subject_user_id,
              func.coalesce(AuditEvent.details["grant_type"].as_string(), "") == "authorization_code"),
     )
-    return and_(or_(AuditEvent.subject_user_id == user_id, AuditEvent.actor_user_id == user_id), shown)
+    # Tokens revoked because a delegation ended: the row of its withdrawal or end already tells it.
+    ended_with_delegation = and_(AuditEvent.tag == str(T.TOKEN_REVOKED),
+                                 AuditEvent.details["delegation_id"].as_string().is_not(None))
+    return and_(or_(AuditEvent.subject_user_id == user_id, AuditEvent.actor_user_id == user_id), shown,
+                ~ended_with_delegation)
 
 
 def page(user: User, before: int | None = None, size: int = PAGE_SIZE) -> Page:
