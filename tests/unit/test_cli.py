@@ -598,12 +598,12 @@ def sms_code_in_inbox(base: str, phone: str) -> str:
     raise AssertionError(f"no SMS to {phone} in the inbox")
 
 
-def chooser_at_demo_portal(base: str, portal_url: str, login: str, password: str, phone: str
-                           ) -> tuple[requests.Session, requests.Response]:
-    """A demo person clicks Inloggen at a demo portal and signs in (password, SMS code): the provider's page they
-    reach next (the "for whom?" page, for someone who may act for others there)."""
+def sign_in_at_demo(base: str, start: str, login: str, password: str, phone: str
+                    ) -> tuple[requests.Session, requests.Response]:
+    """A demo person opens `start` (a demo portal's /login, or the account pages) and signs in (password, SMS
+    code): the page they reach next (the "for whom?" page, for someone who may act for others there)."""
     browser = requests.Session()
-    page = browser.get(portal_url + "/login", timeout=10)
+    page = browser.get(start, timeout=10)
     assert 'value="password"' in page.text, page.url
     page = browser.post(page.url, timeout=30, data={"csrf_token": csrf_token(page.text), "stage": "password",
                                                     "username": login, "password": password})
@@ -681,8 +681,9 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     assert stories["Anna de Vries", "Lotte de Vries"]["not_usable_because"] == "child_consent_needed"
     assert stories["Anna de Vries", "Sem de Vries"]["principal_no_login"] is True
     # At the demo patient portal Anna's chooser offers Sem (8), not Lotte before her consent, never Daan.
-    browser, chooser = chooser_at_demo_portal(base, f"http://127.0.0.1:{port + 1}", "anna@example.org",
-                                              "Kastanje-2026", "+31612345685")
+    patient_portal = f"http://127.0.0.1:{port + 1}"
+    browser, chooser = sign_in_at_demo(base, patient_portal + "/login", "anna@example.org", "Kastanje-2026",
+                                       "+31612345685")
     assert 'value="choose_person"' in chooser.text
     offered = re.findall(r'name="person" value="([^"]+)"[^>]*>\s*([^<]+?)\s*</button>', chooser.text)
     assert [name for _, name in offered] == ["Mijzelf (Anna de Vries)", "Sem de Vries (8 jaar)"]
@@ -694,18 +695,32 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     assert "U bekijkt het dossier van Sem (8) — ingelogd als Anna de Vries" in shown and "Cetirizine" not in shown
     assert "Dossier van Sem de Vries" in shown
     # Lotte (14) signs in herself at the patient portal: her own record, nobody to choose.
-    _, lotte = chooser_at_demo_portal(base, f"http://127.0.0.1:{port + 1}", "anna+lotte@example.org",
-                                      "Fietsbel-2026", "+31612345686")
-    assert lotte.url == f"http://127.0.0.1:{port + 1}/overzicht" and "Goedendag, Lotte de Vries" in lotte.text
+    _, lotte = sign_in_at_demo(base, patient_portal + "/login", "anna+lotte@example.org", "Fietsbel-2026",
+                               "+31612345686")
+    assert lotte.url == patient_portal + "/overzicht" and "Goedendag, Lotte de Vries" in lotte.text
+    # ... and on her account page gives her consent; then her mother's chooser offers her too.
+    lotte_browser, account = sign_in_at_demo(base, base + "/account/delegations", "anna+lotte@example.org",
+                                             "Fietsbel-2026", "+31612345686")
+    lotte_id = stories["Anna de Vries", "Lotte de Vries"]["id"]
+    assert f"/account/delegations/{lotte_id}/consent" in account.text
+    given = lotte_browser.post(f"{base}/account/delegations/{lotte_id}/consent", timeout=30, data={
+        "csrf_token": csrf_token(account.text), "password": "Fietsbel-2026"})
+    assert "Anna de Vries kan nu namens u handelen" in given.text
+    switched = browser.post(patient_portal + "/wissel-van-persoon", timeout=30,
+                            data={"csrf_token": csrf_token(portal_page.text)})
+    offered = re.findall(r'name="person" value="[^"]+"[^>]*>\s*([^<]+?)\s*</button>', switched.text)
+    assert offered == ["Mijzelf (Anna de Vries)", "Lotte de Vries (14 jaar)", "Sem de Vries (8 jaar)"]
     demo.stop()
 
     again = servers(env, ["demo", "--port", str(port)], tmp_path, port)
     assert again.wait_until_up().status_code == 200
     assert {known_by(u): u["sub"] for u in ok_json(demo_db, "users", "list")} == first
-    # The delegations are made once: the same four, as they stood, after a restart.
-    assert {(d["id"], d["status"]) for d in ok_json(demo_db, "delegations", "list")} == \
-        {(d["id"], d["status"]) for d in stories.values()}
-    assert [c["client_id"] for c in ok_json(demo_db, "clients", "list")] == [*DEMO_PORTALS, portal["client_id"]]
+    # The delegations are made once: the same four after a restart, as they stood (Lotte's consent kept).
+    assert {(d["principal_name"], d["id"], d["status"]) for d in ok_json(demo_db, "delegations", "list")} == \
+        {(name, d["id"], "active" if name == "Lotte de Vries" else d["status"]) for (_, name), d in stories.items()}
+    # (idp-account: the account pages' own client, registered when Lotte first signed in there)
+    assert [c["client_id"] for c in ok_json(demo_db, "clients", "list")] == [*DEMO_PORTALS, portal["client_id"],
+                                                                              "idp-account"]
     # Each demo portal keeps its seed's profile across starts (issue 14): the insurer asks an SMS code at every
     # sign-in and never receives the phone number; every portal leads back to its own /login.
     business = ok_json(demo_db, "clients", "show", "demo-business")
