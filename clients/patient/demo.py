@@ -90,7 +90,7 @@ NORMAL = "binnen de normaalwaarden"
 KNOWN = {
     "Sem de Vries": Known(8, "dokter J. de Boer", "Controle na oorontsteking", (
         ("Cetirizine drank 1 mg/ml", "1 keer per dag 5 ml, in het hooikoortsseizoen"),
-        ("Salbutamol inhalator 100 microgram", "zo nodig 2 pufjes, met de voorzetkamer"),
+        ("Salbutamol aerosol 100 µg per dosis", "zo nodig 2 pufjes, met de voorzetkamer"),
     ), (
         ("Hemoglobine (Hb)", "7,4", "mmol/l", "7,0 – 9,0", NORMAL),
         ("CRP", "4", "mg/l", "0 – 10", NORMAL),

@@ -216,6 +216,7 @@ def test_a_parent_acting_for_her_child_sees_his_record_under_a_banner_never_her_
     child, parent = store.get(family.child_sub), store.get(family.parent.sub)
     repeats = text_of(http.get(delegating_portal.url + "/herhaalrecepten", timeout=10).text)
     assert "Cetirizine drank 1 mg/ml" in repeats and BANNER in repeats
+    assert not {name for name, _ in child.medicines} & {name for name, _ in parent.medicines}  # (the test can tell)
     assert not any(name in repeats for name, _ in parent.medicines)  # the parent's own record is never shown
     results = text_of(http.get(delegating_portal.url + "/uitslagen", timeout=10).text)
     assert all(r.test in results for r in child.results) and "Ferritine" in results
@@ -278,3 +279,14 @@ def test_switching_needs_the_form_token_and_a_signed_in_person(provider, delegat
                        allow_redirects=False, timeout=10)
     assert forged.status_code == 400 and "location" not in forged.headers
     assert session_of(http, delegating_portal)["sub"] == family.child_sub  # nothing changed
+
+
+def test_the_practice_knows_the_demo_children_at_the_ages_idp_demo_gives_them():
+    from clients.patient.demo import KNOWN, MEDICINES, age_of, generate
+    from idp.demo import DEMO_PRINCIPALS, DEMO_USERS
+
+    ages = {p.name: p.age for p in DEMO_USERS if p.age is not None} | {p.name: p.age for p in DEMO_PRINCIPALS}
+    assert set(KNOWN) == {"Sem de Vries", "Lotte de Vries", "Daan de Vries"}
+    for name, known in KNOWN.items():
+        assert ages[name] == known.age == age_of(generate("some-sub", name))
+        assert not {m for m, _ in known.medicines} & {m for m, _ in MEDICINES}  # never an adult's generated record
