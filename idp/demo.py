@@ -163,12 +163,12 @@ def seed(app) -> dict[str, str]:
         for person in DEMO_USERS:
             user = find_by_login(person.email)
             if user is None:
+                birth_date = born(person.age, today) if person.age is not None else person.birth_date
                 user = create_user(person.email, person.password, name=person.name, phone=person.phone,
                                    roles=list(person.roles), username=person.username,
-                                   given_name=person.given_name, family_name=_family_name(person.name,
-                                                                                          person.given_name),
-                                   date_of_birth=born(person.age, today) if person.age else person.birth_date,
-                                   email_verified=person.password is not None)
+                                   given_name=person.given_name,
+                                   family_name=_family_name(person.name, person.given_name),
+                                   date_of_birth=birth_date, email_verified=person.password is not None)
                 if person.factor:
                     factors.add_confirmed(user, person.factor, phone_number=person.phone, secret=DEMO_TOTP_SECRET)
                 user.must_change_password = person.temporary
