@@ -27,7 +27,7 @@ from clients.backchannel import EndedSessions, LogoutTokens
 from clients.dutch import LOCAL_TIME, moment, today
 
 SHARED = os.path.dirname(__file__)  # clients/templates and clients/static, shared by the portals
-KEPT_CLAIMS = ("sub", "name", "email", "acr", "amr", "auth_time", "sid")
+KEPT_CLAIMS = ("sub", "name", "given_name", "email", "acr", "amr", "auth_time", "sid", "act")
 SIGN_INS = "sign_ins"  # this browser's sign-ins under way, by state: what each asked, and when it started
 MAX_SIGN_INS = 5  # tabs signing in at once; older ones are forgotten
 SESSION_HOURS = 12  # a portal session cookie is accepted this long after it was last written
@@ -86,6 +86,24 @@ def how_signed_in(amr: list[str] | None) -> str:
     if not words:
         return ""
     return "met " + (words[0] if len(words) == 1 else ", ".join(words[:-1]) + " en " + words[-1])
+
+
+def actor_of(claims) -> dict | None:
+    """Who acts, when the person signed in opened someone else's records (issue 15): the `act` claim (RFC 8693)
+    as {"sub", "name"}, or None when they act for themselves. `sub` is then the person whose records these are."""
+    act = claims.get("act") if claims else None
+    if not isinstance(act, dict) or not isinstance(act.get("sub"), str) or not act["sub"]:
+        return None
+    name = act.get("name")
+    return {"sub": act["sub"], "name": name if isinstance(name, str) else ""}
+
+
+def first_name(claims) -> str:
+    """What a page calls the person whose records are open: the given name, else the first word of the name."""
+    given = claims.get("given_name")
+    if isinstance(given, str) and given.strip():
+        return given.strip()
+    return (claims.get("name") or "").split(" ")[0]
 
 
 def message(title: str, text: str, status: int):
@@ -213,9 +231,14 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
 
         who = None
         if "sub" in session:
-            who = {"name": session.get("name") or session.get("email") or "", "email": session.get("email"),
+            # Under a delegation the one signed in is the actor; the records open are the subject's.
+            actor = actor_of(session)
+            opened = {"name": session.get("name") or "", "first_name": first_name(session)} if actor else None
+            who = {"name": actor["name"] if actor else session.get("name") or session.get("email") or "",
+                   "email": None if actor else session.get("email"),
                    "acr": session.get("acr"), "amr": session.get("amr") or [],
-                   "how": how_signed_in(session.get("amr")), "since": local_time(session.get("auth_time"))}
+                   "how": how_signed_in(session.get("amr")), "since": local_time(session.get("auth_time")),
+                   "acting_for": opened, "may_switch": bool(session.get("may_switch"))}
         return {"who": who, "csrf_token": csrf_token}
 
     def start_sign_in(**asked):
@@ -267,6 +290,9 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
         session.clear()
         session.update({k: claims.get(k) for k in KEPT_CLAIMS})
         session.update(id_token=token["id_token"], signed_in_at=time.time(), csrf_token=secrets.token_urlsafe(24))
+        # Someone who acts for others here keeps the "Wissel van persoon" button, also once back on their own.
+        session["may_switch"] = actor_of(claims) is not None or "select_account" in str(
+            sign_in.asked.get("prompt") or "").split()
         if on_sign_in is not None:
             try:
                 response = on_sign_in(claims, token, sign_in)
@@ -276,6 +302,13 @@ def create_portal(name: str, *, issuer: str, client_id: str, client_secret: str,
             if response is not None:
                 return response
         return redirect(url_for("home"))
+
+    @app.post("/wissel-van-persoon")
+    def switch_person():
+        """Choose again whose records to open (issue 15): the provider's "for whom?" page, without signing out."""
+        if "sub" not in session:
+            return redirect(url_for("welcome"))
+        return start_sign_in(prompt="select_account")
 
     @app.post("/logout")
     def logout():

@@ -9,19 +9,23 @@ import shlex
 import sys
 import threading
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
 from flask_migrate import upgrade
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server, run_simple
 
-from idp import create_app
+from idp import clock, create_app, delegation
 from idp.accounts import activation, factors
 from idp.accounts.users import create_user, find_by_login
+from idp.delegation import invitations
+from idp.delegation.ages import AgeRules, age_on, birthday
 from idp.extensions import db
+from idp.models import User
 from idp.models.factor import FACTOR_KINDS
 from idp.oidc.keys import ensure_keys
 from idp.portals.registry import find as find_portal
@@ -48,6 +52,8 @@ class DemoPerson:
     temporary: bool = False  # the password is temporary: changed at the first sign-in (seeds 002, 004)
     birth_date: date | None = None  # asked at activation (seed 004)
     portal: str | None = None  # the demo portal the account was made for (its mails and links)
+    given_name: str | None = None  # what a portal calls them when someone else opens their records
+    age: int | None = None  # kept at every start: the date of birth follows today (`born`)
 
     @property
     def login(self) -> str:
@@ -72,7 +78,55 @@ DEMO_USERS = [
                portal="demo-ggz"),
     DemoPerson("mila@example.org", None, "Mila Visser", username="mvisser", birth_date=date(1987, 4, 12),
                portal="demo-ggz"),
+    # Seed 003, issue 15: a mother who acts for her children at the GP practice. Each child has an address of
+    # their own, as the practice asks (a plus-alias of hers will do); Sem (8) has no login at all.
+    DemoPerson("anna@example.org", "Kastanje-2026", "Anna de Vries", "+31612345685", factor="sms",
+               portal="demo-patient", given_name="Anna", age=41),
+    DemoPerson("anna+lotte@example.org", "Fietsbel-2026", "Lotte de Vries", "+31612345686", factor="sms",
+               portal="demo-patient", given_name="Lotte", age=14),
+    DemoPerson("anna+daan@example.org", "Skateboard-2026", "Daan de Vries", "+31612345687", factor="sms",
+               portal="demo-patient", given_name="Daan", age=17),
+    # Seed 002, issue 15: a client of the elderly-care home and his daughter, his contact person.
+    DemoPerson("g.mulder@example.org", "Herfstblad-3", "Gerrit Mulder", "+31612345688", factor="sms",
+               username="gmulder", portal="demo-elderly", given_name="Gerrit", age=86),
+    DemoPerson("ingrid.mulder@example.org", "Kievit-58", "Ingrid Mulder", "+31612345689", factor="sms",
+               username="imulder", portal="demo-elderly", given_name="Ingrid", age=54),
 ]
+
+
+@dataclass(frozen=True)
+class DemoPrincipal:
+    """Someone others act for who has no login of their own (a young child): a name and an age."""
+
+    name: str
+    given_name: str
+    age: int
+
+
+DEMO_PRINCIPALS = [DemoPrincipal("Sem de Vries", "Sem", 8)]
+
+# Where each demo delegation stands (what the seed makes of it, once).
+PARENTAL, AWAITING_CONSENT, ENDED_AT_ADULT_AGE, CONTACT_PERSON = (
+    "parental", "awaiting_consent", "ended_at_adult_age", "contact_person")
+
+
+@dataclass(frozen=True)
+class DemoDelegation:
+    """Who acts for whom in the demo, at which portal, and where the story stands."""
+
+    delegate: str  # the e-mail address of a DemoPerson
+    principal: str  # the e-mail address of a DemoPerson, or the name of a DemoPrincipal
+    portal: str
+    story: str  # PARENTAL (under 12, active), AWAITING_CONSENT (12-16), ENDED_AT_ADULT_AGE, CONTACT_PERSON
+
+
+DEMO_DELEGATIONS = [
+    DemoDelegation("anna@example.org", "Sem de Vries", "demo-patient", PARENTAL),
+    DemoDelegation("anna@example.org", "anna+lotte@example.org", "demo-patient", AWAITING_CONSENT),
+    DemoDelegation("anna@example.org", "anna+daan@example.org", "demo-patient", ENDED_AT_ADULT_AGE),
+    DemoDelegation("ingrid.mulder@example.org", "g.mulder@example.org", "demo-elderly", CONTACT_PERSON),
+]
+DEMO_ADMIN = "demo (the practice's assistant, the EVV'er)"
 
 # The password policies of the seeds (config.example.toml shows them too); a config file may define its own.
 DEMO_POLICIES = {
@@ -88,25 +142,100 @@ def with_demo_policies(settings: Settings) -> Settings:
     return settings.replace(password_policies=missing) if missing else settings
 
 
+def born(age: int, today: date) -> date:
+    """A date of birth that makes someone `age` today (their birthday 100 days ago), whatever day the demo runs."""
+    anchor = today - timedelta(days=100)
+    try:
+        return anchor.replace(year=anchor.year - age)
+    except ValueError:  # 29 February, in a year without it
+        return date(anchor.year - age, 2, 28)
+
+
 def seed(app) -> dict[str, str]:
     """Create the demo users that are missing, with their second factor; a person still to be activated gets a
-    fresh link at every start. Returns what the banner adds for some people (email -> the activation link)."""
+    fresh link at every start. Then the people without a login and the delegations (issue 15), each made once;
+    a demo person's age is kept at every start. Returns what the banner adds for some people (email -> the
+    activation link)."""
     notes = {}
     with app.app_context():
+        now = clock.now()
+        today = AgeRules.from_settings().today(now)
         for person in DEMO_USERS:
             user = find_by_login(person.email)
             if user is None:
+                birth_date = born(person.age, today) if person.age is not None else person.birth_date
                 user = create_user(person.email, person.password, name=person.name, phone=person.phone,
                                    roles=list(person.roles), username=person.username,
-                                   date_of_birth=person.birth_date, email_verified=person.password is not None)
+                                   given_name=person.given_name,
+                                   family_name=_family_name(person.name, person.given_name),
+                                   date_of_birth=birth_date, email_verified=person.password is not None)
                 if person.factor:
                     factors.add_confirmed(user, person.factor, phone_number=person.phone, secret=DEMO_TOTP_SECRET)
                 user.must_change_password = person.temporary
+            elif person.age is not None:
+                _keep_age(user, person.age, today)
             if person.password is None and (user.password_hash is None or user.activation_pending):
                 portal = find_portal(person.portal) if person.portal else None
                 notes[person.email] = activation.send_link(user, client=portal, resend=True)
+        for principal in DEMO_PRINCIPALS:
+            found = _without_login(principal.name)
+            if found is None:
+                delegation.create_principal(principal.name, born(principal.age, today), DEMO_ADMIN, now,
+                                            given_name=principal.given_name,
+                                            family_name=_family_name(principal.name, principal.given_name))
+            else:
+                _keep_age(found, principal.age, today)
+        for item in DEMO_DELEGATIONS:
+            _grant(item, now)
         db.session.commit()
     return notes
+
+
+def _family_name(name: str, given_name: str | None) -> str | None:
+    if not given_name or not name.startswith(given_name):
+        return None
+    return name[len(given_name):].strip() or None
+
+
+def _keep_age(user: User, age: int, today: date) -> None:
+    """The ages the demo promises hold on any day: a date of birth a year behind moves along."""
+    if user.date_of_birth is None or age_on(user.date_of_birth, today) != age:
+        user.date_of_birth = born(age, today)
+
+
+def _without_login(name: str) -> User | None:
+    return db.session.scalar(select(User).where(User.name == name, User.no_login.is_(True)).order_by(User.id)
+                             .limit(1))
+
+
+def _demo_person(ref: str) -> User | None:
+    return find_by_login(ref) if "@" in ref else _without_login(ref)
+
+
+_EVIDENCE = "demo: identity and parenthood checked at the desk"
+
+
+def _grant(item: DemoDelegation, now) -> None:
+    """Make one demo delegation, once: if the two people have any delegation (an earlier start's, perhaps since
+    consented to or withdrawn while trying the demo), its story goes on as it is."""
+    delegate, principal = find_by_login(item.delegate), _demo_person(item.principal)
+    if delegate is None or principal is None or principal.date_of_birth is None \
+            or any(found.principal_id == principal.id for found in delegation.of_person(delegate)):
+        return
+    if item.story == CONTACT_PERSON:  # the EVV'er invites the daughter on the client's word; she accepts
+        invited = invitations.invite(principal, delegate.email, delegate.name or "", [item.portal], [],
+                                     invitations.FAMILY, now, admin=DEMO_ADMIN)
+        if invited is not None:
+            invitations.accept(invited, delegate, now)
+    elif item.story == ENDED_AT_ADULT_AGE:
+        # Granted at 13 with the child's signed consent; the 16th birthday ended it and the daily job said so.
+        rules = AgeRules.from_settings()
+        then = rules.start_of(birthday(principal.date_of_birth, rules.consent_from + 1))
+        granted = delegation.grant_parental(DEMO_ADMIN, delegate, principal, [item.portal], [], _EVIDENCE, then)
+        delegation.record_child_consent(granted, then, admin=DEMO_ADMIN, form="demo: consent form signed at 13")
+        delegation.expire(now)
+    else:  # PARENTAL: active at once under 12; AWAITING_CONSENT: pending until the child consents
+        delegation.grant_parental(DEMO_ADMIN, delegate, principal, [item.portal], [], _EVIDENCE, now)
 
 
 def describe(person: DemoPerson, notes: dict[str, str]) -> str:
@@ -137,8 +266,8 @@ DEMO_PORTALS = [
     PortalSpec("demo-patient", "Huisartsenpraktijk De Linde", "clients.patient", 1, "003",
                {"mfa": "required", "mfa_factors": ["sms", "totp"], "password_policy": "gp_practice",
                 "profile": {"organisation": "Huisartsenpraktijk De Linde", "accent_colour": "#1d6b4f",
-                            "activation_phone": "true", "activation_order": "phone_first"}},
-               ("patient@example.org",)),
+                            "activation_phone": "true", "activation_order": "phone_first", "delegation": "true"}},
+               ("patient@example.org", "anna@example.org", "anna+lotte@example.org", "anna+daan@example.org")),
     # Seed 000: professionals and end users, each with their own help address, spoken to as je; end users may
     # register.
     PortalSpec("demo-ordering", "Samen zorgen bestellen", "clients.ordering", 2, "000",
@@ -161,8 +290,9 @@ DEMO_PORTALS = [
                {"mfa": "every", "mfa_factors": ["sms"], "trusted_device_days": 0, "password_policy": "elderly_care",
                 "help_contact": "uw EVV'er (eerstverantwoordelijke verzorgende) of de teamleider",
                 "profile": {"organisation": "Zorggroep Avondrood", "accent_colour": "#8a3b5c",
-                            "sign_in_with": "username", "sms_prefix": "true", "reset_asks_username": "true"}},
-               ("h.jansen@example.org", "w.bakker@example.org")),
+                            "sign_in_with": "username", "sms_prefix": "true", "reset_asks_username": "true",
+                            "delegation": "true"}},
+               ("h.jansen@example.org", "w.bakker@example.org", "g.mulder@example.org", "ingrid.mulder@example.org")),
     # Seed 004 (spoken to as je): activation with the date of birth, a username, passwords of 12 characters with
     # a special one, a 6-letter code by e-mail (an authenticator app instead, if you like), "trust this computer
     # for a week".
@@ -322,6 +452,7 @@ def banner(settings, notes: dict[str, str], port: int, portals: list[DemoPortal]
     for portal in portals:
         lines.append(f"    {portal.name:28} {portal.url}   seed {portal.seed}")
         lines += [f"      {describe(person, notes)}" for person in portal.people]
+        lines += acting_lines(portal.client_id, issuer)
     lines += [
         f"  your account page (sign in here to try every second factor): {issuer}/account",
         *(f"      {describe(person, notes)}" for person in DEMO_USERS if person.email not in at_portals),
@@ -330,6 +461,32 @@ def banner(settings, notes: dict[str, str], port: int, portals: list[DemoPortal]
         f"    {command}",
         "  stop with Ctrl-C",
     ]
+    return lines
+
+
+_STORY_TEXT = {
+    PARENTAL: "parental, active: offered on the chooser",
+    AWAITING_CONSENT: "parental, waiting for {child}'s consent: not offered until {child} signs in at "
+                      "{issuer}/account/delegations and gives it",
+    ENDED_AT_ADULT_AGE: "parental, ended at the 16th birthday: never offered, shown as ended",
+    CONTACT_PERSON: "contact person (family), active: offered on the chooser",
+}
+
+
+def acting_lines(client_id: str, issuer: str) -> list[str]:
+    """The banner's lines on acting for someone else at this portal (issue 15): who for whom, and how it stands."""
+    names = {person.email: (person.name, person.given_name, person.age) for person in DEMO_USERS}
+    names |= {p.name: (p.name, p.given_name, p.age) for p in DEMO_PRINCIPALS}
+    here = [item for item in DEMO_DELEGATIONS if item.portal == client_id]
+    if not here:
+        return []
+    lines = [('      acting for someone else: sign in as the first person, choose the other on "Voor wie logt u in?" '
+              '(the portal\'s "Wissel van persoon" asks again):')]
+    for item in here:
+        delegate, (principal, given, age) = names[item.delegate][0], names[item.principal]
+        no_login = ", no login of their own" if item.principal not in {p.email for p in DEMO_USERS} else ""
+        story = _STORY_TEXT[item.story].format(child=given, issuer=issuer)
+        lines.append(f"        {delegate} for {principal} ({age}{no_login}): {story}")
     return lines
 
 

@@ -1,4 +1,7 @@
-"""Demo data for one patient, generated from their sub (the same every visit), and what they did, in memory."""
+"""Demo data for one patient, generated from their sub (the same every visit), and what they did, in memory.
+
+The practice knows a few demo patients by name (`KNOWN`: the children of `idp demo`, whose parent opens their
+records): their age and a record that suits it, instead of generated adult medicines."""
 
 from __future__ import annotations
 
@@ -68,8 +71,61 @@ class Patient:
     results: list[Result]
     questions: list[Question] = field(default_factory=list)
     requested: dict[str, date] = field(default_factory=dict)
+    born: date | None = None  # known for the patients of KNOWN only
 
 
+@dataclass(frozen=True)
+class Known:
+    """A demo patient the practice knows by name: age (the date of birth follows today), GP, the reason of the
+    next appointment, repeat medicines, and results (test, value, unit, reference, remark)."""
+
+    age: int
+    gp: str
+    reason: str
+    medicines: tuple[tuple[str, str], ...]
+    results: tuple[tuple[str, str, str, str, str], ...]
+
+
+NORMAL = "binnen de normaalwaarden"
+KNOWN = {
+    "Sem de Vries": Known(8, "dokter J. de Boer", "Controle na oorontsteking", (
+        ("Cetirizine drank 1 mg/ml", "1 keer per dag 5 ml, in het hooikoortsseizoen"),
+        ("Salbutamol aerosol 100 µg per dosis", "zo nodig 2 pufjes, met de voorzetkamer"),
+    ), (
+        ("Hemoglobine (Hb)", "7,4", "mmol/l", "7,0 – 9,0", NORMAL),
+        ("CRP", "4", "mg/l", "0 – 10", NORMAL),
+        ("Ferritine", "31", "µg/l", "15 – 80", NORMAL),
+    )),
+    "Lotte de Vries": Known(14, "dokter J. de Boer", "Gesprek over hoofdpijn", (
+        ("Paracetamol 500 mg", "zo nodig 1 tablet, hooguit 4 per dag"),
+    ), (
+        ("Hemoglobine (Hb)", "7,1", "mmol/l", "7,0 – 9,0", NORMAL),
+        ("Ferritine", "11", "µg/l", "15 – 80", "buiten de normaalwaarden; de huisarts bespreekt dit met u"),
+    )),
+    "Daan de Vries": Known(17, "dokter J. de Boer", "Controle acne", (
+        ("Doxycycline 100 mg", "1 keer per dag 1 tablet"),
+        ("Adapaleen crème 0,1%", "1 keer per dag 's avonds dun aanbrengen"),
+    ), (
+        ("ALAT (leverfunctie)", "21", "U/l", "0 – 45", NORMAL),
+    )),
+}
+
+
+def born(age: int, day: date) -> date:
+    """A date of birth that makes someone `age` on `day` (their birthday 100 days before), as `idp demo` does."""
+    anchor = day - timedelta(days=100)
+    try:
+        return anchor.replace(year=anchor.year - age)
+    except ValueError:  # 29 February, in a year without it
+        return date(anchor.year - age, 2, 28)
+
+
+def age_of(patient: Patient, day: date | None = None) -> int | None:
+    """Whole years on `day` (today), or None when the practice does not know the date of birth."""
+    if patient.born is None:
+        return None
+    day = day or today()
+    return day.year - patient.born.year - ((day.month, day.day) < (patient.born.month, patient.born.day))
 
 
 def working_days(start: date, count: int) -> list[date]:
@@ -86,8 +142,15 @@ def _at(day: date, hhmm: str) -> datetime:
     return datetime.combine(day, time(hour, minute), LOCAL_TIME)
 
 
-def generate(sub: str) -> Patient:
+def generate(sub: str, name: str | None = None) -> Patient:
     rng = seeded_rng("patient", sub)
+    if name in KNOWN:
+        known = KNOWN[name]
+        first = working_days(today(), rng.randint(3, 8))[-1]
+        on = today() - timedelta(weeks=3, days=rng.randint(0, 4))
+        return Patient(gp=known.gp, appointments=[Appointment(_at(first, rng.choice(TIMES)), known.gp, known.reason)],
+                       medicines=list(known.medicines), results=[Result(on, *result) for result in known.results],
+                       born=born(known.age, today()))
     gp = rng.choice(GPS)
     first = working_days(today(), rng.randint(3, 8))[-1]
     appointments = [Appointment(_at(first, rng.choice(TIMES)), gp, "Controle bloeddruk")]
@@ -126,10 +189,11 @@ class Store:
         self._lock = threading.Lock()
         self._patients: dict[str, Patient] = {}
 
-    def get(self, sub: str) -> Patient:
+    def get(self, sub: str, name: str | None = None) -> Patient:
+        """The patient of this sub; made at the first visit (a patient of KNOWN by their name)."""
         with self._lock:
             if sub not in self._patients:
-                self._patients[sub] = generate(sub)
+                self._patients[sub] = generate(sub, name)
             return self._patients[sub]
 
     def book(self, sub: str, slot_id: str, reason: str) -> Appointment | None:

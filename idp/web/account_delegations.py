@@ -1,6 +1,7 @@
 """The account page "Who may act for you" (issue 15 part 3): the delegations where the person is acted for,
-with Revoke; the invitation of a family member or contact person; and the delegations where the person acts
-for someone else, with Accept (an invitation) and Stop. Thin views over idp/delegation/invitations.py.
+with Revoke (and, for a child of 12 to 16, the consent a parent's access waits for); the invitation of a family
+member or contact person; and the delegations where the person acts for someone else, with Accept (an invitation)
+and Stop. Thin views over idp/delegation/invitations.py and own_consent.py.
 
 Inviting and revoking are changes like the others on the account pages: signed in, the password confirmed in
 the last minutes, CSRF-protected POSTs; a delegation id that is not the person's own changes nothing.
@@ -13,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from idp import clock
-from idp.delegation import invitations
+from idp.delegation import invitations, own_consent
 from idp.delegation.ages import AgeRules
 from idp.delegation.grants import ends_at, refusal
 from idp.errors import InvalidInput
@@ -61,8 +62,9 @@ def _page(user: User, *, error: str | None = None, typed: dict | None = None, st
     page = render_template(
         "accounts/delegations.html", user=user, now=now, error=error, typed=typed or {},
         mine=invitations.as_principal(user), theirs=invitations.as_delegate(user), portals=portals,
-        where=where, may_invite=invitations.may_invite(user, now),
-        adult_from=AgeRules.from_settings().adult_from, relations=invitations.RELATIONS,
+        where=where, may_invite=invitations.may_invite(user, now), awaits_consent=own_consent.awaits_consent,
+        adult_from=AgeRules.from_settings().adult_from, consent_from=AgeRules.from_settings().consent_from,
+        relations=invitations.RELATIONS,
         ends_at=ends_at, refusal=refusal, expires_at=invitations.expires_at, acceptable=invitations.acceptable,
         shown_name=invitations.shown_name, PENDING=d.PENDING, ACTIVE=d.ACTIVE, INVITATION=d.INVITATION)
     db.session.commit()  # the session's last use
@@ -121,6 +123,21 @@ def stop_delegation(user: User, delegation_id: int):
         return redirect(url_for("account.delegations"), 303)
     db.session.commit()
     flash(_("You no longer act for %(name)s.", name=ended.principal.name or ""), "done")
+    return redirect(url_for("account.delegations"), 303)
+
+
+@bp.post("/delegations/<int:delegation_id>/consent")
+@signed_in
+@fresh_password
+def consent_delegation(user: User, delegation_id: int):
+    given = own_consent.give(user, delegation_id, clock.now())
+    if given is None:  # not this person's, or not waiting for their consent: nothing changes
+        db.session.rollback()
+        flash(_("There is no such request for your consent. Nothing has been changed."), "error")
+        return redirect(url_for("account.delegations"), 303)
+    db.session.commit()
+    flash(_("%(name)s can now act for you. You can withdraw this at any time on this page.",
+            name=invitations.shown_name(given)), "done")
     return redirect(url_for("account.delegations"), 303)
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.clients.conftest import (  # noqa: F401  (fixtures shared with tests/clients)
     PASSWORD,
+    delegating_portal,
+    family,
     make_person,
     ordering_portal,
     ordering_portal_without_mfa,

@@ -272,3 +272,55 @@ def make_person(provider):
         return Patient(email, phone, name, sub)
 
     return make
+
+
+# --- acting for someone else at the patient portal (issue 15) -----------------------------------------------
+
+@dataclass
+class Family:
+    parent: Patient
+    child_sub: str
+    child_delegation: int  # the chooser's value for the child
+
+
+@pytest.fixture(scope="session")
+def delegating_portal(provider) -> RunningPortal:
+    """The patient portal as `idp demo` registers it: its profile offers delegation (seed 003's children)."""
+    running, server = start_demo_portal(provider, "demo-patient")
+    yield running
+    server.stop()
+
+
+@pytest.fixture
+def family(provider, delegating_portal, make_person) -> Family:
+    """Anna de Vries (an SMS factor) and her son Sem, 8 today, without a login of his own: she may act for him at
+    the delegating patient portal (the parental rule, active at once under 12)."""
+    from idp import clock
+    from idp.accounts.users import find_by_login
+    from idp.delegation import AgeRules, create_principal, grant_parental
+    from idp.demo import born
+    from idp.extensions import db
+
+    parent = make_person(sms=True, name="Anna de Vries")
+    with provider.app.app_context():
+        now = clock.now()
+        sem = create_principal("Sem de Vries", born(8, AgeRules.from_settings().today(now)), "test-assistant", now,
+                               given_name="Sem", family_name="de Vries")
+        granted = grant_parental("test-assistant", find_by_login(parent.email), sem, [delegating_portal.client_id],
+                                 [], "passport and birth certificate seen at the desk", now)
+        db.session.commit()
+        child_sub, delegation_id = sem.sub, granted.id
+        db.session.remove()
+    return Family(parent, child_sub, delegation_id)
+
+
+def sign_in_choosing(http: requests.Session, provider: LiveProvider, portal: RunningPortal, person: Patient,
+                     choice: str, page: requests.Response | None = None) -> requests.Response:
+    """Sign in at the portal as `person` (password, SMS code) and pick `choice` on the "for whom?" page: "self" or
+    a delegation id. `page`: a page of the provider already open (after "Wissel van persoon")."""
+    page = page if page is not None else http.get(portal.url + "/login", timeout=10)
+    return walk(http, provider, portal, page, {
+        "password": lambda _: {"username": person.email, "password": PASSWORD},
+        "second_factor": lambda _: {"code": latest_code(provider.app, person.phone)},
+        "choose_person": lambda _: {"person": choice},
+    })

@@ -10,7 +10,7 @@ import pytest
 import requests
 from flask import session
 
-from clients.common import SignInRequest, how_signed_in
+from clients.common import SignInRequest, actor_of, first_name, how_signed_in
 from clients.ordering.roles import ACR_MFA
 from tests.clients.conftest import RunningPortal, sign_in
 
@@ -27,6 +27,31 @@ from tests.clients.conftest import RunningPortal, sign_in
 ])
 def test_how_signed_in_in_words(amr, words):
     assert how_signed_in(amr) == words
+
+
+@pytest.mark.parametrize(("claims", "actor"), [
+    ({"sub": "child", "act": {"sub": "parent", "name": "Anna de Vries"}}, {"sub": "parent", "name": "Anna de Vries"}),
+    ({"sub": "child", "act": {"sub": "parent"}}, {"sub": "parent", "name": ""}),  # a name is optional (RFC 8693)
+    ({"sub": "child", "act": {"sub": "parent", "name": ["x"]}}, {"sub": "parent", "name": ""}),
+    ({"sub": "me"}, None),
+    ({"sub": "me", "act": None}, None),
+    ({"sub": "me", "act": "parent"}, None),  # not an object: nobody acts
+    ({"sub": "me", "act": {"name": "Anna"}}, None),  # no actor's sub: nobody acts
+    ({"sub": "me", "act": {"sub": ""}}, None),
+    (None, None),
+])
+def test_who_acts_is_read_from_the_act_claim_only_when_it_names_someone(claims, actor):
+    assert actor_of(claims) == actor
+
+
+@pytest.mark.parametrize(("claims", "shown"), [
+    ({"given_name": "Sem", "name": "Sem de Vries"}, "Sem"),
+    ({"name": "Sem de Vries"}, "Sem"),
+    ({"given_name": " ", "name": "Lotte de Vries"}, "Lotte"),
+    ({}, ""),
+])
+def test_whose_record_is_named_by_the_given_name(claims, shown):
+    assert first_name(claims) == shown
 
 
 # --- a portal's own check at sign-in (on_sign_in), against the live provider ----------------------------

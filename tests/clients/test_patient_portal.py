@@ -12,7 +12,15 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from clients.backchannel import EVENT as BACKCHANNEL_EVENT
-from tests.clients.conftest import csrf_token, logout_token, path_of, portal_signed_in, session_of, sign_in
+from tests.clients.conftest import (
+    csrf_token,
+    logout_token,
+    path_of,
+    portal_signed_in,
+    session_of,
+    sign_in,
+    sign_in_choosing,
+)
 from tests.conformance.forge import tamper_payload
 from tests.helpers import query as query_of
 
@@ -177,3 +185,108 @@ def test_the_portal_refuses_a_callback_with_a_wrong_state(provider, portal, pati
     assert refused.status_code == 400 and "Inloggen is niet gelukt" in refused.text
     assert not portal_signed_in(http, portal)
     assert requests.get(portal.url + "/callback", params={"code": "x", "state": "y"}, timeout=10).status_code == 400
+
+
+# --- acting for someone else (issue 15): the banner, the child's record, "Wissel van persoon" -------------------
+
+BANNER = "U bekijkt het dossier van"
+
+
+def text_of(html: str) -> str:
+    """The page's words as a person reads them (tags gone, spaces folded)."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_a_parent_acting_for_her_child_sees_his_record_under_a_banner_never_her_own(
+        provider, delegating_portal, family):
+    http = requests.Session()
+    home = sign_in_choosing(http, provider, delegating_portal, family.parent, str(family.child_delegation))
+
+    assert home.stages == ["password", "second_factor", "choose_person"]
+    assert path_of(home.url) == "/overzicht"
+    shown = text_of(home.text)
+    assert "U bekijkt het dossier van Sem (8) — ingelogd als Anna de Vries" in shown
+    assert "Dossier van Sem de Vries" in shown and "Goedendag" not in shown
+    assert "Ingelogd als Anna de Vries" in shown and "Wissel van persoon" in shown
+    kept = session_of(http, delegating_portal)
+    assert kept["sub"] == family.child_sub and kept["act"]["sub"] == family.parent.sub
+    assert kept["email"] is None  # Sem has no address of his own, and Anna's is not his
+
+    store = delegating_portal.app.extensions["patient_store"]
+    child, parent = store.get(family.child_sub), store.get(family.parent.sub)
+    repeats = text_of(http.get(delegating_portal.url + "/herhaalrecepten", timeout=10).text)
+    assert "Cetirizine drank 1 mg/ml" in repeats and BANNER in repeats
+    assert not {name for name, _ in child.medicines} & {name for name, _ in parent.medicines}  # (the test can tell)
+    assert not any(name in repeats for name, _ in parent.medicines)  # the parent's own record is never shown
+    results = text_of(http.get(delegating_portal.url + "/uitslagen", timeout=10).text)
+    assert all(r.test in results for r in child.results) and "Ferritine" in results
+
+
+def test_what_a_parent_does_for_her_child_lands_in_his_record(provider, delegating_portal, family):
+    http = requests.Session()
+    sign_in_choosing(http, provider, delegating_portal, family.parent, str(family.child_delegation))
+    page = http.get(delegating_portal.url + "/vraag", timeout=10)
+    sent = http.post(delegating_portal.url + "/vraag", timeout=10, data={
+        "csrf_token": csrf_token(page.text), "subject": "Oorpijn", "text": "Sem heeft weer oorpijn."})
+    assert sent.status_code == 200 and "Sem heeft weer oorpijn." in sent.text
+
+    store = delegating_portal.app.extensions["patient_store"]
+    assert [q.text for q in store.get(family.child_sub).questions] == ["Sem heeft weer oorpijn."]
+    assert store.get(family.parent.sub).questions == []
+
+
+def test_switching_back_to_herself_shows_her_own_record_and_no_banner(provider, delegating_portal, family):
+    http = requests.Session()
+    home = sign_in_choosing(http, provider, delegating_portal, family.parent, str(family.child_delegation))
+
+    switch = http.post(delegating_portal.url + "/wissel-van-persoon", data={"csrf_token": csrf_token(home.text)},
+                       allow_redirects=False, timeout=10)
+    assert switch.status_code == 302
+    asked = query_of(switch.headers["Location"])
+    assert switch.headers["Location"].startswith(provider.issuer) and asked["prompt"] == "select_account"
+    chooser = http.get(switch.headers["Location"], timeout=10)
+    own = sign_in_choosing(http, provider, delegating_portal, family.parent, "self", page=chooser)
+
+    assert own.stages == ["choose_person"]  # no password again: the provider's session stands
+    shown = text_of(own.text)
+    assert "Goedendag, Anna de Vries" in shown and BANNER not in shown and "Sem" not in shown
+    assert "Wissel van persoon" in shown  # she can go back to Sem without signing out
+    kept = session_of(http, delegating_portal)
+    assert kept["sub"] == family.parent.sub and kept["act"] is None and kept["email"] == family.parent.email
+    repeats = text_of(http.get(delegating_portal.url + "/herhaalrecepten", timeout=10).text)
+    parent = delegating_portal.app.extensions["patient_store"].get(family.parent.sub)
+    assert all(name in repeats for name, _ in parent.medicines) and "Cetirizine" not in repeats
+
+
+def test_a_patient_for_herself_sees_no_banner_and_no_switch(provider, portal, patient):
+    http = requests.Session()
+    home = sign_in(http, provider, portal, patient)
+    shown = text_of(home.text)
+    assert "Goedendag, Petra Patiënt" in shown
+    assert BANNER not in shown and "Wissel van persoon" not in shown
+    assert session_of(http, portal)["act"] is None
+
+
+def test_switching_needs_the_form_token_and_a_signed_in_person(provider, delegating_portal, family):
+    anonymous = requests.Session()
+    out = anonymous.post(delegating_portal.url + "/wissel-van-persoon", data={"csrf_token": ""},
+                         allow_redirects=False, timeout=10)
+    assert out.status_code == 400 and "location" not in out.headers  # no sign-in started for nobody
+
+    http = requests.Session()
+    sign_in_choosing(http, provider, delegating_portal, family.parent, str(family.child_delegation))
+    forged = http.post(delegating_portal.url + "/wissel-van-persoon", data={"csrf_token": "forged"},
+                       allow_redirects=False, timeout=10)
+    assert forged.status_code == 400 and "location" not in forged.headers
+    assert session_of(http, delegating_portal)["sub"] == family.child_sub  # nothing changed
+
+
+def test_the_practice_knows_the_demo_children_at_the_ages_idp_demo_gives_them():
+    from clients.patient.demo import KNOWN, MEDICINES, age_of, generate
+    from idp.demo import DEMO_PRINCIPALS, DEMO_USERS
+
+    ages = {p.name: p.age for p in DEMO_USERS if p.age is not None} | {p.name: p.age for p in DEMO_PRINCIPALS}
+    assert set(KNOWN) == {"Sem de Vries", "Lotte de Vries", "Daan de Vries"}
+    for name, known in KNOWN.items():
+        assert ages[name] == known.age == age_of(generate("some-sub", name))
+        assert not {m for m, _ in known.medicines} & {m for m, _ in MEDICINES}  # never an adult's generated record

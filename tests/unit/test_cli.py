@@ -589,6 +589,42 @@ def sign_in_at_portal(base: str, portal: dict, email: str, password: str) -> dic
 DEMO_PORTALS = ["demo-patient", "demo-ordering", "demo-business", "demo-elderly", "demo-ggz"]
 
 
+def sms_code_in_inbox(base: str, phone: str) -> str:
+    """The code of the newest SMS to this number in the demo's development inbox (newest first)."""
+    inbox = requests.get(base + "/dev/inbox", timeout=10).text
+    for article in inbox.split("<article")[1:]:
+        if phone in article:  # only a text message goes to a phone number
+            return re.search(r"<code>([^<]+)</code>", article).group(1)
+    raise AssertionError(f"no SMS to {phone} in the inbox")
+
+
+def sign_in_at_demo(base: str, start: str, login: str, password: str, phone: str
+                    ) -> tuple[requests.Session, requests.Response]:
+    """A demo person opens `start` (a demo portal's /login, or the account pages) and signs in (password, SMS
+    code): the page they reach next (the "for whom?" page, for someone who may act for others there)."""
+    browser = requests.Session()
+    page = browser.get(start, timeout=10)
+    assert 'value="password"' in page.text, page.url
+    page = browser.post(page.url, timeout=30, data={"csrf_token": csrf_token(page.text), "stage": "password",
+                                                    "username": login, "password": password})
+    assert 'value="second_factor"' in page.text, page.text[-500:]
+    page = browser.post(page.url, timeout=30, data={"csrf_token": csrf_token(page.text), "stage": "second_factor",
+                                                    "code": sms_code_in_inbox(base, phone)})
+    return browser, page
+
+
+def known_by(user: dict) -> str:
+    """A demo person's e-mail address; the name of one without a login (their address is made of their sub)."""
+    return user["name"] if user["email"].endswith("@no-login.invalid") else user["email"]
+
+
+def age_today(born: str) -> int:
+    from idp.delegation.ages import AgeRules, age_on
+
+    rules = AgeRules()
+    return age_on(datetime.fromisoformat(born).date(), rules.today(datetime.now(UTC)))
+
+
 @pytest.mark.parametrize(("port", "said"), [
     ("5058", "browsers refuse to open port 5060"),  # the business portal would be on 5061, the ordering on 5060
     ("6000", "browsers refuse to open port 6000"),
@@ -628,14 +664,63 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
     assert tokens["id_token"] and tokens["access_token"]
 
     demo_db = {"IDP_SERVER_DEV_MODE": "true", "IDP_DATABASE_URL": "sqlite:///demo.sqlite", **env}
-    first = {u["email"]: u["sub"] for u in ok_json(demo_db, "users", "list")}
-    assert len(first) == 9
+    first = {known_by(u): u["sub"] for u in ok_json(demo_db, "users", "list")}
+    assert len(first) == 15  # 14 who sign in, and Sem, who has no login of his own
+
+    # Issue 15: acting for someone else. The banner names the people; the ages hold whatever day it runs.
+    assert f"{'anna@example.org':30} Kastanje-2026" in printed and f"{'imulder':30} Kievit-58" in printed
+    assert "Anna de Vries for Sem de Vries (8, no login of their own): parental, active" in printed
+    assert "Ingrid Mulder for Gerrit Mulder (86): contact person (family), active" in printed
+    stories = {(d["delegate_name"], d["principal_name"]): d for d in ok_json(demo_db, "delegations", "list")}
+    assert {who: (d["status"], age_today(d["principal_born"])) for who, d in stories.items()} == {
+        ("Anna de Vries", "Sem de Vries"): ("active", 8),
+        ("Anna de Vries", "Lotte de Vries"): ("pending", 14),  # waiting for Lotte's consent
+        ("Anna de Vries", "Daan de Vries"): ("expired", 17),  # ended at his 16th birthday
+        ("Ingrid Mulder", "Gerrit Mulder"): ("active", 86),
+    }
+    assert stories["Anna de Vries", "Lotte de Vries"]["not_usable_because"] == "child_consent_needed"
+    assert stories["Anna de Vries", "Sem de Vries"]["principal_no_login"] is True
+    # At the demo patient portal Anna's chooser offers Sem (8), not Lotte before her consent, never Daan.
+    patient_portal = f"http://127.0.0.1:{port + 1}"
+    browser, chooser = sign_in_at_demo(base, patient_portal + "/login", "anna@example.org", "Kastanje-2026",
+                                       "+31612345685")
+    assert 'value="choose_person"' in chooser.text
+    offered = re.findall(r'name="person" value="([^"]+)"[^>]*>\s*([^<]+?)\s*</button>', chooser.text)
+    assert [name for _, name in offered] == ["Mijzelf (Anna de Vries)", "Sem de Vries (8 jaar)"]
+    sem = next(value for value, name in offered if name.startswith("Sem"))
+    portal_page = browser.post(chooser.url, timeout=30, data={"csrf_token": csrf_token(chooser.text),
+                                                              "stage": "choose_person", "person": sem})
+    assert portal_page.url == f"http://127.0.0.1:{port + 1}/overzicht"
+    shown = " ".join(re.sub(r"<[^>]+>", " ", portal_page.text).split())
+    assert "U bekijkt het dossier van Sem (8) — ingelogd als Anna de Vries" in shown and "Cetirizine" not in shown
+    assert "Dossier van Sem de Vries" in shown
+    # Lotte (14) signs in herself at the patient portal: her own record, nobody to choose.
+    _, lotte = sign_in_at_demo(base, patient_portal + "/login", "anna+lotte@example.org", "Fietsbel-2026",
+                               "+31612345686")
+    assert lotte.url == patient_portal + "/overzicht" and "Goedendag, Lotte de Vries" in lotte.text
+    # ... and on her account page gives her consent; then her mother's chooser offers her too.
+    lotte_browser, account = sign_in_at_demo(base, base + "/account/delegations", "anna+lotte@example.org",
+                                             "Fietsbel-2026", "+31612345686")
+    lotte_id = stories["Anna de Vries", "Lotte de Vries"]["id"]
+    assert f"/account/delegations/{lotte_id}/consent" in account.text
+    given = lotte_browser.post(f"{base}/account/delegations/{lotte_id}/consent", timeout=30, data={
+        "csrf_token": csrf_token(account.text), "password": "Fietsbel-2026"})
+    assert "Anna de Vries kan nu namens u handelen" in given.text
+    switched = browser.post(patient_portal + "/wissel-van-persoon", timeout=30,
+                            data={"csrf_token": csrf_token(portal_page.text)})
+    offered = re.findall(r'name="person" value="[^"]+"[^>]*>\s*([^<]+?)\s*</button>', switched.text)
+    assert offered == ["Mijzelf (Anna de Vries)", "Lotte de Vries (14 jaar)", "Sem de Vries (8 jaar)"]
     demo.stop()
 
     again = servers(env, ["demo", "--port", str(port)], tmp_path, port)
     assert again.wait_until_up().status_code == 200
-    assert {u["email"]: u["sub"] for u in ok_json(demo_db, "users", "list")} == first
-    assert [c["client_id"] for c in ok_json(demo_db, "clients", "list")] == [*DEMO_PORTALS, portal["client_id"]]
+    assert {known_by(u): u["sub"] for u in ok_json(demo_db, "users", "list")} == first
+    # The delegations are made once: the same four after a restart, as they stood (Lotte's consent kept).
+    assert {(d["principal_name"], d["id"], d["status"]) for d in ok_json(demo_db, "delegations", "list")} == \
+        {(name, d["id"], "active" if name == "Lotte de Vries" else d["status"]) for (_, name), d in stories.items()}
+    # (idp-account: the account pages' own client, registered when Lotte first signed in there)
+    assert [c["client_id"] for c in ok_json(demo_db, "clients", "list")] == [*DEMO_PORTALS, portal["client_id"],
+                                                                              "idp-account"]
     # Each demo portal keeps its seed's profile across starts (issue 14): the insurer asks an SMS code at every
     # sign-in and never receives the phone number; every portal leads back to its own /login.
     business = ok_json(demo_db, "clients", "show", "demo-business")
@@ -648,7 +733,7 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
 
     reset = servers(env, ["demo", "--port", str(port), "--reset"], tmp_path, port)
     assert reset.wait_until_up().status_code == 200
-    afresh = {u["email"]: u["sub"] for u in ok_json(demo_db, "users", "list")}
+    afresh = {known_by(u): u["sub"] for u in ok_json(demo_db, "users", "list")}
     assert set(afresh) == set(first) and not set(afresh.values()) & set(first.values())
     assert [c["client_id"] for c in ok_json(demo_db, "clients", "list")] == DEMO_PORTALS
 

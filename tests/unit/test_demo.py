@@ -92,8 +92,9 @@ def test_a_restart_brings_a_changed_demo_portal_back_to_the_demos_options(app):
 def test_the_demo_people_are_made_as_their_seeds_say_and_kept(app):
     register_portals(app, 5000)
     notes = seed(app)
-    users = {u.email: u for u in db.session.scalars(select(User))}
+    users = {u.email: u for u in db.session.scalars(select(User)) if not u.no_login}
     assert {p.email for p in DEMO_USERS} == set(users)
+    assert [u.name for u in db.session.scalars(select(User).where(User.no_login.is_(True)))] == ["Sem de Vries"]
     wilma, mila, henk = users["w.bakker@example.org"], users["mila@example.org"], users["h.jansen@example.org"]
     assert wilma.must_change_password and wilma.username == "wbakker"
     assert henk.username == "hjansen" and not henk.must_change_password and henk.phone_verified
@@ -105,7 +106,8 @@ def test_the_demo_people_are_made_as_their_seeds_say_and_kept(app):
     assert link.client_id == get("demo-ggz").client_id  # the link belongs to Mijn Helder
 
     again = seed(app)  # a restart keeps everyone and gives Mila a fresh link (the earlier one stops working)
-    assert {u.email: u.id for u in db.session.scalars(select(User))} == {e: u.id for e, u in users.items()}
+    assert {u.email: u.id for u in db.session.scalars(select(User)) if not u.no_login} == {
+        e: u.id for e, u in users.items()}
     assert again["mila@example.org"] != notes["mila@example.org"]
 
 
@@ -126,3 +128,61 @@ def test_the_banner_prints_all_five_portals_with_their_people(app, settings):
     assert "seed 002" in lines[avondrood] and "seed 004" in lines[helder]
     assert "parent@example.org" in printed  # not at a portal: listed under the account page
     assert demo.DEMO_TOTP_SECRET in printed
+
+
+# --- issue 15: acting for someone else -------------------------------------------------------------------------
+
+def stories() -> dict[tuple[str, str], tuple[str, int]]:
+    """(delegate, principal) -> (status, the principal's age today) of every delegation in the database."""
+    from idp import clock
+    from idp.delegation.ages import AgeRules, age_on
+    from idp.models import Delegation
+
+    db.session.expire_all()  # seed works in an app context (a database session) of its own
+    today = AgeRules.from_settings().today(clock.now())
+    return {(x.delegate.name, x.principal.name): (x.status, age_on(x.principal.date_of_birth, today))
+            for x in db.session.scalars(select(Delegation))}
+
+
+def test_the_families_are_made_once_with_their_ages_and_keep_them_a_year_later(app, frozen, time_machine):
+    from datetime import timedelta
+
+    from idp import clock
+    from idp.delegation import principals_of
+    from idp.models import Delegation
+
+    register_portals(app, 5000)
+    seed(app)
+    told = {
+        ("Anna de Vries", "Sem de Vries"): ("active", 8),
+        ("Anna de Vries", "Lotte de Vries"): ("pending", 14),
+        ("Anna de Vries", "Daan de Vries"): ("expired", 17),
+        ("Ingrid Mulder", "Gerrit Mulder"): ("active", 86),
+    }
+    assert stories() == told
+    anna = db.session.scalar(select(User).where(User.email == "anna@example.org"))
+    assert [x.principal.name for x in principals_of(anna, "demo-patient", clock.now())] == ["Sem de Vries"]
+    ingrid = db.session.scalar(select(User).where(User.username == "imulder"))
+    assert [x.principal.name for x in principals_of(ingrid, "demo-elderly", clock.now())] == ["Gerrit Mulder"]
+    sem = db.session.scalar(select(User).where(User.name == "Sem de Vries"))
+    assert (sem.no_login, sem.given_name, sem.family_name) == (True, "Sem", "de Vries")
+    ids = {x.id for x in db.session.scalars(select(Delegation))}
+
+    time_machine.shift(timedelta(days=400))  # the demo database kept for more than a year, then started again
+    seed(app)
+    assert {x.id for x in db.session.scalars(select(Delegation))} == ids  # nothing made twice
+    assert stories() == told  # the ages the banner promises still hold
+    assert [x.principal.name for x in principals_of(anna, "demo-patient", clock.now())] == ["Sem de Vries"]
+
+
+def test_the_banner_tells_who_acts_for_whom_and_how_it_stands(app, settings):
+    portals = register_portals(app, 5000)
+    printed = "\n".join(banner(settings, seed(app), 5000, portals))
+    lines = printed.splitlines()
+    linde = next(i for i, line in enumerate(lines) if "Huisartsenpraktijk De Linde" in line)
+    assert [line.split()[0] for line in lines[linde + 1:linde + 5]] == [
+        "patient@example.org", "anna@example.org", "anna+lotte@example.org", "anna+daan@example.org"]
+    assert "Anna de Vries for Sem de Vries (8, no login of their own): parental, active" in printed
+    assert "Anna de Vries for Lotte de Vries (14): parental, waiting for Lotte's consent" in printed
+    assert "Anna de Vries for Daan de Vries (17): parental, ended at the 16th birthday" in printed
+    assert "Ingrid Mulder for Gerrit Mulder (86): contact person (family), active" in printed
