@@ -292,6 +292,7 @@ def test_signed_in_for_her_mother_the_daughter_sees_for_whom_and_her_mothers_dat
     page = text(home.text)
     assert "U bent ingelogd namens Truus Jansen." in page
     assert "U bent Els de Boer en u ziet hier de gegevens van Truus Jansen." in page
+    assert '<a href="/login">Opnieuw inloggen voor uzelf of iemand anders</a>' in home.text  # the chooser again
     assert "Ingelogd als Els de Boer (namens Truus Jansen)" in page
     evver = avondrood_with_contacts.app.extensions["elderly_store"].get(truus["sub"]).evver
     assert f"De eerstverantwoordelijke verzorgende (EVV'er) van Truus Jansen is {evver}" in page
