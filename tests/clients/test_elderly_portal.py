@@ -311,3 +311,17 @@ def test_a_portal_without_delegation_shows_no_contact_persons(provider, avondroo
     home = _sign_in(requests.Session(), provider, avondrood, truus)
     assert "Goedendag, Truus Jansen" in home.text
     assert "Wie kan namens u meekijken" not in home.text and "/account/delegations" not in home.text
+
+
+def test_a_surprising_token_shows_only_what_has_the_documented_shape():
+    from clients.elderly.contacts import MAX_LISTED, actor, contact_persons
+
+    assert contact_persons({}) is None and contact_persons({"delegates": "Els"}) is None  # not sent: no section
+    odd = [1, {"name": " "}, {"name": "Wim", "status": "revoked"}, {"name": 7, "status": "active"},
+           {"name": "Els", "status": "active", "since": "gisteren", "until": True, "relation": "baas"}]
+    assert contact_persons({"delegates": odd}) == [
+        {"name": "Els", "relation": "", "since": None, "until": None, "pending": False}]
+    many = [{"name": f"Persoon {n}", "status": "pending"} for n in range(MAX_LISTED + 5)]
+    assert len(contact_persons({"delegates": many})) == MAX_LISTED  # the session is a cookie
+    assert actor({"act": {"sub": ""}}) is None and actor({"act": "Els"}) is None and actor({}) is None
+    assert actor({"act": {"sub": "abc", "name": 3}}) == {"sub": "abc", "name": ""}
