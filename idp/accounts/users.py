@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from idp import clock, sessions
 from idp.audit import EventTag, record
@@ -119,7 +119,10 @@ def find_by_login(login: str, *, by: str = "either") -> User | None:
     if not login or len(login) > MAX_LOGIN:
         return None
     by_email, by_username = func.lower(User.email) == login.lower(), func.lower(User.username) == login.lower()
-    match = {"email": by_email, "username": by_username}.get(by, or_(by_email, by_username))
+    # Someone without a username (a contact person invited by e-mail) signs in by e-mail address everywhere,
+    # as login_name tells them, also at a portal that signs its own clients in by username.
+    no_username_but_email = and_(User.username.is_(None), by_email)
+    match = {"email": by_email, "username": or_(by_username, no_username_but_email)}.get(by, or_(by_email, by_username))
     return db.session.scalar(select(User).where(match))
 
 

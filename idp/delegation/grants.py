@@ -95,6 +95,16 @@ def principals_of(delegate: User, client_id: str, now: datetime) -> list[Delegat
     return sorted(found.values(), key=lambda x: ((x.principal.name or "").casefold(), x.principal_id))
 
 
+def delegates_of(principal: User, client_id: str, now: datetime) -> list[Delegation]:
+    """Who may act for this person at this portal now (the reverse of `principals_of`): one usable delegation
+    per delegate, by name. The same `refusal` decides, so revoked, ended, expired and the 16th birthday hold."""
+    found: dict[int, Delegation] = {}
+    for delegation in _live(principal_id=principal.id):
+        if delegation.delegate_id not in found and refusal(delegation, now, client_id=client_id) is None:
+            found[delegation.delegate_id] = delegation
+    return sorted(found.values(), key=lambda x: ((x.delegate.name or "").casefold(), x.delegate_id))
+
+
 def allows_delegation(client_id: str) -> bool:
     client = registry.find(client_id)
     return client is not None and profile.of(client).delegation

@@ -25,6 +25,7 @@ from idp.delegation.grants import (
     _optional,
     _text,
     _who,
+    allows_delegation,
     audit_both,
     has_address,
     revoke,
@@ -65,6 +66,26 @@ def shown_name(delegation: Delegation) -> str:
     if delegation.basis == d.INVITATION:
         return invited_name(delegation) or delegation.delegate.email
     return delegation.delegate.name or delegation.delegate.email
+
+
+def relation_of(delegation: Delegation) -> str | None:
+    """The relation the client recorded when inviting (FAMILY or CONTACT_PERSON); None for other bases."""
+    if delegation.basis == d.INVITATION and delegation.reason in RELATIONS:
+        return delegation.reason
+    return None
+
+
+def open_for(principal: User, client_id: str, now: datetime) -> list[Delegation]:
+    """The client's invitations still to be accepted that, once accepted, could be used at this portal (a portal
+    the invitation names, or none named; the portal offers delegation), by the name the client typed."""
+    if not allows_delegation(client_id):
+        return []
+    found = db.session.scalars(select(Delegation).where(
+        Delegation.principal_id == principal.id, Delegation.basis == d.INVITATION,
+        Delegation.status == d.PENDING).order_by(Delegation.id)).all()
+    usable_here = [x for x in found if acceptable(x, now) and (not x.portals or client_id in x.portals)
+                   and x.delegate.disabled_at is None]
+    return sorted(usable_here, key=lambda x: (invited_name(x).casefold(), x.id))
 
 
 def may_invite(principal: User, now: datetime) -> bool:

@@ -14,6 +14,11 @@ from idp.runtime import crypto
 ACCOUNT_CLIENT_ID = "idp-account"  # the provider's own account pages, a client of itself (idp/accounts/entry.py)
 
 
+# The scopes every portal may ask; what each gives is its profile's to decide (the `delegates` claim of the
+# delegations scope only where it offers delegation).
+PORTAL_SCOPE = "openid profile email phone roles delegations offline_access"
+
+
 class Client(db.Model, ClientMixin):
     """A portal (or service) registered to use the provider."""
     __tablename__ = "client"
@@ -31,7 +36,7 @@ class Client(db.Model, ClientMixin):
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(1000))
     grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
-    scope: Mapped[str] = mapped_column(String(500), default="openid profile email phone roles offline_access")
+    scope: Mapped[str] = mapped_column(String(500), default=PORTAL_SCOPE)
     first_party: Mapped[bool] = mapped_column(default=False)
     public: Mapped[bool] = mapped_column(default=False)
     id_token_alg: Mapped[str] = mapped_column(String(10), default="RS256")

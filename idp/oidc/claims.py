@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
 from authlib.oauth2.rfc6749 import OAuth2Request
@@ -13,12 +14,14 @@ from joserfc.jwk import KeySet
 
 from idp import clock
 from idp.accounts.users import phone_of
+from idp.delegation import invitations
 from idp.delegation.acting import still_usable
+from idp.delegation.grants import delegates_of, ends_at
 from idp.models import AuthorizationCode, Client, Delegation, Token, User
 from idp.portals import profile
 from idp.runtime import keyring, settings
 
-SCOPES = ("openid", "profile", "email", "phone", "roles", "offline_access")
+SCOPES = ("openid", "profile", "email", "phone", "roles", profile.DELEGATIONS, "offline_access")
 
 
 class Claims(UserInfo):  # type: ignore[misc]  # Authlib is untyped
@@ -56,7 +59,13 @@ def subject_claims(user: User, scope: str, client: Client | None, acting_for: De
     claim `act` names who acts: the delegate's sub, and their name for the portal to show (§4.1 allows more
     claims in act)."""
     if acting_for is None:
-        return user_claims(user, scope, phone_of(user), client)
+        claims = user_claims(user, scope, phone_of(user), client)
+        if profile.DELEGATIONS in (scope or "").split() and client is not None \
+                and profile.may_receive(client, "delegates"):
+            claims["delegates"] = delegates(user, client, clock.now())
+        return claims
+    # Who else may act for the principal is theirs to know and manage (/account/delegations): never told to
+    # someone acting for them, whatever the delegation's scopes.
     principal = acting_for.principal
     claims = user_claims(principal, scope, phone_of(principal), client)
     if principal.no_login:
@@ -73,6 +82,34 @@ def actor(acting_for: Delegation) -> dict[str, object]:
     if delegate.name:
         claims["name"] = delegate.name
     return claims
+
+
+def delegates(principal: User, client: Client, now: datetime) -> list[dict[str, object]]:
+    """The `delegates` claim (scope `delegations`): who may act for this person at this portal now, then the
+    invitations still open that would count here once accepted (status pending; no sub: an invited address
+    must not tell whether it had an account). Times are seconds since the epoch, like the other time claims."""
+    listed: list[dict[str, object]] = []
+    for delegation in delegates_of(principal, client.client_id, now):
+        delegate = delegation.delegate
+        entry: dict[str, object] = {"sub": delegate.sub, "name": delegate.name or invitations.shown_name(delegation)}
+        entry.update(_relation(delegation))
+        entry["since"] = clock.timestamp(delegation.valid_from)
+        until = ends_at(delegation)
+        if until is not None:
+            entry["until"] = clock.timestamp(until)
+        entry["status"] = "active"
+        listed.append(entry)
+    for invitation in invitations.open_for(principal, client.client_id, now):
+        entry = {"name": invitations.invited_name(invitation), **_relation(invitation),
+                 "since": clock.timestamp(invitation.created_at),
+                 "until": clock.timestamp(invitations.expires_at(invitation)), "status": "pending"}
+        listed.append(entry)
+    return listed
+
+
+def _relation(delegation: Delegation) -> dict[str, object]:
+    relation = invitations.relation_of(delegation)
+    return {"relation": relation.replace(" ", "_")} if relation else {}
 
 
 def acts_now(token: Token) -> bool:

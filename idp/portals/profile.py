@@ -25,11 +25,13 @@ from idp.security import codes, lockout
 
 # Claims a portal may be refused, whatever scope it asks (seed 001: the insurer never gets the phone number).
 WITHHOLDABLE = ("phone_number", "phone_number_verified", "email", "email_verified", "name", "given_name",
-                "family_name", "locale", "roles")
+                "family_name", "locale", "roles", "delegates")
 
 
-# Which scope gives which claims: Authlib's (OIDC Core §5.4) and our roles scope.
-SCOPE_CLAIMS: dict[str, list[str]] = {**UserInfo.SCOPES_CLAIMS_MAPPING, "roles": ["roles"]}
+# Which scope gives which claims: Authlib's (OIDC Core §5.4), our roles scope, and our delegations scope (who may
+# act for the person at this portal: only where the profile offers delegation, idp/oidc/claims.py).
+DELEGATIONS = "delegations"
+SCOPE_CLAIMS: dict[str, list[str]] = {**UserInfo.SCOPES_CLAIMS_MAPPING, "roles": ["roles"], DELEGATIONS: ["delegates"]}
 
 
 @dataclass(frozen=True)
@@ -267,9 +269,21 @@ def sender(client: Client | None) -> Sender | None:
 
 
 def shown_scopes(client: Client, scopes: list[str]) -> list[str]:
-    """The scopes worth asking consent for: those that give this portal at least one claim it may receive."""
+    """The scopes worth asking consent for: those that give this portal at least one claim it may receive (the
+    delegations scope gives nothing where the profile does not offer delegation)."""
     withheld = set(of(client).withheld_claims)
+    if not of(client).delegation:
+        withheld |= set(SCOPE_CLAIMS[DELEGATIONS])
     return [s for s in scopes if s not in SCOPE_CLAIMS or not set(SCOPE_CLAIMS[s]) <= withheld]
+
+
+def may_receive(client: Client, claim: str) -> bool:
+    """May this portal receive this claim at all (not withheld by its profile; `delegates` only where it offers
+    delegation)?"""
+    chosen = of(client)
+    if claim in SCOPE_CLAIMS[DELEGATIONS] and not chosen.delegation:
+        return False
+    return claim not in chosen.withheld_claims
 
 
 def login_name(client: Client | None, user: User) -> str:

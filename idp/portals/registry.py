@@ -17,6 +17,7 @@ from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
 from idp.models import AuthorizationCode, Client, Consent, OutboxMessage, SessionClient, Token
+from idp.models.client import PORTAL_SCOPE
 from idp.models.factor import FACTOR_KINDS
 from idp.portals import profile as portal_profile
 from idp.runtime import crypto, settings
@@ -129,7 +130,7 @@ def register(
         post_logout_redirect_uris=post_logout,
         backchannel_logout_uri=backchannel_logout_uri or None,
         grant_types=grant_types,
-        scope="" if service else "openid profile email phone roles offline_access",
+        scope="" if service else PORTAL_SCOPE,
         first_party=first_party,
         public=public,
         pkce_required=pkce_required,

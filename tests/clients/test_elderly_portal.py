@@ -194,3 +194,134 @@ def test_a_locked_client_is_sent_to_the_evver(provider, avondrood):
         page = http.post(page.url, data={"csrf_token": csrf_token(page.text), "stage": "password",
                                          "username": person["username"], "password": "Verkeerd-1"}, timeout=10)
     assert "uw EVV'er (eerstverantwoordelijke verzorgende) of de teamleider" in page.text.replace("&#39;", "'")
+
+
+# --- contact persons (issue 15 part 6, seed 002: "een contactpersoon of familielid") ----------------------
+
+@pytest.fixture(scope="module")
+def avondrood_with_contacts(provider) -> RunningPortal:
+    """Mijn Avondrood as the demo registers it, with delegation on: clients invite contact persons."""
+    from idp.extensions import db
+    from idp.portals import profile
+    from idp.portals.registry import get
+
+    running, server = start_demo_portal(provider, "demo-elderly")
+    with provider.app.app_context():
+        profile.change(get(running.client_id), {"delegation": "true"})
+        db.session.commit()
+        db.session.remove()
+    yield running
+    server.stop()
+
+
+def _family(provider, portal: RunningPortal | None) -> tuple[dict, dict]:
+    """Truus (86), a client, and her daughter Els with an account of her own, who accepted Truus's invitation to
+    this portal (None: to every portal that offers delegation); Truus also invited her neighbour, who has not
+    accepted yet."""
+    from datetime import UTC, datetime, timedelta
+
+    from idp import clock
+    from idp.accounts import factors
+    from idp.accounts.users import create_user
+    from idp.delegation import invitations
+    from idp.extensions import db
+
+    n = next(_numbers)
+    people = []
+    with provider.app.app_context():
+        for who, name, born in (("truus", "Truus Jansen", 86), ("els", "Els de Boer", 58)):
+            person = {"username": f"{who}{n}", "email": f"{who}{n}@avondrood.example.org",
+                      "phone": f"+316{45000000 + 10 * n + len(people)}", "password": PASSWORD, "name": name}
+            user = create_user(person["email"], PASSWORD, name=name, phone=person["phone"],
+                               username=person["username"],
+                               date_of_birth=datetime.now(UTC).date() - timedelta(days=round(365.25 * born)))
+            factors.add_confirmed(user, "sms", phone_number=person["phone"], secret=None)
+            person["sub"], person["user"] = user.sub, user
+            people.append(person)
+        truus, els = people
+        portals = [portal.client_id] if portal else []
+        invited = invitations.invite(truus["user"], els["email"], "Els", portals, [], "family", clock.now())
+        invitations.accept(invited, els["user"], clock.now())
+        invitations.invite(truus["user"], f"buurman{n}@avondrood.example.org", "Piet (buurman)", [], [],
+                           "contact person", clock.now())
+        db.session.commit()
+        db.session.remove()
+    for person in people:
+        del person["user"]
+    return truus, els
+
+
+def _sign_in(http, provider, portal, person, **more) -> requests.Response:
+    return walk(http, provider, portal, http.get(portal.url + "/login", timeout=10),
+                {"password": _password_answer(person), "second_factor": _sms_answer(provider, person, []), **more})
+
+
+def test_the_client_sees_who_can_look_along_and_where_to_change_it(provider, avondrood_with_contacts):
+    from clients.dutch import dutch_date, today
+    from tests.flows.page import text
+
+    truus, _els = _family(provider, avondrood_with_contacts)
+    http = requests.Session()
+    home = _sign_in(http, provider, avondrood_with_contacts, truus)
+    assert home.stages == ["password", "second_factor"]  # nobody to act for: no "for whom?" page
+    page = text(home.text)
+    assert "Goedendag, Truus Jansen" in page and "U bent ingelogd namens" not in page
+    assert "Wie kan namens u meekijken" in page
+    assert f"Els de Boer (familie) Kan namens u meekijken sinds {dutch_date(today())}." in page
+    assert f"Piet (buurman) (contactpersoon) Uitgenodigd op {dutch_date(today())}, nog niet geaccepteerd." in page
+    assert page.index("Els de Boer") < page.index("Piet (buurman)")  # accepted ones first
+    assert f'<a href="{provider.issuer}/account/delegations">Contactpersonen uitnodigen of stoppen</a>' in home.text
+
+
+def test_signed_in_for_her_mother_the_daughter_sees_for_whom_and_her_mothers_data(provider, avondrood_with_contacts):
+    from tests.flows.page import text
+
+    truus, els = _family(provider, avondrood_with_contacts)
+    chosen = []
+
+    def choose(page: requests.Response) -> dict:
+        assert "Voor wie logt u in?" in page.text
+        person = next(v for v in re.findall(r'name="person" value="([^"]+)"', page.text) if v != "self")
+        chosen.append(person)
+        return {"person": person}
+
+    http = requests.Session()
+    home = _sign_in(http, provider, avondrood_with_contacts, els, choose_person=choose)
+    assert home.stages == ["password", "second_factor", "choose_person"]
+    assert session_of(http, avondrood_with_contacts)["sub"] == truus["sub"]
+    page = text(home.text)
+    assert "U bent ingelogd namens Truus Jansen." in page
+    assert "U bent Els de Boer en u ziet hier de gegevens van Truus Jansen." in page
+    assert '<a href="/login">Opnieuw inloggen voor uzelf of iemand anders</a>' in home.text  # the chooser again
+    assert "Ingelogd als Els de Boer (namens Truus Jansen)" in page
+    evver = avondrood_with_contacts.app.extensions["elderly_store"].get(truus["sub"]).evver
+    assert f"De eerstverantwoordelijke verzorgende (EVV'er) van Truus Jansen is {evver}" in page
+    assert "Wie kan namens u meekijken" not in page  # Truus's contact persons are hers to see
+    plan = text(http.get(avondrood_with_contacts.url + "/zorgplan", timeout=10).text)
+    assert "U bent ingelogd namens Truus Jansen." in plan  # on every page
+
+    token = session_of(http, avondrood_with_contacts)["csrf_token"]
+    sent = http.post(avondrood_with_contacts.url + "/berichten", data={"csrf_token": token, "text": "Ik kom zondag."},
+                     timeout=10)
+    assert "Els de Boer namens Truus Jansen" in text(sent.text)
+
+
+def test_a_portal_without_delegation_shows_no_contact_persons(provider, avondrood):
+    truus, _els = _family(provider, None)  # every portal that offers delegation: this one does not
+    home = _sign_in(requests.Session(), provider, avondrood, truus)
+    assert "Goedendag, Truus Jansen" in home.text
+    assert "Wie kan namens u meekijken" not in home.text and "/account/delegations" not in home.text
+
+
+def test_a_surprising_token_shows_only_what_has_the_documented_shape():
+    from clients.elderly.contacts import MAX_LISTED, actor, contact_persons
+
+    assert contact_persons({}) is None and contact_persons({"delegates": "Els"}) is None  # not sent: no section
+    odd = [1, {"name": " "}, {"name": "Wim", "status": "revoked"}, {"name": 7, "status": "active"},
+           {"name": "Els", "status": "active", "since": "gisteren", "until": True, "relation": "baas"}]
+    assert contact_persons({"delegates": odd}) == [
+        {"name": "Els", "relation": "", "since": None, "until": None, "pending": False}]
+    many = [{"name": f"Persoon {n}", "status": "pending"} for n in range(MAX_LISTED + 5)]
+    assert len(contact_persons({"delegates": many})) == MAX_LISTED  # the session is a cookie
+    assert actor({"act": {"sub": ""}}) is None and actor({"act": "Els"}) is None and actor({}) is None
+    assert actor({"act": {"sub": "abc", "name": 3}}) == {"sub": "abc", "name": ""}

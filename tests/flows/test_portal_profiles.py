@@ -316,6 +316,21 @@ def test_a_portal_signs_people_in_by_the_name_it_chose(client, make_portal, make
     assert "code" in rp.sign_in(works, PASSWORD, prompt="login")
 
 
+def test_someone_without_a_username_signs_in_by_e_mail_at_a_portal_of_usernames(client, make_portal, make_user):
+    """A contact person invited by e-mail has no username (issue 15, seed 002): at the elderly-care portal, which
+    signs its clients in by username, she types her e-mail address, as login_name tells her. Someone with a
+    username still uses it there."""
+    make_user("dochter@example.org", name="Els Jansen")
+    make_user("anna@example.org", username="anna.devries")
+    portal = make_portal("Mijn Avondrood")
+    registry.update(portal, profile={"sign_in_with": "username"})
+    db.session.commit()
+    rp = RelyingParty(client, portal)
+    assert "code" in rp.sign_in("dochter@example.org", PASSWORD, prompt="login")
+    wrong = SignIn(client, rp.login_url(ui_locales="en", prompt="login"))
+    assert "is not correct" in wrong.password("anna@example.org", PASSWORD).get_data(as_text=True)
+
+
 @pytest.mark.parametrize("settings_overrides", [{"password_policies": {"ggz": {"min_length": 12, "min_special": 1}}}])
 def test_every_link_page_is_in_its_portals_look_with_its_policy(client, app, make_portal, make_user):
     """Activation, reset and registration links each open in the look of the portal they were sent for, with
