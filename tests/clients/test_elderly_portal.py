@@ -201,17 +201,32 @@ def test_a_locked_client_is_sent_to_the_evver(provider, avondrood):
 @pytest.fixture(scope="module")
 def avondrood_with_contacts(provider) -> RunningPortal:
     """Mijn Avondrood as the demo registers it, with delegation on: clients invite contact persons."""
+    yield from _avondrood_with_delegation(provider, "true")
+
+
+@pytest.fixture
+def avondrood_without_delegation(provider) -> RunningPortal:
+    """Mijn Avondrood with delegation switched off in its profile."""
+    yield from _avondrood_with_delegation(provider, "false")
+
+
+def _avondrood_with_delegation(provider, delegation: str):
     from idp.extensions import db
     from idp.portals import profile
     from idp.portals.registry import get
 
     running, server = start_demo_portal(provider, "demo-elderly")
     with provider.app.app_context():
-        profile.change(get(running.client_id), {"delegation": "true"})
+        before = "true" if profile.of(get(running.client_id)).delegation else "false"
+        profile.change(get(running.client_id), {"delegation": delegation})
         db.session.commit()
         db.session.remove()
     yield running
     server.stop()
+    with provider.app.app_context():  # the portal as the demo registers it, for the tests after this one
+        profile.change(get(running.client_id), {"delegation": before})
+        db.session.commit()
+        db.session.remove()
 
 
 def _family(provider, portal: RunningPortal | None) -> tuple[dict, dict]:
@@ -306,9 +321,9 @@ def test_signed_in_for_her_mother_the_daughter_sees_for_whom_and_her_mothers_dat
     assert "Els de Boer namens Truus Jansen" in text(sent.text)
 
 
-def test_a_portal_without_delegation_shows_no_contact_persons(provider, avondrood):
+def test_a_portal_without_delegation_shows_no_contact_persons(provider, avondrood_without_delegation):
     truus, _els = _family(provider, None)  # every portal that offers delegation: this one does not
-    home = _sign_in(requests.Session(), provider, avondrood, truus)
+    home = _sign_in(requests.Session(), provider, avondrood_without_delegation, truus)
     assert "Goedendag, Truus Jansen" in home.text
     assert "Wie kan namens u meekijken" not in home.text and "/account/delegations" not in home.text
 
