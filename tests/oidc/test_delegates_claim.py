@@ -215,3 +215,4 @@ def test_the_consent_page_names_the_scope_only_where_the_portal_offers_delegatio
 def test_discovery_names_the_scope_and_the_claim(client):
     doc = client.get("/.well-known/openid-configuration").get_json()
     assert "delegations" in doc["scopes_supported"] and "delegates" in doc["claims_supported"]
+    assert "act" in doc["claims_supported"]  # the actor claim of a token issued under a delegation (RFC 8693)
