@@ -286,3 +286,35 @@ def test_the_chooser_says_je_where_the_portal_does_and_speaks_english_when_asked
                                                        PASSWORD))
     assert [" ".join(h.text.split()) for h in page.all("h1")] == [heading]
     assert [" ".join(b.text.split()) for b in page.all("button")] == buttons
+
+
+def test_a_third_party_portal_asks_consent_naming_the_child_and_only_what_the_delegation_allows(
+        client, make_portal, parent):
+    """At a portal that is not our own, the consent page after the choice says whose details go to the portal,
+    and lists only the scopes the delegation names (the phone number, asked but not granted, is not shown)."""
+    outside = make_portal("Apotheek Buiten", first_party=False, profile={"delegation": "true"})
+    sam = create_principal("Sam Ouder", years_ago(8), ADMIN, clock.now())
+    grant_parental(ADMIN, parent, sam, [outside.client_id], ["profile", "email"], CHECKED, clock.now())
+    db.session.commit()
+    rp = RelyingParty(client, outside)
+    response = rp.submit_password(rp.login_url(), "ouder@example.org", PASSWORD)
+    page, html, url = chooser(rp, response)
+    value = next(b.attrs["value"] for b in page.all("button") if "Sam Ouder" in b.text)
+    asked = rp.client.post(url, data={"csrf_token": csrf_token(html), "stage": "choose_person", "person": value})
+    assert asked.status_code == 302 and asked.location.startswith("/login/")
+    consent_html = rp.client.get(asked.location).get_data(as_text=True)
+    assert 'name="stage" value="consent"' in consent_html
+    consent = Page(consent_html)
+    lead = " ".join(consent.one("p", **{"class": "lead"}).text.split())
+    assert lead == "U logt in voor Sam Ouder. Apotheek Buiten wil de volgende gegevens van Sam Ouder gebruiken:"
+    items = [" ".join(li.text.split()) for li in consent.all("li")]
+    first = items.index("Wie u bent, en dat u namens Sam Ouder handelt")
+    assert items[first:] == ["Wie u bent, en dat u namens Sam Ouder handelt", "Naam en taal", "E-mailadres"]
+    assert "Uw mobiele telefoonnummer" not in consent_html and "Mobiel telefoonnummer" not in consent_html
+
+    allowed = rp.client.post(asked.location, data={"csrf_token": csrf_token(consent_html), "stage": "consent",
+                                                   "decision": "allow"})
+    tokens = rp.exchange(rp.callback(allowed)["code"]).get_json()
+    claims = rp.decode_id_token(tokens["id_token"])
+    assert claims["sub"] == sam.sub and claims["act"]["sub"] == parent.sub
+    assert "phone_number" not in claims and "phone" not in tokens["scope"].split()

@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from idp import clock
 from idp.audit import EventTag, record
+from idp.delegation.acting import allowed_scopes
 from idp.extensions import db
-from idp.login.flow import Done, Fail, Flow, Retry
+from idp.login.flow import Done, Fail, Flow, Retry, acting_under
 from idp.login.policy import Step
 from idp.models import Consent
 from idp.portals.profile import shown_scopes
@@ -24,7 +25,14 @@ class ConsentStage:
 
     def context(self, flow: Flow, step: Step) -> dict:
         # Only what the portal may receive: a scope whose claims its profile withholds is not asked for.
-        return {"scopes": shown_scopes(flow.client, [s for s in self._scopes(flow) if s != "openid"])}
+        scopes = [s for s in self._scopes(flow) if s != "openid"]
+        acting = acting_under(flow.state)
+        if acting is None:
+            return {"scopes": shown_scopes(flow.client, scopes), "acting_for": None}
+        # Signing in for someone else: the portal gets that person's details, never more than the delegation
+        # names; the page says whose.
+        return {"scopes": shown_scopes(flow.client, allowed_scopes(acting, scopes)),
+                "acting_for": acting.principal.name or acting.principal.email}
 
     def submit(self, flow: Flow, step: Step, form) -> Done | Retry | Fail:
         choice = form.get("decision")
