@@ -31,7 +31,7 @@ class Client(db.Model, ClientMixin):
     post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(1000))
     grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
-    scope: Mapped[str] = mapped_column(String(500), default="openid profile email phone roles offline_access")
+    scope: Mapped[str] = mapped_column(String(500), default="openid profile email phone roles org offline_access")
     first_party: Mapped[bool] = mapped_column(default=False)
     public: Mapped[bool] = mapped_column(default=False)
     id_token_alg: Mapped[str] = mapped_column(String(10), default="RS256")
