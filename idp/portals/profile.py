@@ -25,11 +25,11 @@ from idp.security import codes, lockout
 
 # Claims a portal may be refused, whatever scope it asks (seed 001: the insurer never gets the phone number).
 WITHHOLDABLE = ("phone_number", "phone_number_verified", "email", "email_verified", "name", "given_name",
-                "family_name", "locale", "roles")
+                "family_name", "locale", "roles", "org")
 
 
-# Which scope gives which claims: Authlib's (OIDC Core §5.4) and our roles scope.
-SCOPE_CLAIMS: dict[str, list[str]] = {**UserInfo.SCOPES_CLAIMS_MAPPING, "roles": ["roles"]}
+# Which scope gives which claims: Authlib's (OIDC Core §5.4), our roles scope and our org scope (issue 16).
+SCOPE_CLAIMS: dict[str, list[str]] = {**UserInfo.SCOPES_CLAIMS_MAPPING, "roles": ["roles"], "org": ["org"]}
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ def register(
         post_logout_redirect_uris=post_logout,
         backchannel_logout_uri=backchannel_logout_uri or None,
         grant_types=grant_types,
-        scope="" if service else "openid profile email phone roles offline_access",
+        scope="" if service else "openid profile email phone roles org offline_access",
         first_party=first_party,
         public=public,
         pkce_required=pkce_required,
