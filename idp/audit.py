@@ -64,6 +64,13 @@ class EventTag(StrEnum):
     DELEGATION_ACCEPTED = "delegation:accepted"
     DELEGATION_SIGN_IN = "delegation:sign-in"
     DELEGATION_PORTAL_LOGGED_OUT = "delegation:portal:logged-out"
+    ORGANISATION_CREATED = "organisation:created"
+    ORGANISATION_UPDATED = "organisation:updated"
+    ORGANISATION_REMOVED = "organisation:removed"
+    ORGANISATION_MEMBER_ADDED = "organisation:member:added"
+    ORGANISATION_MEMBER_REMOVED = "organisation:member:removed"
+    ADMIN_ROLE_GRANTED = "admin:role:granted"
+    ADMIN_ROLE_REVOKED = "admin:role:revoked"
 
 
 # Steps only the person themselves can take (each needs their password, a code, a link sent to them or a

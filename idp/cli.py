@@ -1,5 +1,5 @@
 """The `idp` command (also `flask --app idp ...`): init, serve, demo, worker, users, clients, keys, messages,
-delegations."""
+delegations, orgs, admins."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from idp import audit, clock, create_app, delegation, messaging
-from idp.accounts import activation
+from idp.accounts import activation, admins, organisations
 from idp.accounts.passwords import give_temporary_password
 from idp.accounts.users import create_user, disable, get_by_ref, phone_of
 from idp.delegation import invitations
@@ -196,13 +196,24 @@ def worker_command(once: bool, interval: float):
 
 # --- users --------------------------------------------------------------------------------
 
+def acting_admin(name: str | None) -> str:
+    """Who grants, records or revokes: `--as NAME`, else the operating-system user running the command."""
+    return (name or "").strip() or getpass.getuser()
+
+
+def as_option(func):
+    return click.option("--as", "as_admin", metavar="NAME",
+                        help="The admin on whose word this is done (default: the operating-system user).")(func)
+
+
 users = AppGroup("users", help="Manage people's accounts.")
 
 
 def _user_row(user) -> dict:
 
     return {"sub": user.sub, "email": user.email, "username": user.username, "name": user.name,
-            "phone": phone_of(user), "roles": list(user.roles or []), "disabled": user.disabled_at is not None,
+            "phone": phone_of(user), "roles": list(user.roles or []),
+            "organisation": user.org.code if user.org is not None else None, "disabled": user.disabled_at is not None,
             "created_at": user.created_at.isoformat()}
 
 
@@ -219,14 +230,17 @@ def _user_row(user) -> dict:
 @click.option("--locale", type=click.Choice(["nl", "en"]))
 @click.option("--role", "roles", multiple=True, help="A role (repeat), e.g. professional; see mfa.required_roles.")
 @click.option("--birth-date", help="YYYY-MM-DD; asked at activation (with --activate).")
-@click.option("--organisation", help="The organisation the account is made for (named in the mail).")
+@click.option("--organisation", metavar="CODE",
+              help="The organisation the person is a member of, by code (or name), named in the mail; a name no "
+                   "organisation has yet makes one (kind other; `idp orgs update` to complete it).")
 @click.option("--portal", "portal_id", metavar="CLIENT_ID",
               help="The portal the account is for: its name, password policy and address in the mail and on the "
                    "activation pages (with --temporary or --activate).")
+@as_option
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def users_add(email, password, temporary, activate, phone, name, username, locale, roles, birth_date,
-              organisation, portal_id, as_json):
+              organisation, portal_id, as_admin, as_json):
     """Add a user with a password, a temporary password sent by e-mail, or an activation link."""
     if [bool(password), temporary, activate].count(True) != 1:
         fail("give exactly one of --password, --temporary or --activate")
@@ -238,8 +252,12 @@ def users_add(email, password, temporary, activate, phone, name, username, local
     except ValueError:
         fail(f"--birth-date must be a real date as YYYY-MM-DD, not {birth_date!r}")
     portal = get(portal_id) if portal_id else None
+    org = None
+    if organisation and organisation.strip():
+        org = organisations.find(organisation) or organisations.create(
+            admins.operator(acting_admin(as_admin)), organisation, "other", clock.now())
     user = create_user(email, password, name=name, phone=phone, username=username, locale=locale, roles=roles,
-                       date_of_birth=born, organisation=organisation, email_verified=not activate)
+                       date_of_birth=born, org=org, email_verified=not activate)
     if temporary:
         give_temporary_password(user, portal)
     if activate:
@@ -297,16 +315,6 @@ def users_resend_activation(ref):
     activation.send_link(user, resend=True)
     db.session.commit()
     click.echo(f"sent a new activation link to {user.email}")
-
-
-def acting_admin(name: str | None) -> str:
-    """Who grants, records or revokes: `--as NAME`, else the operating-system user running the command."""
-    return (name or "").strip() or getpass.getuser()
-
-
-def as_option(func):
-    return click.option("--as", "as_admin", metavar="NAME",
-                        help="The admin on whose word this is done (default: the operating-system user).")(func)
 
 
 def _birth_date(value: str, option: str = "--birth-date") -> date:
@@ -743,9 +751,154 @@ def delegations_expire(as_json):
     emit(counts, as_json)
 
 
+# --- orgs and admins (issue 16 part 1) ------------------------------------------------------
+
+orgs = AppGroup("orgs", help="Organisations: care providers, business customers, suppliers; their members.")
+KIND = click.Choice(["care_provider", "business_customer", "supplier", "other"])
+
+
+@orgs.command("add")
+@click.option("--name", required=True)
+@click.option("--code", help="Short and unique, e.g. avondrood (default: made from the name); portals get it "
+                             "as org.id.")
+@click.option("--kind", type=KIND, required=True)
+@click.option("--email-domain", "email_domains", multiple=True,
+              help="A domain members' e-mail addresses must have (repeat; none: any address).")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def orgs_add(name, code, kind, email_domains, as_admin, as_json):
+    """Add an organisation."""
+    org = organisations.create(admins.operator(acting_admin(as_admin)), name, kind, clock.now(), code=code,
+                               email_domains=email_domains)
+    db.session.commit()
+    emit(organisations.describe(org), as_json)
+
+
+@orgs.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def orgs_list(as_json):
+    """List the organisations."""
+    emit([organisations.describe(o) for o in organisations.all_organisations()], as_json)
+
+
+@orgs.command("show")
+@click.argument("org")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def orgs_show(org, as_json):
+    """Show an organisation (by code, id or name) and its admins."""
+    found = organisations.get(org)
+    emit({**organisations.describe(found),
+          "admins": [p.email for p, _held in admins.all_roles(found)]}, as_json)
+
+
+@orgs.command("update")
+@click.argument("org")
+@click.option("--name")
+@click.option("--code")
+@click.option("--kind", type=KIND)
+@click.option("--email-domain", "email_domains", multiple=True,
+              help="Replaces the domains (repeat); --no-email-domains clears them.")
+@click.option("--no-email-domains", is_flag=True, help="Any address may be a member.")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def orgs_update(org, name, code, kind, email_domains, no_email_domains, as_admin, as_json):
+    """Change an organisation's name, code, kind or e-mail domains."""
+    if email_domains and no_email_domains:
+        fail("give --email-domain or --no-email-domains, not both")
+    found = organisations.get(org)
+    domains = [] if no_email_domains else (list(email_domains) if email_domains else None)
+    organisations.update(admins.operator(acting_admin(as_admin)), found, clock.now(), name=name, code=code,
+                         kind=kind, email_domains=domains)
+    db.session.commit()
+    emit(organisations.describe(found), as_json)
+
+
+@orgs.command("remove")
+@click.argument("org")
+@as_option
+@domain_command
+def orgs_remove(org, as_admin):
+    """Remove an organisation that has no members and no admins."""
+    found = organisations.get(org)
+    code = found.code
+    organisations.remove(admins.operator(acting_admin(as_admin)), found)
+    db.session.commit()
+    click.echo(f"removed {code}")
+
+
+@orgs.command("members")
+@click.argument("org")
+@click.option("--add", "added", multiple=True, metavar="PERSON", help="Make a person a member (sub, e-mail or "
+              "username; repeat); a person belongs to one organisation at most.")
+@click.option("--remove", "removed", multiple=True, metavar="PERSON", help="Take a member out (repeat).")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def orgs_members(org, added, removed, as_admin, as_json):
+    """List an organisation's members, after adding or removing the ones given."""
+    found = organisations.get(org)
+    admin = admins.operator(acting_admin(as_admin)) if added or removed else None
+    for ref in added:
+        organisations.set_membership(admin, get_by_ref(ref), found, clock.now())
+    for ref in removed:
+        person = get_by_ref(ref)
+        if person.organisation_id != found.id:
+            fail(f"{person.email} is not a member of {found.code}")
+        organisations.set_membership(admin, person, None, clock.now())
+    db.session.commit()
+    emit([_user_row(u) for u in organisations.members(found)], as_json)
+
+
+admins_group = AppGroup("admins", help="Admin roles: deployment, helpdesk, organisation (admin of its members).")
+
+
+@admins_group.command("grant")
+@click.argument("person")
+@click.argument("role", type=click.Choice(["deployment", "helpdesk", "organisation"]))
+@click.option("--organisation", "org", metavar="CODE",
+              help="For an organisation admin: the organisation (the one they are a member of).")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def admins_grant(person, role, org, as_admin, as_json):
+    """Give a person an admin role (one each: it replaces the role they hold)."""
+    user = get_by_ref(person)
+    held = admins.grant(admins.operator(acting_admin(as_admin)), user, role, clock.now(),
+                        organisation=organisations.get(org) if org else None)
+    db.session.commit()
+    emit(admins.describe(user, held), as_json)
+
+
+@admins_group.command("revoke")
+@click.argument("person")
+@as_option
+@domain_command
+def admins_revoke(person, as_admin):
+    """Take a person's admin role away."""
+    user = get_by_ref(person)
+    if not admins.revoke(admins.operator(acting_admin(as_admin)), user):
+        fail(f"{user.email} holds no admin role")
+    db.session.commit()
+    click.echo(f"revoked the admin role of {user.email}")
+
+
+@admins_group.command("list")
+@click.option("--organisation", "org", metavar="CODE", help="Only this organisation's admins.")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def admins_list(org, as_json):
+    """Who holds which admin role."""
+    found = organisations.get(org) if org else None
+    emit([admins.describe(p, held) for p, held in admins.all_roles(found)], as_json)
+
+
 def register_commands(app) -> None:
     for command in (init_command, serve_command, demo_command, worker_command, users, clients, keys, messages,
-                    delegations):
+                    delegations, orgs, admins_group):
         app.cli.add_command(command)
 
 

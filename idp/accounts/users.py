@@ -9,10 +9,11 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, func, or_, select
 
 from idp import clock, sessions
+from idp.accounts import organisations
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
-from idp.models import User
+from idp.models import Organisation, User
 from idp.runtime import crypto, settings
 from idp.security.logins import MAX_LOGIN, normalise_login
 from idp.security.passwords import hash_password
@@ -53,8 +54,12 @@ def create_user(
     roles: list[str] | tuple[str, ...] = (),
     date_of_birth: date | None = None,
     organisation: str | None = None,
+    org: Organisation | None = None,
 ) -> User:
     """Add a user (not committed). Raises InvalidInput with one clear line.
+
+    `org`: the organisation they are a member of (their address must be at its domains). `organisation`, the
+    free text of before issue 16, names one by code or name, or makes one by that name (organisations.for_text).
 
     A phone number typed by someone else (an admin) is not verified until its owner confirms a code sent to
     it: portals see `phone_number_verified` false until then.
@@ -83,9 +88,10 @@ def create_user(
     now = clock.now()
     if date_of_birth is not None and not date(1900, 1, 1) <= date_of_birth < now.date():
         raise InvalidInput(f"not a date of birth: {date_of_birth.isoformat()} (a date in the past)")
-    organisation = (organisation or "").strip() or None
-    if organisation is not None and len(organisation) > 200:
-        raise InvalidInput("organisation too long: at most 200 characters")
+    if org is None:
+        org = organisations.for_text(organisation, now)
+    if org is not None:
+        organisations.check_address(org, email)
     if name is None and (given_name or family_name):
         name = " ".join(p for p in (given_name, family_name) if p)
     user = User(
@@ -100,14 +106,15 @@ def create_user(
         locale=locale,
         roles=roles,
         date_of_birth=date_of_birth,
-        organisation=organisation,
+        organisation_id=org.id if org is not None else None,
+        org=org,
         password_hash=hash_password(password, settings().passwords.bcrypt_rounds) if password else None,
         created_at=now,
         updated_at=now,
     )
     db.session.add(user)
     db.session.flush()
-    record(EventTag.USER_CREATED, user_id=user.id)
+    record(EventTag.USER_CREATED, user_id=user.id, organisation=org.code if org is not None else None)
     return user
 
 

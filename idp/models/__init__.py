@@ -8,6 +8,7 @@ from idp.models.device import TrustedDevice
 from idp.models.factor import Factor, OneTimeCode, RecoveryCode
 from idp.models.key import SigningKey
 from idp.models.link import AccountLink
+from idp.models.organisation import AdminRole, Organisation
 from idp.models.outbox import OutboxMessage
 from idp.models.pending import PendingAuthorization
 from idp.models.session import SessionClient, SsoSession
@@ -16,6 +17,7 @@ from idp.models.user import LoginFailure, PasswordHistory, User
 
 __all__ = [
     "AccountLink",
+    "AdminRole",
     "AuditEvent",
     "AuthorizationCode",
     "Client",
@@ -24,6 +26,7 @@ __all__ = [
     "Factor",
     "LoginFailure",
     "OneTimeCode",
+    "Organisation",
     "OutboxMessage",
     "PasswordHistory",
     "PendingAuthorization",

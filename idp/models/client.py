@@ -16,7 +16,7 @@ ACCOUNT_CLIENT_ID = "idp-account"  # the provider's own account pages, a client 
 
 # The scopes every portal may ask; what each gives is its profile's to decide (the `delegates` claim of the
 # delegations scope only where it offers delegation).
-PORTAL_SCOPE = "openid profile email phone roles delegations offline_access"
+PORTAL_SCOPE = "openid profile email phone roles org delegations offline_access"
 
 
 class Client(db.Model, ClientMixin):

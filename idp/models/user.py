@@ -4,9 +4,10 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, ForeignKey, String, false
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.extensions import db
+from idp.models.organisation import Organisation
 from idp.models.types import UTCDateTime
 
 
@@ -32,7 +33,9 @@ class User(db.Model):
     roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # Checked at activation when set (seed 004); the organisation an admin created the account for.
     date_of_birth: Mapped[date | None] = mapped_column(Date)
-    organisation: Mapped[str | None] = mapped_column(String(200))
+    # The organisation the person belongs to (at most one; issue 16): its domains restrict their address, its
+    # admins manage them, its name is told in the activation mail and pages, its code and name in the org claim.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(100))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A temporary password (or one an admin reset) must be changed before anything else.
@@ -47,9 +50,16 @@ class User(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    org: Mapped[Organisation | None] = relationship(lazy="joined")
+
     @property
     def is_active(self) -> bool:
         return self.disabled_at is None
+
+    @property
+    def organisation(self) -> str | None:
+        """The name of the person's organisation (what the free-text field said before issue 16), or None."""
+        return self.org.name if self.org is not None else None
 
     def get_user_id(self) -> int:
         return self.id

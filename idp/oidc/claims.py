@@ -21,13 +21,14 @@ from idp.models import AuthorizationCode, Client, Delegation, Token, User
 from idp.portals import profile
 from idp.runtime import keyring, settings
 
-SCOPES = ("openid", "profile", "email", "phone", "roles", profile.DELEGATIONS, "offline_access")
+SCOPES = ("openid", "profile", "email", "phone", "roles", "org", profile.DELEGATIONS, "offline_access")
 
 
 class Claims(UserInfo):  # type: ignore[misc]  # Authlib is untyped
-    """Authlib's standard claims (OIDC Core §5.1) and which scope gives which (§5.4), with our roles scope."""
+    """Authlib's standard claims (OIDC Core §5.1) and which scope gives which (§5.4), with our roles and org
+    scopes."""
 
-    REGISTERED_CLAIMS: ClassVar[list[str]] = [*UserInfo.REGISTERED_CLAIMS, "roles"]
+    REGISTERED_CLAIMS: ClassVar[list[str]] = [*UserInfo.REGISTERED_CLAIMS, "roles", "org"]
     SCOPES_CLAIMS_MAPPING: ClassVar[dict[str, list[str]]] = profile.SCOPE_CLAIMS
 
 
@@ -46,11 +47,19 @@ def user_claims(user: User, scope: str, phone: str | None = None, client: Client
         phone_number=phone,
         phone_number_verified=bool(user.phone_verified) if phone else None,
         roles=sorted(user.roles or []),  # what a portal shows or allows by role (professional, admin, ...)
+        org=organisation(user),
     )
     # Authlib gives sub only with the openid scope; we name the person whatever the scope.
     claims = {"sub": user.sub, **known.filter(scope or "")}
     withheld = set(profile.of(client).withheld_claims) if client is not None else set()
     return {k: v for k, v in claims.items() if v is not None and k not in withheld}
+
+
+def organisation(user: User) -> dict[str, str] | None:
+    """The `org` claim: the organisation a person is a member of, by its code (stable, short) and name."""
+    if user.org is None:
+        return None
+    return {"id": user.org.code, "name": user.org.name}
 
 
 def subject_claims(user: User, scope: str, client: Client | None, acting_for: Delegation | None) -> dict[str, object]:

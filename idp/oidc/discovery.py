@@ -41,7 +41,7 @@ def build(settings: Settings) -> dict[str, object]:
                 "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
                 "name", "given_name", "family_name", "preferred_username", "locale", "updated_at",
                 "email", "email_verified", "phone_number", "phone_number_verified", "roles",
-                "act", "delegates",
+                "org", "act", "delegates",
             ],
             "claims_parameter_supported": False,
             "request_parameter_supported": False,

@@ -25,13 +25,15 @@ from idp.security import codes, lockout
 
 # Claims a portal may be refused, whatever scope it asks (seed 001: the insurer never gets the phone number).
 WITHHOLDABLE = ("phone_number", "phone_number_verified", "email", "email_verified", "name", "given_name",
-                "family_name", "locale", "roles", "delegates")
+                "family_name", "locale", "roles", "org", "delegates")
 
 
-# Which scope gives which claims: Authlib's (OIDC Core §5.4), our roles scope, and our delegations scope (who may
-# act for the person at this portal: only where the profile offers delegation, idp/oidc/claims.py).
+# Which scope gives which claims: Authlib's (OIDC Core §5.4), our roles scope, our org scope (issue 16) and our
+# delegations scope (who may act for the person at this portal: only where the profile offers delegation,
+# idp/oidc/claims.py).
 DELEGATIONS = "delegations"
-SCOPE_CLAIMS: dict[str, list[str]] = {**UserInfo.SCOPES_CLAIMS_MAPPING, "roles": ["roles"], DELEGATIONS: ["delegates"]}
+SCOPE_CLAIMS: dict[str, list[str]] = {**UserInfo.SCOPES_CLAIMS_MAPPING, "roles": ["roles"], "org": ["org"],
+                                      DELEGATIONS: ["delegates"]}
 
 
 @dataclass(frozen=True)

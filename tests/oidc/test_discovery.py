@@ -72,8 +72,8 @@ def test_iss_parameter_and_request_objects(metadata):
 
 
 def test_scopes_algorithms_and_prompts(metadata):
-    assert set(metadata["scopes_supported"]) == {"openid", "profile", "email", "phone", "roles", "delegations",
-                                             "offline_access"}
+    assert set(metadata["scopes_supported"]) == {"openid", "profile", "email", "phone", "roles", "org", "delegations",
+                                                 "offline_access"}
     assert metadata["id_token_signing_alg_values_supported"] == ["RS256", "ES256"]
     assert metadata["subject_types_supported"] == ["public"]
     assert set(metadata["prompt_values_supported"]) == {"none", "login", "consent", "select_account"}

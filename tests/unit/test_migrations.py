@@ -195,3 +195,52 @@ def test_the_acting_person_of_audit_rows_goes_down_and_up_again(app, make_user):
     assert (row.subject_user_id, row.actor_user_id) == (child_id, parent_id)
     created = db.session.scalars(select(AuditEvent).where(AuditEvent.tag == "user:created")).all()
     assert created and all(r.actor_user_id is None for r in created)  # not known for rows of before
+
+
+def test_organisation_names_become_organisations_and_go_back(app, make_user, make_portal):
+    """0015: each distinct free-text organisation (spaces and case aside) becomes one organisation, its people
+    members; a portal that may ask `roles` may ask `org`; down again, the names are text once more."""
+    from idp import clock
+    from idp.accounts import admins, organisations
+    from idp.models import AdminRole, Organisation
+
+    below = ScriptDirectory(str(MIGRATIONS)).get_revision("0015").down_revision
+    linde = make_user("a@delinde.example", organisation="De Linde")
+    make_user("b@delinde.example", organisation="De Linde")
+    make_user("c@example.org", organisation="Zorggroep Avondrood")
+    make_user("d@example.org")
+    admins.grant(admins.operator("beheer"), linde, "organisation", clock.now())
+    portal = make_portal("Zakelijk portaal")
+    service = make_portal("Dienst")
+    service.scope = "openid profile"
+    db.session.commit()
+    portal_id, service_id = portal.id, service.id
+    db.session.remove()
+
+    downgrade(directory=str(MIGRATIONS), revision=below)
+    assert {"organisation", "admin_role"}.isdisjoint(tables())
+    rows = db.session.execute(text("SELECT email, organisation FROM user_account ORDER BY email")).all()
+    assert [tuple(r) for r in rows] == [("a@delinde.example", "De Linde"), ("b@delinde.example", "De Linde"),
+                                        ("c@example.org", "Zorggroep Avondrood"), ("d@example.org", None)]
+    scope = db.session.execute(text("SELECT scope FROM client WHERE id = :id"), {"id": portal_id}).scalar_one()
+    assert scope.split() == ["openid", "profile", "email", "phone", "roles", "offline_access"]
+    # Names typed differently by different admins: one organisation.
+    db.session.execute(text("UPDATE user_account SET organisation = :o WHERE email = :e"),
+                       {"o": "  de   LINDE ", "e": "b@delinde.example"})
+    db.session.commit()
+    db.session.remove()
+
+    upgrade(directory=str(MIGRATIONS))
+    assert differences() == []
+    made = db.session.scalars(select(Organisation).order_by(Organisation.id)).all()
+    assert [(o.code, o.name, o.kind, o.email_domains) for o in made] == [
+        ("de-linde", "De Linde", "other", []), ("zorggroep-avondrood", "Zorggroep Avondrood", "other", [])]
+    people = {u.email: u for u in db.session.scalars(select(User))}
+    assert people["a@delinde.example"].organisation_id == people["b@delinde.example"].organisation_id == made[0].id
+    assert people["c@example.org"].organisation == "Zorggroep Avondrood"
+    assert people["d@example.org"].organisation_id is None
+    assert db.session.scalars(select(AdminRole)).all() == []  # admin roles did not survive the way down
+    assert db.session.get(Client, portal_id).scope.split() == [
+        "openid", "profile", "email", "phone", "roles", "org", "offline_access"]
+    assert db.session.get(Client, service_id).scope == "openid profile"
+    assert organisations.get("de-linde").name == "De Linde"
