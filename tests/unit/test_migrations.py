@@ -223,7 +223,7 @@ def test_organisation_names_become_organisations_and_go_back(app, make_user, mak
     assert [tuple(r) for r in rows] == [("a@delinde.example", "De Linde"), ("b@delinde.example", "De Linde"),
                                         ("c@example.org", "Zorggroep Avondrood"), ("d@example.org", None)]
     scope = db.session.execute(text("SELECT scope FROM client WHERE id = :id"), {"id": portal_id}).scalar_one()
-    assert scope.split() == ["openid", "profile", "email", "phone", "roles", "offline_access"]
+    assert scope.split() == ["openid", "profile", "email", "phone", "roles", "delegations", "offline_access"]
     # Names typed differently by different admins: one organisation.
     db.session.execute(text("UPDATE user_account SET organisation = :o WHERE email = :e"),
                        {"o": "  de   LINDE ", "e": "b@delinde.example"})
@@ -241,6 +241,6 @@ def test_organisation_names_become_organisations_and_go_back(app, make_user, mak
     assert people["d@example.org"].organisation_id is None
     assert db.session.scalars(select(AdminRole)).all() == []  # admin roles did not survive the way down
     assert db.session.get(Client, portal_id).scope.split() == [
-        "openid", "profile", "email", "phone", "roles", "org", "offline_access"]
+        "openid", "profile", "email", "phone", "roles", "org", "delegations", "offline_access"]
     assert db.session.get(Client, service_id).scope == "openid profile"
     assert organisations.get("de-linde").name == "De Linde"
