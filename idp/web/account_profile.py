@@ -24,9 +24,9 @@ def _page(user: User, *, name_error: str | None = None, email_error: str | None 
     number = phone_of(user)
     sms = factors.get(user, "sms")
     body = render_template(
-        "accounts/profile.html", user=user, phone=phones.mask_phone(number) if number else None, has_sms=sms is not None,
-        name_error=name_error, email_error=email_error,
-        typed_name=user.name or "" if typed_name is None else typed_name, typed_email=typed_email)
+        "accounts/profile.html", user=user, phone=phones.mask_phone(number) if number else None,
+        has_sms=sms is not None, name_error=name_error, email_error=email_error,
+        typed_name=(user.name or "") if typed_name is None else typed_name, typed_email=typed_email)
     return body, status
 
 
