@@ -20,14 +20,14 @@ PHONE_FLOW = "account:phone"
 
 
 def _page(user: User, *, name_error: str | None = None, email_error: str | None = None, typed_name=None,
-          typed_email: str = "", status: int = 200):
+          typed_email: str = ""):
     number = phone_of(user)
     sms = factors.get(user, "sms")
     body = render_template(
         "accounts/profile.html", user=user, phone=phones.mask_phone(number) if number else None,
         has_sms=sms is not None, name_error=name_error, email_error=email_error,
         typed_name=(user.name or "") if typed_name is None else typed_name, typed_email=typed_email)
-    return body, status
+    return body
 
 
 @bp.get("/profile")
@@ -46,7 +46,7 @@ def change_name(user: User):
     try:
         changed = own_profile.change_name(user, typed)
     except InvalidInput:
-        return _page(user, name_error=_("Enter your name (at most 200 characters)."), typed_name=typed, status=400)
+        return _page(user, name_error=_("Enter your name (at most 200 characters)."), typed_name=typed)
     db.session.commit()
     flash(_("Your name has been saved.") if changed else _("Your name was already this. Nothing has changed."),
           "done")
@@ -63,7 +63,7 @@ def change_email(user: User):
     except InvalidInput as error:
         message = (_("This is already your e-mail address.") if str(error) == "same"
                    else _("Enter a valid e-mail address, like name@example.org."))
-        return _page(user, email_error=message, typed_email=typed, status=400)
+        return _page(user, email_error=message, typed_email=typed)
     db.session.commit()
     return render_template("accounts/email_sent.html", user=user, address=address)
 
