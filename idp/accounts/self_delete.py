@@ -4,7 +4,8 @@ profile field `self_delete`, default false).
 The sessions end first (each portal hears on its back channel: the logout tokens are made now and sent after
 the commit), the tokens are revoked, a last e-mail says it is done, and then the account row goes: the database
 removes what hangs from it (factors, recovery codes, devices, sessions, consents, tokens, links, delegations).
-The audit trail keeps its rows under the account's number only, with no name or address.
+The person's earlier mails and SMS in the outbox go as well. The audit trail keeps its rows under the account's
+number only, with no name or address.
 
 MERGE NOTE: the CLI's `users erase` (idp/accounts/people.py, built in parallel) erases a person too; at merge
 the two should share one erase service, with this module keeping only the policy check and the notice.
@@ -41,6 +42,11 @@ def delete_own_account(user: User) -> list[OutboxMessage]:
         raise NotAllowed()
     ended = sessions.end_all_for_user(user, reason="account deleted by its owner")
     revoked = revoke_all_for_user(user.id)
+    # Earlier mails and SMS to the person (codes, links, notices) hold their address or number: gone too. The
+    # portals' logout tokens stay until delivered; the last mail below is sent, then only the worker's log.
+    db.session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user.id,
+                                                   OutboxMessage.channel.in_(("email", "sms")))
+                       .execution_options(synchronize_session=False))
     send("email", user.email, "account_deleted", user=user)
     record(EventTag.USER_SELF_DELETED, user_id=user.id, tokens_revoked=revoked, sessions_ended=len(ended))
     db.session.flush()

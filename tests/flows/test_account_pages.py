@@ -397,6 +397,8 @@ def test_deleting_ends_sessions_tells_portals_and_removes_personal_data(client, 
     devices.trust(user, days=7, user_agent=FIREFOX, ip="192.0.2.1")
     db.session.commit()
     user_id = user.id
+    account.change("/account/profile/email", email="anna.nieuw@example.org")  # mails that hold her addresses
+    assert mails_to("anna.nieuw@example.org") and mails_to("anna@example.org")
     assert "Delete your account" in words(account.open("/account/data"))
     asked = account.change("/account/delete")  # after the password: the page that says what will happen
     assert "Yes, delete my account" in words(asked)
@@ -408,8 +410,9 @@ def test_deleting_ends_sessions_tells_portals_and_removes_personal_data(client, 
     for model in (SsoSession, Token, Consent, Factor, TrustedDevice, AccountLink):
         assert db.session.scalar(select(func.count()).select_from(model).where(model.user_id == user_id)) == 0
     assert len(backchannel_to(portal)) == 1  # the logout token was made before the row went
-    [farewell] = mails_to("anna@example.org")[-1:]
+    [farewell] = mails_to("anna@example.org")  # earlier mails to her are gone; only the last one waits
     assert farewell.template == "account_deleted"
+    assert mails_to("anna.nieuw@example.org") == []
     [row] = audit_events(EventTag.USER_SELF_DELETED)
     assert row.subject_user_id == user_id
     # The audit trail keeps its rows under the number, with no name or address in them.
@@ -435,3 +438,17 @@ def test_every_change_needs_the_csrf_token(client, account, user, url):
 def test_without_a_session_the_pages_sign_in_first(client, user, url):
     response = client.get(url)
     assert response.status_code == 302 and "/authorize?" in response.location
+
+
+def test_the_activity_page_tells_the_account_pages_changes(account, user, make_portal):
+    portal = make_portal("Apotheek De Linde", first_party=False)
+    consent_for(user, portal)
+    account.change("/account/profile/name", name="Anna Jansen")
+    account.post("/account/profile/email", email="anna.nieuw@example.org")
+    account.post(f"/account/portals/{portal.id}/revoke")
+    account.post("/account/data/download")
+    page = words(account.client.get("/account/activity"))
+    for sentence in ("Your name was changed", "A new e-mail address was asked for your account",
+                     "You took back the access of Apotheek De Linde", "You downloaded your data"):
+        assert sentence in page
+    assert "Another security event" not in page
