@@ -23,9 +23,12 @@ from idp.security.passwords import warm_up
 from idp.web import (  # noqa: F401  (account_activity, account_delegations, account_factors, account_password: their routes join the account blueprint)
     account,
     account_activity,
+    account_data,
     account_delegations,
     account_factors,
     account_password,
+    account_profile,
+    account_sessions,
     activation,
     branding,
     inbox,

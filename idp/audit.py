@@ -71,6 +71,14 @@ class EventTag(StrEnum):
     ORGANISATION_MEMBER_REMOVED = "organisation:member:removed"
     ADMIN_ROLE_GRANTED = "admin:role:granted"
     ADMIN_ROLE_REVOKED = "admin:role:revoked"
+    # The account pages (issue 16 part 4).
+    USER_NAME_CHANGED = "user:name:changed"
+    USER_EMAIL_CHANGE_REQUESTED = "user:email:change-requested"
+    USER_EMAIL_CHANGED = "user:email:changed"
+    USER_PHONE_CHANGED = "user:phone:changed"
+    CONSENT_REVOKED = "consent:revoked"
+    USER_DATA_EXPORTED = "user:data:exported"
+    USER_SELF_DELETED = "user:deleted:self"
 
 
 # Steps only the person themselves can take (each needs their password, a code, a link sent to them or a
@@ -82,6 +90,8 @@ SELF_ACTS = frozenset({
     EventTag.MFA_CODE_ACCEPTED, EventTag.MFA_ENROLLED, EventTag.MFA_REMOVED, EventTag.MFA_RECOVERY_CODES_CREATED,
     EventTag.MFA_RECOVERY_CODE_USED, EventTag.MFA_DEVICE_USED, EventTag.MFA_STEP_UP, EventTag.DEVICE_TRUSTED,
     EventTag.DEVICE_REVOKED, EventTag.ACCOUNT_ACTIVATED, EventTag.PASSWORD_RESET,
+    EventTag.USER_NAME_CHANGED, EventTag.USER_EMAIL_CHANGE_REQUESTED, EventTag.USER_EMAIL_CHANGED,
+    EventTag.USER_PHONE_CHANGED, EventTag.CONSENT_REVOKED, EventTag.USER_DATA_EXPORTED, EventTag.USER_SELF_DELETED,
 })
 WEB = "web"
 

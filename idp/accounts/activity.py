@@ -221,6 +221,23 @@ def _own(tag: str, details: dict, portal: str | None) -> str | None:
         return _("A wrong date of birth was typed when activating your account")
     if tag == T.ACCOUNT_ACTIVATED:
         return _("Your account was activated")
+    return _own_details(tag, portal)
+
+
+def _own_details(tag: str, portal: str | None) -> str | None:
+    """The account pages' own changes (issue 16 part 4)."""
+    if tag == T.USER_NAME_CHANGED:
+        return _("Your name was changed")
+    if tag == T.USER_EMAIL_CHANGE_REQUESTED:
+        return _("A new e-mail address was asked for your account")
+    if tag == T.USER_EMAIL_CHANGED:
+        return _("Your e-mail address was changed")
+    if tag == T.USER_PHONE_CHANGED:
+        return _("Your mobile number was changed")
+    if tag == T.CONSENT_REVOKED and portal:
+        return _("You took back the access of %(portal)s", portal=portal)
+    if tag == T.USER_DATA_EXPORTED:
+        return _("You downloaded your data")
     return None
 
 

@@ -182,15 +182,20 @@ def confirm(user: User, factor: Factor, submitted: str, *, flow_uid: str | None,
         destination = enrolling_phone(factor) if factor.kind == "sms" else user.email
         if not codes.sent_to(row, factor.kind, destination):  # the number changed after this code was sent
             raise codes.NoCode()
-    if factor.replacement_encrypted:  # the new number is proven: it takes the old one's place
+    replaced = bool(factor.replacement_encrypted)
+    if replaced:  # the new number is proven: it takes the old one's place
         factor.secret_encrypted, factor.replacement_encrypted = factor.replacement_encrypted, None
     first = not confirmed(user)
     factor.confirmed_at = factor.last_used_at = now
     if factor.kind == "sms":  # a confirmed mobile number is also the phone_number claim
         user.phone_encrypted, user.phone_verified = factor.secret_encrypted, True
-    record(EventTag.MFA_ENROLLED, user_id=user.id, factor=factor.kind)
     devices.revoke_all(user, reason="factor added", now=now)
-    _notify(user, "factor_added", factor=label(factor), sender=sender)
+    if replaced:  # a new number for SMS codes: the person hears of the change itself
+        record(EventTag.USER_PHONE_CHANGED, user_id=user.id)
+        _notify(user, "phone_changed", factor=label(factor), sender=sender)
+    else:
+        record(EventTag.MFA_ENROLLED, user_id=user.id, factor=factor.kind)
+        _notify(user, "factor_added", factor=label(factor), sender=sender)
     if first:
         return recovery.generate(user, now)
     return None

@@ -18,7 +18,9 @@ from idp.models import AccountLink, User
 from idp.runtime import crypto, settings
 
 ACTIVATE, RESET, REGISTER = "activate", "reset", "register"
-_PATHS = {ACTIVATE: "/activate/", RESET: "/reset/", REGISTER: "/register/"}
+# A new e-mail address for an existing account, confirmed at that address (the account pages).
+EMAIL_CHANGE = "email_change"
+_PATHS = {ACTIVATE: "/activate/", RESET: "/reset/", REGISTER: "/register/", EMAIL_CHANGE: "/account/email/"}
 MAX_TOKEN = 100
 
 
@@ -32,7 +34,8 @@ class LinkDead(UserFacingError):
 def lifetime(purpose: str) -> timedelta:
     cfg = settings().accounts
     return {ACTIVATE: timedelta(hours=cfg.activation_hours), RESET: timedelta(minutes=cfg.reset_minutes),
-            REGISTER: timedelta(hours=cfg.registration_hours)}[purpose]
+            REGISTER: timedelta(hours=cfg.registration_hours),
+            EMAIL_CHANGE: timedelta(hours=cfg.registration_hours)}[purpose]
 
 
 def email_hash(email: str) -> str:
@@ -60,6 +63,23 @@ def issue(purpose: str, *, user: User | None = None, email: str | None = None, f
         purpose=purpose, token_hash=crypto().keyed_hash(token), user_id=user.id if user is not None else None,
         email_hash=email_hash(address), email_encrypted=crypto().encrypt(address) if user is None else None,
         flow_uid=flow_uid, client_id=client_id, locale=locale, attempts=0, created_at=now,
+        expires_at=now + lifetime(purpose),
+    )
+    db.session.add(link)
+    db.session.flush()
+    return link, settings().issuer + _PATHS[purpose] + token
+
+
+def issue_for_new_address(purpose: str, user: User, address: str, *, locale: str | None = None
+                          ) -> tuple[AccountLink, str]:
+    """A link for `user` sent to an address that is not (yet) theirs (not committed); the link carries the
+    address, encrypted. Earlier live links of this purpose for the person stop working."""
+    invalidate(purpose, user)
+    now = clock.now()
+    token = secrets.token_urlsafe(32)
+    link = AccountLink(
+        purpose=purpose, token_hash=crypto().keyed_hash(token), user_id=user.id, email_hash=email_hash(address),
+        email_encrypted=crypto().encrypt(address), locale=locale, attempts=0, created_at=now,
         expires_at=now + lifetime(purpose),
     )
     db.session.add(link)

@@ -55,6 +55,7 @@ class Profile:
     activation_order: str  # "password_first" (seed 001) or "phone_first": link, SMS code, password (seed 003)
     form_of_address: str  # how its Dutch pages, mails and SMS address the reader: "u" (formal) or "je" (informal)
     delegation: bool  # people may act for someone else here (issue 15); off: never offered (the business portal)
+    self_delete: bool  # people may delete their own account on the account pages (every portal they use must allow it)
 
 
 def _defaults() -> dict[str, Any]:
@@ -77,6 +78,7 @@ def _defaults() -> dict[str, Any]:
         "activation_order": "password_first",
         "form_of_address": "u",
         "delegation": False,
+        "self_delete": False,
     }
 
 
@@ -228,6 +230,7 @@ _PARSE: dict[str, Callable[[object], Any]] = {
     "help_by_role": _help_by_role,
     "sign_in_with": _sign_in_with, "sms_code_length": _code_length, "email_code_length": _code_length,
     "activation_order": _activation_order, "form_of_address": _form_of_address, "delegation": _boolean,
+    "self_delete": _boolean,
 }
 
 

@@ -38,3 +38,13 @@ def revoke_all_for_user(user_id: int) -> int:
 def revoke_under_delegation(delegation_id: int) -> int:
     """Every live token issued to someone acting under this delegation (it was revoked or ended)."""
     return _revoke(Token.delegation_id == delegation_id)
+
+
+def revoke_for_session(session_id: int) -> int:
+    """Every live token issued within one SSO session (the person signed that browser out)."""
+    return _revoke(Token.session_id == session_id)
+
+
+def revoke_for_user_at(user_id: int, client_id: int) -> int:
+    """Every live token of a person at one portal (the person revoked that portal's access)."""
+    return _revoke((Token.user_id == user_id) & (Token.client_id == client_id))

@@ -635,3 +635,97 @@ def test_a_violation_fails_with_a_list_a_person_can_act_on(page):
     assert "- color-contrast (serious)" in report and "    at p\n" in report
     assert "insufficient color contrast of 2.32" in report
     assert fetched == []
+
+
+def test_the_account_pages_for_details_sessions_portals_and_data(page, provider, branded):
+    """Issue 16 part 4: the details page (name, e-mail by link, mobile number by SMS), where you are signed in,
+    connected portals, your data, and deleting the account (the portal allows it here)."""
+    from idp import clock, sessions
+    from idp.extensions import db
+    from idp.models import User
+
+    anna = person(provider, username=True, factors_=("sms",))
+    cli(provider, "clients", "update", branded.client_id, "--profile", "self_delete=true")
+    to_sign_in(page, branded, provider)
+    sign_in_with(page, anna.username, PASSWORD)
+    page.locator(CODE_FIELD).fill(sms_code(provider, anna.phone))
+    press(page, "Bevestigen")
+    page.wait_for_url(branded.url + "/**")
+    with provider.app.app_context():  # the same person in another browser
+        user = db.session.scalar(db.select(User).where(User.email == anna.email))
+        sessions.start(user, amr=["pwd"], acr=None, auth_time=clock.now(), ip="192.0.2.7",
+                       user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0")
+        db.session.commit()
+        db.session.remove()
+
+    page.goto(provider.issuer + "/account")
+    page.get_by_role("link", name="Uw naam, e-mailadres en mobiele nummer").click()
+    expect(page.get_by_role("heading", name="Uw gegevens")).to_be_visible()
+    assert_accessible(page, "the account's details (nl)")
+    page.get_by_label("Uw naam").fill("")
+    press(page, "Uw naam opslaan")
+    expect(page.get_by_role("heading", name="Bevestig uw wachtwoord")).to_be_visible()
+    page.get_by_label("Wachtwoord", exact=True).fill(PASSWORD)
+    press(page, "Bevestigen en doorgaan")
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_accessible(page, "the account's details after an empty name (nl)")
+    page.get_by_label("Nieuw e-mailadres").fill("geen adres")
+    press(page, "Stuur de link")
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_accessible(page, "the account's details after a wrong e-mail address (nl)")
+    new_address = "nieuw-" + anna.email
+    page.get_by_label("Nieuw e-mailadres").fill(new_address)
+    press(page, "Stuur de link")
+    expect(page.get_by_role("heading", name="Kijk in uw e-mail")).to_be_visible()
+    assert_accessible(page, "the account: the link to the new address is on its way (nl)")
+    link = link_in_mail(provider, new_address, "email_change_link")
+    page.goto(link)
+    expect(page.get_by_role("heading", name="Uw nieuwe e-mailadres bevestigen")).to_be_visible()
+    assert_accessible(page, "the account: confirming the new e-mail address (nl)")
+    press(page, "Ja, gebruik dit adres")
+    expect(page.get_by_role("heading", name="Uw e-mailadres is gewijzigd")).to_be_visible()
+    assert_accessible(page, "the account: the e-mail address changed (nl)")
+    open_error_page(page, link, 400)
+    expect(page.get_by_role("heading", name="Deze link werkt niet meer")).to_be_visible()
+    assert_accessible(page, "the account: an e-mail change link that no longer works (nl)")
+
+    page.goto(provider.issuer + "/account/profile")
+    press(page, "Uw mobiele nummer wijzigen")
+    expect(page.get_by_label("Mobiel telefoonnummer")).to_be_visible()
+    assert_accessible(page, "the account: a new mobile number (nl)")
+    new_phone = "+316" + str(int(anna.phone[4:]) + 1).zfill(8)
+    page.get_by_label("Mobiel telefoonnummer").fill("0" + new_phone[3:])
+    press(page, "Stuur een code")
+    expect(page.locator(CODE_FIELD)).to_be_visible()
+    assert_accessible(page, "the account: the code for the new mobile number (nl)")
+    page.locator(CODE_FIELD).fill(sms_code(provider, new_phone))
+    press(page, "Bevestigen")
+    expect(page.get_by_role("status")).to_be_visible()
+    assert_accessible(page, "the account's details after the new number (nl)")
+
+    page.goto(provider.issuer + "/account")
+    page.get_by_role("link", name="Waar u bent ingelogd").click()
+    expect(page.get_by_role("button", name="Firefox op Windows uitloggen")).to_be_visible()
+    assert_accessible(page, "the account: where you are signed in (nl)")
+    press(page, "Overal anders uitloggen")
+    expect(page.get_by_role("status")).to_be_visible()
+    assert_accessible(page, "the account: signed out everywhere else (nl)")
+    page.goto(provider.issuer + "/account/portals")
+    expect(page.get_by_text("Clientportaal De Linde", exact=True)).to_be_visible()
+    assert_accessible(page, "the account: connected portals (nl)")
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", name="Connected portals")).to_be_visible()
+    assert_accessible(page, "the account: connected portals (en)")
+    page.get_by_role("link", name="Nederlands").click()
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+
+    page.goto(provider.issuer + "/account/data")
+    expect(page.get_by_role("heading", name="Uw gegevens", exact=True)).to_be_visible()
+    assert_accessible(page, "the account: your data (nl)")
+    press(page, "Uw account verwijderen")
+    expect(page.get_by_role("button", name="Ja, verwijder mijn account")).to_be_visible()
+    assert_accessible(page, "the account: deleting the account, the last step (nl)")
+    press(page, "Ja, verwijder mijn account")
+    expect(page.get_by_role("heading", name="Uw account is verwijderd")).to_be_visible()
+    assert_accessible(page, "the account: the account deleted (nl)")
+    cli(provider, "clients", "update", branded.client_id, "--profile", "self_delete=false")
