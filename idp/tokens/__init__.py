@@ -38,3 +38,8 @@ def revoke_all_for_user(user_id: int) -> int:
 def revoke_under_delegation(delegation_id: int) -> int:
     """Every live token issued to someone acting under this delegation (it was revoked or ended)."""
     return _revoke(Token.delegation_id == delegation_id)
+
+
+def revoke_for_session(session_id: int) -> int:
+    """Every live token issued within one SSO session (an admin signed that session out)."""
+    return _revoke(Token.session_id == session_id)
