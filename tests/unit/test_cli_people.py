@@ -35,6 +35,7 @@ from idp.security.logins import login_key
 from idp.sessions import devices
 from tests.conftest import ISSUER
 from tests.helpers import RelyingParty, browser
+from tests.mfa_helpers import SignIn
 from tests.unit.test_cli import dev_env, ok, ok_json, refused
 
 PASSWORD = "correct horse battery"
@@ -193,7 +194,10 @@ def test_disable_and_enable_are_audited_as_the_operating_system_user(cli_env, ma
 
 # --- second factors --------------------------------------------------------------------------------------------
 
-def test_reset_factors_removes_factors_codes_and_devices_and_tells_the_person(cli_env, make_user):
+def test_reset_factors_removes_factors_codes_and_devices_and_tells_the_person(cli_env, app, make_user,
+                                                                            make_portal):
+    strict = make_portal("Huisarts", mfa="required")
+    strict = SimpleNamespace(client_id=strict.client_id, redirect_uris=list(strict.redirect_uris), secret=None)
     anna = make_user("anna@example.org", phone="+31612345678", phone_verified=True)
     factors.add_confirmed(anna, "sms", phone_number="+31612345678")
     factors.add_confirmed(anna, "totp")
@@ -210,6 +214,11 @@ def test_reset_factors_removes_factors_codes_and_devices_and_tells_the_person(cl
     [event] = rows(EventTag.MFA_RESET)
     assert event.actor == "helpdesk-piet" and event.details["factors"] == ["sms", "totp"]
     assert ok_json(cli_env, "users", "show", "anna@example.org")["factors"] == []
+    # The next sign-in at a portal that requires a second factor sets one up again.
+    client = browser(app)
+    sign_in = SignIn(client, RelyingParty(client, strict).login_url())
+    sign_in.password("anna@example.org")
+    assert sign_in.stage == "enrol"
 
 
 # --- sessions, sign out ----------------------------------------------------------------------------------------
