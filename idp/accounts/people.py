@@ -305,8 +305,6 @@ def reset_factors(user: User, *, admin: str, now: datetime) -> dict:
     codes = rows_changed(delete(RecoveryCode).where(RecoveryCode.user_id == user.id)
                          .execution_options(synchronize_session=False))
     trusted = devices.revoke_all(user, reason="factors reset", now=now)
-    if user.phone_encrypted is not None:
-        user.phone_verified = False  # the number stays, no longer confirmed as a factor
     record(EventTag.MFA_RESET, user_id=user.id, admin=admin, factors=kinds, recovery_codes=codes, devices=trusted)
     if not user.no_login:
         send("email", user.email, "factors_reset", user=user, account_url=settings().issuer + "/account")
@@ -392,8 +390,10 @@ def erase(user: User, *, admin: str, now: datetime) -> list:
     for delegation in db.session.scalars(select(Delegation).where(
             (Delegation.delegate_id == uid) | (Delegation.principal_id == uid))):
         delegation.evidence = delegation.reason = None
-    for event in db.session.scalars(select(AuditEvent).where(_holding(AuditEvent.details, personal))):
-        event.details = _scrub(event.details, personal)
+    # Typed names were kept as keyed hashes; the person's own go too (the subject id still ties the rows).
+    in_audit = personal + logins
+    for event in db.session.scalars(select(AuditEvent).where(_holding(AuditEvent.details, in_audit))):
+        event.details = _scrub(event.details, in_audit)
     user.email = f"erased-{user.sub}@{ERASED_DOMAIN}"
     user.email_verified = False
     user.username = user.name = user.given_name = user.family_name = None

@@ -334,6 +334,8 @@ def test_erase_leaves_no_personal_data_in_any_table(cli_env, app, make_user, mak
 
     found = [(t, c) for t, c, text in every_value() for needle in personal_needles() if needle in text.lower()]
     assert found == []
+    hashed = {login_key(ERIKA["email"]), login_key(ERIKA["username"])}  # her typed names in the audit trail
+    assert [c for _t, c, text in every_value() if any(h in text for h in hashed)] == []
     user = db.session.get(User, erika_id)
     assert user.sub == sub and user.email.endswith("@erased.invalid") and user.password_hash is None
     assert user.no_login and user.disabled_at is not None
