@@ -381,7 +381,9 @@ def users_find(query, status, limit, as_json):
 
 def _show_text(shown: dict) -> None:
     for key, value in shown.items():
-        if isinstance(value, list):
+        if isinstance(value, list) and not any(isinstance(item, dict) for item in value):
+            click.echo(f"{key}: {', '.join(map(str, value)) or 'none'}")
+        elif isinstance(value, list):
             click.echo(f"{key}: {len(value) or 'none'}")
             for item in value:
                 click.echo("  " + "  ".join(_text_fields(item)) if isinstance(item, dict) else f"  {item}")
@@ -424,7 +426,8 @@ def users_edit(ref, name, email, username, roles, birth_date, locale, as_admin, 
                              birth_date=_birth_date(birth_date) if birth_date else None, locale=locale)
     changed = people.edit(user, changes, admin=admin, now=clock.now())
     db.session.commit()
-    emit({"sub": user.sub, "changed": changed, "email_verified": user.email_verified}, as_json)
+    emit({"sub": user.sub, "changed": changed if as_json else ",".join(changed) or "nothing",
+          "email_verified": user.email_verified}, as_json)
     if not as_json and "email" in changed:
         click.echo(f"the new address {user.email} is unverified until the person confirms it", err=True)
 
@@ -458,6 +461,8 @@ def users_reset_factors(ref, as_admin, as_json):
     user = get_by_ref(ref)
     removed = people.reset_factors(user, admin=admin, now=clock.now())
     db.session.commit()
+    if not as_json:
+        removed["factors"] = ",".join(removed["factors"]) or "none"
     emit({"sub": user.sub, **removed}, as_json)
 
 
