@@ -282,40 +282,52 @@ def users_list(as_json):
 @users.command("disable")
 @click.argument("ref")
 @as_option
+@click.option("--json", "as_json", is_flag=True)
 @domain_command
-def users_disable(ref, as_admin):
+def users_disable(ref, as_admin, as_json):
     """Disable a user: end their sessions (portals are told at once) and revoke their tokens."""
     acting_admin(as_admin)
     user = get_by_ref(ref)
     deliveries = disable(user)
     db.session.commit()  # the portals are told before this returns (the CLI delivers inline)
     left = _left(deliveries)
+    if as_json:
+        emit({"sub": user.sub, "disabled": True, "portal_logouts_left": left}, True)
+        return
     click.echo(f"disabled {user.email}" + (f"; {left} portal logout(s) left for `idp worker`" if left else ""))
 
 
 @users.command("unlock")
 @click.argument("ref")
 @as_option
+@click.option("--json", "as_json", is_flag=True)
 @domain_command
-def users_unlock(ref, as_admin):
+def users_unlock(ref, as_admin, as_json):
     """Unlock a user locked out by wrong passwords (their e-mail and username), by sub, e-mail or username."""
     acting_admin(as_admin)
     user = get_by_ref(ref)
     cleared = unlock(user)
     db.session.commit()
+    if as_json:
+        emit({"sub": user.sub, "unlocked": bool(cleared)}, True)
+        return
     click.echo(f"unlocked {user.email}" if cleared else f"{user.email} was not locked; nothing to clear")
 
 
 @users.command("resend-activation")
 @click.argument("ref")
 @as_option
+@click.option("--json", "as_json", is_flag=True)
 @domain_command
-def users_resend_activation(ref, as_admin):
+def users_resend_activation(ref, as_admin, as_json):
     """Send a new activation link (the earlier one stops working); refused once the account has a password."""
     acting_admin(as_admin)
     user = get_by_ref(ref)
     activation.send_link(user, resend=True)
     db.session.commit()
+    if as_json:
+        emit({"sub": user.sub, "activation_sent_to": user.email}, True)
+        return
     click.echo(f"sent a new activation link to {user.email}")
 
 

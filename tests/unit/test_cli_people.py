@@ -183,13 +183,16 @@ def test_edit_changes_what_an_admin_may_and_a_new_address_is_unverified(cli_env,
 def test_disable_and_enable_are_audited_as_the_operating_system_user(cli_env, make_user):
     make_user("anna@example.org")
     settle()
-    ok(cli_env, "users", "disable", "anna@example.org")
+    assert ok_json(cli_env, "users", "disable", "anna@example.org")["disabled"] is True
     assert fresh_user("anna@example.org").disabled_at is not None
     assert ok_json(cli_env, "users", "enable", "anna@example.org")["enabled"] is True
     assert fresh_user("anna@example.org").disabled_at is None
     assert "was not disabled" in ok(cli_env, "users", "enable", "anna@example.org")
     [disabled], [enabled] = rows(EventTag.USER_DISABLED), rows(EventTag.USER_ENABLED)
     assert disabled.actor == enabled.actor == getpass.getuser() != "cli"
+    assert ok_json(cli_env, "users", "unlock", "anna@example.org", "--as", "helpdesk-piet")["unlocked"] is False
+    [unlocked] = rows(EventTag.ACCOUNT_UNLOCKED)
+    assert unlocked.actor == "helpdesk-piet"
 
 
 # --- second factors --------------------------------------------------------------------------------------------
