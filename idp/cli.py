@@ -17,15 +17,17 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from flask_limiter.commands import cli as limiter_cli
 from flask_migrate import upgrade
+from flask_migrate.cli import db as migrate_cli
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from idp import audit, clock, create_app, delegation, messaging
-from idp.accounts import activation, admins, organisations
+from idp.accounts import activation, admins, organisations, people
 from idp.accounts.passwords import give_temporary_password
 from idp.accounts.users import create_user, disable, get_by_ref, phone_of
-from idp.delegation import invitations
+from idp.delegation import erasure, invitations
 from idp.demo import run_demo
 from idp.errors import IdpError
 from idp.extensions import db
@@ -65,7 +67,8 @@ def require_schema() -> None:
 def _guard(func, check_schema: bool):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        audit.set_origin(audit.Origin(actor="cli", user_agent="idp-cli"))
+        # The operating-system user acts unless the command names an admin (`--as`): never just "cli".
+        audit.set_origin(audit.Origin(actor=os_user(), user_agent="idp-cli"))
         # A command's process ends when it returns: the first attempt of what it queued (portals told of
         # ended sessions, messages when delivered after commit) is made before that.
         current_app.config[INLINE] = True
@@ -194,6 +197,26 @@ def worker_command(once: bool, interval: float):
         return
 
 
+def os_user() -> str:
+    """The operating-system user running the command (a container without a passwd entry: its uid)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def acting_admin(name: str | None) -> str:
+    """Who acts: `--as NAME`, else the operating-system user running the command; the audit's actor from now on."""
+    admin = (name or "").strip()[:200] or os_user()
+    audit.set_origin(audit.Origin(actor=admin, user_agent="idp-cli"))
+    return admin
+
+
+def as_option(func):
+    return click.option("--as", "as_admin", metavar="NAME",
+                        help="The admin on whose word this is done (default: the operating-system user).")(func)
+
+
 # --- users --------------------------------------------------------------------------------
 
 def acting_admin(name: str | None) -> str:
@@ -274,46 +297,55 @@ def users_list(as_json):
     emit([_user_row(u) for u in db.session.scalars(select(User).order_by(User.id))], as_json)
 
 
-@users.command("show")
-@click.argument("ref")
-@click.option("--json", "as_json", is_flag=True)
-@domain_command
-def users_show(ref, as_json):
-    """Show a user by sub, e-mail or username."""
-    emit(_user_row(get_by_ref(ref)), as_json)
-
-
 @users.command("disable")
 @click.argument("ref")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
 @domain_command
-def users_disable(ref):
+def users_disable(ref, as_admin, as_json):
     """Disable a user: end their sessions (portals are told at once) and revoke their tokens."""
+    acting_admin(as_admin)
     user = get_by_ref(ref)
     deliveries = disable(user)
     db.session.commit()  # the portals are told before this returns (the CLI delivers inline)
-    left = len(pending([d.id for d in deliveries])) if deliveries else 0
+    left = _left(deliveries)
+    if as_json:
+        emit({"sub": user.sub, "disabled": True, "portal_logouts_left": left}, True)
+        return
     click.echo(f"disabled {user.email}" + (f"; {left} portal logout(s) left for `idp worker`" if left else ""))
 
 
 @users.command("unlock")
 @click.argument("ref")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
 @domain_command
-def users_unlock(ref):
+def users_unlock(ref, as_admin, as_json):
     """Unlock a user locked out by wrong passwords (their e-mail and username), by sub, e-mail or username."""
+    acting_admin(as_admin)
     user = get_by_ref(ref)
     cleared = unlock(user)
     db.session.commit()
+    if as_json:
+        emit({"sub": user.sub, "unlocked": bool(cleared)}, True)
+        return
     click.echo(f"unlocked {user.email}" if cleared else f"{user.email} was not locked; nothing to clear")
 
 
 @users.command("resend-activation")
 @click.argument("ref")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
 @domain_command
-def users_resend_activation(ref):
+def users_resend_activation(ref, as_admin, as_json):
     """Send a new activation link (the earlier one stops working); refused once the account has a password."""
+    acting_admin(as_admin)
     user = get_by_ref(ref)
     activation.send_link(user, resend=True)
     db.session.commit()
+    if as_json:
+        emit({"sub": user.sub, "activation_sent_to": user.email}, True)
+        return
     click.echo(f"sent a new activation link to {user.email}")
 
 
@@ -339,6 +371,174 @@ def users_add_principal(name, birth_date, locale, as_admin, as_json):
     db.session.commit()
     emit({"sub": user.sub, "name": user.name, "date_of_birth": user.date_of_birth.isoformat(), "no_login": True},
          as_json)
+
+
+# --- users: what an admin does every day (idp/accounts/people.py; the admin console uses the same) --------
+
+def _left(deliveries: list) -> int:
+    """Portal logouts still queued after the inline attempt (the worker retries them)."""
+    return len(pending([d.id for d in deliveries])) if deliveries else 0
+
+
+def _plain(value):
+    """JSON-ready: dates as ISO text, the rest as is."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _found_row(user: User, now) -> dict:
+    return {"sub": user.sub, "email": user.email, "username": user.username, "name": user.name,
+            "organisation": user.organisation, "status": people.status(user, now)["status"]}
+
+
+@users.command("find")
+@click.argument("query")
+@click.option("--status", type=click.Choice(people.STATUSES), help="Only people in this status.")
+@click.option("--limit", default=people.MAX_FOUND, show_default=True, type=click.IntRange(1, 500))
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_find(query, status, limit, as_json):
+    """Find people by part of their name, e-mail, username or organisation (case-insensitive)."""
+    now = clock.now()
+    found = people.find(query, status=status, now=now, limit=limit)
+    emit([_plain(_found_row(u, now)) for u in found], as_json)
+    if not as_json and len(found) == limit:
+        click.echo(f"(the first {limit}; say more to narrow it down)", err=True)
+
+
+def _show_text(shown: dict) -> None:
+    for key, value in shown.items():
+        if isinstance(value, list) and not any(isinstance(item, dict) for item in value):
+            click.echo(f"{key}: {', '.join(map(str, value)) or 'none'}")
+        elif isinstance(value, list):
+            click.echo(f"{key}: {len(value) or 'none'}")
+            for item in value:
+                click.echo("  " + "  ".join(_text_fields(item)) if isinstance(item, dict) else f"  {item}")
+        elif value not in (None, ""):
+            click.echo(f"{key}: {_text(value)}")
+
+
+@users.command("show")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_show(ref, as_json):
+    """Everything about a person by sub, e-mail or username: status, factors (never secrets), trusted devices,
+    sessions, portals used, last sign-in, delegations and recent audit events."""
+    shown = _plain(people.describe(get_by_ref(ref), clock.now()))
+    if as_json:
+        emit(shown, True)
+    else:
+        _show_text(shown)
+
+
+@users.command("edit")
+@click.argument("ref")
+@click.option("--name", help="The full name (\"\" clears it).")
+@click.option("--email", help="A new address: recorded unverified until the person confirms it.")
+@click.option("--username", help="A new username (\"\" removes it).")
+@click.option("--roles", help="Comma-separated roles replacing the present ones (\"\" removes all).")
+@click.option("--birth-date", help="YYYY-MM-DD.")
+@click.option("--locale", type=click.Choice(["nl", "en"]))
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_edit(ref, name, email, username, roles, birth_date, locale, as_admin, as_json):
+    """Change a person's name, e-mail, username, roles, date of birth or language. The phone number only its
+    owner changes."""
+    admin = acting_admin(as_admin)
+    user = get_by_ref(ref)
+    changes = people.Changes(name=name, email=email, username=username,
+                             roles=None if roles is None else roles.split(","),
+                             birth_date=_birth_date(birth_date) if birth_date else None, locale=locale)
+    changed = people.edit(user, changes, admin=admin, now=clock.now())
+    db.session.commit()
+    emit({"sub": user.sub, "changed": changed if as_json else ",".join(changed) or "nothing",
+          "email_verified": user.email_verified}, as_json)
+    if not as_json and "email" in changed:
+        click.echo(f"the new address {user.email} is unverified until the person confirms it", err=True)
+
+
+@users.command("enable")
+@click.argument("ref")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_enable(ref, as_admin, as_json):
+    """Let a disabled person sign in again."""
+    admin = acting_admin(as_admin)
+    user = get_by_ref(ref)
+    changed = people.enable(user, admin=admin, now=clock.now())
+    db.session.commit()
+    if as_json:
+        emit({"sub": user.sub, "enabled": changed}, True)
+    else:
+        click.echo(f"enabled {user.email}" if changed else f"{user.email} was not disabled; nothing changed")
+
+
+@users.command("reset-factors")
+@click.argument("ref")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_reset_factors(ref, as_admin, as_json):
+    """Remove a person's second factors, recovery codes and trusted devices (a lost phone): they set up a
+    factor again at their next sign-in. They are told by e-mail."""
+    admin = acting_admin(as_admin)
+    user = get_by_ref(ref)
+    removed = people.reset_factors(user, admin=admin, now=clock.now())
+    db.session.commit()
+    if not as_json:
+        removed["factors"] = ",".join(removed["factors"]) or "none"
+    emit({"sub": user.sub, **removed}, as_json)
+
+
+@users.command("sessions")
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_sessions(ref, as_json):
+    """A person's live sign-in sessions: sid, started, last seen, device and the portals in it."""
+    user = get_by_ref(ref)
+    emit([_plain(people.session_row(s)) for s in people.live_sessions(user, clock.now())], as_json)
+
+
+@users.command("revoke")
+@click.argument("ref")
+@click.option("--session", "sid", metavar="SID", help="Only this session (see `idp users sessions`).")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_revoke(ref, sid, as_admin, as_json):
+    """Sign a person out everywhere (or of one session): the portals are told on their back channel and the
+    tokens are revoked."""
+    admin = acting_admin(as_admin)
+    user = get_by_ref(ref)
+    ended, revoked, deliveries = people.sign_out(user, admin=admin, now=clock.now(), sid=sid)
+    db.session.commit()  # the portals are told before this returns (the CLI delivers inline)
+    emit({"sub": user.sub, "sessions_ended": ended, "tokens_revoked": revoked,
+          "portal_logouts_left": _left(deliveries)}, as_json)
+
+
+@users.command("erase")
+@click.argument("ref")
+@click.option("--yes", is_flag=True, help="Required: erasing cannot be undone.")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_erase(ref, yes, as_admin, as_json):
+    """Erase a person (AVG): personal data removed from every table, delegations ended, sessions and tokens
+    ended; the audit trail keeps only the pseudonym (the sub). Cannot be undone."""
+    if not yes:
+        fail("erasing cannot be undone: add --yes")
+    admin = acting_admin(as_admin)
+    user = get_by_ref(ref)
+    deliveries = erasure.erase(user, admin=admin, now=clock.now())
+    db.session.commit()
+    emit({"sub": user.sub, "erased": True, "portal_logouts_left": _left(deliveries)}, as_json)
 
 
 # --- clients ------------------------------------------------------------------------------
@@ -894,6 +1094,38 @@ def admins_list(org, as_json):
     """Who holds which admin role."""
     found = organisations.get(org) if org else None
     emit([admins.describe(p, held) for p, held in admins.all_roles(found)], as_json)
+
+
+DB_HELP = """Database migrations (Alembic through Flask-Migrate) of the database in IDP_DATABASE_URL.
+
+\b
+`idp init` already upgrades to the newest migration; the others are for looking and for repairs:
+  idp db current          where this database stands
+  idp db history          every migration, newest first
+  idp db upgrade          to the newest (what `idp init` does, without keys and portals)
+  idp db downgrade REV    back to REV: drops what the newer migrations added; take a backup first
+`revision` and `migrate` are for developers adding a migration to migrations/."""
+
+LIMITER_HELP = """Rate limits (Flask-Limiter) on sign-in, password reset and registration.
+
+\b
+Counted in Redis when redis.url is set, else in each server process's own memory (then these commands,
+a process of their own, cannot see or clear a running server's counts).
+  idp limiter limits               the routes and the limits on them
+  idp limiter clear --key KEY      forget one key's counts; a key is a client network address, or
+                                   account:/reset-address:/register: and the keyed hash of a typed name
+  idp limiter config               the storage and settings in use
+Too many wrong passwords is a lockout, not a rate limit: `idp users unlock`."""
+
+
+def document_third_party_commands() -> None:
+    """`idp db` (Flask-Migrate) and `idp limiter` (Flask-Limiter) come with their libraries; say here what they
+    are for. On their own group objects, as `idp limiter --help` is answered before any app exists."""
+    migrate_cli.help, migrate_cli.short_help = DB_HELP, "Database migrations (Alembic)."
+    limiter_cli.help, limiter_cli.short_help = LIMITER_HELP, "Rate limits: list, clear a key, show the storage."
+
+
+document_third_party_commands()
 
 
 def register_commands(app) -> None:

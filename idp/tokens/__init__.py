@@ -41,7 +41,7 @@ def revoke_under_delegation(delegation_id: int) -> int:
 
 
 def revoke_for_session(session_id: int) -> int:
-    """Every live token issued within one SSO session (the person signed that browser out)."""
+    """Every live token issued within one SSO session (the person or an admin signed it out)."""
     return _revoke(Token.session_id == session_id)
 
 

@@ -77,7 +77,7 @@ def test_a_parent_a_child_without_login_and_the_whole_round_trip(env):
 
     [(actor, _subject, details)] = audit_rows(env, "delegation:granted")
     details = details if isinstance(details, dict) else json.loads(details)
-    assert actor == "cli" and details["admin"] == "helpdesk-anna"
+    assert actor == "helpdesk-anna" and details["admin"] == "helpdesk-anna"  # never just "cli"
     assert (details["delegate"], details["principal"]) == (parent["sub"], child["sub"])
     [(_, _, revoked_details)] = audit_rows(env, "delegation:revoked")
     assert "helpdesk-bob" in str(revoked_details)

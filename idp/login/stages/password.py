@@ -38,15 +38,16 @@ class PasswordStage:
             # Checked before the password, so a locked name learns nothing from it; known or not, same answer.
             record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id if user else None,
                    client_id=flow.client.client_id,
-                   login=login if user else None, login_hash=None if user else login_key(login),
+                   login_hash=login_key(login),
                    reason="locked")
             return Retry(lockout.locked_message(flow.client))
         valid = passwords.check_password(user, password)  # an unknown name: a dummy hash, same time
         if not valid or not user.is_active:
-            # An unknown name may be a password typed in the wrong field: keep only its keyed hash.
+            # What was typed may be a password typed in the wrong field, and a name is personal data: only its
+            # keyed hash is kept, which still ties the failures for one name together.
             record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id if user else None,
                    client_id=flow.client.client_id,
-                   login=login if user else None, login_hash=None if user else login_key(login),
+                   login_hash=login_key(login),
                    reason="disabled" if valid else "invalid_credentials")
             if lockout.record_failure(counted, attempt, user, client=flow.client):
                 if user is not None:
@@ -58,7 +59,8 @@ class PasswordStage:
             # The right password of an account whose activation is not finished (the phone not confirmed yet):
             # not usable until it is complete (issue 14); the link goes on where the person stopped.
             record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id,
-                   client_id=flow.client.client_id, login=login, reason="activation_pending")
+                   client_id=flow.client.client_id, login_hash=login_key(login),
+                   reason="activation_pending")
             return Retry(_("Your account is not ready yet. Finish activating it with the link in the e-mail we "
                            "sent you; if the link no longer works, ask your organisation for a new one."))
         flow.user = user
