@@ -219,16 +219,6 @@ def as_option(func):
 
 # --- users --------------------------------------------------------------------------------
 
-def acting_admin(name: str | None) -> str:
-    """Who grants, records or revokes: `--as NAME`, else the operating-system user running the command."""
-    return (name or "").strip() or getpass.getuser()
-
-
-def as_option(func):
-    return click.option("--as", "as_admin", metavar="NAME",
-                        help="The admin on whose word this is done (default: the operating-system user).")(func)
-
-
 users = AppGroup("users", help="Manage people's accounts.")
 
 
