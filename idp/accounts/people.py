@@ -26,6 +26,7 @@ from idp.messaging import send
 from idp.messaging.backchannel import CHANNEL as BACKCHANNEL
 from idp.models import (
     AccountLink,
+    AdminRole,
     AuditEvent,
     AuthorizationCode,
     Client,
@@ -34,6 +35,7 @@ from idp.models import (
     Factor,
     LoginFailure,
     OneTimeCode,
+    Organisation,
     OutboxMessage,
     PasswordHistory,
     PendingAuthorization,
@@ -74,7 +76,7 @@ def find(query: str, *, status: str | None = None, now: datetime, limit: int = M
         raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
     pattern = _like(query)
     match = or_(*(func.lower(column).like(pattern, escape="\\")
-                  for column in (User.name, User.email, User.username, User.organisation)))
+                  for column in (User.name, User.email, User.username, Organisation.name, Organisation.code)))
     where = [match, ~User.email.like(f"%@{ERASED_DOMAIN}")]
     if status == "disabled":
         where.append(User.disabled_at.is_not(None))
@@ -82,7 +84,8 @@ def find(query: str, *, status: str | None = None, now: datetime, limit: int = M
         where += [User.disabled_at.is_(None), User.activation_pending.is_(True)]
     elif status in ("active", "locked"):
         where += [User.disabled_at.is_(None), User.activation_pending.is_(False)]
-    candidates = db.session.scalars(select(User).where(*where).order_by(User.name, User.email, User.id))
+    candidates = db.session.scalars(select(User).outerjoin(Organisation, User.organisation_id == Organisation.id)
+                                    .where(*where).order_by(User.name, User.email, User.id))
     found = []
     for user in candidates:
         if status in ("active", "locked") and (locked_since(user, now) is not None) != (status == "locked"):
@@ -182,7 +185,8 @@ def describe(user: User, now: datetime) -> dict:
     return {
         "sub": user.sub, "email": user.email, "email_verified": user.email_verified, "username": user.username,
         "name": user.name, "phone": phone_of(user), "phone_verified": user.phone_verified,
-        "roles": list(user.roles or []), "organisation": user.organisation, "locale": user.locale,
+        "roles": list(user.roles or []), "organisation": user.org.code if user.org is not None else None,
+        "organisation_name": user.organisation, "locale": user.locale,
         "date_of_birth": user.date_of_birth, "no_login": user.no_login,
         "disabled": user.disabled_at is not None, "created_at": user.created_at,
         **status(user, now),
@@ -368,7 +372,7 @@ def erase(user: User, *, admin: str, now: datetime) -> list:
     deliveries = sessions.end_all_for_user(user, reason="erased")
     uid = user.id
     for model in (AuthorizationCode, Token, Consent, Factor, RecoveryCode, OneTimeCode, TrustedDevice,
-                  PasswordHistory):
+                  PasswordHistory, AdminRole):
         db.session.execute(delete(model).where(model.user_id == uid).execution_options(synchronize_session=False))
     db.session.execute(delete(SsoSession).where(SsoSession.user_id == uid)
                        .execution_options(synchronize_session="fetch"))
@@ -398,7 +402,7 @@ def erase(user: User, *, admin: str, now: datetime) -> list:
     user.email_verified = False
     user.username = user.name = user.given_name = user.family_name = None
     user.phone_encrypted, user.phone_verified = None, False
-    user.date_of_birth = user.organisation = user.locale = user.password_hash = user.password_changed_at = None
+    user.date_of_birth = user.organisation_id = user.locale = user.password_hash = user.password_changed_at = None
     user.roles, user.must_change_password, user.activation_pending, user.no_login = [], False, False, True
     user.disabled_at = user.disabled_at or now
     user.updated_at = now

@@ -120,8 +120,8 @@ def test_show_tells_everything_the_console_will_and_no_secret(cli_env, app, make
     anna_sub, child_sub = anna.sub, child.sub
 
     shown = run_json(cli_env, "users", "show", "anna@example.org")
-    assert (shown["sub"], shown["status"], shown["name"], shown["organisation"]) == (
-        anna_sub, "active", "Anna de Vries", "Zorggroep Noord")
+    assert (shown["sub"], shown["status"], shown["name"], shown["organisation"], shown["organisation_name"]) == (
+        anna_sub, "active", "Anna de Vries", "zorggroep-noord", "Zorggroep Noord")
     assert shown["locked_since"] is None and shown["disabled"] is False and shown["pending_activation"] is False
     assert [(f["kind"], f["confirmed"]) for f in shown["factors"]] == [("totp", True)]
     assert shown["recovery_codes_left"] > 0
