@@ -9,7 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from idp.accounts import people
+from idp import clock
+from idp.accounts import people, self_delete
+from idp.audit import EventTag, record
 from idp.delegation.grants import revoke
 from idp.extensions import db
 from idp.models import Delegation, User
@@ -26,3 +28,16 @@ def erase(user: User, *, admin: str, now: datetime) -> list:
     for delegation in live:
         revoke(delegation, admin, "erased", now)
     return people.erase(user, admin=admin, now=now)
+
+
+def erase_own(user: User) -> list:
+    """The person deletes their own account, where every portal they use allows it: the same erasure, with the
+    person as the one who asked, and a last e-mail to the address it had (not committed). Raises
+    self_delete.NotAllowed."""
+    if not self_delete.may_delete(user):
+        raise self_delete.NotAllowed()
+    address, locale = user.email, user.locale
+    record(EventTag.USER_SELF_DELETED, user_id=user.id)
+    deliveries = erase(user, admin=f"user:{user.sub}", now=clock.now())
+    self_delete.farewell(address, locale)
+    return deliveries

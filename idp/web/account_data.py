@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from idp import clock
 from idp.accounts import my_data, self_delete
+from idp.delegation import erasure
 from idp.extensions import db
 from idp.models import User
 from idp.web.account import bp, fresh_password, signed_in
@@ -46,7 +47,7 @@ def delete_account(user: User):
                                error=_("Your account cannot be deleted here. Ask the help desk of your portal.")), 403
     if request.form.get("confirm") != "yes":  # the page that says what will happen, with the final button
         return render_template("accounts/delete.html", user=user)
-    self_delete.delete_own_account(user)
+    erasure.erase_own(user)
     db.session.commit()
     browser.clear()
     response = redirect(url_for("account.deleted"))

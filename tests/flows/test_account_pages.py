@@ -406,10 +406,14 @@ def test_deleting_ends_sessions_tells_portals_and_removes_personal_data(client, 
     done = account.post("/account/delete", confirm="yes")
     assert done.status_code == 302 and done.location.endswith("/account/deleted")
     db.session.expire_all()
-    assert db.session.get(User, user_id) is None
+    # What stays is the pseudonym an admin's erasure leaves: the sub, which can never sign in again.
+    left = db.session.get(User, user_id)
+    assert (left.name, left.username, left.phone_encrypted, left.date_of_birth, left.password_hash) == (
+        None, None, None, None, None)
+    assert left.email == f"erased-{left.sub}@erased.invalid" and left.no_login and left.disabled_at is not None
     for model in (SsoSession, Token, Consent, Factor, TrustedDevice, AccountLink):
         assert db.session.scalar(select(func.count()).select_from(model).where(model.user_id == user_id)) == 0
-    assert len(backchannel_to(portal)) == 1  # the logout token was made before the row went
+    assert len(backchannel_to(portal)) == 1  # the portal's session ended: it is told
     [farewell] = mails_to("anna@example.org")  # earlier mails to her are gone; only the last one waits
     assert farewell.template == "account_deleted"
     assert mails_to("anna.nieuw@example.org") == []
