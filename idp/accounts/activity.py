@@ -238,6 +238,29 @@ def _own_details(tag: str, portal: str | None) -> str | None:
         return _("You took back the access of %(portal)s", portal=portal)
     if tag == T.USER_DATA_EXPORTED:
         return _("You downloaded your data")
+    return _by_an_admin(tag)
+
+
+def _by_an_admin(tag: str) -> str | None:
+    """What an administrator or the help desk did to the account (issue 16)."""
+    if tag == T.USER_ENABLED:
+        return _("Your account was switched on again")
+    if tag == T.USER_UPDATED:
+        return _("Your details were changed by an administrator")
+    if tag == T.USER_SIGNED_OUT:
+        return _("You were signed out by an administrator")
+    if tag == T.MFA_RESET:
+        return _("Your second steps were removed by the help desk: you set one up at your next sign-in")
+    if tag == T.ORGANISATION_MEMBER_ADDED:
+        return _("You were added to an organisation")
+    if tag == T.ORGANISATION_MEMBER_REMOVED:
+        return _("You were taken out of an organisation")
+    if tag == T.ADMIN_ROLE_GRANTED:
+        return _("You were given an administrator role")
+    if tag == T.ADMIN_ROLE_REVOKED:
+        return _("Your administrator role was taken away")
+    if tag == T.ACTIVATION_WITHDRAWN:
+        return _("The link to activate your account was withdrawn")
     return None
 
 

@@ -238,3 +238,24 @@ def test_the_delegation_rows_name_the_delegate_as_the_one_who_acts(rp, parent, c
     assert own and all(r.actor_user_id == r.subject_user_id == parent.id for r in own)
     failure = AuditEvent(tag="x", at=clock.now(), outcome="failure")
     assert failure.actor_user_id is None
+
+
+def test_what_an_administrator_did_reads_as_a_sentence(client, make_user):
+    """Issue 16: the CLI's (and later the console's) changes to an account show on the person's own page."""
+    from idp.accounts import admins, organisations, people
+
+    anna = make_user("anna@zorg.example", PASSWORD, name="Anna de Vries")
+    beheer = admins.operator("beheer-jan")
+    now = clock.now()
+    organisation = organisations.create(beheer, "Zorggroep Noord", "care_provider", now)
+    organisations.set_membership(beheer, anna, organisation, now)
+    admins.grant(beheer, anna, "helpdesk", now)
+    people.reset_factors(anna, admin="beheer-jan", now=now)
+    db.session.commit()
+    sign_in(client, "anna@zorg.example")
+    shown = sentences(client)
+    assert "U heeft een beheerdersrol gekregen" in shown
+    assert "U bent aan een organisatie toegevoegd" in shown
+    assert ("Uw tweede stappen zijn door de helpdesk verwijderd: u stelt er een in bij uw volgende keer inloggen"
+            in shown)
+    assert not [s for s in shown if s.startswith("Een andere gebeurtenis")]
