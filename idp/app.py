@@ -23,7 +23,6 @@ from idp.security.passwords import warm_up
 from idp.web import (  # noqa: F401  (account_activity, account_delegations, account_factors, account_password: their routes join the account blueprint)
     account,
     account_activity,
-    admin,
     account_data,
     account_delegations,
     account_factors,
@@ -31,6 +30,7 @@ from idp.web import (  # noqa: F401  (account_activity, account_delegations, acc
     account_profile,
     account_sessions,
     activation,
+    admin,
     branding,
     inbox,
     logout,

@@ -157,7 +157,8 @@ def test_helpdesk_unlocks_a_locked_professional(app, client, world):
     confirm = client.get(f"/admin/people/{pro.sub}/unlock")
     assert "Yes, unlock" in words(confirm) and lockout.login_locked(pro.email)  # asking changes nothing
 
-    done = client.post(f"/admin/people/{pro.sub}/unlock", data={"csrf_token": csrf_token(confirm.get_data(as_text=True))})
+    token = csrf_token(confirm.get_data(as_text=True))
+    done = client.post(f"/admin/people/{pro.sub}/unlock", data={"csrf_token": token})
     assert done.status_code == 302 and path(done.location) == f"/admin/people/{pro.sub}"
     assert "The account is unlocked" in words(client.get(path(done.location)))
     assert not lockout.login_locked(pro.email) and rows(LoginFailure) == 0
