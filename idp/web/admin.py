@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from idp import audit, clock
 from idp.accounts import activation, admins, entry, people
-from idp.accounts.users import disable
+from idp.delegation.disabling import disable
 from idp.errors import InvalidInput
 from idp.extensions import db
 from idp.models import User

@@ -372,3 +372,26 @@ def test_the_pages_in_dutch(app, client, world):
     person = words(client.get(f"/admin/people/{world['pro'].sub}"))
     assert "Ontgrendel het account" in person
     assert re.search(r"Status: actief", person)
+
+
+def test_disabling_a_person_ends_the_portal_sessions_of_whoever_acts_for_them(app, client, world, make_portal):
+    admin, pro = world["org_admin"], world["pro"]
+    from idp.delegation import grant_written_consent
+    from idp.models import SessionClient
+
+    portal = make_portal("Patiëntenportaal", profile={"delegation": "true"})
+    pro.date_of_birth = (clock.now() - timedelta(days=365 * 40)).date()
+    helper = create_user("hulp@example.org", PASSWORD, name="Hulp")
+    delegation = grant_written_consent("test", helper, pro, [portal.client_id], ["openid"], "signed form",
+                                       clock.now())
+    theirs = session_for(browser(app), helper, mfa=False)
+    sessions.add_client(theirs, portal, chosen=True, delegation_id=delegation.id)
+    db.session.commit()
+    session_for(client, admin)
+
+    url = f"/admin/people/{pro.sub}/disable"
+    client.post(url, data={"csrf_token": token_of(client, url)})
+    assert fresh(User, pro.id).disabled_at is not None
+    assert rows(SessionClient, delegation_id=delegation.id) == 0  # the delegate's part for Piet ended
+    assert fresh(SsoSession, theirs.id).ended_at is None  # their own session stays
+    assert [e.details["why"] for e in audit_events(EventTag.DELEGATION_PORTAL_LOGGED_OUT)] == ["principal_disabled"]
