@@ -100,8 +100,7 @@ def people_page(admin: admins.Admin):
     if query:
         try:
             admins.require(admin, admins.Action.FIND, None)
-            found = [p for p in people.find(query, status=chosen, now=clock.now(), limit=people.MAX_FOUND * 4)
-                     if admins.may(admin, admins.Action.FIND, p)][:people.MAX_FOUND]
+            found = people.find(query, status=chosen, now=clock.now(), within=admins.visible_people(admin))
         except InvalidInput:
             error = _l("Type at most 320 characters.")
         except admins.NotAllowed:

@@ -395,3 +395,13 @@ def test_disabling_a_person_ends_the_portal_sessions_of_whoever_acts_for_them(ap
     assert rows(SessionClient, delegation_id=delegation.id) == 0  # the delegate's part for Piet ended
     assert fresh(SsoSession, theirs.id).ended_at is None  # their own session stays
     assert [e.details["why"] for e in audit_events(EventTag.DELEGATION_PORTAL_LOGGED_OUT)] == ["principal_disabled"]
+
+
+def test_an_organisation_admin_finds_its_members_among_many_others(app, client, world):
+    admin = world["org_admin"]
+    for n in range(60):  # more matches elsewhere than one page holds
+        create_user(f"piet{n}@zuid.example", PASSWORD, name=f"Piet {n}", org=world["stranger"].org)
+    db.session.commit()
+    session_for(client, admin)
+    found = words(client.get("/admin/people?q=piet"))
+    assert "piet@noord.example" in found and "zuid.example" not in found and "1 person found" in found
