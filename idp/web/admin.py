@@ -204,10 +204,10 @@ def _action_view(name: str) -> Callable:
             _DO[name](admin, found)
         except InvalidInput:
             db.session.rollback()
-            flash(_l("Nothing has been changed: this cannot be done for this person now."), "error")
+            flash(str(_l("Nothing has been changed: this cannot be done for this person now.")), "error")
         else:
             db.session.commit()
-            flash(done, "done")
+            flash(str(done), "done")
         return redirect(url_for("admin.person", sub=sub))
 
     view.__name__ = name
