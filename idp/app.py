@@ -30,6 +30,7 @@ from idp.web import (  # noqa: F401  (account_activity, account_delegations, acc
     account_profile,
     account_sessions,
     activation,
+    admin,
     branding,
     inbox,
     logout,
@@ -92,8 +93,8 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     if settings.server.proxy_hops:  # outermost, so everything inside sees the client's scheme and address
         hops = settings.server.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
-    for blueprint in (oidc.bp, sign_in.bp, logout.bp, account.bp, activation.bp, reset.bp, registration.bp,
-                      branding.bp):
+    for blueprint in (oidc.bp, sign_in.bp, logout.bp, account.bp, admin.bp, activation.bp, reset.bp,
+                      registration.bp, branding.bp):
         app.register_blueprint(blueprint)
     app.context_processor(branding.brand)
     if settings.server.dev_mode:  # the development inbox: in production /dev/inbox is a plain 404

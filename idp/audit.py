@@ -108,6 +108,8 @@ class Origin:
     ip: str | None = None
     user_agent: str | None = None
     actor: str | None = None
+    # The account of whoever acts for the whole request (an admin at the console), recorded on every row.
+    actor_user_id: int | None = None
 
 
 _origin: contextvars.ContextVar[Origin] = contextvars.ContextVar(
@@ -134,6 +136,8 @@ def record(
     `actor_user_id`: that person's account, or by default the subject's own for a step in SELF_ACTS taken at a
     browser."""
     origin = _origin.get()
+    if actor_user_id is None and actor is None:
+        actor_user_id = origin.actor_user_id
     if (actor_user_id is None and actor is None and origin.actor == WEB and outcome == "success"
             and tag in SELF_ACTS):
         actor_user_id = user_id

@@ -62,10 +62,11 @@ def ensure_account_client() -> Client:
     return client
 
 
-def begin(store: MutableMapping, target: str) -> str:
+def begin(store: MutableMapping, target: str, extra: dict[str, str] | None = None) -> str:
     """Remember a new sign-in in the browser session; returns the /authorize URL to send the browser to.
 
-    `target` is the local path to return to afterwards (chosen by the caller, never taken from the request).
+    `target` is the local path to return to afterwards (chosen by the caller, never taken from the request);
+    `extra`: more authorization parameters (the admin console asks acr_values and max_age).
     """
     ensure_account_client()
     state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
@@ -81,6 +82,7 @@ def begin(store: MutableMapping, target: str) -> str:
         "nonce": secrets.token_urlsafe(16),
         "code_challenge": create_s256_code_challenge(verifier),
         "code_challenge_method": "S256",
+        **(extra or {}),
     }
     return settings().issuer + "/authorize?" + urlencode(params)
 

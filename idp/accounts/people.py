@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Text, cast, delete, func, or_, select
+from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, select
 
 from idp import sessions
 from idp.accounts import links
@@ -66,9 +66,11 @@ def _like(text: str) -> str:
     return f"%{escaped.lower()}%"
 
 
-def find(query: str, *, status: str | None = None, now: datetime, limit: int = MAX_FOUND) -> list[User]:
+def find(query: str, *, status: str | None = None, now: datetime, limit: int = MAX_FOUND,
+         within: ColumnElement[bool] | None = None) -> list[User]:
     """People whose name, e-mail, username or organisation contains `query` (case-insensitive), at most
-    `limit`, optionally only those in one status (active, locked, pending, disabled)."""
+    `limit`, optionally only those in one status (active, locked, pending, disabled) and only those `within`
+    a filter on User (the console: admins.visible_people)."""
     query = (query or "").strip()
     if not query or len(query) > 320:
         raise InvalidInput("give 1-320 characters to search for")
@@ -78,6 +80,8 @@ def find(query: str, *, status: str | None = None, now: datetime, limit: int = M
     match = or_(*(func.lower(column).like(pattern, escape="\\")
                   for column in (User.name, User.email, User.username, Organisation.name, Organisation.code)))
     where = [match, ~User.email.like(f"%@{ERASED_DOMAIN}")]
+    if within is not None:
+        where.append(within)
     if status == "disabled":
         where.append(User.disabled_at.is_not(None))
     elif status == "pending":

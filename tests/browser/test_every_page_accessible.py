@@ -729,3 +729,53 @@ def test_the_account_pages_for_details_sessions_portals_and_data(page, provider,
     expect(page.get_by_role("heading", name="Uw account is verwijderd")).to_be_visible()
     assert_accessible(page, "the account: the account deleted (nl)")
     cli(provider, "clients", "update", branded.client_id, "--profile", "self_delete=false")
+
+
+# --- the admin console (issue 16 part 2) ----------------------------------------------------------------------
+
+def test_the_admin_console_pages(page, english, provider):
+    """A helpdesk person signs in at /admin (password and SMS code), finds a locked professional, opens their
+    page, confirms the unlock and sees it done; in Dutch and English. Someone without an admin role gets the
+    403 page."""
+    from idp.extensions import db
+    from idp.models import User
+    from idp.security import lockout
+
+    helper = person(provider, factors_=("sms",))
+    piet = person(provider)
+    nobody = person(provider)
+    cli(provider, "admins", "grant", helper.email, "helpdesk")
+    with provider.app.app_context():
+        for _ in range(5):
+            lockout.record_failure(piet.email, lockout.begin_attempt(piet.email),
+                                   db.session.query(User).filter_by(email=piet.email).one())
+        db.session.commit()
+        db.session.remove()
+
+    page.goto(provider.issuer + "/admin")
+    sign_in_with(page, helper.email, PASSWORD, button="Inloggen")
+    page.locator(CODE_FIELD).fill(sms_code(provider, helper.phone))
+    press(page, "Bevestigen")
+    expect(page.get_by_role("heading", name="Zoek een persoon")).to_be_visible()
+    assert_accessible(page, "the console's search page (nl)")
+    page.get_by_label("Naam, e-mailadres, gebruikersnaam of organisatie").fill(piet.email)
+    press(page, "Zoek")
+    assert_accessible(page, "the console's search results (nl)")
+    page.get_by_role("link", name="Anna de Vries").click()
+    expect(page.get_by_text("vergrendeld sinds", exact=False)).to_be_visible()
+    assert_accessible(page, "a person's page in the console (nl)")
+    page.get_by_role("link", name="Ontgrendel het account").click()
+    assert_accessible(page, "the console's confirmation of an unlock (nl)")
+    press(page, "Ja, ontgrendel")
+    expect(page.get_by_role("status")).to_be_visible()
+    assert_accessible(page, "a person's page after the unlock (nl)")
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", name="Recent audit trail")).to_be_visible()
+    assert_accessible(page, "a person's page in the console (en)")
+
+    english.goto(provider.issuer + "/account")
+    sign_in_with(english, nobody.email, PASSWORD, button="Sign in")
+    english.wait_for_url(provider.issuer + "/account")
+    open_error_page(english, provider.issuer + "/admin/people", 403)
+    expect(english.get_by_role("heading", name="No access")).to_be_visible()
+    assert_accessible(english, "the console's page for someone without an admin role (en)")
