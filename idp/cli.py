@@ -26,8 +26,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from idp import audit, clock, create_app, delegation, messaging
 from idp.accounts import activation, admins, organisations, people
 from idp.accounts.passwords import give_temporary_password
-from idp.accounts.users import create_user, disable, get_by_ref, phone_of
-from idp.delegation import erasure, invitations
+from idp.accounts.users import create_user, get_by_ref, phone_of
+from idp.delegation import disabling, erasure, invitations
 from idp.demo import run_demo
 from idp.errors import IdpError
 from idp.extensions import db
@@ -296,7 +296,7 @@ def users_disable(ref, as_admin, as_json):
     """Disable a user: end their sessions (portals are told at once) and revoke their tokens."""
     acting_admin(as_admin)
     user = get_by_ref(ref)
-    deliveries = disable(user)
+    deliveries = disabling.disable(user)  # also ends the portal sessions of whoever acts for them
     db.session.commit()  # the portals are told before this returns (the CLI delivers inline)
     left = _left(deliveries)
     if as_json:
