@@ -186,6 +186,13 @@ def browser(app) -> FlaskClient:
     return app.test_client()
 
 
+def english_browser(app) -> FlaskClient:
+    """A browser that reads English, so a test reads the msgids whatever the catalogs hold."""
+    client = browser(app)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
 def tomorrow_at(hour: int, minute: int = 0, second: int = 0) -> datetime:
     """An instant tomorrow (UTC) at a known time of day.
 

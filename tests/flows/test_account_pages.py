@@ -32,16 +32,14 @@ from idp.models import (
 from idp.runtime import crypto
 from tests.flows.account_helpers import Account, asks_password, latest_message, sign_in, sms_code, templates_sent
 from tests.flows.page import text
-from tests.helpers import audit_events, browser
+from tests.helpers import audit_events, english_browser
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 @pytest.fixture
 def client(app):
-    client = browser(app)
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return english_browser(app)
 
 
 @pytest.fixture

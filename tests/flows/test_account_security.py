@@ -26,7 +26,7 @@ from tests.flows.account_helpers import (
     templates_sent,
 )
 from tests.flows.page import Page, text
-from tests.helpers import audit_events, browser, csrf_token, html_lang, query
+from tests.helpers import audit_events, csrf_token, english_browser, html_lang, query
 
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -36,9 +36,7 @@ SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/60
 @pytest.fixture
 def client(app):
     """A browser that reads English, so the tests read the msgids whatever the catalogs hold."""
-    client = browser(app)
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return english_browser(app)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from idp.runtime import settings
 from idp.security import lockout
 from tests.flows.account_helpers import path
 from tests.flows.page import text
-from tests.helpers import audit_events, browser, csrf_token
+from tests.helpers import audit_events, browser, csrf_token, english_browser
 from tests.mfa_helpers import SignIn, latest_code
 
 PASSWORD = "correct horse battery"
@@ -30,9 +30,7 @@ WRONG = "not the password at all"
 
 @pytest.fixture
 def client(app):
-    client = browser(app)
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return english_browser(app)
 
 
 @pytest.fixture

@@ -17,16 +17,14 @@ from idp.models import Delegation
 from idp.models import delegation as d
 from tests.flows.account_helpers import Account, sign_in
 from tests.flows.page import text
-from tests.helpers import audit_events, browser
+from tests.helpers import audit_events, english_browser
 
 PASSWORD = "correct horse battery"
 CHECKED = "passport and birth certificate seen at the desk"
 
 
 def english(app):
-    client = browser(app)
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return english_browser(app)
 
 
 def years_old(age: int):

@@ -23,7 +23,7 @@ from idp.models import AccountLink, Delegation, User
 from idp.models import delegation as d
 from tests.flows.account_helpers import Account, sign_in
 from tests.flows.page import Page, text
-from tests.helpers import audit_events, browser, csrf_token
+from tests.helpers import audit_events, browser, csrf_token, english_browser
 from tests.mfa_helpers import latest_code, messages
 
 PASSWORD = "correct horse battery"
@@ -32,9 +32,7 @@ LINK = re.compile(r"http://localhost(/activate/[A-Za-z0-9_-]+)")
 
 
 def english(app):
-    client = browser(app)
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return client
+    return english_browser(app)
 
 
 def years_ago(years: int) -> date:
