@@ -23,6 +23,11 @@ class NotFound(IdpError):
     """The thing asked for does not exist."""
 
 
+class NotAllowed(IdpError):
+    """An admin may not do this (to this person): idp.accounts.admins' rule said no. The admin console answers
+    403 (idp/web/admin.py's handler); for people the admin may not even see it answers 404 before asking."""
+
+
 class UserFacingError(IdpError):
     """An error with a page for the person: what went wrong (`message`, a message id translated when shown), the
     HTTP status, the page that explains it (a flow's own page says what to do next), and whether the page says

@@ -20,10 +20,12 @@ from enum import StrEnum
 from sqlalchemy import ColumnElement, select, true
 
 from idp.audit import EventTag, record
-from idp.errors import IdpError, InvalidInput
+from idp.errors import InvalidInput, NotAllowed
 from idp.extensions import db
 from idp.models import AdminRole, Organisation, User
 from idp.models.organisation import ADMIN_ROLES
+
+__all__ = ["NotAllowed"]  # raised here, defined with the other domain errors (idp/errors.py)
 
 DEPLOYMENT, HELPDESK, ORGANISATION = ADMIN_ROLES
 
@@ -78,11 +80,6 @@ class Admin:
     def actor(self) -> str:
         """The audit row's actor: "user:<sub>" for a person (as delegates are named), "cli:<name>" for an operator."""
         return f"user:{self.sub}" if self.sub else f"cli:{self.name}"
-
-
-class NotAllowed(IdpError):
-    """The admin may not do this (to this person). The console answers 404 for people it may not see, 403
-    for what it may see but not change."""
 
 
 def operator(name: str) -> Admin:

@@ -12,15 +12,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask import session as browser
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from werkzeug.exceptions import Forbidden
 
 from idp import audit, clock
 from idp.accounts import activation, admins, entry, people
 from idp.delegation.disabling import disable
-from idp.errors import InvalidInput
+from idp.errors import InvalidInput, NotAllowed
 from idp.extensions import db
 from idp.models import User
 from idp.runtime import settings
@@ -35,6 +36,13 @@ RECENT = timedelta(minutes=15)
 
 
 # --- guards -------------------------------------------------------------------------------------
+
+
+@bp.errorhandler(NotAllowed)
+def _not_allowed(error: NotAllowed):
+    """What the rule (idp.accounts.admins) refuses is 403 on every console route; the reason goes to the log only."""
+    current_app.logger.info("admin console refused: %s", error)
+    return current_app.handle_http_exception(Forbidden())
 
 
 def _sign_in(target: str):
@@ -98,13 +106,11 @@ def people_page(admin: admins.Admin):
         chosen = None
     found, error = None, None
     if query:
+        admins.require(admin, admins.Action.FIND, None)
         try:
-            admins.require(admin, admins.Action.FIND, None)
             found = people.find(query, status=chosen, now=clock.now(), within=admins.visible_people(admin))
         except InvalidInput:
             error = _l("Type at most 320 characters.")
-        except admins.NotAllowed:
-            abort(403)
     now = clock.now()
     return render_template("admin/people.html", admin=admin, query=query, chosen=chosen, found=found,
                            error=error, statuses=people.STATUSES, status_of=lambda p: people.status(p, now)["status"])
@@ -114,19 +120,12 @@ def people_page(admin: admins.Admin):
 @admin_only
 def person(admin: admins.Admin, sub: str):
     found = _visible(admin, sub)
-    _require(admin, admins.Action.FIND, found)
+    admins.require(admin, admins.Action.FIND, found)
     may_audit = admins.may(admin, admins.Action.VIEW_AUDIT, found, admins.role_of(found) is not None)
     allowed = [name for name, (action, _title, _button, _done) in ACTIONS.items()
                if admins.may(admin, action, found, admins.role_of(found) is not None) and _applies(name, found)]
     return render_template("admin/person.html", admin=admin, person=found, shown=people.describe(found, clock.now()),
                            may_audit=may_audit, actions=allowed, titles={k: v[1] for k, v in ACTIONS.items()})
-
-
-def _require(admin: admins.Admin, action: admins.Action, found: User) -> None:
-    try:
-        admins.require(admin, action, found)
-    except admins.NotAllowed:
-        abort(403)
 
 
 # --- actions: a confirmation page (GET) and the change (POST) -----------------------------------
@@ -196,7 +195,7 @@ def _action_view(name: str) -> Callable:
     @admin_only
     def view(admin: admins.Admin, sub: str):
         found = _visible(admin, sub)
-        _require(admin, rule, found)
+        admins.require(admin, rule, found)
         if request.method == "GET":
             return render_template("admin/confirm.html", admin=admin, person=found, title=title, button=button,
                                    action=name)
