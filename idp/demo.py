@@ -19,11 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server, run_simple
 
-from idp import clock, create_app, delegation
+from idp import clock, create_app, delegation, demo_admins
 from idp.accounts import activation, factors
 from idp.accounts.users import create_user, find_by_login
 from idp.delegation import invitations
 from idp.delegation.ages import AgeRules, age_on, birthday
+from idp.demo_admins import DEMO_ADMINS
 from idp.extensions import db
 from idp.models import User
 from idp.models.factor import FACTOR_KINDS
@@ -91,6 +92,11 @@ DEMO_USERS = [
                username="gmulder", portal="demo-elderly", given_name="Gerrit", age=86),
     DemoPerson("ingrid.mulder@example.org", "Kievit-58", "Ingrid Mulder", "+31612345689", factor="sms",
                username="imulder", portal="demo-elderly", given_name="Ingrid", age=54),
+    # Issue 16: the console's admins (idp/demo_admins.py gives them their roles and organisations).
+    DemoPerson("beheer@idp.example.org", "Sleutelbos-2026", "Femke de Groot", "+31612345690", factor="totp"),
+    DemoPerson("helpdesk@idp.example.org", "Koffiepauze-2026", "Hasan Yilmaz", "+31612345691", factor="sms"),
+    DemoPerson("evv@avondrood.example.org", "Zorgpad-2026", "Esther Verhoeven", "+31612345692", factor="sms",
+               username="everhoeven", portal="demo-elderly"),
 ]
 
 
@@ -187,6 +193,7 @@ def seed(app) -> dict[str, str]:
                 _keep_age(found, principal.age, today)
         for item in DEMO_DELEGATIONS:
             _grant(item, now)
+        demo_admins.seed(now)
         db.session.commit()
     return notes
 
@@ -443,6 +450,7 @@ def banner(settings, notes: dict[str, str], port: int, portals: list[DemoPortal]
                         "--name", "'My portal'", "--redirect-uri", f"http://127.0.0.1:{port + 10}/callback",
                         "--first-party", "--json"])
     at_portals = {person.email for portal in portals for person in portal.people}
+    console = {person.login: person for person in DEMO_USERS if person.login in {a.login for a in DEMO_ADMINS}}
     lines = [
         f"idp demo: the provider runs at {issuer} (dev mode, database {settings.database.url})",
         f"  discovery (give this to a portal's OIDC library): {issuer}/.well-known/openid-configuration",
@@ -455,7 +463,9 @@ def banner(settings, notes: dict[str, str], port: int, portals: list[DemoPortal]
         lines += acting_lines(portal.client_id, issuer)
     lines += [
         f"  your account page (sign in here to try every second factor): {issuer}/account",
-        *(f"      {describe(person, notes)}" for person in DEMO_USERS if person.email not in at_portals),
+        *(f"      {describe(person, notes)}" for person in DEMO_USERS
+          if person.email not in at_portals and person.login not in console),
+        *demo_admins.banner_lines(issuer, lambda login: describe(console[login], notes)),
         "  demo people are kept between runs; `idp demo --reset` starts afresh",
         "  register a portal (in another terminal; prints its client_id and client_secret):",
         f"    {command}",

@@ -665,10 +665,11 @@ def test_demo_serves_demo_users_and_keeps_them_until_reset(tmp_path, servers):
 
     demo_db = {"IDP_SERVER_DEV_MODE": "true", "IDP_DATABASE_URL": "sqlite:///demo.sqlite", **env}
     first = {known_by(u): u["sub"] for u in ok_json(demo_db, "users", "list")}
-    assert len(first) == 15  # 14 who sign in, and Sem, who has no login of his own
+    assert len(first) == 18  # 17 who sign in (three only as admins), and Sem, who has no login
 
     # Issue 15: acting for someone else. The banner names the people; the ages hold whatever day it runs.
     assert f"{'anna@example.org':30} Kastanje-2026" in printed and f"{'imulder':30} Kievit-58" in printed
+    assert f"{'everhoeven':30} Zorgpad-2026" in printed and f"{base}/admin" in printed
     assert "Anna de Vries for Sem de Vries (8, no login of their own): parental, active" in printed
     assert "Ingrid Mulder for Gerrit Mulder (86): contact person (family), active" in printed
     stories = {(d["delegate_name"], d["principal_name"]): d for d in ok_json(demo_db, "delegations", "list")}

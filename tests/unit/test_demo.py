@@ -186,3 +186,35 @@ def test_the_banner_tells_who_acts_for_whom_and_how_it_stands(app, settings):
     assert "Anna de Vries for Lotte de Vries (14): parental, waiting for Lotte's consent" in printed
     assert "Anna de Vries for Daan de Vries (17): parental, ended at the 16th birthday" in printed
     assert "Ingrid Mulder for Gerrit Mulder (86): contact person (family), active" in printed
+
+
+# --- issue 16: the console's admins ---------------------------------------------------------------------------
+
+def test_the_console_admins_get_their_roles_and_organisations_once(app, settings):
+    from idp.accounts import admins, people
+    from idp.demo_admins import DEMO_ADMINS
+    from idp.models import AdminRole
+
+    portals = register_portals(app, 5000)
+    notes = seed(app)
+    with app.app_context():
+        held = {(u.username or u.email): (r.role, r.organisation.code if r.organisation else None) for u, r in
+                db.session.execute(select(User, AdminRole).join(AdminRole, AdminRole.user_id == User.id))}
+        assert held == {"beheer@idp.example.org": ("deployment", None), "helpdesk@idp.example.org": ("helpdesk", None),
+                        "admin@business.example.org": ("organisation", "rijnmond-bouw"),
+                        "everhoeven": ("organisation", "avondrood")}
+        evv = admins.admin_of(db.session.scalar(select(User).where(User.username == "everhoeven")))
+        seen = {u.username for u in people.find("example.org", status=None, now=demo.clock.now(),
+                                                within=admins.visible_people(evv))}
+        assert seen == {"everhoeven", "hjansen", "wbakker", "gmulder"}  # the home's clients, not Ingrid or Anna
+        bram = admins.admin_of(db.session.scalar(select(User).where(User.email == "admin@business.example.org")))
+        assert not admins.may(bram, admins.Action.MANAGE_PORTALS, None)
+        count = db.session.query(AdminRole).count()
+    seed(app)  # a restart changes nothing
+    with app.app_context():
+        assert db.session.query(AdminRole).count() == count == 4
+    printed = "\n".join(banner(settings, notes, 5000, portals))
+    console = printed[printed.index("/admin"):]
+    for item in DEMO_ADMINS:
+        assert item.login in console and item.work in console
+    assert "Sleutelbos-2026" in console and demo.DEMO_TOTP_SECRET in console
