@@ -93,7 +93,7 @@ DEMO_USERS = [
     DemoPerson("ingrid.mulder@example.org", "Kievit-58", "Ingrid Mulder", "+31612345689", factor="sms",
                username="imulder", portal="demo-elderly", given_name="Ingrid", age=54),
     # Issue 16: the console's admins (idp/demo_admins.py gives them their roles and organisations).
-    DemoPerson("beheer@idp.example.org", "Sleutelbos-2026", "Femke de Groot", "+31612345690", factor="totp"),
+    DemoPerson("beheer@idp.example.org", "Sleutelbos-2026", "Femke de Groot", "+31612345693", factor="totp"),
     DemoPerson("helpdesk@idp.example.org", "Koffiepauze-2026", "Hasan Yilmaz", "+31612345691", factor="sms"),
     DemoPerson("evv@avondrood.example.org", "Zorgpad-2026", "Esther Verhoeven", "+31612345692", factor="sms",
                username="everhoeven", portal="demo-elderly"),
