@@ -15,7 +15,7 @@ from idp.errors import NotFound
 from idp.extensions import db
 from idp.messaging import backchannel
 from idp.models import Client, Consent, SessionClient, SsoSession, Token, User
-from idp.models.client import ACCOUNT_CLIENT_ID
+from idp.models.client import BUILTIN_CLIENT_IDS
 from idp.tokens import revoke_for_user_at
 
 
@@ -46,7 +46,7 @@ def portals_of(user: User) -> list[Client]:
     if not ids:
         return []
     clients = db.session.scalars(select(Client).where(Client.id.in_(ids))).all()
-    return sorted((c for c in clients if c.client_id != ACCOUNT_CLIENT_ID), key=lambda c: c.name.lower())
+    return sorted((c for c in clients if c.client_id not in BUILTIN_CLIENT_IDS), key=lambda c: c.name.lower())
 
 
 def for_user(user: User) -> list[Portal]:

@@ -1,7 +1,9 @@
-"""How a browser without a session reaches the account pages: the normal sign-in, as a built-in portal.
+"""How a browser without a session reaches the account pages and the admin console: the normal sign-in, as
+built-in portals.
 
-The account pages are a client of the provider like any portal (code flow, PKCE S256), so every sign-in rule
-(second factor, trusted device, lockout) holds for them without a second door.
+Both are clients of the provider like any portal (code flow, PKCE S256), so every sign-in rule (second factor,
+trusted device, lockout) holds for them without a second door. The console is a client of its own with a
+stricter profile: a code at every sign-in there, and no trusted browser standing in for it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.models import Client
-from idp.models.client import ACCOUNT_CLIENT_ID
+from idp.models.client import ACCOUNT_CLIENT_ID, ADMIN_CLIENT_ID
 from idp.portals.registry import register
 from idp.runtime import settings
 
@@ -44,37 +46,50 @@ def redirect_uri() -> str:
     return settings().issuer + "/account/callback"
 
 
-def ensure_account_client() -> Client:
-    """The built-in "My account" client, registered on first use (not committed)."""
-    client = db.session.scalar(select(Client).where(Client.client_id == CLIENT_ID))
+# Each built-in client: its registered name and its sign-in profile (mfa, trusted_device_days).
+_BUILT_IN = {
+    ACCOUNT_CLIENT_ID: ("My account", "optional", 7),
+    # The console: a second factor's code at every sign-in to it ("every"), never a trusted browser instead.
+    ADMIN_CLIENT_ID: ("Administration", "every", 0),
+}
+
+
+def ensure_account_client(client_id: str = CLIENT_ID) -> Client:
+    """A built-in client (the account pages', the console's), registered on first use (not committed); its
+    profile is brought back to the built-in one at every use."""
+    name, mfa, trusted_days = _BUILT_IN[client_id]
+    client = db.session.scalar(select(Client).where(Client.client_id == client_id))
     if client is None:
         try:
             with db.session.begin_nested():  # another worker may register it at the same moment
-                client = register("My account", [redirect_uri()], first_party=True, public=True,
-                                  client_id=CLIENT_ID).client
+                client = register(name, [redirect_uri()], first_party=True, public=True,
+                                  client_id=client_id).client
                 client.grant_types = ["authorization_code"]
                 client.scope = "openid"
-                client.mfa = "optional"
         except IntegrityError:
-            client = db.session.scalar(select(Client).where(Client.client_id == CLIENT_ID))
+            client = db.session.scalar(select(Client).where(Client.client_id == client_id))
     if client.redirect_uris != [redirect_uri()]:  # the issuer moved since it was registered
         client.redirect_uris = [redirect_uri()]
+    if (client.mfa, client.trusted_device_days) != (mfa, trusted_days):
+        client.mfa, client.trusted_device_days = mfa, trusted_days
     return client
 
 
-def begin(store: MutableMapping, target: str, extra: dict[str, str] | None = None) -> str:
+def begin(store: MutableMapping, target: str, extra: dict[str, str] | None = None,
+          client_id: str = CLIENT_ID) -> str:
     """Remember a new sign-in in the browser session; returns the /authorize URL to send the browser to.
 
     `target` is the local path to return to afterwards (chosen by the caller, never taken from the request);
-    `extra`: more authorization parameters (the admin console asks acr_values and max_age).
+    `extra`: more authorization parameters (the admin console asks acr_values and max_age); `client_id`: which
+    built-in client signs in (both come back at /account/callback).
     """
-    ensure_account_client()
+    ensure_account_client(client_id)
     state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
     started = dict(store.get(KEY) or {})
     started[state] = {"verifier": verifier, "target": target}
     store[KEY] = dict(list(started.items())[-_KEEP:])
     params = {
-        "client_id": CLIENT_ID,
+        "client_id": client_id,
         "response_type": "code",
         "scope": "openid",
         "redirect_uri": redirect_uri(),

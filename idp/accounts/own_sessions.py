@@ -13,7 +13,7 @@ from idp import clock, sessions
 from idp.errors import NotFound
 from idp.extensions import db
 from idp.models import OutboxMessage, SsoSession, User
-from idp.models.client import ACCOUNT_CLIENT_ID
+from idp.models.client import BUILTIN_CLIENT_IDS
 from idp.sessions.devices import describe
 from idp.tokens import revoke_for_session
 
@@ -40,7 +40,7 @@ def live(user: User, current: SsoSession | None = None) -> list[Browser]:
     shown = [
         Browser(s.id, s.created_at, s.last_seen_at, describe(s.user_agent), s.ip,
                 sorted({p.client.display_name for p in s.clients
-                        if p.client is not None and p.client.client_id != ACCOUNT_CLIENT_ID}),
+                        if p.client is not None and p.client.client_id not in BUILTIN_CLIENT_IDS}),
                 current is not None and s.id == current.id)
         for s in rows if sessions.is_alive(s, now)
     ]

@@ -12,6 +12,8 @@ from idp.models.types import UTCDateTime
 from idp.runtime import crypto
 
 ACCOUNT_CLIENT_ID = "idp-account"  # the provider's own account pages, a client of itself (idp/accounts/entry.py)
+ADMIN_CLIENT_ID = "idp-admin"  # the admin console, a client of its own: a code at every sign-in, no trusted browser
+BUILTIN_CLIENT_IDS = (ACCOUNT_CLIENT_ID, ADMIN_CLIENT_ID)
 
 
 # The scopes every portal may ask; what each gives is its profile's to decide (the `delegates` claim of the
@@ -25,8 +27,12 @@ class Client(db.Model, ClientMixin):
 
     @property
     def display_name(self) -> str:
-        """The name people read: the registered name, or "My account" in their language for the account pages."""
-        return str(_l("My account")) if self.client_id == ACCOUNT_CLIENT_ID else self.name
+        """The name people read: the registered name, or the built-in clients' names in their language."""
+        if self.client_id == ACCOUNT_CLIENT_ID:
+            return str(_l("My account"))
+        if self.client_id == ADMIN_CLIENT_ID:
+            return str(_l("Administration"))
+        return self.name
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[str] = mapped_column(String(64), unique=True)

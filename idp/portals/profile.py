@@ -19,7 +19,7 @@ from idp import i18n
 from idp.errors import InvalidInput
 from idp.messaging.outbox import Sender
 from idp.models import Client, User
-from idp.models.client import ACCOUNT_CLIENT_ID
+from idp.models.client import BUILTIN_CLIENT_IDS
 from idp.runtime import settings
 from idp.security import codes, lockout
 
@@ -268,7 +268,7 @@ def organisation_name(client: Client) -> str:
 def sender(client: Client | None) -> Sender | None:
     """Who signs a mail or SMS sent for this portal, and in which form of address. None: no portal, or the
     provider's own account pages (their mails are signed by the sign-in service, like those for no portal)."""
-    if client is None or client.client_id == ACCOUNT_CLIENT_ID:
+    if client is None or client.client_id in BUILTIN_CLIENT_IDS:
         return None
     return Sender(name=organisation_name(client), form_of_address=of(client).form_of_address)
 

@@ -42,3 +42,9 @@ def amr(proven: dict) -> list[str]:
 def session_has_mfa(session) -> bool:
     return session.acr == settings().mfa.acr_mfa
 
+
+def session_proved_a_code(session) -> bool:
+    """The session's last sign-in proved a second factor by a code (SMS, e-mail, app, recovery code), not only
+    by a trusted browser standing in for one (whose sign-in adds "mfa" but no code method to amr)."""
+    return session_has_mfa(session) and bool(set(session.amr or []) & {"sms", "otp"})
+

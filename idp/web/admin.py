@@ -1,9 +1,10 @@
 """The admin console at /admin (issue 16 part 2), first slice: find people, a person's page, and the everyday
 actions (unlock, resend activation, reset second factors, sign out everywhere, disable and enable). Thin views.
 
-Signed in like the account pages (the provider's own first-party client, idp/accounts/entry.py), but asking
-more: a second factor proven in this session (acr_values) and a sign-in of the last minutes (max_age). Who may
-do what to whom is idp.accounts.admins' one rule; every change is audited with the admin as actor.
+Signed in like the account pages, through the provider's own built-in client for the console (idp/accounts/
+entry.py), which asks more: a code of a second factor at every sign-in there (its profile: mfa "every", no
+trusted browser instead), acr_values naming the second-factor level, and a sign-in of the last minutes
+(max_age). Who may do what to whom is idp.accounts.admins' one rule; every change is audited with the admin as actor.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from idp.delegation.disabling import disable
 from idp.errors import InvalidInput, NotAllowed
 from idp.extensions import db
 from idp.models import User
+from idp.models.client import ADMIN_CLIENT_ID
 from idp.runtime import settings
 from idp.security.lockout import unlock
 from idp.sessions import assurance
@@ -47,14 +49,15 @@ def _not_allowed(error: NotAllowed):
 
 def _sign_in(target: str):
     extra = {"acr_values": settings().mfa.acr_mfa, "max_age": str(int(RECENT.total_seconds()))}
-    url = entry.begin(browser, target=target, extra=extra)
+    url = entry.begin(browser, target=target, extra=extra, client_id=ADMIN_CLIENT_ID)
     db.session.commit()  # the built-in client, registered on first use
     return redirect(url)
 
 
 def admin_only(view: Callable) -> Callable:
-    """The view runs for an admin whose session proved a second factor within RECENT; without a session or
-    with a weak or old one, sign in (again) first; someone without an admin role gets 403."""
+    """The view runs for an admin whose session proved a second factor's code within RECENT; without a session
+    or with a weak or old one (a trusted browser stood in for the code), sign in (again) first; someone without
+    an admin role gets 403."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -66,7 +69,7 @@ def admin_only(view: Callable) -> Callable:
         admin = admins.admin_of(sso.user)
         if admin is None:
             abort(403)
-        if not assurance.session_has_mfa(sso) or clock.now() - sso.auth_time > RECENT:
+        if not assurance.session_proved_a_code(sso) or clock.now() - sso.auth_time > RECENT:
             return _sign_in(target)
         audit.set_origin(audit.Origin(ip=request.remote_addr, user_agent=request.user_agent.string,
                                       actor=admin.actor, actor_user_id=admin.user_id))

@@ -19,6 +19,7 @@ from idp.extensions import db
 from idp.models import AuditEvent, Factor, LoginFailure, SsoSession, User
 from idp.runtime import settings
 from idp.security import lockout
+from idp.sessions import devices
 from tests.flows.account_helpers import path
 from tests.flows.page import text
 from tests.helpers import audit_events, browser, csrf_token, english_browser
@@ -87,10 +88,12 @@ def sign_in_at_console(app, client, person: User, target: str = "/admin/people")
     return follow(client, attempt.response)
 
 
-def session_for(client, person: User, *, mfa: bool = True, age: timedelta = timedelta(minutes=1)) -> SsoSession:
-    """A browser signed in as `person` (with or without a second factor, `age` ago), without the sign-in pages."""
+def session_for(client, person: User, *, mfa: bool = True, age: timedelta = timedelta(minutes=1),
+                amr: list[str] | None = None) -> SsoSession:
+    """A browser signed in as `person` (with or without a second factor, `age` ago), without the sign-in pages;
+    `amr`: how the second factor was proven, if not by an SMS code."""
     mfa_settings = settings().mfa
-    session, token = sessions.start(person, amr=["pwd", "sms", "mfa"] if mfa else ["pwd"],
+    session, token = sessions.start(person, amr=amr or (["pwd", "sms", "mfa"] if mfa else ["pwd"]),
                                     acr=mfa_settings.acr_mfa if mfa else mfa_settings.acr_password,
                                     auth_time=clock.now() - age)
     db.session.commit()
@@ -308,7 +311,7 @@ def test_no_role_with_a_valid_csrf_token_still_gets_403(app, client, world):
     assert fresh(User, pro.id).disabled_at is None
 
 
-@pytest.mark.parametrize("weak", ["password only", "too old"])
+@pytest.mark.parametrize("weak", ["password only", "too old", "trusted browser instead of a code"])
 def test_a_weak_or_old_session_is_sent_to_sign_in_again(app, client, world, weak):
     admin, pro = world["org_admin"], world["pro"]
     # A good session first, for a real CSRF token; then the session that is not good enough.
@@ -316,6 +319,8 @@ def test_a_weak_or_old_session_is_sent_to_sign_in_again(app, client, world, weak
     token = token_of(client, f"/admin/people/{pro.sub}/disable")
     if weak == "password only":
         session_for(client, admin, mfa=False)
+    elif weak.startswith("trusted browser"):  # acr says second factor, amr has no code method
+        session_for(client, admin, amr=["mfa", "pwd"])
     else:
         session_for(client, admin, age=timedelta(minutes=16))
     before = rows(AuditEvent, subject_user_id=pro.id)
@@ -327,6 +332,7 @@ def test_a_weak_or_old_session_is_sent_to_sign_in_again(app, client, world, weak
     assert response.status_code == 302 and "/authorize?" in response.location
     asked = parse_qs(urlsplit(response.location).query)
     assert asked["acr_values"] == [settings().mfa.acr_mfa] and asked["max_age"] == ["900"]
+    assert asked["client_id"] == ["idp-admin"]
     db.session.expire_all()
     assert fresh(User, pro.id).disabled_at is None
     assert rows(AuditEvent, tag=str(EventTag.USER_DISABLED)) == 0
@@ -403,3 +409,23 @@ def test_an_organisation_admin_finds_its_members_among_many_others(app, client, 
     session_for(client, admin)
     found = words(client.get("/admin/people?q=piet"))
     assert "piet@noord.example" in found and "zuid.example" not in found and "1 person found" in found
+
+
+def test_a_trusted_browser_does_not_stand_in_for_the_code_at_the_console(app, client, world):
+    """The browser is trusted (it skips the code at portals that allow it); the console's own client asks the
+    code at every sign-in all the same, and offers no "trust this computer" there."""
+    helpdesk = world["helpdesk"]
+    _device, cookie = devices.trust(helpdesk, days=7, user_agent="Firefox", ip="127.0.0.1")
+    db.session.commit()
+    client.set_cookie(devices.cookie_name(False), cookie)
+    response = follow(client, client.get("/admin/people"))
+    attempt = SignIn(client, path(response.location))
+    attempt.password(helpdesk.email)
+    attempt.url = path(attempt.response.location)
+    assert attempt.stage == "second_factor"
+    assert 'name="trust"' not in attempt.page()
+    attempt.post(code=latest_code(app, phone_of(helpdesk)))
+    page = follow(client, attempt.response)
+    assert page.status_code == 200 and "Find a person" in words(page)
+    session = db.session.scalars(select(SsoSession).where(SsoSession.user_id == helpdesk.id)).one()
+    assert "sms" in session.amr
