@@ -4,17 +4,20 @@ idp/accounts/own_profile.py and idp/accounts/confirmation.py."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from idp.accounts import confirmation, factors, links, own_profile
 from idp.accounts.users import phone_of
 from idp.errors import InvalidInput
-from idp.extensions import db
+from idp.extensions import db, limiter
 from idp.models import User
+from idp.runtime import settings
 from idp.security import phones
 from idp.web.account import bp, fresh_password, signed_in
+from idp.web.cookies import current_session
+from idp.web.throttle import client_network
 
 PHONE_FLOW = "account:phone"
 
@@ -53,7 +56,19 @@ def change_name(user: User):
     return redirect(url_for("account.profile"))
 
 
+def _email_change_key() -> str:
+    """E-mail change requests are limited per person (each sends two mails), like other link requests."""
+    sso = current_session()
+    return "email-change:" + (sso.user.sub if sso is not None else client_network())
+
+
+def _mailed(response) -> bool:
+    """Only a request that sent its mails counts (not a typing error, not the password step before it)."""
+    return bool(g.get("email_change_mailed"))
+
+
 @bp.post("/profile/email")
+@limiter.limit(lambda: settings().limits.links_per_account, key_func=_email_change_key, deduct_when=_mailed)
 @signed_in
 @fresh_password
 def change_email(user: User):
@@ -65,6 +80,7 @@ def change_email(user: User):
                    else _("Enter a valid e-mail address, like name@example.org."))
         return _page(user, email_error=message, typed_email=typed)
     db.session.commit()
+    g.email_change_mailed = True
     return render_template("accounts/email_sent.html", user=user, address=address)
 
 

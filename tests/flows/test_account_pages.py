@@ -454,3 +454,17 @@ def test_the_activity_page_tells_the_account_pages_changes(account, user, make_p
                      "You took back the access of Apotheek De Linde", "You downloaded your data"):
         assert sentence in page
     assert "Another security event" not in page
+
+
+@pytest.mark.parametrize("settings_overrides", [{"limits": {"links_per_account": "2 per hour"}}])
+def test_e_mail_change_requests_are_limited_per_person(client, account, user, make_user):
+    """Each request mails the new and the current address: a person cannot make the provider mail anyone at
+    will. A typing error does not count; the third mailed request in the hour is refused and mails nobody."""
+    assert "valid e-mail address" in words(account.change("/account/profile/email", email="not an address"))
+    assert account.post("/account/profile/email", email="een@example.org").status_code == 200
+    make_user("twee@example.org", name="Twee")
+    assert account.post("/account/profile/email", email="twee@example.org").status_code == 200  # taken: counts
+    third = account.post("/account/profile/email", email="drie@example.org")
+    assert third.status_code == 429
+    assert mails_to("drie@example.org") == []
+    assert [m.template for m in mails_to("anna@example.org")].count("email_change_requested") == 2
