@@ -138,6 +138,14 @@ def _entry(user: User, row: AuditEvent, names: dict[int, str], portals: dict[str
     return Entry(row.at, sentence, how, named, origin, row.outcome == "failure", other is not None)
 
 
+def sentence_of(tag: str, details: dict, portal: str | None) -> str | None:
+    """The sentence the person whom a row is about reads for it on their page, or None (a row under or about a
+    delegation reads differently from each side; a tag with no sentence of its own)."""
+    if details.get("delegate_id") is not None and details.get("principal_id") is not None:
+        return None
+    return _own(tag, details, portal)
+
+
 def _how(amr: object) -> str | None:
     values = set(amr) if isinstance(amr, list) else set()
     if "sms" in values:
