@@ -17,9 +17,10 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from idp.accounts import activity, admins
 from idp.audit import EventTag, record
@@ -119,7 +120,7 @@ class Filter:
     since: date | None = None  # from this day (inclusive), in ZONE
     until: date | None = None  # to this day (inclusive), in ZONE
 
-    def described(self) -> dict:
+    def described(self) -> dict[str, Any]:
         """The filter as the export's audit row and the CSV link carry it (only what was given)."""
         shown = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in asdict(self).items()}
         return {k: v for k, v in shown.items() if v}
@@ -227,7 +228,7 @@ class Row:
     ip: str | None
     user_agent: str | None
     outcome: str  # success or failure
-    details: dict
+    details: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ class Page:
     older: int | None  # the `before` of the next page, None on the last one
 
 
-def _query(admin: admins.Admin, chosen: Filter):
+def _query(admin: admins.Admin, chosen: Filter) -> Select[Any]:
     return select(AuditEvent).where(visible_rows(admin), *_conditions(chosen))
 
 

@@ -4,6 +4,7 @@ export. A thin view over idp/accounts/audit_trail.py, whose filter is the admin 
 from __future__ import annotations
 
 from flask import Response, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from idp import clock
@@ -40,7 +41,7 @@ def _before() -> int | None:
 
 @bp.get("/audit")
 @admin_only
-def audit(admin: admins.Admin):
+def audit(admin: admins.Admin) -> ResponseReturnValue:
     audit_trail.require_read(admin)
     parsed = audit_trail.parse(request.args)
     before = _before()
@@ -56,7 +57,7 @@ def audit(admin: admins.Admin):
 
 @bp.get("/audit.csv")
 @admin_only
-def audit_csv(admin: admins.Admin):
+def audit_csv(admin: admins.Admin) -> ResponseReturnValue:
     audit_trail.require_read(admin)
     parsed = audit_trail.parse(request.args)
     if parsed.errors:

@@ -5,6 +5,7 @@ given up on (dead), masked, and sending them again: one, or all. Deployment admi
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
@@ -18,14 +19,14 @@ from idp.web.admin import admin_only, bp
 
 @bp.get("/messages")
 @admin_only
-def messages(admin: admins.Admin):
+def messages(admin: admins.Admin) -> ResponseReturnValue:
     admins.require(admin, admins.Action.MANAGE_MESSAGES, None)
     return render_template("admin/messages.html", admin=admin, dead=undelivered.listed())
 
 
 @bp.route("/messages/<int:message_id>/retry", methods=["GET", "POST"])
 @admin_only
-def retry_message(admin: admins.Admin, message_id: int):
+def retry_message(admin: admins.Admin, message_id: int) -> ResponseReturnValue:
     admins.require(admin, admins.Action.MANAGE_MESSAGES, None)
     if request.method == "GET":
         found = undelivered.one(message_id)
@@ -47,7 +48,7 @@ def retry_message(admin: admins.Admin, message_id: int):
 
 @bp.route("/messages/retry-all", methods=["GET", "POST"])
 @admin_only
-def retry_all_messages(admin: admins.Admin):
+def retry_all_messages(admin: admins.Admin) -> ResponseReturnValue:
     admins.require(admin, admins.Action.MANAGE_MESSAGES, None)
     if request.method == "GET":
         return render_template("admin/messages_retry.html", admin=admin, message=None,
