@@ -32,6 +32,7 @@ HIDDEN = frozenset({
     T.MESSAGE_SENT, T.MESSAGE_DEAD, T.BACKCHANNEL_LOGOUT_SENT, T.BACKCHANNEL_LOGOUT_FAILED, T.KEY_ROTATED,
     T.CLIENT_CREATED, T.CLIENT_REMOVED, T.CLIENT_SECRET_ROTATED, T.CLIENT_UPDATED, T.REGISTRATION_REQUESTED,
     T.DELEGATION_PORTAL_LOGGED_OUT,  # the withdrawal or end of the delegation, one row before, tells it
+    T.MESSAGE_RETRIED, T.AUDIT_EXPORTED,  # the admin console's work on the queue and the audit
 })
 # Written when a portal's server calls (token endpoint) or by the worker: their address is not the person's.
 NOT_AT_A_BROWSER = frozenset({

@@ -95,6 +95,11 @@ def test_a_dead_sms_is_sent_again_and_delivered(app, client, world, undelivered)
     [delivered] = delivered_to(app, phone_of(pro))
     assert CODE in delivered["body"]
     assert "•••004" not in client.get("/admin/messages").get_data(as_text=True)
+    # Piet's own activity page does not show the console's work on the queue.
+    theirs = english_browser(app)
+    session_for(theirs, pro, mfa=False)
+    activity = theirs.get("/account/activity")
+    assert activity.status_code == 200 and "message:retried" not in activity.get_data(as_text=True)
 
 
 def test_send_all_again(app, client, world, undelivered):
