@@ -20,7 +20,7 @@ from idp.oidc.keys import KeyRing
 from idp.portals import declared
 from idp.security.crypto import Crypto
 from idp.security.passwords import warm_up
-from idp.web import (  # noqa: F401  (account_activity, account_delegations, account_factors, account_password: their routes join the account blueprint)
+from idp.web import (  # noqa: F401  (account_activity, account_delegations, account_factors, account_password: their routes join the account blueprint; admin_audit, admin_messages: the admin one)
     account,
     account_activity,
     account_data,
@@ -31,6 +31,8 @@ from idp.web import (  # noqa: F401  (account_activity, account_delegations, acc
     account_sessions,
     activation,
     admin,
+    admin_audit,
+    admin_messages,
     branding,
     inbox,
     logout,

@@ -84,6 +84,9 @@ class EventTag(StrEnum):
     CONSENT_REVOKED = "consent:revoked"
     USER_DATA_EXPORTED = "user:data:exported"
     USER_SELF_DELETED = "user:deleted:self"
+    # The admin console's audit and messages pages (issue 16 part 2).
+    AUDIT_EXPORTED = "audit:exported"
+    MESSAGE_RETRIED = "message:retried"
 
 
 # Steps only the person themselves can take (each needs their password, a code, a link sent to them or a

@@ -32,6 +32,7 @@ HIDDEN = frozenset({
     T.MESSAGE_SENT, T.MESSAGE_DEAD, T.BACKCHANNEL_LOGOUT_SENT, T.BACKCHANNEL_LOGOUT_FAILED, T.KEY_ROTATED,
     T.CLIENT_CREATED, T.CLIENT_REMOVED, T.CLIENT_SECRET_ROTATED, T.CLIENT_UPDATED, T.REGISTRATION_REQUESTED,
     T.DELEGATION_PORTAL_LOGGED_OUT,  # the withdrawal or end of the delegation, one row before, tells it
+    T.MESSAGE_RETRIED, T.AUDIT_EXPORTED,  # the admin console's work on the queue and the audit
 })
 # Written when a portal's server calls (token endpoint) or by the worker: their address is not the person's.
 NOT_AT_A_BROWSER = frozenset({
@@ -136,6 +137,14 @@ def _entry(user: User, row: AuditEvent, names: dict[int, str], portals: dict[str
         origin = _("From %(ip)s, %(browser)s", ip=row.ip, browser=describe(row.user_agent))
     named = portal if portal and portal not in sentence else None
     return Entry(row.at, sentence, how, named, origin, row.outcome == "failure", other is not None)
+
+
+def sentence_of(tag: str, details: dict, portal: str | None) -> str | None:
+    """The sentence the person whom a row is about reads for it on their page, or None (a row under or about a
+    delegation reads differently from each side; a tag with no sentence of its own)."""
+    if details.get("delegate_id") is not None and details.get("principal_id") is not None:
+        return None
+    return _own(tag, details, portal)
 
 
 def _how(amr: object) -> str | None:

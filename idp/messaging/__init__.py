@@ -12,9 +12,10 @@ from idp.messaging.queue import (
     erase_old,
     pending,
     read,
+    retry_all_dead,
     retry_dead,
     wait_for_background,
 )
 
 __all__ = ["Sender", "backchannel", "dead_letters", "deliver_due", "deliver_in_background", "erase_old", "latest",
-           "outbox", "pending", "read", "render", "retry_dead", "send", "wait_for_background"]
+           "outbox", "pending", "read", "render", "retry_all_dead", "retry_dead", "send", "wait_for_background"]

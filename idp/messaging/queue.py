@@ -214,7 +214,22 @@ def retry_dead(message_id: int, now: datetime | None = None) -> OutboxMessage:
     if not message.body_encrypted:
         raise InvalidInput(f"message {message_id} is too old: its text was erased")
     message.status, message.attempts, message.next_attempt_at = "pending", 0, now or clock.now()
+    record(EventTag.MESSAGE_RETRIED, **CHANNELS[message.channel].audit(message))
     return message
+
+
+def retry_all_dead(now: datetime | None = None) -> tuple[list[int], list[int]]:
+    """Queue every dead delivery again whose text is still there; not committed. Returns (the ids queued again,
+    the ids left dead because their text was erased)."""
+    queued, erased = [], []
+    for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "dead")
+                                      .order_by(OutboxMessage.id)):
+        if message.body_encrypted:
+            retry_dead(message.id, now)
+            queued.append(message.id)
+        else:
+            erased.append(message.id)
+    return queued, erased
 
 
 def erase_old(now: datetime | None = None) -> int:

@@ -779,3 +779,68 @@ def test_the_admin_console_pages(page, english, provider):
     open_error_page(english, provider.issuer + "/admin/people", 403)
     expect(english.get_by_role("heading", name="No access")).to_be_visible()
     assert_accessible(english, "the console's page for someone without an admin role (en)")
+
+
+def test_the_admin_audit_and_messages_pages(page, english, provider):
+    """A deployment admin signs in at /admin/audit (password and SMS code), filters the audit (a bad date gets its
+    message beside the field), opens the messages not delivered, and sends one again and then all; in Dutch and
+    English. Someone without an admin role gets the 403 page on both."""
+    from idp.extensions import db
+    from idp.messaging import send
+    from idp.models import User
+
+    admin = person(provider, factors_=("sms",))
+    piet = person(provider)
+    nobody = person(provider)
+    cli(provider, "admins", "grant", admin.email, "deployment")
+    with provider.app.app_context():
+        for n in range(2):
+            message = send("sms", piet.phone, "login_code", user=db.session.query(User).filter_by(
+                email=piet.email).one(), code=f"90817{n}", minutes=5, portal="Huisartsportaal")
+            message.status, message.attempts, message.last_error = "dead", 8, "HTTP 503"
+        db.session.commit()
+        db.session.remove()
+
+    page.goto(provider.issuer + "/admin/audit")
+    sign_in_with(page, admin.email, PASSWORD, button="Inloggen")
+    page.locator(CODE_FIELD).fill(sms_code(provider, admin.phone))
+    press(page, "Bevestigen")
+    expect(page.get_by_role("heading", name="Audittrail")).to_be_visible()
+    assert_accessible(page, "the console's audit trail (nl)")
+    page.get_by_label("Persoon (e-mailadres of sub)", exact=True).fill(admin.email)
+    page.get_by_label("Gebeurtenis", exact=True).select_option("group:sign-in")
+    press(page, "Toon")
+    expect(page.locator("ol.items li").first).to_be_visible()
+    assert_accessible(page, "the console's audit trail, filtered (nl)")
+    page.goto(provider.issuer + "/admin/audit?since=gisteren&person=" + piet.email)
+    expect(page.locator("#since-error")).to_be_visible()
+    assert_accessible(page, "the console's audit trail with a date it cannot read (nl)")
+
+    page.goto(provider.issuer + "/admin/messages")
+    expect(page.get_by_role("heading", name="Niet afgeleverde berichten")).to_be_visible()
+    assert_accessible(page, "the console's messages not delivered (nl)")
+    page.get_by_role("link", name=re.compile(r"^Verstuur bericht \d+ opnieuw$")).first.click()
+    expect(page.get_by_role("button", name="Ja, verstuur opnieuw")).to_be_visible()
+    assert_accessible(page, "the console's confirmation of sending a message again (nl)")
+    press(page, "Ja, verstuur opnieuw")
+    expect(page.get_by_role("status")).to_be_visible()
+    assert_accessible(page, "the console's messages after sending one again (nl)")
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", name="Messages not delivered")).to_be_visible()
+    assert_accessible(page, "the console's messages not delivered (en)")
+    page.get_by_role("link", name="Send all again").click()
+    expect(page.get_by_role("button", name="Yes, send again")).to_be_visible()
+    assert_accessible(page, "the console's confirmation of sending all again (en)")
+    press(page, "Yes, send again")
+    expect(page.get_by_text("Every message has been delivered or is still being tried.")).to_be_visible()
+    assert_accessible(page, "the console's messages with none left (en)")
+    page.goto(provider.issuer + "/admin/audit?event=group:messages")
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
+    assert_accessible(page, "the console's audit trail (en)")
+
+    english.goto(provider.issuer + "/account")
+    sign_in_with(english, nobody.email, PASSWORD, button="Sign in")
+    english.wait_for_url(provider.issuer + "/account")
+    for url in ("/admin/audit", "/admin/messages"):
+        open_error_page(english, provider.issuer + url, 403)
+        expect(english.get_by_role("heading", name="No access")).to_be_visible()

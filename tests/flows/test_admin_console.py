@@ -112,7 +112,7 @@ def action_rules(app) -> list:
 
 
 def url_for_rule(rule, sub: str) -> str:
-    return rule.rule.replace("<sub>", sub)
+    return re.sub(r"<int:\w+>", "1", rule.rule.replace("<sub>", sub))  # a number: the messages page's message id
 
 
 def fresh(model, key):
