@@ -31,6 +31,7 @@ from idp.web import (  # noqa: F401  (account_activity, account_delegations, acc
     account_sessions,
     activation,
     admin,
+    admin_portals,
     branding,
     inbox,
     logout,
