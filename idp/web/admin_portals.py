@@ -130,7 +130,7 @@ def portal_new(admin: admins.Admin) -> ResponseReturnValue:
         registered = editing.register(typed)
     except editing.Refused as refused:
         db.session.rollback()
-        return _form(typed, client=None, problems=refused.problems, status=422)
+        return _form(typed, client=None, problems=refused.problems)
     db.session.commit()
     # The secret is in this response only: never in a URL, a session or a later page.
     return render_template("admin/portal_secret.html", client=registered.client, secret=registered.secret,
@@ -169,7 +169,7 @@ def portal_edit(admin: admins.Admin, client_id: str) -> ResponseReturnValue:
         changed = editing.update(found, typed)
     except editing.Refused as refused:
         db.session.rollback()
-        return _form(typed, client=_portal(client_id), problems=refused.problems, status=422)
+        return _form(typed, client=_portal(client_id), problems=refused.problems)
     except InvalidInput:  # declared in the config file
         db.session.rollback()
         found = _portal(client_id)
