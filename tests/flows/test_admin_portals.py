@@ -19,6 +19,7 @@ from idp.audit import EventTag
 from idp.extensions import db
 from idp.models import AuditEvent, Client, Token
 from idp.models.client import ACCOUNT_CLIENT_ID
+from idp.portals import profile as portal_profile
 from idp.portals import registry
 from idp.runtime import crypto, settings
 from tests.flows.test_admin_console import fresh, rows, session_for, token_of, words
@@ -192,16 +193,22 @@ def test_every_field_survives_the_form_and_a_change_takes_effect(app, client, wo
     admin = world["deployment"]
     portal = make_portal("Thuiszorg", first_party=True, mfa="required", mfa_factors=["sms", "totp"],
                          trusted_device_days=30, help_contact="088 123 45 67", email_domains=["thuiszorg.example"],
-                         registration=True, pkce_required=False,
+                         registration=True, pkce_required=False, id_token_alg="ES256", password_policy="standard",
+                         redirect_uris=["http://127.0.0.1:9401/callback", "http://127.0.0.1:9401/other"],
+                         post_logout_redirect_uris=["http://127.0.0.1:9401/", "http://127.0.0.1:9401/bye"],
                          backchannel_logout_uri="http://127.0.0.1:9401/backchannel",
                          profile={"sms_prefix": "true", "withheld_claims": "phone_number,email",
-                                  "help_by_role": "professional=teamleider@example.org",
+                                  "help_by_role": "professional=teamleider@example.org; end_user=088 123 45 67",
                                   "sign_in_with": "username", "sms_code_length": "8", "accent_colour": "#7a1f5c",
                                   "form_of_address": "je", "delegation": "true", "self_delete": "false",
-                                  "activation_order": "phone_first", "support_url": "https://help.example.org"})
+                                  "activation_order": "phone_first", "support_url": "https://help.example.org",
+                                  "logo_url": "https://help.example.org/logo.svg", "email_code_length": "7",
+                                  "sign_in_url": "https://portal.example.org/login", "reset_asks_username": "false",
+                                  "reset_phone": "true", "activation_phone": "false", "organisation": "Thuiszorg"})
     session_for(client, admin)
     edit = f"/admin/portals/{portal.client_id}/edit"
     before = {c.name: getattr(portal, c.name) for c in Client.__table__.columns}
+    assert set(portal.profile) == set(portal_profile.FIELDS)  # every field of the profile set by the portal
 
     # Sent back as shown, the form changes nothing: every field came back as it was.
     response = client.post(edit, data=form_of(client, edit).send())
@@ -220,7 +227,8 @@ def test_every_field_survives_the_form_and_a_change_takes_effect(app, client, wo
     assert changed.profile["organisation"] == "Thuiszorg De Linde" and changed.profile["sms_prefix"] is False
     assert "sign_in_with" not in changed.profile  # back to the deployment's default
     assert changed.trusted_device_days == 14 and changed.mfa_factors == ["sms", "email", "totp"]
-    assert changed.profile["help_by_role"] == [["professional", "teamleider@example.org"]]  # untouched
+    assert changed.profile["help_by_role"] == [["professional", "teamleider@example.org"],
+                                               ["end_user", "088 123 45 67"]]  # untouched
     [updated] = audit_events(EventTag.CLIENT_UPDATED)
     assert updated.actor == f"user:{admin.sub}" and updated.actor_user_id == admin.id
     assert updated.details["changed"] == sorted(["factors", "trusted_device_days", "profile.organisation",
