@@ -39,6 +39,8 @@ class EventTag(StrEnum):
     CLIENT_REMOVED = "client:removed"
     CLIENT_SECRET_ROTATED = "client:secret:rotated"
     CLIENT_UPDATED = "client:updated"
+    CLIENT_DISABLED = "client:disabled"
+    CLIENT_ENABLED = "client:enabled"
     MFA_CODE_SENT = "mfa:code:sent"
     MFA_CODE_ACCEPTED = "mfa:code:accepted"
     MFA_CODE_REJECTED = "mfa:code:rejected"

@@ -36,7 +36,7 @@ from idp.messaging import dead_letters, pending, retry_dead
 from idp.messaging.queue import INLINE
 from idp.models import Client, Delegation, SigningKey, User
 from idp.oidc.keys import ALGORITHMS, ensure_keys, rotate
-from idp.portals import declared
+from idp.portals import declared, registry
 from idp.portals.registry import ClientIdTaken, describe, get, register, remove, rotate_secret, update
 from idp.runtime import crypto, keyring, settings
 from idp.security.lockout import unlock
@@ -598,7 +598,7 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
                           backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
                           public=public, service=service, client_id=client_id,
-                          id_token_alg=id_token_alg or settings().keys.algorithm,
+                          id_token_alg=id_token_alg,
                           mfa=mfa, mfa_factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
                           password_policy=password_policy, help_contact=help_contact,
                           email_domains=list(email_domains) or None, registration=registration,
@@ -680,6 +680,30 @@ def clients_rotate(client_id, as_json):
     secret = rotate_secret(client)
     db.session.commit()
     emit({"client_id": client_id, "client_secret": secret}, as_json)
+
+
+@clients.command("disable")
+@click.argument("client_id")
+@as_option
+@domain_command
+def clients_disable(client_id, as_admin):
+    """Stop a portal: its sign-ins and token requests are refused and its tokens stop working; `enable` undoes it."""
+    acting_admin(as_admin)
+    changed = registry.disable(get(client_id), clock.now())
+    db.session.commit()
+    click.echo(f"disabled {client_id}" if changed else f"{client_id} was disabled already")
+
+
+@clients.command("enable")
+@click.argument("client_id")
+@as_option
+@domain_command
+def clients_enable(client_id, as_admin):
+    """Let a disabled portal work again."""
+    acting_admin(as_admin)
+    changed = registry.enable(get(client_id))
+    db.session.commit()
+    click.echo(f"enabled {client_id}" if changed else f"{client_id} was not disabled")
 
 
 SYNC_ATTEMPTS = 3

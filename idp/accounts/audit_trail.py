@@ -60,6 +60,7 @@ GROUPS: dict[str, tuple[EventTag, ...]] = {
                        EventTag.ORGANISATION_UPDATED, EventTag.ORGANISATION_REMOVED,
                        EventTag.ORGANISATION_MEMBER_ADDED, EventTag.ORGANISATION_MEMBER_REMOVED,
                        EventTag.CLIENT_CREATED, EventTag.CLIENT_UPDATED, EventTag.CLIENT_REMOVED,
+                       EventTag.CLIENT_DISABLED, EventTag.CLIENT_ENABLED,
                        EventTag.CLIENT_SECRET_ROTATED, EventTag.KEY_ROTATED, EventTag.AUDIT_EXPORTED),
 }
 

@@ -69,6 +69,9 @@ class Client(db.Model, ClientMixin):
     # (`idp clients sync`). None: registered with `idp clients add`.
     declared_in: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Disabled by an admin (idp.portals.registry.disable): its authorization requests get unauthorized_client, its
+    # token, revocation and introspection requests invalid_client, its tokens are no longer active. None: active.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # --- Authlib ClientMixin -------------------------------------------------------
     def get_client_id(self) -> str:
@@ -88,15 +91,21 @@ class Client(db.Model, ClientMixin):
         return redirect_uri in self.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
-
         return not self.public and crypto().matches(client_secret, self.secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        # A disabled portal authenticates nowhere: invalid_client at the token, revocation and introspection
+        # endpoints (RFC 6749 §5.2).
+        if self.disabled_at is not None:
+            return False
         if self.public:
             return method == "none"
         return method in {"client_secret_basic", "client_secret_post"}
 
     def check_response_type(self, response_type: str) -> bool:
+        # A disabled portal may not ask for a code: unauthorized_client, sent to its redirect URI (RFC 6749 §4.1.2.1).
+        if self.disabled_at is not None:
+            return False
         return response_type == "code" and "authorization_code" in self.grant_types
 
     def check_grant_type(self, grant_type: str) -> bool:

@@ -123,6 +123,8 @@ class Introspection(HintIsOnlyAHint, IntrospectionEndpoint):  # type: ignore[mis
         active = token.refresh_usable() if is_refresh else not (token.is_revoked() or token.is_expired())
         if token.user_id is not None and (token.user is None or not token.user.is_active):
             active = False  # a disabled person's tokens are worthless wherever they are checked
+        if token.client.disabled_at is not None:
+            active = False  # so are a disabled portal's
         if token.delegation_id is not None and active and not claims_mod.acts_now(token):
             active = False  # the delegation it acts under ended (asked at every introspection)
         exp = token.refresh_expires_at if is_refresh else token.access_expires_at

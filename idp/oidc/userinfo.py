@@ -83,6 +83,8 @@ class AccessTokens(BearerTokenValidator):  # type: ignore[misc]  # Authlib is un
             raise InvalidTokenError("The access token is invalid, expired or revoked.", realm=self.realm)
         if token.user is None or not token.user.is_active:
             raise InvalidTokenError("The access token has no active user.", realm=self.realm)
+        if token.client.disabled_at is not None:
+            raise InvalidTokenError("The portal this token was issued to is disabled.", realm=self.realm)
         if token.delegation_id is not None and not acts_now(token):
             raise InvalidTokenError(DELEGATION_ENDED, realm=self.realm)
         if self.scope_insufficient(token.get_scope(), scopes):

@@ -194,9 +194,15 @@ def _help_by_role(value: object) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+SIGN_IN_WITH = ("either", "email", "username")
+ACTIVATION_ORDERS = ("password_first", "phone_first")
+# The profile's yes/no fields; the others are text, a number, a choice or a list.
+BOOLEANS = ("sms_prefix", "reset_asks_username", "reset_phone", "activation_phone", "delegation", "self_delete")
+
+
 def _sign_in_with(value: object) -> str:
     text = str(value).strip().lower()
-    if text not in {"either", "email", "username"}:
+    if text not in SIGN_IN_WITH:
         raise InvalidInput(f"either, email or username, not {value!r}")
     return text
 
@@ -211,7 +217,7 @@ def _code_length(value: object) -> int:
 
 def _activation_order(value: object) -> str:
     text = str(value).strip().lower()
-    if text not in {"password_first", "phone_first"}:
+    if text not in ACTIVATION_ORDERS:
         raise InvalidInput(f"password_first or phone_first, not {value!r}")
     return text
 

@@ -7,6 +7,7 @@ import secrets
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -40,6 +41,8 @@ def check_uri(uri: str, what: str, dev_mode: bool) -> str:
         parts = urlsplit(uri)
     except ValueError:
         raise InvalidInput(f"{what}: not a valid URL: {uri!r}") from None
+    if "*" in uri:
+        raise InvalidInput(f"{what}: must not contain a wildcard (*): every address is registered in full: {uri!r}")
     if parts.fragment or "#" in uri:
         raise InvalidInput(f"{what}: must not contain a fragment: {uri!r}")
     if not parts.netloc or parts.scheme not in {"https", "http"}:
@@ -47,6 +50,25 @@ def check_uri(uri: str, what: str, dev_mode: bool) -> str:
     if parts.scheme == "http" and not (dev_mode and parts.hostname in LOOPBACK):
         raise InvalidInput(f"{what}: must use https (plain http only for 127.0.0.1/localhost in dev mode): {uri!r}")
     return uri
+
+
+ID_TOKEN_ALGS = ("RS256", "ES256")
+
+
+def check_id_token_alg(alg: str) -> str:
+    if alg not in ID_TOKEN_ALGS:
+        raise InvalidInput("id token algorithm must be RS256 or ES256")
+    return alg
+
+
+def check_pkce(public: bool, pkce_required: bool) -> None:
+    if public and not pkce_required:
+        raise InvalidInput("a public client always needs PKCE: only a confidential portal can be exempted")
+
+
+def check_kind(public: bool, service: bool) -> None:
+    if service and public:
+        raise InvalidInput("a service client (client_credentials) cannot be public")
 
 
 def check_client_id(client_id: str) -> str:
@@ -87,7 +109,7 @@ def register(
     first_party: bool = False,
     public: bool = False,
     service: bool = False,
-    id_token_alg: str = "RS256",
+    id_token_alg: str | None = None,
     client_id: str | None = None,
     mfa: str = "optional",
     mfa_factors: list[str] | None = None,
@@ -100,17 +122,15 @@ def register(
     profile: Mapping[str, Any] | None = None,
     secret: str | None = None,
 ) -> Registered:
-    """Add a client (not committed); the secret (given, or made here) is returned once and only its hash is kept."""
+    """Add a client (not committed); the secret (given, or made here) is returned once and only its hash is kept.
+    The ID token algorithm defaults to the deployment's (keys.algorithm)."""
     dev = settings().server.dev_mode
     name = check_name(name, "a client needs a --name")
-    if service and public:
-        raise InvalidInput("a service client (client_credentials) cannot be public")
+    check_kind(public, service)
     if not service and not redirect_uris:
         raise InvalidInput("a portal needs at least one --redirect-uri")
-    if id_token_alg not in {"RS256", "ES256"}:
-        raise InvalidInput("id token algorithm must be RS256 or ES256")
-    if public and not pkce_required:
-        raise InvalidInput("a public client always needs PKCE: only a confidential portal can be exempted")
+    id_token_alg = check_id_token_alg(id_token_alg or settings().keys.algorithm)
+    check_pkce(public, pkce_required)
     redirect_uris = [check_uri(u, "redirect-uri", dev) for u in redirect_uris]
     post_logout = [check_uri(u, "post-logout-redirect-uri", dev) for u in post_logout_redirect_uris]
     if backchannel_logout_uri:
@@ -212,15 +232,12 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
     if name is not None:
         client.name = check_name(name, "a client needs a name")
     if id_token_alg is not None:
-        if id_token_alg not in {"RS256", "ES256"}:
-            raise InvalidInput("id token algorithm must be RS256 or ES256")
-        client.id_token_alg = id_token_alg
+        client.id_token_alg = check_id_token_alg(id_token_alg)
     if first_party is not None:
         client.first_party = first_party
-    addresses = _addresses(client, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri)
+    addresses = set_addresses(client, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri)
     if pkce_required is not None:
-        if client.public and not pkce_required:
-            raise InvalidInput("a public client always needs PKCE: only a confidential portal can be exempted")
+        check_pkce(client.public, pkce_required)
         client.pkce_required = pkce_required
     set_mfa_policy(client, **policy)
     rules = {"password_policy": password_policy, "help_contact": help_contact, "email_domains": email_domains,
@@ -233,7 +250,7 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
                           + changed_profile + addresses))
 
 
-def _addresses(client: Client, redirect_uris: list[str] | None, post_logout: list[str] | None,
+def set_addresses(client: Client, redirect_uris: list[str] | None, post_logout: list[str] | None,
                backchannel: str | None) -> list[str]:
     """Replace the portal's registered addresses that are given, each checked as at registration."""
     dev, changed = settings().server.dev_mode, []
@@ -276,6 +293,26 @@ def rotate_secret(client: Client, secret: str | None = None) -> str:
     return secret
 
 
+def disable(client: Client, now: datetime) -> bool:
+    """Stop a portal (not committed): its authorization requests get unauthorized_client, its token requests
+    invalid_client, its tokens stop working. Its registration, sessions and consents stay, for `enable`.
+    False: it was disabled already."""
+    if client.disabled_at is not None:
+        return False
+    client.disabled_at = now
+    record(EventTag.CLIENT_DISABLED, client_id=client.client_id)
+    return True
+
+
+def enable(client: Client) -> bool:
+    """Let a disabled portal work again (not committed); False: it was not disabled."""
+    if client.disabled_at is None:
+        return False
+    client.disabled_at = None
+    record(EventTag.CLIENT_ENABLED, client_id=client.client_id)
+    return True
+
+
 def remove(client: Client) -> None:
     """Remove a client with everything issued to it. Explicit deletes, because SQLite does not enforce
     ON DELETE CASCADE unless asked, and a token must never outlive its client."""
@@ -307,4 +344,5 @@ def describe(client: Client) -> dict:
         "registration": bool(client.registration),
         "profile": portal_profile.explain(client),
         "declared_in": client.declared_in,
+        "disabled": client.disabled_at is not None,
     }
