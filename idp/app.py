@@ -31,6 +31,8 @@ from idp.web import (  # noqa: F401  (account_activity, account_delegations, acc
     account_sessions,
     activation,
     admin,
+    admin_organisations,
+    admin_people,
     branding,
     inbox,
     logout,
