@@ -14,13 +14,15 @@ from idp.accounts.users import create_user, find_by_login, phone_of
 from idp.audit import EventTag
 from idp.extensions import db
 from idp.models import AccountLink, AuditEvent, User
+from tests.flows import test_admin_console as console
 from tests.flows.account_helpers import path
 from tests.flows.test_activation import Activation, link_of
-from tests.flows.test_admin_console import client, rows, session_for, token_of, words, world  # noqa: F401
+from tests.flows.test_admin_console import rows, session_for, token_of, words
 from tests.helpers import audit_events, browser, csrf_token
 from tests.mfa_helpers import messages
 
 NEW = "/admin/people/new"
+client, world = console.client, console.world  # the console's fixtures
 
 
 @pytest.fixture

@@ -3,29 +3,19 @@ pages and the admin roles, through the test client, with the rows they leave."""
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import JSON, String, Text, func, select
 
-from idp import clock
-from idp.accounts import admins
-from idp.accounts.users import create_user, find_by_login, phone_of
+from idp.accounts.users import find_by_login, phone_of
 from idp.audit import EventTag
 from idp.extensions import db
 from idp.models import AdminRole, AuditEvent, Organisation, User
+from tests.flows import test_admin_console as console
 from tests.flows.account_helpers import path
-from tests.flows.test_admin_console import (  # noqa: F401
-    PASSWORD,
-    client,
-    fresh,
-    rows,
-    session_for,
-    token_of,
-    words,
-    world,
-)
+from tests.flows.test_admin_console import fresh, rows, session_for, token_of, words
 from tests.helpers import audit_events, browser, csrf_token
 from tests.mfa_helpers import messages
+
+client, world = console.client, console.world  # the console's fixtures
 
 # --- edit ---------------------------------------------------------------------------------------
 
