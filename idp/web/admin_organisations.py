@@ -26,23 +26,22 @@ KIND_TITLES = {
     "other": _l("Other"),
 }
 
-# The service's refusal, by its opening words -> the field and what the admin reads beside it.
-_REFUSALS = (
-    ("an organisation needs a name", "name", _l("Enter a name.")),
-    ("organisation name too long", "name", _l("Enter a name of at most 200 characters.")),
-    ("not an organisation code", "code", _l("Use 2 to 40 lowercase letters, digits and hyphens, not only digits.")),
-    ("organisation code", "code", _l("Another organisation already has this code.")),
-    ("not a kind", "kind", _l("Choose a kind.")),
-    ("not an e-mail domain", "email_domains", _l("Enter domains like example.org, separated by commas.")),
-    ("", "email_domains", _l("Some members have an address outside these domains: move them first.")),
-)
+# (field, reason of organisations.problems) -> what the admin reads beside the field
+_MESSAGES = {
+    ("name", "required"): _l("Enter a name."),
+    ("name", "too_long"): _l("Enter a name of at most 200 characters."),
+    ("code", "invalid"): _l("Use 2 to 40 lowercase letters, digits and hyphens, not only digits."),
+    ("code", "taken"): _l("Another organisation already has this code."),
+    ("kind", "invalid"): _l("Choose a kind."),
+    ("email_domains", "invalid"): _l("Enter domains like example.org, separated by commas."),
+}
+OUTSIDE = _l("Some members have an address outside these domains: move them first.")
 
 
-def _field_error(error: InvalidInput) -> dict[str, str]:
-    for start, field, message in _REFUSALS:
-        if str(error).startswith(start):
-            return {field: str(message)}
-    return {}  # unreachable: the last entry matches everything
+def _errors(typed: dict[str, str], current=None) -> dict[str, str]:
+    found = organisations.problems(name=typed["name"], code=typed["code"].strip() or None, kind=typed["kind"],
+                                   email_domains=_domains(typed["email_domains"]), current=current)
+    return {name: str(_MESSAGES[(name, reason)]) for name, reason in found.items()}
 
 
 def _domains(text: str) -> list[str]:
@@ -68,12 +67,11 @@ def new_organisation(admin: admins.Admin):
     if request.method == "GET":
         return _form(admin, None, dict.fromkeys(FIELDS, ""), {})
     typed = _typed()
-    try:
-        made = organisations.create(admin, typed["name"], typed["kind"], clock.now(),
-                                    code=typed["code"].strip() or None, email_domains=_domains(typed["email_domains"]))
-    except InvalidInput as error:
-        db.session.rollback()
-        return _form(admin, None, typed, _field_error(error))
+    errors = _errors(typed)
+    if errors:
+        return _form(admin, None, typed, errors)
+    made = organisations.create(admin, typed["name"], typed["kind"], clock.now(),
+                                code=typed["code"].strip() or None, email_domains=_domains(typed["email_domains"]))
     db.session.commit()
     flash(str(_l("The organisation %(name)s has been made.", name=made.name)), "done")
     return redirect(url_for("admin.organisations_page"))
@@ -91,12 +89,17 @@ def edit_organisation(admin: admins.Admin, code: str):
                  "email_domains": ", ".join(found.email_domains or [])}
         return _form(admin, found, typed, {})
     typed = _typed()
+    errors = _errors(typed, found)
+    if not typed["code"].strip():
+        errors["code"] = str(_MESSAGES[("code", "invalid")])
+    if errors:
+        return _form(admin, found, typed, errors)
     try:
         changed = organisations.update(admin, found, clock.now(), name=typed["name"], code=typed["code"],
                                        kind=typed["kind"], email_domains=_domains(typed["email_domains"]))
-    except InvalidInput as error:
+    except InvalidInput:  # a member's address is outside the new domains
         db.session.rollback()
-        return _form(admin, found, typed, _field_error(error))
+        return _form(admin, found, typed, {"email_domains": str(OUTSIDE)})
     db.session.commit()
     flash(str(_l("The changes have been saved.") if changed else _l("Nothing has changed.")), "done")
     return redirect(url_for("admin.organisations_page"))
