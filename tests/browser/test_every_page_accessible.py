@@ -781,7 +781,7 @@ def test_the_admin_console_pages(page, english, provider):
     assert_accessible(english, "the console's page for someone without an admin role (en)")
 
 
-def test_the_admin_console_people_and_organisations_pages(page, english, provider, branded):
+def test_the_admin_console_people_and_organisations_pages(page, english, provider):
     """A deployment admin walks the console's other pages (issue 16 part 2): a new person (empty and with errors
     beside the fields), changing a person, the admin role, erasing (with a wrong confirmation), the organisations
     list and its form (with an error); in Dutch, and a few in English."""

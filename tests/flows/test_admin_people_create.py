@@ -159,15 +159,18 @@ def test_a_portal_must_be_chosen(app, client, world, make_portal):
     assert "Choose the portal the account is for" in words(refused) and find_by_login("ida@example.org") is None
 
 
-def test_the_cli_makes_accounts_through_the_same_rule(app, make_portal):
-    from idp.accounts import onboarding
-    from idp.errors import InvalidInput
+def test_the_cli_makes_accounts_through_the_same_service(app, make_portal):
 
-    portal = make_portal("Cliëntportaal", profile={"sign_in_with": "username"})
-    with pytest.raises(InvalidInput, match="signs people in by username"):
-        onboarding.add(admins.operator("test"), onboarding.NewPerson("a@example.org"), portal=portal,
-                       now=clock.now(), start=onboarding.TEMPORARY, check=False)
-    assert find_by_login("a@example.org") is None
+    portal = make_portal("Cliëntportaal", profile={"new_accounts": "temporary_password"})
+    result = app.test_cli_runner().invoke(args=["users", "add", "--email", "cli@example.org", "--name", "Cli",
+                                                "--temporary", "--portal", portal.client_id, "--as", "beheer"])
+    assert result.exit_code == 0, result.output
+    made = find_by_login("cli@example.org")
+    assert made.must_change_password and made.password_hash is not None
+    [mail] = messages(app, to="cli@example.org")
+    assert mail["template"] == "temporary_password" and "Cliëntportaal" in mail["body"]
+    [created] = [e for e in audit_events(EventTag.USER_CREATED) if e.subject_user_id == made.id]
+    assert created.actor == "beheer"  # the operator, as `--as` names them
 
 
 def test_a_person_made_by_the_console_activates_and_signs_in(app, client, world, make_portal):
