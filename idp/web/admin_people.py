@@ -95,7 +95,12 @@ def new_person(admin: admins.Admin):
     if errors:
         return _new_page(admin, typed, errors, choices, portals, fixed)
     start = onboarding.start_for(portal)
-    user = onboarding.add(admin, new, portal=portal, now=now, start=start)
+    try:
+        user = onboarding.add(admin, new, portal=portal, now=now, start=start)
+    except onboarding.Refused as refused:  # taken meanwhile
+        db.session.rollback()
+        errors = {name: _message(name, reason, org) for name, reason in refused.problems.items()}
+        return _new_page(admin, typed, errors, choices, portals, fixed)
     db.session.commit()
     if start == onboarding.TEMPORARY:
         flash(str(_l("The account has been made. A temporary password has been sent to %(email)s.",

@@ -182,3 +182,15 @@ def test_a_person_made_by_the_console_activates_and_signs_in(app, client, world,
     db.session.expire_all()
     made = db.session.scalar(select(User).where(User.email == "lot@example.org"))
     assert made.password_hash is not None and not made.activation_pending and made.email_verified
+
+
+def test_the_profile_fields_refuse_what_they_do_not_know(app, make_portal):
+    from idp.errors import InvalidInput
+    from idp.portals import profile
+
+    portal = make_portal("Portaal")
+    with pytest.raises(InvalidInput, match="activation_link or temporary_password"):
+        profile.change(portal, {"new_accounts": "by pigeon"})
+    with pytest.raises(InvalidInput, match="activation_birth_date"):
+        profile.change(portal, {"activation_birth_date": "sometimes"})
+    assert (profile.of(portal).new_accounts, profile.of(portal).activation_birth_date) == ("activation_link", False)
