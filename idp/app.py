@@ -33,6 +33,8 @@ from idp.web import (  # noqa: F401  (account_activity, account_delegations, acc
     admin,
     admin_audit,
     admin_messages,
+    admin_organisations,
+    admin_people,
     admin_portals,
     branding,
     inbox,

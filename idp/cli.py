@@ -24,9 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from idp import audit, clock, create_app, delegation, messaging
-from idp.accounts import activation, admins, organisations, people
-from idp.accounts.passwords import give_temporary_password
-from idp.accounts.users import create_user, get_by_ref, phone_of
+from idp.accounts import activation, admins, onboarding, organisations, people
+from idp.accounts.users import get_by_ref, phone_of
 from idp.delegation import disabling, erasure, invitations
 from idp.demo import run_demo
 from idp.errors import IdpError
@@ -265,16 +264,15 @@ def users_add(email, password, temporary, activate, phone, name, username, local
     except ValueError:
         fail(f"--birth-date must be a real date as YYYY-MM-DD, not {birth_date!r}")
     portal = get(portal_id) if portal_id else None
+    admin = admins.operator(acting_admin(as_admin))
     org = None
     if organisation and organisation.strip():
-        org = organisations.find(organisation) or organisations.create(
-            admins.operator(acting_admin(as_admin)), organisation, "other", clock.now())
-    user = create_user(email, password, name=name, phone=phone, username=username, locale=locale, roles=roles,
-                       date_of_birth=born, org=org, email_verified=not activate)
-    if temporary:
-        give_temporary_password(user, portal)
-    if activate:
-        activation.send_link(user, client=portal)
+        org = organisations.find(organisation) or organisations.create(admin, organisation, "other", clock.now())
+    start = onboarding.PASSWORD if password else onboarding.TEMPORARY if temporary else onboarding.ACTIVATE
+    new = onboarding.NewPerson(email, name=name, username=username, phone=phone, locale=locale, roles=list(roles),
+                               date_of_birth=born, org=org)
+    user = onboarding.add(admin, new, portal=portal, now=clock.now(), start=start, password=password or None,
+                          check=False)
     db.session.commit()
     emit({"sub": user.sub, "email": user.email}, as_json)
 

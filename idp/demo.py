@@ -298,7 +298,7 @@ DEMO_PORTALS = [
                 "help_contact": "uw EVV'er (eerstverantwoordelijke verzorgende) of de teamleider",
                 "profile": {"organisation": "Zorggroep Avondrood", "accent_colour": "#8a3b5c",
                             "sign_in_with": "username", "sms_prefix": "true", "reset_asks_username": "true",
-                            "delegation": "true"}},
+                            "delegation": "true", "new_accounts": "temporary_password"}},
                ("h.jansen@example.org", "w.bakker@example.org", "g.mulder@example.org", "ingrid.mulder@example.org")),
     # Seed 004 (spoken to as je): activation with the date of birth, a username, passwords of 12 characters with
     # a special one, a 6-letter code by e-mail (an authenticator app instead, if you like), "trust this computer
@@ -308,7 +308,7 @@ DEMO_PORTALS = [
                 "password_policy": "mental_health",
                 "profile": {"organisation": "GGZ Helder", "accent_colour": "#00616e", "sign_in_with": "username",
                             "form_of_address": "je", "activation_phone": "false",
-                            "email_code_length": "6"}},
+                            "email_code_length": "6", "activation_birth_date": "true"}},
                ("sanne@example.org", "mila@example.org")),
 ]
 

@@ -66,6 +66,34 @@ def _domains(domains: Iterable[str]) -> list[str]:
     return sorted(set(cleaned))
 
 
+def problems(*, name: str, code: str | None, kind: str, email_domains: Iterable[str],
+             current: Organisation | None = None) -> dict[str, str]:
+    """Every field of an organisation's form that `create` or `update` would refuse, with the reason: name
+    "required" or "too_long", code "invalid" or "taken", kind "invalid", email_domains "invalid" (empty: none;
+    the members' addresses are checked by `update` itself)."""
+    found: dict[str, str] = {}
+    try:
+        _name(name)
+    except InvalidInput:
+        found["name"] = "required" if not " ".join((name or "").split()) else "too_long"
+    if code:
+        try:
+            checked = _code(code)
+        except InvalidInput:
+            found["code"] = "invalid"
+        else:
+            other = db.session.scalar(select(Organisation).where(Organisation.code == checked))
+            if other is not None and (current is None or other.id != current.id):
+                found["code"] = "taken"
+    if kind not in KINDS:
+        found["kind"] = "invalid"
+    try:
+        _domains(email_domains)
+    except InvalidInput:
+        found["email_domains"] = "invalid"
+    return found
+
+
 def address_allowed(organisation: Organisation, email: str) -> bool:
     """May a person with this address be a member (no domains: any address)?"""
     return not organisation.email_domains or email.rpartition("@")[2].lower() in organisation.email_domains

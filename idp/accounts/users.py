@@ -21,6 +21,9 @@ from idp.security.phones import InvalidPhone, normalise_phone
 from idp.sessions import devices
 from idp.tokens import revoke_all_for_user
 
+USERNAME = re.compile(r"[A-Za-z0-9._-]{2,150}")
+ROLE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+
 
 def normalise_email(email: str) -> str:
     """A valid address (email-validator, no DNS lookups) with its domain in lower case; the local part is kept
@@ -69,7 +72,7 @@ def create_user(
         raise InvalidInput(f"a user with e-mail {email} already exists")
     if username is not None:
         username = username.strip()
-        if not re.fullmatch(r"[A-Za-z0-9._-]{2,150}", username):
+        if not USERNAME.fullmatch(username):
             raise InvalidInput(f"not a valid username: {username!r} (letters, digits, . _ -)")
         if find_by_login(username) is not None:
             raise InvalidInput(f"username {username} is taken")
@@ -81,7 +84,7 @@ def create_user(
         except InvalidPhone:
             raise InvalidInput(f"not a mobile phone number: {phone!r}") from None
     roles = sorted({r.strip() for r in roles or () if r.strip()})
-    if any(not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", r) for r in roles):
+    if any(not ROLE.fullmatch(r) for r in roles):
         raise InvalidInput("a role is 1-40 lowercase letters, digits, '-' or '_', starting with a letter")
     if locale is not None and locale not in {"nl", "en"}:
         raise InvalidInput("locale must be nl or en")

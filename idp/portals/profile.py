@@ -56,6 +56,9 @@ class Profile:
     form_of_address: str  # how its Dutch pages, mails and SMS address the reader: "u" (formal) or "je" (informal)
     delegation: bool  # people may act for someone else here (issue 15); off: never offered (the business portal)
     self_delete: bool  # people may delete their own account on the account pages (every portal they use must allow it)
+    new_accounts: str  # how an account an admin makes for it starts: "activation_link" (seeds 001, 003, 004) or
+    # "temporary_password" (seed 002: a username and a temporary password by e-mail)
+    activation_birth_date: bool  # its activation checks the date of birth (seed 004): an admin must enter one
 
 
 def _defaults() -> dict[str, Any]:
@@ -79,8 +82,12 @@ def _defaults() -> dict[str, Any]:
         "form_of_address": "u",
         "delegation": False,
         "self_delete": False,
+        "new_accounts": "activation_link",
+        "activation_birth_date": False,
     }
 
+
+NEW_ACCOUNTS = ("activation_link", "temporary_password")
 
 FIELDS = tuple(f.name for f in fields(Profile))
 
@@ -197,7 +204,8 @@ def _help_by_role(value: object) -> tuple[tuple[str, str], ...]:
 SIGN_IN_WITH = ("either", "email", "username")
 ACTIVATION_ORDERS = ("password_first", "phone_first")
 # The profile's yes/no fields; the others are text, a number, a choice or a list.
-BOOLEANS = ("sms_prefix", "reset_asks_username", "reset_phone", "activation_phone", "delegation", "self_delete")
+BOOLEANS = ("sms_prefix", "reset_asks_username", "reset_phone", "activation_phone", "activation_birth_date",
+            "delegation", "self_delete")
 
 
 def _sign_in_with(value: object) -> str:
@@ -222,6 +230,13 @@ def _activation_order(value: object) -> str:
     return text
 
 
+def _new_accounts(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in NEW_ACCOUNTS:
+        raise InvalidInput(f"activation_link or temporary_password, not {value!r}")
+    return text
+
+
 def _form_of_address(value: object) -> str:
     text = str(value).strip().lower()
     if text not in i18n.FORMS_OF_ADDRESS:
@@ -236,7 +251,7 @@ _PARSE: dict[str, Callable[[object], Any]] = {
     "help_by_role": _help_by_role,
     "sign_in_with": _sign_in_with, "sms_code_length": _code_length, "email_code_length": _code_length,
     "activation_order": _activation_order, "form_of_address": _form_of_address, "delegation": _boolean,
-    "self_delete": _boolean,
+    "self_delete": _boolean, "new_accounts": _new_accounts, "activation_birth_date": _boolean,
 }
 
 

@@ -18,7 +18,7 @@ from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
 from idp.models import AuthorizationCode, Client, Consent, OutboxMessage, SessionClient, Token
-from idp.models.client import PORTAL_SCOPE
+from idp.models.client import ACCOUNT_CLIENT_ID, PORTAL_SCOPE
 from idp.models.factor import FACTOR_KINDS
 from idp.portals import profile as portal_profile
 from idp.runtime import crypto, settings
@@ -274,6 +274,13 @@ def find(client_id: str | None) -> Client | None:
     if not client_id or len(client_id) > 64:
         return None
     return db.session.scalar(select(Client).where(Client.client_id == client_id))
+
+
+def portals() -> list[Client]:
+    """The portals people sign in to (not the account pages, not machine clients), by name: those an account
+    can be made for."""
+    found = db.session.scalars(select(Client).where(Client.client_id != ACCOUNT_CLIENT_ID).order_by(Client.name))
+    return [c for c in found if "authorization_code" in (c.grant_types or [])]
 
 
 def get(client_id: str) -> Client:

@@ -127,8 +127,27 @@ def person(admin: admins.Admin, sub: str):
     may_audit = admins.may(admin, admins.Action.VIEW_AUDIT, found, admins.role_of(found) is not None)
     allowed = [name for name, (action, _title, _button, _done) in ACTIONS.items()
                if admins.may(admin, action, found, admins.role_of(found) is not None) and _applies(name, found)]
+    titles = {k: v[1] for k, v in ACTIONS.items()} | {k: v[1] for k, v in PAGES.items()}
     return render_template("admin/person.html", admin=admin, person=found, shown=people.describe(found, clock.now()),
-                           may_audit=may_audit, actions=allowed, titles={k: v[1] for k, v in ACTIONS.items()})
+                           may_audit=may_audit, actions=allowed + _pages_for(admin, found), titles=titles)
+
+
+# The person's page also links to these pages (idp/web/admin_people.py) where the rule allows:
+# endpoint -> (the rule's action, the link's text).
+PAGES: dict[str, tuple[admins.Action, object]] = {
+    "edit": (admins.Action.EDIT_PERSON, _l("Change name, e-mail address or roles")),
+    "admin_role": (admins.Action.MANAGE_ADMINS, _l("Make admin or change the admin role")),
+    "remove_admin": (admins.Action.MANAGE_ADMINS, _l("Remove the admin role")),
+    "erase": (admins.Action.ERASE, _l("Erase the person")),
+}
+
+
+def _pages_for(admin: admins.Admin, found: User) -> list[str]:
+    is_admin = admins.role_of(found) is not None
+    own = found.id == admin.user_id  # an admin does not erase themselves or change their own admin role
+    return [name for name, (action, _title) in PAGES.items()
+            if admins.may(admin, action, found, is_admin) and (name != "remove_admin" or is_admin)
+            and (name == "edit" or not own)]
 
 
 # --- actions: a confirmation page (GET) and the change (POST) -----------------------------------

@@ -98,7 +98,7 @@ def _form(typed: editing.Typed, *, client: Client | None, problems: dict[str, st
         default_policy=settings().passwords.default_policy, withholdable=portal_profile.WITHHOLDABLE,
         booleans=portal_profile.BOOLEANS, defaults={k: v["value"] for k, v in defaults.items()},
         choices={"sign_in_with": portal_profile.SIGN_IN_WITH, "activation_order": portal_profile.ACTIVATION_ORDERS,
-                 "form_of_address": FORMS_OF_ADDRESS})
+                 "form_of_address": FORMS_OF_ADDRESS, "new_accounts": portal_profile.NEW_ACCOUNTS})
     return body, status
 
 

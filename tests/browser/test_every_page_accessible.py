@@ -902,3 +902,68 @@ def test_the_admin_console_portal_pages(english, provider):
     assert_accessible(tab, "the console's portals (nl)")
     tab.get_by_role("link", name="Registreer een portaal").click()
     assert_accessible(tab, "the console's form to register a portal (nl)")
+
+
+def test_the_admin_console_people_and_organisations_pages(page, english, provider):
+    """A deployment admin walks the console's other pages (issue 16 part 2): a new person (empty and with errors
+    beside the fields), changing a person, the admin role, erasing (with a wrong confirmation), the organisations
+    list and its form (with an error); in Dutch, and a few in English."""
+    admin = person(provider, factors_=("sms",))
+    piet = person(provider)
+    cli(provider, "admins", "grant", admin.email, "deployment")
+
+    page.goto(provider.issuer + "/admin/people/new")
+    sign_in_with(page, admin.email, PASSWORD, button="Inloggen")
+    page.locator(CODE_FIELD).fill(sms_code(provider, admin.phone))
+    press(page, "Bevestigen")
+    expect(page.get_by_role("heading", name="Nieuwe gebruiker")).to_be_visible()
+    assert_accessible(page, "the console's new person page (nl)")
+    page.get_by_label("E-mailadres", exact=True).fill("geen adres")
+    page.get_by_label("Geboortedatum (niet verplicht)").fill("31-02-1970")
+    press(page, "Account aanmaken")
+    expect(page.locator("#portal-error")).to_be_visible()
+    expect(page.locator("#email-error")).to_be_visible()
+    assert_accessible(page, "the console's new person page with errors beside the fields (nl)")
+
+    with provider.app.app_context():
+        from idp.models import User
+
+        sub = User.query.filter_by(email=piet.email).one().sub
+    people = provider.issuer + f"/admin/people/{sub}"
+    page.goto(people + "/edit")
+    expect(page.get_by_role("heading", name="Anna de Vries wijzigen")).to_be_visible()
+    assert_accessible(page, "the console's page changing a person (nl)")
+    page.get_by_label("E-mailadres", exact=True).fill("ook geen adres")
+    press(page, "Wijzigingen opslaan")
+    expect(page.locator("#email-error")).to_be_visible()
+    assert_accessible(page, "the console's page changing a person, with an error (nl)")
+    page.goto(people + "/admin-role")
+    assert_accessible(page, "the console's admin role page (nl)")
+    page.goto(people + "/erase")
+    assert_accessible(page, "the console's erase page (nl)")
+    page.get_by_label("Typ het e-mailadres van de persoon om te bevestigen").fill("iemand anders")
+    press(page, "Definitief wissen")
+    expect(page.locator("#email-error")).to_be_visible()
+    assert_accessible(page, "the console's erase page with a wrong confirmation (nl)")
+
+    page.goto(provider.issuer + "/admin/organisations/new")
+    assert_accessible(page, "the console's new organisation page (nl)")
+    page.get_by_label("Naam", exact=True).fill("Thuiszorg Axe")
+    page.get_by_label("E-maildomeinen (niet verplicht)").fill("geen domein")
+    press(page, "Opslaan")
+    expect(page.locator("#email_domains-error")).to_be_visible()
+    assert_accessible(page, "the console's new organisation page with errors (nl)")
+    page.get_by_label("E-maildomeinen (niet verplicht)").fill("thuiszorg-axe.example")
+    page.get_by_label("Soort").select_option("care_provider")
+    press(page, "Opslaan")
+    expect(page.get_by_role("heading", name="Organisaties")).to_be_visible()
+    assert_accessible(page, "the console's organisations list (nl)")
+    page.get_by_role("link", name="Thuiszorg Axe").click()
+    assert_accessible(page, "the console's page changing an organisation (nl)")
+
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert_accessible(page, "the console's page changing an organisation (en)")
+    page.goto(provider.issuer + "/admin/people/new")
+    expect(page.get_by_role("heading", name="New person")).to_be_visible()
+    assert_accessible(page, "the console's new person page (en)")

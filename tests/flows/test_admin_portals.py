@@ -207,7 +207,8 @@ def test_every_field_survives_the_form_and_a_change_takes_effect(app, client, wo
                                   "activation_order": "phone_first", "support_url": "https://help.example.org",
                                   "logo_url": "https://help.example.org/logo.svg", "email_code_length": "7",
                                   "sign_in_url": "https://portal.example.org/login", "reset_asks_username": "false",
-                                  "reset_phone": "true", "activation_phone": "false", "organisation": "Thuiszorg"})
+                                  "reset_phone": "true", "activation_phone": "false", "organisation": "Thuiszorg",
+                                  "new_accounts": "temporary_password", "activation_birth_date": "true"})
     session_for(client, admin)
     edit = f"/admin/portals/{portal.client_id}/edit"
     before = {c.name: getattr(portal, c.name) for c in Client.__table__.columns}
