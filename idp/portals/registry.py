@@ -16,7 +16,7 @@ from idp import clock
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
-from idp.models import AuthorizationCode, Client, Consent, OutboxMessage, SessionClient, Token
+from idp.models import AuthorizationCode, Client, Consent, Organisation, OutboxMessage, SessionClient, Token
 from idp.models.client import PORTAL_SCOPE
 from idp.models.factor import FACTOR_KINDS
 from idp.portals import profile as portal_profile
@@ -99,6 +99,8 @@ def register(
     pkce_required: bool = True,
     profile: Mapping[str, Any] | None = None,
     secret: str | None = None,
+    scopes: list[str] | None = None,
+    organisation: Organisation | None = None,
 ) -> Registered:
     """Add a client (not committed); the secret (given, or made here) is returned once and only its hash is kept."""
     dev = settings().server.dev_mode
@@ -111,6 +113,7 @@ def register(
         raise InvalidInput("id token algorithm must be RS256 or ES256")
     if public and not pkce_required:
         raise InvalidInput("a public client always needs PKCE: only a confidential portal can be exempted")
+    scope = check_service_scopes(scopes or [], organisation, service)
     redirect_uris = [check_uri(u, "redirect-uri", dev) for u in redirect_uris]
     post_logout = [check_uri(u, "post-logout-redirect-uri", dev) for u in post_logout_redirect_uris]
     if backchannel_logout_uri:
@@ -130,7 +133,8 @@ def register(
         post_logout_redirect_uris=post_logout,
         backchannel_logout_uri=backchannel_logout_uri or None,
         grant_types=grant_types,
-        scope="" if service else PORTAL_SCOPE,
+        scope=scope if service else PORTAL_SCOPE,
+        organisation_id=organisation.id if organisation is not None else None,
         first_party=first_party,
         public=public,
         pkce_required=pkce_required,
@@ -145,8 +149,26 @@ def register(
     portal_profile.change(client, profile or {})
     db.session.add(client)
     db.session.flush()
-    record(EventTag.CLIENT_CREATED, client_id=client.client_id, name=name)
+    record(EventTag.CLIENT_CREATED, client_id=client.client_id, name=name, scope=scope or None,
+           organisation=organisation.code if organisation is not None else None)
     return Registered(client, secret)
+
+
+SCIM_SCOPE = "scim"  # provisioning at /scim/v2 (idp/scim)
+SERVICE_SCOPES = (SCIM_SCOPE,)  # what a service (client_credentials) client may be granted
+
+
+def check_service_scopes(scopes: list[str], organisation: Organisation | None, service: bool) -> str:
+    """The scope of a service client: some of SERVICE_SCOPES; an organisation only limits a scim client."""
+    scopes = sorted({s.strip() for s in scopes if s.strip()})
+    if scopes and not service:
+        raise InvalidInput("only a service client (--service) is given a --scope; a portal's are the portal scopes")
+    unknown = [s for s in scopes if s not in SERVICE_SCOPES]
+    if unknown:
+        raise InvalidInput(f"not a service scope: {unknown[0]!r} (one of {', '.join(SERVICE_SCOPES)})")
+    if organisation is not None and SCIM_SCOPE not in scopes:
+        raise InvalidInput("an --organisation limits a SCIM client: give --scope scim too")
+    return " ".join(scopes)
 
 
 MFA_POLICIES = ("every", "required", "optional", "off")
@@ -307,4 +329,6 @@ def describe(client: Client) -> dict:
         "registration": bool(client.registration),
         "profile": portal_profile.explain(client),
         "declared_in": client.declared_in,
+        **({"scope": client.scope, "organisation": client.organisation.code if client.organisation else None}
+           if "client_credentials" in (client.grant_types or []) else {}),
     }
