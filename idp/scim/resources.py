@@ -289,6 +289,9 @@ class Directory(ScimStorage):
         admin, now = self.admin, self.now()
         email, username = _login_names(body)
         formatted, given, family = _names(body)
+        joined = " ".join(p for p in (user.given_name, user.family_name) if p) or None
+        if (given, family) != (user.given_name, user.family_name) and formatted == user.name == joined:
+            formatted = " ".join(p for p in (given, family) if p) or None  # the whole name follows its parts
         external = (body.get("externalId") or "").strip() or None
         changes = people.Changes()
         if email.lower() != user.email.lower():
