@@ -80,7 +80,8 @@ def test_post_inactive_creates_a_disabled_person_without_a_link(scim):
 
 
 def test_an_unknown_organisation_is_made_as_the_cli_makes_it(scim):
-    new_user(scim, "eva@example.org", **{"schemas": [USER, ENTERPRISE], ENTERPRISE: {"organization": "Huisartsen Noord"}})
+    new_user(scim, "eva@example.org",
+             **{"schemas": [USER, ENTERPRISE], ENTERPRISE: {"organization": "Huisartsen Noord"}})
     stored = person("eva@example.org")
     assert stored is not None and stored.org is not None
     assert (stored.org.code, stored.org.name, stored.org.kind) == ("huisartsen-noord", "Huisartsen Noord", "other")
