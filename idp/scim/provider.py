@@ -21,14 +21,19 @@ MAX_RESULTS = 200
 SCOPE = SCIM_SCOPE  # the OAuth scope a client_credentials client needs for /scim/v2
 
 # Attribute -> the sub-attributes kept (None: a simple attribute); anything else the provider does not store.
-# displayName, emails.primary, groups and members.display are the provider's to say: read-only here.
+# displayName, groups and members.display are the provider's to say: read-only here. A person has one e-mail
+# address: emails holds that one value; a type or primary sent is accepted and ignored (read-only, RFC 7643 §2.2).
 _KEPT: dict[str, dict[str, dict[str, list[str] | None]]] = {
     USER: {"userName": {}, "name": {"sub": ["formatted", "familyName", "givenName"]}, "displayName": {},
-           "active": {}, "emails": {"sub": ["value", "primary"]}, "groups": {"sub": ["value", "$ref", "display"]}},
+           "active": {}, "emails": {"sub": ["value", "type", "primary"]},
+           "groups": {"sub": ["value", "$ref", "display"]}},
     GROUP: {"displayName": {}, "members": {"sub": ["value", "$ref", "type", "display"]}},
     ENTERPRISE: {"organization": {}},
 }
-_READ_ONLY = {(USER, "displayName"), (USER, "emails.primary"), (GROUP, "members.display"), (GROUP, "members.type")}
+# A person has an e-mail address (userName may be it, or a username of their own).
+_REQUIRED = {(USER, "emails"), (USER, "emails.value")}
+_READ_ONLY = {(USER, "displayName"), (USER, "emails.type"), (USER, "emails.primary"), (GROUP, "members.display"),
+              (GROUP, "members.type")}
 
 
 def _cut(schema: dict[str, Any]) -> dict[str, Any]:
@@ -42,12 +47,16 @@ def _cut(schema: dict[str, Any]) -> dict[str, Any]:
         if subs is not None:
             attribute["subAttributes"] = [s for s in attribute["subAttributes"] if s["name"] in subs]
             for sub in attribute["subAttributes"]:
+                if (schema["id"], f"{attribute['name']}.{sub['name']}") in _REQUIRED:
+                    sub["required"] = True
                 if (schema["id"], f"{attribute['name']}.{sub['name']}") in _READ_ONLY:
                     sub["mutability"] = "readOnly"
                 if sub["name"] == "$ref" and schema["id"] == GROUP:
                     sub["referenceTypes"] = ["User"]  # a portal role holds people, not other roles
                 if sub["name"] == "type" and schema["id"] == GROUP:
                     sub["canonicalValues"] = ["User"]
+        if (schema["id"], attribute["name"]) in _REQUIRED:
+            attribute["required"] = True
         if (schema["id"], attribute["name"]) in _READ_ONLY:
             attribute["mutability"] = "readOnly"
         attributes.append(attribute)

@@ -5,8 +5,9 @@ whose every change goes through the services the CLI and the admin console use.
   emails their one address; name.formatted/givenName/familyName their name; active false while disabled;
   externalId the provisioning system's own id; groups (read-only) their portal roles; the enterprise
   extension's organization the name of their organisation (idp.models.Organisation; a code or a name is
-  understood). Creating one sends an activation link, as `idp users add --activate` does; active=false
-  disables (idp.delegation.disabling), DELETE erases (idp.delegation.erasure).
+  understood). emails is required (the one address; its type and primary are ignored). Creating one sends an
+  activation link, as `idp users add --activate` does; active=false disables (idp.delegation.disabling),
+  DELETE erases (idp.delegation.erasure).
 - Group: a portal role (the `roles` claim). id and displayName are the role; members the people holding it.
   A role exists while someone holds it, so a Group is created with its first members.
 
@@ -104,7 +105,7 @@ def _with_meta(body: Body, resource_type: str, created: datetime | None, modifie
 
 def user_body(user: User) -> Body:
     body: Body = {"schemas": [USER], "id": user.sub, "userName": user.username or user.email,
-                  "active": user.disabled_at is None, "emails": [{"value": user.email, "primary": True}]}
+                  "active": user.disabled_at is None, "emails": [{"value": user.email}]}
     if user.external_id:
         body["externalId"] = user.external_id
     if user.name:
@@ -123,18 +124,13 @@ def user_body(user: User) -> Body:
 
 
 def _login_names(body: Body) -> tuple[str, str | None]:
-    """(e-mail address, username or None) from userName and emails: a userName that is the address is no
-    username of its own; without emails, userName must be the address."""
+    """(e-mail address, username or None) from userName and emails (the primary one, else the first): a
+    userName that is the address is no username of its own."""
     user_name = (body.get("userName") or "").strip()
     emails = [e for e in body.get("emails") or [] if (e.get("value") or "").strip()]
-    chosen = next((e for e in emails if e.get("primary")), emails[0] if emails else None)
-    if not user_name:
-        raise InvalidValueException(detail="userName is required")
-    if chosen is None:
-        if "@" not in user_name:
-            raise InvalidValueException(detail="give the person's e-mail address (emails, or a userName that is one)")
-        return user_name, None
-    email = chosen["value"].strip()
+    if not user_name or not emails:
+        raise InvalidValueException(detail="userName and an e-mail address (emails) are required")
+    email = emails[0]["value"].strip()
     return email, (None if user_name.lower() == email.lower() else user_name)
 
 

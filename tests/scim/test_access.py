@@ -10,7 +10,7 @@ from sqlalchemy import select
 from idp.extensions import db
 from idp.models import Client, User
 from tests.scim.conftest import ENTERPRISE, USER, ScimClient, token_for
-from tests.scim.test_users import assert_error, person
+from tests.scim.test_users import assert_error, named, person
 
 
 def test_without_a_token_is_401_with_a_bearer_challenge(client, make_user):
@@ -33,7 +33,7 @@ def test_the_service_provider_config_needs_no_token(client):
 def test_a_token_without_the_scim_scope_is_403_insufficient_scope(client, make_portal):
     service = make_portal("Rapportage", service=True, redirect_uris=[], post_logout_redirect_uris=[])
     scim = ScimClient(client, token_for(client, service, scope=""), service.client_id)
-    response = scim.post("/Users", {"schemas": [USER], "userName": "anna@example.org"})
+    response = scim.post("/Users", {"schemas": [USER], **named("anna@example.org")})
     assert_error(response, 403)
     assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
     assert 'scope="scim"' in response.headers["WWW-Authenticate"]
@@ -58,7 +58,7 @@ def test_a_client_of_one_organisation_sees_and_changes_only_its_members(make_sci
     for other in (bram, loose):
         assert_error(scim.get(f"/Users/{other.sub}"), 404)
         assert_error(scim.patch(f"/Users/{other.sub}", [{"op": "replace", "path": "active", "value": False}]), 404)
-        assert_error(scim.put(f"/Users/{other.sub}", {"schemas": [USER], "userName": "x@example.org"}), 404)
+        assert_error(scim.put(f"/Users/{other.sub}", {"schemas": [USER], **named("x@example.org")}), 404)
         assert_error(scim.delete(f"/Users/{other.sub}"), 404)
     assert_error(scim.get("/Groups/professional"), 404)
     assert_error(scim.post("/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
@@ -70,11 +70,11 @@ def test_a_client_of_one_organisation_sees_and_changes_only_its_members(make_sci
         (None, "bram@example.org", ["professional"]), (None, "carla@example.org", [])]
 
     # Its own members it manages as their organisation's admin would: created in the organisation, not erased.
-    response = scim.post("/Users", {"schemas": [USER], "userName": "dora@example.org"})
+    response = scim.post("/Users", {"schemas": [USER], **named("dora@example.org")})
     assert response.status_code == 201, response.get_json()
     assert response.get_json()[ENTERPRISE] == {"organization": "Zorggroep Avondrood"}
     assert person("dora@example.org").organisation_id == ours.id
-    assert_error(scim.post("/Users", {"schemas": [USER, ENTERPRISE], "userName": "eva@example.org",
+    assert_error(scim.post("/Users", {"schemas": [USER, ENTERPRISE], **named("eva@example.org"),
                                       ENTERPRISE: {"organization": "thuiszorg-de-linde"}}), 403)
     assert person("eva@example.org") is None
     assert scim.patch(f"/Users/{anna.sub}", [{"op": "replace", "path": "active", "value": False}]).status_code == 204
