@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Union
+from typing import cast as typed
 
 from scim2_models import (
     ForbiddenException,
@@ -40,9 +41,10 @@ from scim2_models import (
     SearchRequest,
     UniquenessException,
 )
+from scim2_models.path import CompareOperator, Comparison
 from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
-from sqlalchemy import Text, cast, select
+from sqlalchemy import ColumnElement, Text, cast, func, or_, select
 
 from idp import clock
 from idp.accounts import activation, admins, organisations, people
@@ -147,6 +149,19 @@ def _organisation_text(body: Body) -> str | None:
     return ((body.get(ENTERPRISE) or {}).get("organization") or "").strip() or None
 
 
+def _narrowing(scim_filter: ScimFilter[Any] | None) -> ColumnElement[bool] | None:
+    """For the lookups provisioning systems make before every change (userName, emails.value, externalId or id
+    eq "..."), the SQL condition that finds the candidates; the filter itself still decides (None: read all)."""
+    node = scim_filter.ast if scim_filter is not None else None
+    if not isinstance(node, Comparison) or node.op != CompareOperator.eq or not isinstance(node.value, str):
+        return None
+    attribute = str(node.attr_path).removeprefix(USER + ":").lower()
+    value = node.value.lower()
+    return {"username": or_(func.lower(User.username) == value, func.lower(User.email) == value),
+            "emails.value": func.lower(User.email) == value, "emails": func.lower(User.email) == value,
+            "externalid": func.lower(User.external_id) == value, "id": User.sub == node.value}.get(attribute)
+
+
 class Directory(ScimStorage):
     """The provider's people and roles as one caller may see and change them."""
 
@@ -170,7 +185,8 @@ class Directory(ScimStorage):
         found: list[Resource[Any]] = []
         for resource_type in resource_types:
             model = self.provider.model_for(resource_type)
-            bodies = (user_body(u) for u in self._people()) if resource_type.id == "User" else (
+            narrowed = _narrowing(search_request.filter) if resource_type.id == "User" else None
+            bodies = (user_body(u) for u in self._people(narrowed)) if resource_type.id == "User" else (
                 self._group_body(role, holders) for role, holders in self._roles().items())
             resources = [self._model(resource_type, body) for body in bodies]
             scim_filter = search_request.filter
@@ -226,7 +242,7 @@ class Directory(ScimStorage):
     # --- reading ---
 
     def _model(self, resource_type: ResourceType, body: Body) -> Resource[Any]:
-        model: type[Resource[Any]] = self.provider.model_for(resource_type)
+        model = typed(type[Resource[Any]], self.provider.model_for(resource_type))
         return model.model_validate(body)
 
     def _body(self, resource_type: ResourceType, resource_id: str) -> Body:
@@ -241,13 +257,15 @@ class Directory(ScimStorage):
         if expected is not None and self._body(resource_type, resource_id)["meta"]["version"] != expected:
             raise PreconditionFailedException(detail="the resource changed since it was read")
 
-    def _people(self) -> list[User]:
-        return [u for u in db.session.scalars(select(User).where(admins.visible_people(self.admin))
-                                              .order_by(User.id)) if not people.is_erased(u)]
+    def _people(self, narrowed: ColumnElement[bool] | None = None) -> list[User]:
+        query = select(User).where(admins.visible_people(self.admin)).order_by(User.id)
+        if narrowed is not None:
+            query = query.where(narrowed)
+        return [u for u in db.session.scalars(query) if not people.is_erased(u)]
 
     def _person(self, sub: str) -> User:
         """The person with this id, if the caller may see them: else 404 (whether they exist is not told)."""
-        person = db.session.scalar(select(User).where(User.sub == sub, admins.visible_people(self.admin)))
+        person: User | None = db.session.scalar(select(User).where(User.sub == sub, admins.visible_people(self.admin)))
         if person is None or people.is_erased(person):
             raise NotFoundException(detail=f"no user {sub!r}")
         return person

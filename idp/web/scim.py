@@ -23,7 +23,8 @@ from idp.scim import access
 from idp.scim.provider import provider
 from idp.scim.resources import Caller, Directory
 
-bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
+PREFIX = "/scim/v2"
+bp = Blueprint("scim", __name__, url_prefix=PREFIX)
 log = logging.getLogger(__name__)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -56,7 +57,7 @@ def _serve(scim: ScimRequest) -> ScimResponse:
 @bp.route("/<path:path>", methods=METHODS)
 @csrf.exempt
 def endpoint(path: str) -> Response:
-    scim = ScimRequest(method=request.method, base_url=settings().issuer.rstrip("/") + bp.url_prefix,
+    scim = ScimRequest(method=request.method, base_url=settings().issuer + PREFIX,
                        path="/" + path, query=request.args.to_dict(), headers=list(request.headers.items()),
                        body=request.get_data())
     try:
