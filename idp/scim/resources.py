@@ -342,10 +342,10 @@ class Directory(ScimStorage):
         return dict(sorted(held.items()))
 
     def _holders(self, role: str) -> list[User]:
-        mention = f'%"{role}"%' if role and '"' not in role and "%" not in role and "_" not in role else None
         query = select(User).where(admins.visible_people(self.admin)).order_by(User.id)
-        if mention is not None:  # narrowed in SQL, decided exactly below
-            query = query.where(cast(User.roles, Text).like(mention))
+        if role and '"' not in role and "\\" not in role:  # narrowed in SQL (the JSON text), decided exactly below
+            escaped = role.replace("%", "\\%").replace("_", "\\_")
+            query = query.where(cast(User.roles, Text).like(f'%"{escaped}"%', escape="\\"))
         return [u for u in db.session.scalars(query) if role in (u.roles or []) and not people.is_erased(u)]
 
     def _group_body(self, role: str, holders: list[User]) -> Body:

@@ -34,11 +34,13 @@ def test_groups_are_the_roles_people_hold(scim, make_user):
 
 def test_post_gives_the_role_to_its_first_members(scim, make_user):
     anna, bram = make_user("anna@example.org"), make_user("bram@example.org")
-    response = scim.post("/Groups", {"schemas": [GROUP], "displayName": "wijkverpleging",
+    response = scim.post("/Groups", {"schemas": [GROUP], "displayName": "wijk_verpleging",
                                      "members": [{"value": anna.sub}, {"value": bram.sub}]})
     assert response.status_code == 201, response.get_json()
-    assert response.get_json()["id"] == "wijkverpleging"
-    assert roles_of(anna, bram) == [["wijkverpleging"], ["wijkverpleging"]]
+    assert response.get_json()["id"] == "wijk_verpleging"
+    assert roles_of(anna, bram) == [["wijk_verpleging"], ["wijk_verpleging"]]
+    assert len(scim.get("/Groups/wijk_verpleging").get_json()["members"]) == 2
+    assert_error(scim.get("/Groups/wijkXverpleging"), 404)
     updates = audit_events(EventTag.USER_UPDATED)
     assert [(e.actor, e.details["fields"]) for e in updates] == [(f"scim:{scim.client_id}", ["roles"])] * 2
 
