@@ -42,6 +42,7 @@ from idp.web import (  # noqa: F401  (account_activity, account_delegations, acc
     oidc,
     registration,
     reset,
+    scim,
     sign_in,
     site,
 )
@@ -99,7 +100,7 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
         hops = settings.server.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
     for blueprint in (oidc.bp, sign_in.bp, logout.bp, account.bp, admin.bp, activation.bp, reset.bp,
-                      registration.bp, branding.bp):
+                      registration.bp, branding.bp, scim.bp):
         app.register_blueprint(blueprint)
     app.context_processor(branding.brand)
     if settings.server.dev_mode:  # the development inbox: in production /dev/inbox is a plain 404

@@ -583,14 +583,18 @@ def mfa_options(defaults: bool):
               help="A legacy confidential portal that cannot send PKCE: exempt it (weaker; every other "
                    "portal must send a S256 code_challenge).")
 @click.option("--service", is_flag=True, help="A machine client using client_credentials.")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(["scim"]),
+              help="With --service: a scope it may ask (repeat); scim: provisioning at /scim/v2.")
+@click.option("--organisation", "organisation_ref", metavar="CODE",
+              help="With --scope scim: the client manages only this organisation's members (default: everyone).")
 @click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), help="Default: setting keys.algorithm.")
 @click.option("--client-id", help="Choose the client_id (default: random).")
 @mfa_options(defaults=True)
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_party, public, without_pkce,
-                service, id_token_alg, client_id, mfa, mfa_factors, trusted_device_days, password_policy, help_contact,
-                email_domains, registration, profile, as_json):
+                service, scopes, organisation_ref, id_token_alg, client_id, mfa, mfa_factors, trusted_device_days,
+                password_policy, help_contact, email_domains, registration, profile, as_json):
     """Register a portal; prints client_id and (once) client_secret."""
     declared.guard_new(client_id)
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
@@ -600,7 +604,9 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
                           mfa=mfa, mfa_factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
                           password_policy=password_policy, help_contact=help_contact,
                           email_domains=list(email_domains) or None, registration=registration,
-                          pkce_required=not without_pkce, profile=_profile_assignments(profile))
+                          pkce_required=not without_pkce, profile=_profile_assignments(profile),
+                          scopes=list(scopes),
+                          organisation=organisations.get(organisation_ref) if organisation_ref else None)
     db.session.commit()
     data = describe(registered.client)
     if registered.secret:

@@ -19,6 +19,10 @@ class InvalidInput(IdpError):
     """Input that cannot be used; the message says why, in one line."""
 
 
+class Taken(InvalidInput):
+    """A value that must be unique (an e-mail address, a username) belongs to someone else already."""
+
+
 class NotFound(IdpError):
     """The thing asked for does not exist."""
 

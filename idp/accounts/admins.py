@@ -75,11 +75,15 @@ class Admin:
     organisation_id: int | None = None
     user_id: int | None = None
     sub: str | None = None
+    client_id: str | None = None  # a provisioning client at /scim/v2 (idp/scim), acting with this role
 
     @property
     def actor(self) -> str:
-        """The audit row's actor: "user:<sub>" for a person (as delegates are named), "cli:<name>" for an operator."""
-        return f"user:{self.sub}" if self.sub else f"cli:{self.name}"
+        """The audit row's actor: "user:<sub>" for a person (as delegates are named), "scim:<client_id>" for a
+        provisioning client, "cli:<name>" for an operator."""
+        if self.sub:
+            return f"user:{self.sub}"
+        return f"scim:{self.client_id}" if self.client_id else f"cli:{self.name}"
 
 
 def operator(name: str) -> Admin:
@@ -88,6 +92,15 @@ def operator(name: str) -> Admin:
     if not name:
         raise InvalidInput("name the acting admin")
     return Admin(role=DEPLOYMENT, name=name[:150])
+
+
+def provisioning_client(client_id: str, organisation_id: int | None) -> Admin:
+    """A SCIM client's admin: an organisation admin of its organisation when it is limited to one, else a
+    deployment admin (the client record says which: Client.organisation_id)."""
+    if organisation_id is not None:
+        return Admin(role=ORGANISATION, name=f"scim:{client_id}", organisation_id=organisation_id,
+                     client_id=client_id)
+    return Admin(role=DEPLOYMENT, name=f"scim:{client_id}", client_id=client_id)
 
 
 def role_of(person: User) -> AdminRole | None:

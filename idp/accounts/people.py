@@ -20,7 +20,7 @@ from idp.accounts import links
 from idp.accounts.links import ACTIVATE
 from idp.accounts.users import find_by_login, normalise_email, phone_of
 from idp.audit import EventTag, record
-from idp.errors import InvalidInput, NotFound
+from idp.errors import InvalidInput, NotFound, Taken
 from idp.extensions import db, rows_changed
 from idp.messaging import send
 from idp.messaging.backchannel import CHANNEL as BACKCHANNEL
@@ -221,6 +221,9 @@ class Changes:
     roles: list[str] | None = None
     birth_date: date | None = None
     locale: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    external_id: str | None = None  # the provisioning system's own id for the person (SCIM externalId)
 
 
 def _check_roles(roles: list[str]) -> list[str]:
@@ -237,11 +240,22 @@ def _new_values(user: User, changes: Changes, now: datetime) -> dict:
         if name is not None and len(name) > 200:
             raise InvalidInput("name too long: at most 200 characters")
         new["name"] = name
+    for part, value in (("given_name", changes.given_name), ("family_name", changes.family_name)):
+        if value is not None:
+            value = value.strip() or None
+            if value is not None and len(value) > 100:
+                raise InvalidInput(f"{part.replace('_', ' ')} too long: at most 100 characters")
+            new[part] = value
+    if changes.external_id is not None:
+        external = changes.external_id.strip() or None
+        if external is not None and len(external) > 200:
+            raise InvalidInput("external id too long: at most 200 characters")
+        new["external_id"] = external
     if changes.email is not None:
         email = normalise_email(changes.email)
         other = find_by_login(email)
         if other is not None and other.id != user.id:
-            raise InvalidInput(f"a user with e-mail {email} already exists")
+            raise Taken(f"a user with e-mail {email} already exists")
         new["email"] = email
     if changes.username is not None:
         username = changes.username.strip() or None
@@ -250,7 +264,7 @@ def _new_values(user: User, changes: Changes, now: datetime) -> dict:
                 raise InvalidInput(f"not a valid username: {username!r} (letters, digits, . _ -)")
             other = find_by_login(username)
             if other is not None and other.id != user.id:
-                raise InvalidInput(f"username {username} is taken")
+                raise Taken(f"username {username} is taken")
         new["username"] = username
     if changes.roles is not None:
         new["roles"] = _check_roles(changes.roles)
@@ -274,7 +288,7 @@ def edit(user: User, changes: Changes, *, admin: str, now: datetime) -> list[str
     new = _new_values(user, changes, now)
     if not new:
         return []
-    if "name" in new:  # the parts belonged to the old name
+    if "name" in new and not {"given_name", "family_name"} & set(new):  # the parts belonged to the old name
         user.given_name = user.family_name = None
     if "email" in new:
         user.email_verified = False
@@ -404,7 +418,7 @@ def erase(user: User, *, admin: str, now: datetime) -> list:
         event.details = _scrub(event.details, in_audit)
     user.email = f"erased-{user.sub}@{ERASED_DOMAIN}"
     user.email_verified = False
-    user.username = user.name = user.given_name = user.family_name = None
+    user.username = user.name = user.given_name = user.family_name = user.external_id = None
     user.phone_encrypted, user.phone_verified = None, False
     user.date_of_birth = user.organisation_id = user.locale = user.password_hash = user.password_changed_at = None
     user.roles, user.must_change_password, user.activation_pending, user.no_login = [], False, False, True

@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from idp import clock, sessions
 from idp.accounts import organisations
 from idp.audit import EventTag, record
-from idp.errors import InvalidInput, NotFound
+from idp.errors import InvalidInput, NotFound, Taken
 from idp.extensions import db
 from idp.models import Organisation, User
 from idp.runtime import crypto, settings
@@ -58,6 +58,7 @@ def create_user(
     date_of_birth: date | None = None,
     organisation: str | None = None,
     org: Organisation | None = None,
+    external_id: str | None = None,
 ) -> User:
     """Add a user (not committed). Raises InvalidInput with one clear line.
 
@@ -69,13 +70,13 @@ def create_user(
     """
     email = normalise_email(email)
     if find_by_login(email) is not None:
-        raise InvalidInput(f"a user with e-mail {email} already exists")
+        raise Taken(f"a user with e-mail {email} already exists")
     if username is not None:
         username = username.strip()
         if not USERNAME.fullmatch(username):
             raise InvalidInput(f"not a valid username: {username!r} (letters, digits, . _ -)")
         if find_by_login(username) is not None:
-            raise InvalidInput(f"username {username} is taken")
+            raise Taken(f"username {username} is taken")
     if password is not None and len(password) < 8:
         raise InvalidInput("password too short: at least 8 characters")
     if phone is not None:
@@ -88,6 +89,9 @@ def create_user(
         raise InvalidInput("a role is 1-40 lowercase letters, digits, '-' or '_', starting with a letter")
     if locale is not None and locale not in {"nl", "en"}:
         raise InvalidInput("locale must be nl or en")
+    external_id = (external_id or "").strip() or None
+    if external_id is not None and len(external_id) > 200:
+        raise InvalidInput("external id too long: at most 200 characters")
     now = clock.now()
     if date_of_birth is not None and not date(1900, 1, 1) <= date_of_birth < now.date():
         raise InvalidInput(f"not a date of birth: {date_of_birth.isoformat()} (a date in the past)")
@@ -95,6 +99,9 @@ def create_user(
         org = organisations.for_text(organisation, now)
     if org is not None:
         organisations.check_address(org, email)
+    for what, value, most in (("name", name, 200), ("given name", given_name, 100), ("family name", family_name, 100)):
+        if value is not None and len(value) > most:
+            raise InvalidInput(f"{what} too long: at most {most} characters")
     if name is None and (given_name or family_name):
         name = " ".join(p for p in (given_name, family_name) if p)
     user = User(
@@ -111,6 +118,7 @@ def create_user(
         date_of_birth=date_of_birth,
         organisation_id=org.id if org is not None else None,
         org=org,
+        external_id=external_id,
         password_hash=hash_password(password, settings().passwords.bcrypt_rounds) if password else None,
         created_at=now,
         updated_at=now,

@@ -4,10 +4,11 @@ from datetime import datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin, list_to_scope, scope_to_list
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, String, false, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, String, false, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.extensions import db
+from idp.models.organisation import Organisation
 from idp.models.types import UTCDateTime
 from idp.runtime import crypto
 
@@ -68,6 +69,9 @@ class Client(db.Model, ClientMixin):
     # The config file that declares this portal ([[portals]]; idp/portals/declared.py): only that file changes it
     # (`idp clients sync`). None: registered with `idp clients add`.
     declared_in: Mapped[str | None] = mapped_column(String(1000))
+    # A service client granted the `scim` scope (idp/scim) manages only this organisation's members; None: everyone.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Disabled by an admin (idp.portals.registry.disable): its authorization requests get unauthorized_client, its
     # token, revocation and introspection requests invalid_client, its tokens are no longer active. None: active.

@@ -36,6 +36,8 @@ class User(db.Model):
     # The organisation the person belongs to (at most one; issue 16): its domains restrict their address, its
     # admins manage them, its name is told in the activation mail and pages, its code and name in the org claim.
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    # The provisioning system's own id for the person (SCIM externalId, idp/scim); never shown to portals.
+    external_id: Mapped[str | None] = mapped_column(String(200), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(100))
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A temporary password (or one an admin reset) must be changed before anything else.

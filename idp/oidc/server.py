@@ -208,7 +208,7 @@ class Server(AuthorizationServer):  # type: ignore[misc]  # Authlib is untyped
 def build(app: Flask) -> Server:
     server = Server(app, query_client=query_client, save_token=save_token)
     cfg: Settings = app.extensions["idp.settings"]
-    server.scopes_supported = list(claims_mod.SCOPES)
+    server.scopes_supported = [*claims_mod.SCOPES, *registry.SERVICE_SCOPES]  # service scopes: client_credentials
     server.register_token_generator(
         "default",
         BearerTokenGenerator(

@@ -17,8 +17,8 @@ from idp import clock
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
-from idp.models import AuthorizationCode, Client, Consent, OutboxMessage, SessionClient, Token
-from idp.models.client import ACCOUNT_CLIENT_ID, PORTAL_SCOPE
+from idp.models import AuthorizationCode, Client, Consent, Organisation, OutboxMessage, SessionClient, Token
+from idp.models.client import BUILTIN_CLIENT_IDS, PORTAL_SCOPE
 from idp.models.factor import FACTOR_KINDS
 from idp.portals import profile as portal_profile
 from idp.runtime import crypto, settings
@@ -121,6 +121,8 @@ def register(
     pkce_required: bool = True,
     profile: Mapping[str, Any] | None = None,
     secret: str | None = None,
+    scopes: list[str] | None = None,
+    organisation: Organisation | None = None,
 ) -> Registered:
     """Add a client (not committed); the secret (given, or made here) is returned once and only its hash is kept.
     The ID token algorithm defaults to the deployment's (keys.algorithm)."""
@@ -131,6 +133,7 @@ def register(
         raise InvalidInput("a portal needs at least one --redirect-uri")
     id_token_alg = check_id_token_alg(id_token_alg or settings().keys.algorithm)
     check_pkce(public, pkce_required)
+    scope = check_service_scopes(scopes or [], organisation, service)
     redirect_uris = [check_uri(u, "redirect-uri", dev) for u in redirect_uris]
     post_logout = [check_uri(u, "post-logout-redirect-uri", dev) for u in post_logout_redirect_uris]
     if backchannel_logout_uri:
@@ -150,7 +153,8 @@ def register(
         post_logout_redirect_uris=post_logout,
         backchannel_logout_uri=backchannel_logout_uri or None,
         grant_types=grant_types,
-        scope="" if service else PORTAL_SCOPE,
+        scope=scope if service else PORTAL_SCOPE,
+        organisation_id=organisation.id if organisation is not None else None,
         first_party=first_party,
         public=public,
         pkce_required=pkce_required,
@@ -165,8 +169,26 @@ def register(
     portal_profile.change(client, profile or {})
     db.session.add(client)
     db.session.flush()
-    record(EventTag.CLIENT_CREATED, client_id=client.client_id, name=name)
+    record(EventTag.CLIENT_CREATED, client_id=client.client_id, name=name, scope=scope or None,
+           organisation=organisation.code if organisation is not None else None)
     return Registered(client, secret)
+
+
+SCIM_SCOPE = "scim"  # provisioning at /scim/v2 (idp/scim)
+SERVICE_SCOPES = (SCIM_SCOPE,)  # what a service (client_credentials) client may be granted
+
+
+def check_service_scopes(scopes: list[str], organisation: Organisation | None, service: bool) -> str:
+    """The scope of a service client: some of SERVICE_SCOPES; an organisation only limits a scim client."""
+    scopes = sorted({s.strip() for s in scopes if s.strip()})
+    if scopes and not service:
+        raise InvalidInput("only a service client (--service) is given a --scope; a portal's are the portal scopes")
+    unknown = [s for s in scopes if s not in SERVICE_SCOPES]
+    if unknown:
+        raise InvalidInput(f"not a service scope: {unknown[0]!r} (one of {', '.join(SERVICE_SCOPES)})")
+    if organisation is not None and SCIM_SCOPE not in scopes:
+        raise InvalidInput("an --organisation limits a SCIM client: give --scope scim too")
+    return " ".join(scopes)
 
 
 MFA_POLICIES = ("every", "required", "optional", "off")
@@ -279,7 +301,8 @@ def find(client_id: str | None) -> Client | None:
 def portals() -> list[Client]:
     """The portals people sign in to (not the account pages, not machine clients), by name: those an account
     can be made for."""
-    found = db.session.scalars(select(Client).where(Client.client_id != ACCOUNT_CLIENT_ID).order_by(Client.name))
+    found = db.session.scalars(select(Client).where(Client.client_id.not_in(BUILTIN_CLIENT_IDS))
+                              .order_by(Client.name))
     return [c for c in found if "authorization_code" in (c.grant_types or [])]
 
 
@@ -352,4 +375,6 @@ def describe(client: Client) -> dict:
         "profile": portal_profile.explain(client),
         "declared_in": client.declared_in,
         "disabled": client.disabled_at is not None,
+        **({"scope": client.scope, "organisation": client.organisation.code if client.organisation else None}
+           if "client_credentials" in (client.grant_types or []) else {}),
     }

@@ -53,7 +53,7 @@ SECURITY_HEADERS = [
 ]
 
 # Machine endpoints answer errors in JSON; a portal's HTTP client cannot read an HTML page.
-API_PATHS = ("/token", "/userinfo", "/revoke", "/introspect", "/jwks.json", "/.well-known")
+API_PATHS = ("/token", "/userinfo", "/revoke", "/introspect", "/jwks.json", "/.well-known", "/scim/v2")
 
 # Characters no parameter of ours may hold: NUL and the other C0 controls but tab, newline and carriage return,
 # and DEL. PostgreSQL refuses NUL in text, so unchecked they would fail deep inside a flow (after the password).

@@ -1,0 +1,71 @@
+"""SCIM 2.0 (RFC 7643/7644) at /scim/v2 for provisioning systems (HR, care systems). Thin: the request goes to
+scim2-server's handler over idp.scim.resources.Directory (the services' rules), the change is committed or
+rolled back as a whole, and the answer is SCIM JSON. A bearer API: no CSRF, no cookies."""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import cache
+
+from flask import Blueprint, Response, request
+from scim2_models import SCIMException
+from scim2_server.handler import ScimHandler
+from scim2_server.requests import ScimRequest
+from scim2_server.responses import ScimResponse
+from scim2_server.routing import Operation
+from scim2_server.service import ScimService
+
+from idp import audit
+from idp.extensions import csrf, db
+from idp.runtime import settings
+from idp.scim import access
+from idp.scim.provider import provider
+from idp.scim.resources import Caller, Directory
+
+PREFIX = "/scim/v2"
+bp = Blueprint("scim", __name__, url_prefix=PREFIX)
+log = logging.getLogger(__name__)
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@cache
+def service() -> ScimService:
+    return ScimService(provider())
+
+
+def _answer(response: ScimResponse, error: Exception | None = None) -> Response:
+    body = b"" if response.body is None else json.dumps(response.body).encode()
+    answer = Response(body, status=response.status.value, headers=response.headers)
+    answer.headers["Cache-Control"] = "no-store"
+    challenge = getattr(error, "challenge", None)
+    if challenge is not None:
+        answer.headers["WWW-Authenticate"] = challenge()
+    return answer
+
+
+def _serve(scim: ScimRequest) -> ScimResponse:
+    if service().match(scim).operation is not Operation.service_provider_config:  # RFC 7643 §5: ask it freely
+        caller = access.caller_for(request.headers.get("Authorization"))
+        audit.set_origin(audit.Origin(ip=request.remote_addr, user_agent=request.user_agent.string,
+                                      actor=caller.actor))
+        return ScimHandler(service(), Directory(caller, provider())).handle(scim)
+    return ScimHandler(service(), Directory(Caller(client_id=""), provider())).handle(scim)
+
+
+@bp.route("", defaults={"path": ""}, methods=METHODS)
+@bp.route("/<path:path>", methods=METHODS)
+@csrf.exempt
+def endpoint(path: str) -> Response:
+    scim = ScimRequest(method=request.method, base_url=settings().issuer + PREFIX,
+                       path="/" + path, query=request.args.to_dict(), headers=list(request.headers.items()),
+                       body=request.get_data())
+    try:
+        response = _serve(scim)
+    except Exception as error:
+        db.session.rollback()
+        if not isinstance(error, SCIMException):
+            log.exception("SCIM request failed")
+        return _answer(service().error_response(error), error)
+    db.session.commit()
+    return _answer(response)
