@@ -13,14 +13,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as browser
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
 from idp import audit, clock
-from idp.accounts import activation, admins, entry, people
+from idp.accounts import activation, admins, audit_trail, entry, people
 from idp.delegation.disabling import disable
 from idp.errors import InvalidInput, NotAllowed
 from idp.extensions import db
@@ -73,9 +73,32 @@ def admin_only(view: Callable) -> Callable:
             return _sign_in(target)
         audit.set_origin(audit.Origin(ip=request.remote_addr, user_agent=request.user_agent.string,
                                       actor=admin.actor, actor_user_id=admin.user_id))
+        g.console_admin = admin
         return view(admin, *args, **kwargs)
 
     return wrapper
+
+
+# The console's navigation: each part, shown to the admins whose role may open it (the views ask the same rule).
+_NAV: tuple[tuple[str, object, Callable[[admins.Admin], bool]], ...] = (
+    ("admin.people_page", _l("Find a person"), lambda a: admins.may(a, admins.Action.FIND, None)),
+    ("admin.new_person", _l("New person"), lambda a: admins.may(a, admins.Action.CREATE_PERSON, None)),
+    ("admin.organisations_page", _l("Organisations"),
+     lambda a: admins.may(a, admins.Action.MANAGE_ORGANISATIONS, None)),
+    ("admin.portals_page", _l("Portals"), lambda a: admins.may(a, admins.Action.MANAGE_PORTALS, None)),
+    ("admin.audit", _l("Audit trail"), audit_trail.may_read),
+    ("admin.messages", _l("Messages not delivered"), lambda a: admins.may(a, admins.Action.MANAGE_MESSAGES, None)),
+)
+
+
+@bp.context_processor
+def _console_nav() -> dict:
+    """`console_links` for base.html: [(url, label, whether it is this page)] on the console's own pages."""
+    admin = g.get("console_admin")
+    if admin is None:
+        return {}
+    return {"console_links": [(url_for(endpoint), label, request.endpoint == endpoint)
+                              for endpoint, label, shown in _NAV if shown(admin)]}
 
 
 def _page_of(sub: str | None) -> str:

@@ -429,3 +429,27 @@ def test_a_trusted_browser_does_not_stand_in_for_the_code_at_the_console(app, cl
     assert page.status_code == 200 and "Find a person" in words(page)
     session = db.session.scalars(select(SsoSession).where(SsoSession.user_id == helpdesk.id)).one()
     assert "sms" in session.amr
+
+
+@pytest.mark.parametrize(("role", "shown"), [
+    ("deployment", ["Find a person", "New person", "Organisations", "Portals", "Audit trail",
+                    "Messages not delivered"]),
+    ("helpdesk", ["Find a person", "Audit trail"]),
+    ("org_admin", ["Find a person", "New person", "Audit trail"]),
+])
+def test_the_console_names_the_parts_each_role_may_open(app, client, world, role, shown):
+    session_for(client, world[role])
+    page = client.get("/admin/people")
+    nav = re.search(r'<nav class="console" aria-label="Administration">(.*?)</nav>', page.get_data(as_text=True),
+                    re.S)
+    assert nav is not None
+    links = re.findall(r'<a href="([^"]+)"( aria-current="page")?>([^<]+)</a>', nav.group(1))
+    assert [label for _url, _current, label in links] == shown
+    assert [label for _url, current, label in links if current] == ["Find a person"]
+    for url, _current, _label in links:  # every part it names opens for this admin
+        assert client.get(url).status_code == 200, url
+
+
+def test_pages_outside_the_console_have_no_console_links(app, client, world):
+    session_for(client, world["deployment"])
+    assert 'class="console"' not in client.get("/account").get_data(as_text=True)
