@@ -7,7 +7,8 @@ Three roles, one per person at most (idp.models.AdminRole):
   trail) — no portal changes, no role changes, no other edits;
 - organisation: their own organisation's members only: find, create, edit, set portal roles, disable, unlock,
   resend activation, reset second factors, sign out, take out of the organisation.
-Only a deployment admin changes an account that holds an admin role (others may find it). The CLI runs as a
+Only a deployment admin changes an account that holds an admin role (others may find it); a provisioning
+client (SCIM, `client_id` set) only finds it, and disables it, even with a deployment role. The CLI runs as a
 deployment admin (`operator`): whoever runs it holds the database already; `--as` names them in the audit.
 """
 
@@ -63,6 +64,13 @@ WITHOUT_PERSON: dict[str, frozenset[Action]] = {
     HELPDESK: frozenset({Action.FIND}),
     ORGANISATION: frozenset({Action.FIND, Action.CREATE_PERSON}),
 }
+
+
+# What a provisioning client (SCIM) may do to an account that holds an admin role, whatever its own role: find
+# it and disable it (a leaver). Changing its e-mail address or username would hand its sign-in (and a reset link)
+# to whoever controls the provisioning system. (Enabling it again is refused by idp.scim.resources: it would undo
+# a decision the console may have made.)
+PROVISIONING_ON_ADMINS = frozenset({Action.FIND, Action.VIEW_AUDIT, Action.DISABLE})
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,8 @@ def may(admin: Admin | None, action: Action, person: User | None, person_is_admi
     `person_is_admin`: the person holds an admin role (only a deployment admin changes such an account)."""
     if admin is None:
         return False
+    if admin.client_id is not None and person_is_admin and action not in PROVISIONING_ON_ADMINS:
+        return False  # a provisioning system never changes an admin's account: their login is the console's
     if admin.role == DEPLOYMENT:
         return True
     if admin.role not in ALLOWED or action not in ALLOWED[admin.role]:

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 
 from idp.accounts.admins import Action, Admin, require
+from idp.accounts.text import CONTROL, refuse_control
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
@@ -37,6 +38,7 @@ def code_for(name: str, taken: Iterable[str] = ()) -> str:
 
 def _name(name: str) -> str:
     name = " ".join((name or "").split())
+    refuse_control("organisation name", name)
     if not name:
         raise InvalidInput("an organisation needs a name")
     if len(name) > 200:
@@ -109,7 +111,7 @@ def check_address(organisation: Organisation, email: str) -> None:
 def find(ref: str) -> Organisation | None:
     """An organisation by code, id or exact name (case-insensitive), or None."""
     ref = " ".join((ref or "").split())
-    if not ref:
+    if not ref or CONTROL.search(ref):  # no organisation is named so (and PostgreSQL refuses a NUL outright)
         return None
     if ref.isdigit():
         return db.session.get(Organisation, int(ref))
@@ -244,6 +246,7 @@ def for_text(text: str | None, now: datetime) -> Organisation | None:
         return None
     if len(name) > 200:
         raise InvalidInput("organisation too long: at most 200 characters")
+    refuse_control("organisation", name)
     found = find(name)
     if found is not None:
         return found

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Text, cast, delete, func, or_, select
 from idp import sessions
 from idp.accounts import links
 from idp.accounts.links import ACTIVATE
+from idp.accounts.text import refuse_control
 from idp.accounts.users import find_by_login, normalise_email, phone_of
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound, Taken
@@ -237,17 +238,20 @@ def _new_values(user: User, changes: Changes, now: datetime) -> dict:
     new: dict = {}
     if changes.name is not None:
         name = changes.name.strip() or None
+        refuse_control("name", name)
         if name is not None and len(name) > 200:
             raise InvalidInput("name too long: at most 200 characters")
         new["name"] = name
     for part, value in (("given_name", changes.given_name), ("family_name", changes.family_name)):
         if value is not None:
             value = value.strip() or None
+            refuse_control(part.replace("_", " "), value)
             if value is not None and len(value) > 100:
                 raise InvalidInput(f"{part.replace('_', ' ')} too long: at most 100 characters")
             new[part] = value
     if changes.external_id is not None:
         external = changes.external_id.strip() or None
+        refuse_control("external id", external)
         if external is not None and len(external) > 200:
             raise InvalidInput("external id too long: at most 200 characters")
         new["external_id"] = external

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select
 
 from idp import clock, sessions
 from idp.accounts import organisations
+from idp.accounts.text import refuse_control
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound, Taken
 from idp.extensions import db
@@ -99,7 +100,9 @@ def create_user(
         org = organisations.for_text(organisation, now)
     if org is not None:
         organisations.check_address(org, email)
+    refuse_control("external id", external_id)
     for what, value, most in (("name", name, 200), ("given name", given_name, 100), ("family name", family_name, 100)):
+        refuse_control(what, value)
         if value is not None and len(value) > most:
             raise InvalidInput(f"{what} too long: at most {most} characters")
     if name is None and (given_name or family_name):

@@ -50,6 +50,8 @@ def caller_for(authorization: str | None) -> Caller:
     client = token.client
     if token.user_id is not None or client is None:
         raise InvalidToken(detail="Use an access token of the client itself (client_credentials), not a person's.")
+    if client.disabled_at is not None:  # a disabled client's tokens are worthless wherever they are checked
+        raise InvalidToken(detail="The client is disabled.")
     if SCOPE not in scope_to_list(token.scope or "") or SCOPE not in scope_to_list(client.scope or ""):
         raise InsufficientScope(detail=f"The access token lacks the {SCOPE} scope.")
     return Caller(client_id=client.client_id, organisation_id=client.organisation_id)

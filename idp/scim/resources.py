@@ -30,6 +30,7 @@ from typing import cast as typed
 
 from scim2_models import (
     ForbiddenException,
+    InvalidFilterException,
     InvalidValueException,
     NotFoundException,
     PreconditionFailedException,
@@ -47,14 +48,17 @@ from scim2_server.utils import parametrize
 from sqlalchemy import ColumnElement, Text, cast, func, or_, select
 
 from idp import clock
-from idp.accounts import activation, admins, organisations, people
+from idp.accounts import activation, admins, links, organisations, own_profile, people
 from idp.accounts.admins import Action, Admin
-from idp.accounts.users import create_user
+from idp.accounts.text import CONTROL
+from idp.accounts.users import create_user, find_by_login, normalise_email
 from idp.delegation import disabling, erasure
 from idp.errors import InvalidInput, NotAllowed, NotFound, Taken
 from idp.extensions import db
 from idp.models import Organisation, User
-from idp.scim.provider import ENTERPRISE, GROUP, USER
+from idp.scim.provider import ENTERPRISE, GROUP, MAX_RESULTS, USER
+
+MAX_FILTER = 1000  # characters
 
 Body = dict[str, Any]
 
@@ -182,6 +186,11 @@ class Directory(ScimStorage):
 
     def search(self, resource_types: list[ResourceType], search_request: SearchRequest[Any], *,
                position: Any = None) -> SearchPage:
+        if search_request.filter is not None and len(str(search_request.filter)) > MAX_FILTER:
+            # Matched in Python against every person the caller sees: its size is what a request may cost.
+            raise InvalidFilterException(detail=f"the filter is longer than {MAX_FILTER} characters")
+        if search_request.filter is not None and CONTROL.search(str(search_request.filter)):
+            raise InvalidFilterException(detail="the filter contains a control character")
         found: list[Resource[Any]] = []
         for resource_type in resource_types:
             model = self.provider.model_for(resource_type)
@@ -203,7 +212,8 @@ class Directory(ScimStorage):
         descending = bool(search_request.sort_by) and search_request.sort_order == SearchRequest.SortOrder.descending
         ordered = sorted(found, key=key, reverse=descending)
         start = search_request.start_index_0 or 0
-        stop = None if search_request.count is None else start + search_request.count
+        count = MAX_RESULTS if search_request.count is None else max(0, min(search_request.count, MAX_RESULTS))
+        stop = start + count  # at most maxResults a page, as the ServiceProviderConfig says (RFC 7644 §3.4.2.4)
         return SearchPage(len(ordered), ordered[start:stop])
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
@@ -265,7 +275,8 @@ class Directory(ScimStorage):
 
     def _person(self, sub: str) -> User:
         """The person with this id, if the caller may see them: else 404 (whether they exist is not told)."""
-        person: User | None = db.session.scalar(select(User).where(User.sub == sub, admins.visible_people(self.admin)))
+        person: User | None = None if CONTROL.search(sub) else db.session.scalar(
+            select(User).where(User.sub == sub, admins.visible_people(self.admin)))
         if person is None or people.is_erased(person):
             raise NotFoundException(detail=f"no user {sub!r}")
         return person
@@ -307,9 +318,11 @@ class Directory(ScimStorage):
         if (given, family) != (user.given_name, user.family_name) and formatted == user.name == joined:
             formatted = " ".join(p for p in (given, family) if p) or None  # the whole name follows its parts
         external = (body.get("externalId") or "").strip() or None
+        if username is not None and user.username is None and username.lower() == user.email.lower():
+            username = None  # userName still shows the address it stood for: a new address alone is no username
         changes = people.Changes()
         if email.lower() != user.email.lower():
-            changes.email = email
+            self._change_email(user, email)
         if username != user.username:
             changes.username = username or ""
         if (formatted, given, family) != (user.name, user.given_name, user.family_name):
@@ -328,9 +341,34 @@ class Directory(ScimStorage):
             disabling.disable(user)
         elif active is True and user.disabled_at is not None:
             admins.require(admin, Action.DISABLE, user)
+            if admins.role_of(user) is not None:  # disabled by the console, perhaps for a reason: enabled there
+                raise NotAllowed(f"{user.email} holds an admin role: enable the account in the console")
             people.enable(user, admin=admin.name, now=now)
             if user.password_hash is None and not user.no_login and people.pending_until(user) is None:
                 activation.send_link(user)  # made disabled: the link it did not get then
+
+    def _change_email(self, user: User, email: str) -> None:
+        """A new e-mail address, as the console changes one (idp.web.admin_people): someone who has signed in
+        confirms it from a link sent to the new address, and the old one is told (own_profile); the address
+        shown stays the old one until then. Only an account never activated (no password: the address may
+        have been mistyped) takes it at once; the activation link sent to the old address stops working and a
+        new one goes to the new address. A provisioning system so never hands itself someone's sign-in (a
+        reset link to an address it chose)."""
+        admins.require(self.admin, Action.EDIT_PERSON, user)
+        email = normalise_email(email)
+        other = find_by_login(email)
+        if other is not None and other.id != user.id:
+            raise Taken(f"a user with e-mail {email} already exists")
+        if user.org is not None:
+            organisations.check_address(user.org, email)
+        if user.password_hash is not None:
+            own_profile.request_email_change(user, email, locale=user.locale)
+            return
+        people.edit(user, people.Changes(email=email), admin=self.admin.name, now=self.now())
+        links.invalidate(links.ACTIVATE, user)
+        links.invalidate(links.RESET, user)
+        if user.activation_pending and user.disabled_at is None and not user.no_login:
+            activation.send_link(user)
 
     # --- portal roles as Groups ---
 
@@ -342,6 +380,8 @@ class Directory(ScimStorage):
         return dict(sorted(held.items()))
 
     def _holders(self, role: str) -> list[User]:
+        if CONTROL.search(role):
+            return []  # no role is named so (people._check_roles)
         query = select(User).where(admins.visible_people(self.admin)).order_by(User.id)
         if role and '"' not in role and "\\" not in role:  # narrowed in SQL (the JSON text), decided exactly below
             escaped = role.replace("%", "\\%").replace("_", "\\_")

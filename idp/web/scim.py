@@ -15,8 +15,10 @@ from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
 from scim2_server.service import ScimService
+from werkzeug.exceptions import HTTPException
 
 from idp import audit
+from idp.errors import UserFacingError
 from idp.extensions import csrf, db
 from idp.runtime import settings
 from idp.scim import access
@@ -51,6 +53,19 @@ def _serve(scim: ScimRequest) -> ScimResponse:
                                       actor=caller.actor))
         return ScimHandler(service(), Directory(caller, provider())).handle(scim)
     return ScimHandler(service(), Directory(Caller(client_id=""), provider())).handle(scim)
+
+
+@bp.errorhandler(UserFacingError)  # refused at the edge: a control character in the query (idp.web.site)
+@bp.errorhandler(HTTPException)  # a body over MAX_CONTENT_LENGTH (413), ...
+def _edge_error(error: Exception) -> Response:
+    """What the app refuses before the SCIM handler sees the request, in SCIM's error schema (RFC 7644 §3.12)."""
+    db.session.rollback()
+    status = error.status if isinstance(error, UserFacingError) else (getattr(error, "code", None) or 500)
+    detail = str(error.message) if isinstance(error, UserFacingError) else str(getattr(error, "description", ""))
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(status), "detail": detail}
+    answer = Response(json.dumps(body), status=status, content_type="application/scim+json")
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
 
 
 @bp.route("", defaults={"path": ""}, methods=METHODS)

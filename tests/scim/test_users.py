@@ -252,10 +252,14 @@ def test_put_replaces_the_person(scim, make_user):
         "name": {"formatted": "Anna de Vries-Bakker"}, "active": True},
         headers={"If-Match": body["meta"]["version"]})
     assert response.status_code == 200, response.get_json()
-    stored = person("anna@zorg.example")
+    # Anna has signed in: the new address is hers once she confirms it from the link sent there (as in the console).
+    stored = person("anna@example.org")
     assert stored is not None
     assert (stored.username, stored.name, stored.given_name, stored.family_name, stored.email_verified) == (
-        "anna.dv", "Anna de Vries-Bakker", None, None, False)
+        "anna.dv", "Anna de Vries-Bakker", None, None, True)
+    link = db.session.scalar(select(AccountLink).where(AccountLink.user_id == stored.id))
+    assert link is not None and link.purpose == "email_change"
+    assert response.get_json()["emails"] == [{"value": "anna@example.org"}]
     assert response.get_json()["meta"]["version"] != body["meta"]["version"]
 
 
