@@ -17,7 +17,7 @@ from idp.accounts.text import CONTROL, refuse_control
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
-from idp.models import AdminRole, Organisation, User
+from idp.models import AdminRole, Client, Organisation, User
 from idp.models.organisation import KINDS
 
 CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
@@ -196,12 +196,15 @@ def update(admin: Admin, organisation: Organisation, now: datetime, *, name: str
 
 
 def remove(admin: Admin, organisation: Organisation) -> None:
-    """Remove an organisation without members or admins (deployment admins only)."""
+    """Remove an organisation without members, admins or SCIM clients limited to it (deployment admins only)."""
     require(admin, Action.MANAGE_ORGANISATIONS, None)
     if members(organisation):
         raise InvalidInput(f"organisation {organisation.code} still has members: move them first")
     if db.session.scalar(select(AdminRole.id).where(AdminRole.organisation_id == organisation.id)) is not None:
         raise InvalidInput(f"organisation {organisation.code} still has admins: revoke their role first")
+    if db.session.scalar(select(Client.id).where(Client.organisation_id == organisation.id)) is not None:
+        raise InvalidInput(f"organisation {organisation.code} still has a SCIM client limited to it: remove that "
+                           "client first")
     record(EventTag.ORGANISATION_REMOVED, actor=admin.actor, actor_user_id=admin.user_id, admin=admin.name,
            organisation=organisation.code, name=organisation.name)
     db.session.delete(organisation)

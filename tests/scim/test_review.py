@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import select
 
 from idp import clock
@@ -235,3 +236,17 @@ def test_a_user_name_that_is_someone_elses_address_is_refused(scim, make_user):
     assert person("mallory@example.org") is None
     assert db.session.scalar(select(User.id).where(User.username.ilike("anna@example.org"))) is None
 
+
+
+def test_an_organisation_with_a_scim_client_is_not_removed(make_scim, make_org):
+    from idp.accounts import organisations
+    from idp.errors import InvalidInput
+
+    ours = make_org("Zorggroep Avondrood")
+    scim = make_scim(organisation=ours)
+    with pytest.raises(InvalidInput, match="still has a SCIM client limited to it"):
+        organisations.remove(admins.operator("test"), ours)
+    db.session.rollback()
+    assert db.session.get(Organisation, ours.id) is not None
+    stored = db.session.scalar(select(Client).where(Client.client_id == scim.client_id))
+    assert stored.organisation_id == ours.id
