@@ -55,7 +55,7 @@ from idp.accounts.users import create_user, find_by_login, normalise_email
 from idp.delegation import disabling, erasure
 from idp.errors import InvalidInput, NotAllowed, NotFound, Taken
 from idp.extensions import db
-from idp.models import Organisation, User
+from idp.models import AccountLink, Organisation, User
 from idp.scim.provider import ENTERPRISE, GROUP, MAX_RESULTS, USER
 
 MAX_FILTER = 1000  # characters
@@ -362,13 +362,21 @@ class Directory(ScimStorage):
         if user.org is not None:
             organisations.check_address(user.org, email)
         if user.password_hash is not None:
-            own_profile.request_email_change(user, email, locale=user.locale)
+            if not self._asked_already(user, email):  # a provisioning system sends its data again at every sync
+                own_profile.request_email_change(user, email, locale=user.locale)
             return
         people.edit(user, people.Changes(email=email), admin=self.admin.name, now=self.now())
         links.invalidate(links.ACTIVATE, user)
         links.invalidate(links.RESET, user)
         if user.activation_pending and user.disabled_at is None and not user.no_login:
             activation.send_link(user)
+
+    def _asked_already(self, user: User, email: str) -> bool:
+        """Is a link that makes `email` the person's address on its way (live)?"""
+        return db.session.scalar(select(AccountLink.id).where(
+            AccountLink.user_id == user.id, AccountLink.purpose == links.EMAIL_CHANGE,
+            AccountLink.email_hash == links.email_hash(email), AccountLink.used_at.is_(None),
+            AccountLink.invalidated_at.is_(None), AccountLink.expires_at > self.now())) is not None
 
     # --- portal roles as Groups ---
 

@@ -107,6 +107,11 @@ def test_a_new_address_for_someone_who_signed_in_is_confirmed_by_them(scim, make
     assert mails("email_change_link", "email_change_requested") == [
         ("email_change_link", "mallory@attacker.example"), ("email_change_requested", "anna@example.org")]
     assert scim.get(f"/Users/{anna.sub}").get_json()["emails"] == [{"value": "anna@example.org"}]
+    # The next sync sends the same again: no second pair of mails, the link sent stays the one.
+    sent = live_links(anna, EMAIL_CHANGE)[0].id
+    assert scim.put(f"/Users/{anna.sub}", {"schemas": [USER], **named("mallory@attacker.example")}).status_code == 200
+    assert [link.id for link in live_links(anna, EMAIL_CHANGE)] == [sent]
+    assert len(mails("email_change_link", "email_change_requested")) == 2
 
 
 def test_a_corrected_address_before_activation_moves_the_activation_link(scim):
