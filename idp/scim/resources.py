@@ -5,7 +5,9 @@ whose every change goes through the services the CLI and the admin console use.
   emails their one address; name.formatted/givenName/familyName their name; active false while disabled;
   externalId the provisioning system's own id; groups (read-only) their portal roles; the enterprise
   extension's organization the name of their organisation (idp.models.Organisation; a code or a name is
-  understood). emails is required (the one address; its type and primary are ignored). Creating one sends an
+  understood). emails is required (the one address; its type and primary are ignored); a new address of
+  someone who has signed in is theirs once they confirm it from the link sent there (the old one is told), as
+  in the console; an account never activated takes it at once, with a new activation link. Creating one sends an
   activation link, as `idp users add --activate` does; active=false disables (idp.delegation.disabling),
   DELETE erases (idp.delegation.erasure).
 - Group: a portal role (the `roles` claim). id and displayName are the role; members the people holding it.
@@ -13,8 +15,10 @@ whose every change goes through the services the CLI and the admin console use.
 
 The caller is an admin (idp.accounts.admins.provisioning_client): a client limited to an organisation is that
 organisation's admin, so it sees and changes only that organisation's members (anyone else: 404) and may do
-only what an organisation admin may (erasing is not: 403). scim2-server does the protocol (filters, PATCH,
-ETags, paging, errors); this module knows nothing of Flask and leaves the commit to the caller.
+only what an organisation admin may (erasing is not: 403). No provisioning client changes an account holding
+an admin role (idp.accounts.admins.PROVISIONING_ON_ADMINS: it may find and disable it). scim2-server does the
+protocol (filters, PATCH, ETags, paging, errors); a page holds at most MAX_RESULTS, a filter MAX_FILTER
+characters. This module knows nothing of Flask and leaves the commit to the caller.
 """
 
 from __future__ import annotations
