@@ -136,8 +136,17 @@ class Parsed:
 ERRORS = ("date", "range", "event", "too_long")
 
 
+# The days a filter may name: a day's start in ZONE must be a datetime in UTC, and the day after the end too
+# (date.min and date.max are not); nothing was audited before 1900 or will be after 9000.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9000, 12, 31)
+
+
 def _date(text: str) -> date:
-    return date.fromisoformat(text)
+    """A day as yyyy-mm-dd within FIRST_DAY..LAST_DAY; ValueError otherwise."""
+    day = date.fromisoformat(text)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{text} is outside {FIRST_DAY}..{LAST_DAY}")
+    return day
 
 
 def parse(args: Mapping[str, str]) -> Parsed:

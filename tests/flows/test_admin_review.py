@@ -1,0 +1,254 @@
+"""A security review of the admin console (/admin) as an attacker: an organisation admin reaching beyond their
+organisation, forged form fields, odd filter values, a revoked admin still signed in, headers against framing.
+Each test asserts what must (not) be in the database or on the page, not only a status code."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from idp import clock
+from idp.accounts import admins
+from idp.extensions import db
+from idp.messaging import send
+from idp.models import AdminRole, AuditEvent, Client, Organisation, OutboxMessage, User
+from idp.models.client import ADMIN_CLIENT_ID
+from idp.runtime import settings
+from tests.flows.admin_helpers import make_world
+from tests.flows.test_admin_console import fresh, session_for, token_of, words
+from tests.helpers import english_browser
+
+
+@pytest.fixture
+def client(app):
+    return english_browser(app)
+
+
+@pytest.fixture
+def world(app):
+    return make_world()
+
+
+def count(model, **where) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model).filter_by(**where))
+
+
+def snapshot() -> dict:
+    """What an attack must leave as it was: every person, organisation, portal, admin role and message."""
+    db.session.expire_all()
+    return {
+        "users": sorted((u.id, u.email, u.name, u.disabled_at, tuple(u.roles or []), u.organisation_id)
+                        for u in db.session.scalars(select(User))),
+        "orgs": sorted((o.id, o.code, o.name, tuple(o.email_domains or [])) for o in db.session.scalars(
+            select(Organisation))),
+        "clients": sorted((c.client_id, c.name, c.disabled_at, c.client_secret_hash if hasattr(c, "client_secret_hash")
+                           else None, repr(c.profile)) for c in db.session.scalars(select(Client))),
+        "roles": sorted((r.user_id, r.role, r.organisation_id) for r in db.session.scalars(select(AdminRole))),
+        "messages": sorted((m.id, m.status, m.attempts) for m in db.session.scalars(select(OutboxMessage))),
+    }
+
+
+# --- an organisation admin, every console route, with objects of another organisation or the deployment ------
+
+
+def test_an_organisation_admin_reaches_nothing_beyond_their_organisation_on_any_route(app, client, world,
+                                                                                       make_portal):
+    admin, stranger = world["org_admin"], world["stranger"]
+    portal = make_portal("Apotheekportaal")
+    message = send("email", stranger.email, "login_code", user=stranger, code="KXRTWP", minutes=5,
+                   portal="Apotheekportaal")
+    message.status, message.attempts = "dead", settings().messaging.max_attempts
+    db.session.commit()
+    fill = {"sub": stranger.sub, "client_id": portal.client_id, "code": "zuid", "message_id": str(message.id)}
+    session_for(client, admin)
+    token = token_of(client, f"/admin/people/{world['pro'].sub}/disable")
+    before, audit_rows = snapshot(), count(AuditEvent)
+    walked = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/admin"):
+            continue
+        url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: fill[m.group(1)], rule.rule)
+        if url == rule.rule and rule.endpoint in ("admin.index", "admin.people_page", "admin.new_person",
+                                                   "admin.audit", "admin.audit_csv"):
+            continue  # pages an organisation admin may open (tested on their own below and elsewhere)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+            assert response.status_code in (403, 404), (method, url, response.status_code)
+            body = response.get_data(as_text=True)
+            assert stranger.email not in body and portal.name not in body and "Zorggroep Zuid" not in body, url
+            walked.add((method, rule.rule))
+    assert len(walked) >= 30, sorted(walked)
+    assert snapshot() == before and count(AuditEvent) == audit_rows
+
+
+def test_every_console_page_refuses_to_be_framed(app, client, world):
+    session_for(client, world["deployment"])
+    for url in ("/admin/people", f"/admin/people/{world['pro'].sub}", "/admin/people/new", "/admin/audit",
+                "/admin/messages", "/admin/portals", "/admin/organisations"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["X-Frame-Options"] == "DENY", url
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], url
+
+
+# --- the new-person form, forged ----------------------------------------------------------------------------
+
+NEW = "/admin/people/new"
+
+
+def new_form(client, **fields) -> dict:
+    data = {"csrf_token": token_of(client, NEW), "name": "Zoe", "email": "zoe@noord.example", "username": "",
+            "date_of_birth": "", "phone": "", "roles": "", "portal": ""}
+    data.update(fields)
+    return data
+
+
+@pytest.mark.parametrize("organisation", ["zuid", "Zorggroep Zuid", "id"])
+def test_an_organisation_admin_cannot_make_someone_in_another_organisation_by_its_code_name_or_id(
+        app, client, world, make_portal, organisation):
+    portal = make_portal("Zakelijk portaal")
+    other = db.session.scalar(select(Organisation).where(Organisation.code == "zuid"))
+    session_for(client, world["org_admin"])
+    forged = str(other.id) if organisation == "id" else organisation
+    users = count(User)
+    response = client.post(NEW, data=new_form(client, email="zoe@zuid.example", organisation=forged,
+                                              portal=portal.client_id))
+    assert response.status_code == 403 and "zoe@zuid.example" not in response.get_data(as_text=True)
+    assert count(User) == users and count(User, email="zoe@zuid.example") == 0
+
+
+@pytest.mark.parametrize("organisation", ["²", "9" * 30, "-1"])
+def test_an_organisation_field_that_looks_like_a_number_but_is_none_is_an_error_beside_it(
+        app, client, world, make_portal, organisation):
+    portal = make_portal("Zakelijk portaal")
+    session_for(client, world["deployment"])
+    users = count(User)
+    response = client.post(NEW, data=new_form(client, email="zoe@example.org", organisation=organisation,
+                                              portal=portal.client_id))
+    assert response.status_code == 200 and "Choose an organisation." in words(response)
+    assert "zoe@example.org" in response.get_data(as_text=True)  # what was typed is kept
+    assert count(User) == users
+
+
+@pytest.mark.parametrize("forged", ["admin", "scim"])
+def test_an_account_is_made_only_for_a_portal_the_form_offers(app, client, world, make_portal, forged):
+    """Not for the console's own built-in client, nor for a machine client (a SCIM provisioning client)."""
+    make_portal("Zakelijk portaal")
+    if forged == "admin":
+        client.get("/admin/people")  # the built-in console client is registered on first use
+        client_id = ADMIN_CLIENT_ID
+    else:
+        machine = make_portal("Provisioning", service=True, redirect_uris=[])
+        client_id = machine.client_id
+    assert db.session.scalar(select(Client).where(Client.client_id == client_id)) is not None
+    session_for(client, world["org_admin"])
+    users = count(User)
+    response = client.post(NEW, data=new_form(client, portal=client_id))
+    assert "Choose the portal the account is for" in words(response)
+    assert count(User) == users and count(User, email="zoe@noord.example") == 0
+    assert count(OutboxMessage) == 0
+
+
+# --- the audit filter: odd values -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [
+    {"since": "0001-01-01"}, {"until": "9999-12-31"}, {"since": "0001-01-01", "until": "9999-12-31"},
+])
+def test_dates_at_the_ends_of_the_calendar_do_not_break_the_audit(app, client, world, args):
+    session_for(client, world["deployment"])
+    client.get("/admin/people?q=piet")  # something audited to find
+    response = client.get("/admin/audit", query_string=args)
+    assert response.status_code == 200 and "Type a date as yyyy-mm-dd" in words(response)
+    exported = client.get("/admin/audit.csv", query_string=args)
+    assert exported.status_code == 400 and b"time,actor" not in exported.data
+
+
+@pytest.mark.parametrize("before", ["²", "-1", "0", "1" * 19, "1e3"])
+def test_an_odd_page_number_is_not_found(app, client, world, before):
+    session_for(client, world["deployment"])
+    response = client.get("/admin/audit", query_string={"before": before})
+    assert response.status_code == 404 and "Page not found" in words(response)
+
+
+def test_wildcards_in_the_audit_filter_widen_nothing(app, client, world):
+    admin, stranger = world["org_admin"], world["stranger"]
+    session_for(english_browser(app), stranger)  # the stranger has audit rows of their own
+    session_for(client, admin)
+    for field in ("person", "actor"):
+        for value in ("%", "_", "%@%", "%zuid%", "*"):
+            page = client.get("/admin/audit", query_string={field: value}).get_data(as_text=True)
+            assert stranger.sub not in page and stranger.email not in page, (field, value)
+            exported = client.get("/admin/audit.csv", query_string={field: value}).get_data(as_text=True)
+            assert stranger.sub not in exported and stranger.email not in exported, (field, value)
+
+
+# --- messages: ids that name nothing --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("message_id", ["99999999999999999999999", "9223372036854775808"])
+def test_a_message_id_beyond_any_row_is_not_found(app, client, world, message_id):
+    session_for(client, world["deployment"])
+    token = token_of(client, "/account/profile")
+    shown = client.get(f"/admin/messages/{message_id}/retry")
+    assert shown.status_code == 302 and shown.location.endswith("/admin/messages")
+    response = client.post(f"/admin/messages/{message_id}/retry", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert "Nothing has been sent again" in words(client.get("/admin/messages"))
+
+
+@pytest.mark.parametrize("status", ["sent", "pending"])
+def test_a_message_that_is_not_dead_is_not_retried(app, client, world, status):
+    stranger = world["stranger"]
+    message = send("email", stranger.email, "login_code", user=stranger, code="KXRTWP", minutes=5, portal="X")
+    message.status, message.attempts = status, 2
+    db.session.commit()
+    session_for(client, world["deployment"])
+    token = token_of(client, "/account/profile")
+    client.post(f"/admin/messages/{message.id}/retry", data={"csrf_token": token})
+    assert fresh(OutboxMessage, message.id).status == status and fresh(OutboxMessage, message.id).attempts == 2
+
+
+# --- a revoked or disabled admin, still signed in --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["revoked", "disabled", "demoted to helpdesk"])
+def test_an_admin_who_loses_the_role_is_refused_at_the_next_request(app, client, world, how):
+    admin, pro = world["org_admin"], world["pro"]
+    session_for(client, admin)
+    token = token_of(client, f"/admin/people/{pro.sub}/disable")
+    operator = admins.operator("test")
+    if how == "revoked":
+        admins.revoke(operator, admin)
+    elif how == "disabled":
+        fresh(User, admin.id).disabled_at = clock.now()
+    else:
+        admins.grant(operator, admin, admins.HELPDESK, clock.now())
+    db.session.commit()
+    response = client.post(f"/admin/people/{pro.sub}/disable", data={"csrf_token": token})
+    assert response.status_code in (302, 403)
+    if response.status_code == 302:
+        assert "/admin/people" not in response.location or "/authorize" in response.location
+    assert fresh(User, pro.id).disabled_at is None
+    assert count(AuditEvent, tag="user:disabled") == 0
+
+
+# --- stored XSS -------------------------------------------------------------------------------------------------
+
+SCRIPT = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+
+
+def test_a_name_with_markup_is_shown_as_text_on_the_console(app, client, world):
+    pro = fresh(User, world["pro"].id)
+    pro.name = SCRIPT
+    org = db.session.get(Organisation, pro.organisation_id)
+    org.name = SCRIPT
+    db.session.commit()
+    session_for(client, world["deployment"])
+    for url in ("/admin/people?q=piet", f"/admin/people/{pro.sub}", f"/admin/people/{pro.sub}/edit",
+                "/admin/organisations", f"/admin/people/{pro.sub}/disable"):
+        body = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)" not in body and "onerror=alert(2)>" not in body, url
