@@ -252,3 +252,88 @@ def test_a_name_with_markup_is_shown_as_text_on_the_console(app, client, world):
                 "/admin/organisations", f"/admin/people/{pro.sub}/disable"):
         body = client.get(url).get_data(as_text=True)
         assert "<script>alert(1)" not in body and "onerror=alert(2)>" not in body, url
+
+
+# --- CSRF: a token of another browser --------------------------------------------------------------------------
+
+
+def test_a_csrf_token_of_another_session_changes_nothing(app, client, world):
+    admin, pro = world["org_admin"], world["pro"]
+    attacker = english_browser(app)
+    session_for(attacker, world["nobody"])
+    theirs = token_of(attacker, "/account/profile")
+    session_for(client, admin)
+    for name in ("disable", "sign-out", "reset-factors", "edit"):
+        response = client.post(f"/admin/people/{pro.sub}/{name}", data={"csrf_token": theirs, "name": "Mallory",
+                                                                        "email": pro.email, "roles": "admin"})
+        assert response.status_code == 400, name
+    response = client.post(NEW, data={"csrf_token": theirs, "name": "Zoe", "email": "zoe@noord.example"})
+    assert response.status_code == 400
+    db.session.expire_all()
+    shown = fresh(User, pro.id)
+    assert shown.disabled_at is None and shown.name != "Mallory" and "admin" not in (shown.roles or [])
+    assert count(User, email="zoe@noord.example") == 0 and count(AuditEvent, actor_user_id=admin.id) == 0
+
+
+# --- admin roles: not one's own, not beyond one's role ------------------------------------------------------------
+
+
+def test_no_admin_changes_their_own_admin_role_even_through_the_service(app, world):
+    dora = world["deployment"]
+    acting = admins.admin_of(dora)
+    with pytest.raises(admins.NotAllowed):
+        admins.grant(acting, dora, admins.HELPDESK, clock.now())
+    with pytest.raises(admins.NotAllowed):
+        admins.revoke(acting, dora)
+    db.session.rollback()
+    assert admins.role_of(fresh(User, dora.id)).role == admins.DEPLOYMENT
+
+
+def test_an_organisation_admin_cannot_make_anyone_an_admin_nor_erase(app, client, world):
+    admin, pro = world["org_admin"], world["pro"]
+    session_for(client, admin)
+    token = token_of(client, "/account/profile")
+    for who in (admin, pro):
+        for role in admins.ADMIN_ROLES:
+            response = client.post(f"/admin/people/{who.sub}/admin-role", data={"csrf_token": token, "role": role})
+            assert response.status_code == 403
+        assert client.post(f"/admin/people/{who.sub}/remove-admin", data={"csrf_token": token}).status_code == 403
+        response = client.post(f"/admin/people/{who.sub}/erase", data={"csrf_token": token, "email": who.email})
+        assert response.status_code == 403
+    assert admins.role_of(fresh(User, admin.id)).role == admins.ORGANISATION
+    assert admins.role_of(fresh(User, pro.id)) is None
+    assert count(User, email=pro.email) == 1 and count(User, email=admin.email) == 1
+
+
+def test_the_helpdesk_edits_nothing_and_makes_nobody(app, client, world):
+    helpdesk, pro = world["helpdesk"], world["pro"]
+    session_for(client, helpdesk)
+    token = token_of(client, "/account/profile")
+    response = client.post(f"/admin/people/{pro.sub}/edit", data={"csrf_token": token, "name": "Mallory",
+                                                                   "email": "mallory@example.org", "roles": "admin"})
+    assert response.status_code == 403
+    for path in ("admin-role", "remove-admin", "erase", "disable", "enable", "sign-out"):
+        response = client.post(f"/admin/people/{pro.sub}/{path}", data={"csrf_token": token, "role": "helpdesk",
+                                                                        "email": pro.email})
+        assert response.status_code == 403, path
+    for url in ("/admin/organisations", "/admin/portals", "/admin/messages", "/admin/people/new"):
+        assert client.get(url).status_code == 403, url
+    shown = fresh(User, pro.id)
+    assert shown.name != "Mallory" and shown.disabled_at is None and admins.role_of(shown) is None
+    assert count(OutboxMessage) == 0
+
+
+# --- a portal's logo: its origin goes into the page's CSP ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("logo", ["https://cdn.example;sandbox/logo.png", "https://cdn.example,script-src/l.png",
+                                  "https://user@cdn.example/logo.png", "https://cdn.example'/logo.png"])
+def test_a_logo_address_cannot_write_into_the_content_security_policy(app, world, make_portal, logo):
+    from idp.errors import InvalidInput
+    from idp.portals import profile as portal_profile
+
+    portal = make_portal("Apotheekportaal")
+    with pytest.raises(InvalidInput):
+        portal_profile.change(portal, {"logo_url": logo})
+    db.session.rollback()
+    assert not (fresh(Client, portal.id).profile or {}).get("logo_url")
