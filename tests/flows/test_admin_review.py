@@ -337,3 +337,39 @@ def test_a_logo_address_cannot_write_into_the_content_security_policy(app, world
         portal_profile.change(portal, {"logo_url": logo})
     db.session.rollback()
     assert not (fresh(Client, portal.id).profile or {}).get("logo_url")
+
+
+# --- where the sign-in comes back to ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tail", ["%0D%0ASet-Cookie:%20x=1", "%5C%5Cevil.example", "a%20b"])
+def test_the_console_sign_in_comes_back_to_a_path_of_ours_whatever_the_url_held(app, client, world, tail):
+    from tests.flows.account_helpers import path as path_of
+    from tests.flows.test_admin_console import sign_in_at_console
+
+    helpdesk = world["helpdesk"]
+    seen = []
+    original = client.open
+
+    def open_and_note(*args, **kwargs):
+        response = original(*args, **kwargs)
+        if response.status_code in (301, 302, 303, 307, 308):
+            seen.append(response.location)
+        return response
+
+    client.open = open_and_note
+    page = sign_in_at_console(app, client, helpdesk, target=f"/admin/people/{tail}")
+    assert page.status_code == 404 and "Page not found" in words(page)  # no such person: but no error
+    back = [loc for loc in seen if "/admin/people/" in loc and "/authorize" not in loc]
+    assert back and all(path_of(loc).startswith("/admin/people/") for loc in back)
+    assert all("\n" not in loc and "evil.example" not in loc.split("/admin/")[0] for loc in seen)
+
+
+def test_a_sign_in_target_naming_another_host_comes_back_home(app):
+    from idp.accounts import entry
+
+    for target in ("//evil.example/x", "https://evil.example/", "\\\\evil.example", ""):
+        store: dict = {}
+        entry.begin(store, target)
+        state = next(iter(store[entry.KEY]))
+        assert entry.finish(store, state) == "/account", target
