@@ -373,3 +373,39 @@ def test_a_sign_in_target_naming_another_host_comes_back_home(app):
         entry.begin(store, target)
         state = next(iter(store[entry.KEY]))
         assert entry.finish(store, state) == "/account", target
+
+
+# --- edit: an address outside the organisation's domains ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("address", ["piet@zuid.example", "piet@noord.example.evil.example", "piet@evil.noord.example",
+                                     "piet@NOORD.example.", "piet@example.org"])
+def test_an_organisation_admin_cannot_move_a_member_to_an_address_outside_its_domains(app, client, world, address):
+    admin, pro = world["org_admin"], world["pro"]
+    org = db.session.get(Organisation, admin.organisation_id)
+    org.email_domains = ["noord.example"]
+    db.session.commit()
+    session_for(client, admin)
+    url = f"/admin/people/{pro.sub}/edit"
+    response = client.post(url, data={"csrf_token": token_of(client, url), "name": "Piet", "email": address,
+                                      "roles": ""})
+    assert response.status_code == 200
+    assert ("not at one of the organisation" in words(response)
+            or "Enter a valid e-mail address" in words(response))
+    assert fresh(User, pro.id).email == "piet@noord.example"
+    assert count(OutboxMessage) == 0 and count(AuditEvent, tag="user:email:change-requested") == 0
+
+
+def test_a_portal_with_markup_in_its_name_and_profile_is_shown_as_text(app, client, world, make_portal):
+    from idp.portals import profile as portal_profile
+
+    portal = make_portal("Portaal <b>x</b>")
+    portal.name = SCRIPT  # as if stored by an older version or the config file
+    portal_profile.change(portal, {"organisation": SCRIPT[:100], "help_by_role": "professional=" + SCRIPT})
+    db.session.commit()
+    session_for(client, world["deployment"])
+    for url in ("/admin/portals", f"/admin/portals/{portal.client_id}", f"/admin/portals/{portal.client_id}/edit",
+                f"/admin/portals/{portal.client_id}/disable", "/admin/people/new"):
+        body = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)" not in body and "onerror=alert(2)>" not in body, url
+        assert "&lt;script&gt;" in body or "&#34;&gt;&lt;script" in body, url
