@@ -409,3 +409,41 @@ def test_a_portal_with_markup_in_its_name_and_profile_is_shown_as_text(app, clie
         body = client.get(url).get_data(as_text=True)
         assert "<script>alert(1)" not in body and "onerror=alert(2)>" not in body, url
         assert "&lt;script&gt;" in body or "&#34;&gt;&lt;script" in body, url
+
+
+HELPDESK_MAY = {"admin.index", "admin.people_page", "admin.person", "admin.unlock", "admin.resend_activation",
+                "admin.reset_factors", "admin.audit", "admin.audit_csv"}
+
+
+def test_the_helpdesk_may_nothing_beyond_find_unlock_resend_reset_and_the_audit_on_any_route(app, client, world,
+                                                                                             make_portal):
+    helpdesk, pro = world["helpdesk"], world["pro"]
+    portal = make_portal("Apotheekportaal")
+    message = send("email", pro.email, "login_code", user=pro, code="KXRTWP", minutes=5, portal="Apotheekportaal")
+    message.status, message.attempts = "dead", settings().messaging.max_attempts
+    db.session.commit()
+    fill = {"sub": pro.sub, "client_id": portal.client_id, "code": "noord", "message_id": str(message.id)}
+    session_for(client, helpdesk)
+    token = token_of(client, "/account/profile")
+    before, audit_rows = snapshot(), count(AuditEvent)
+    walked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/admin") or rule.endpoint in HELPDESK_MAY:
+            continue
+        url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: fill[m.group(1)], rule.rule)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            data = {"csrf_token": token, "role": admins.DEPLOYMENT, "email": pro.email, "name": "Mallory",
+                    "roles": "admin", "code": "noord", "organisation": "noord"} if method == "POST" else None
+            response = client.open(url, method=method, data=data)
+            assert response.status_code == 403, (method, url, response.status_code)
+            walked += 1
+    assert walked >= 25
+    assert snapshot() == before and count(AuditEvent) == audit_rows
+
+
+@pytest.mark.parametrize("q", ["%", "_", "%zuid%", "\\%", "*"])
+def test_wildcards_in_the_search_find_only_the_organisations_members(app, client, world, q):
+    session_for(client, world["org_admin"])
+    page = client.get("/admin/people", query_string={"q": q}).get_data(as_text=True)
+    assert world["stranger"].email not in page and world["nobody"].email not in page
+    assert world["deployment"].email not in page
