@@ -447,3 +447,33 @@ def test_wildcards_in_the_search_find_only_the_organisations_members(app, client
     page = client.get("/admin/people", query_string={"q": q}).get_data(as_text=True)
     assert world["stranger"].email not in page and world["nobody"].email not in page
     assert world["deployment"].email not in page
+
+
+@pytest.mark.parametrize("token", ["none", "another session's"])
+def test_no_post_of_the_console_works_without_this_sessions_csrf_token(app, client, world, make_portal, token):
+    """As the deployment admin, who may do everything: every POST route, with every field a form would send."""
+    pro = world["pro"]
+    portal = make_portal("Apotheekportaal")
+    message = send("email", pro.email, "login_code", user=pro, code="KXRTWP", minutes=5, portal="Apotheekportaal")
+    message.status, message.attempts = "dead", settings().messaging.max_attempts
+    db.session.commit()
+    fill = {"sub": pro.sub, "client_id": portal.client_id, "code": "noord", "message_id": str(message.id)}
+    other = english_browser(app)
+    session_for(other, world["nobody"])
+    theirs = token_of(other, "/account/profile")
+    session_for(client, world["deployment"])
+    before, audit_rows = snapshot(), count(AuditEvent)
+    posted = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/admin") or "POST" not in rule.methods:
+            continue
+        url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: fill[m.group(1)], rule.rule)
+        data = {"role": admins.HELPDESK, "email": pro.email, "name": "Mallory", "roles": "admin", "code": "mallory",
+                "kind": "other", "portal": portal.client_id, "redirect_uris": "https://evil.example/cb"}
+        if token != "none":
+            data["csrf_token"] = theirs
+        response = client.post(url, data=data)
+        assert response.status_code == 400, (url, response.status_code)
+        posted += 1
+    assert posted >= 17
+    assert snapshot() == before and count(AuditEvent) == audit_rows
