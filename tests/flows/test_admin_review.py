@@ -477,3 +477,25 @@ def test_no_post_of_the_console_works_without_this_sessions_csrf_token(app, clie
         posted += 1
     assert posted >= 17
     assert snapshot() == before and count(AuditEvent) == audit_rows
+
+
+# --- the audit: people outside the organisation in a member's rows -------------------------------------------------
+
+
+def test_an_organisation_admin_reads_a_members_acts_for_an_outsider_without_the_outsiders_address(app, client,
+                                                                                                 world):
+    from idp.audit import EventTag
+    from tests.flows.test_admin_audit import event
+
+    pro, stranger = world["pro"], world["stranger"]
+    event(EventTag.DELEGATION_SIGN_IN, about=stranger, by=pro, delegate=pro.sub, principal=stranger.sub)
+    session_for(client, world["org_admin"])
+    page = client.get("/admin/audit", query_string={"event": str(EventTag.DELEGATION_SIGN_IN)})
+    shown = page.get_data(as_text=True)
+    assert pro.email in shown and stranger.sub in shown  # the member's row, its principal pseudonymous
+    assert stranger.email not in shown
+    # The deployment admin reads it whole.
+    whole = english_browser(app)
+    session_for(whole, world["deployment"])
+    assert stranger.email in whole.get("/admin/audit", query_string={
+        "event": str(EventTag.DELEGATION_SIGN_IN)}).get_data(as_text=True)
