@@ -162,11 +162,19 @@ def visible_people(admin: Admin | None) -> ColumnElement[bool]:
     return User.id.is_(None)  # matches no row
 
 
+def _not_own(admin: Admin, person: User) -> None:
+    """An admin does not change their own admin role (no raising it, and no locking the last one out by
+    mistake): another admin does."""
+    if admin.user_id is not None and admin.user_id == person.id:
+        raise NotAllowed(f"{admin.name} may not change their own admin role")
+
+
 def grant(admin: Admin, person: User, role: str, now: datetime,
           organisation: Organisation | None = None) -> AdminRole:
     """Give a person an admin role (replacing the one they hold: one each). An organisation admin's
     organisation is the one they are a member of (given, it must be that one)."""
     require(admin, Action.MANAGE_ADMINS, person)
+    _not_own(admin, person)
     if role not in ADMIN_ROLES:
         raise InvalidInput(f"not an admin role: {role!r} (one of {', '.join(ADMIN_ROLES)})")
     if person.no_login or person.disabled_at is not None:
@@ -202,6 +210,7 @@ def grant(admin: Admin, person: User, role: str, now: datetime,
 def revoke(admin: Admin, person: User) -> bool:
     """Take a person's admin role away; False when they held none."""
     require(admin, Action.MANAGE_ADMINS, person)
+    _not_own(admin, person)
     held = role_of(person)
     if held is None:
         return False

@@ -136,8 +136,17 @@ class Parsed:
 ERRORS = ("date", "range", "event", "too_long")
 
 
+# The days a filter may name: a day's start in ZONE must be a datetime in UTC, and the day after the end too
+# (date.min and date.max are not); nothing was audited before 1900 or will be after 9000.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9000, 12, 31)
+
+
 def _date(text: str) -> date:
-    return date.fromisoformat(text)
+    """A day as yyyy-mm-dd within FIRST_DAY..LAST_DAY; ValueError otherwise."""
+    day = date.fromisoformat(text)
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{text} is outside {FIRST_DAY}..{LAST_DAY}")
+    return day
 
 
 def parse(args: Mapping[str, str]) -> Parsed:
@@ -242,9 +251,14 @@ def _query(admin: admins.Admin, chosen: Filter) -> Select[Any]:
     return select(AuditEvent).where(visible_rows(admin), *_conditions(chosen))
 
 
-def _rows(events: list[AuditEvent]) -> list[Row]:
+def _rows(admin: admins.Admin, events: list[AuditEvent]) -> list[Row]:
+    """The rows as this admin reads them: a person the admin may not see (a member's principal outside the
+    organisation, for an organisation admin) is named by their sub only, never their e-mail address."""
     ids = {i for e in events for i in (e.subject_user_id, e.actor_user_id) if i is not None}
-    people = {u.id: (u.sub, u.email) for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    found = db.session.scalars(select(User).where(User.id.in_(ids))) if ids else []
+    seen = ({u.id for u in db.session.scalars(select(User).where(User.id.in_(ids), admins.visible_people(admin)))}
+            if ids and not admins.may(admin, admins.Action.VIEW_AUDIT, None) else ids)
+    people = {u.id: (u.sub, u.email if u.id in seen else None) for u in found}
     client_ids = {e.client_id for e in events if e.client_id}
     portals = ({c.client_id: c.name for c in db.session.scalars(select(Client).where(Client.client_id.in_(client_ids)))}
                if client_ids else {})
@@ -276,7 +290,7 @@ def page(admin: admins.Admin, chosen: Filter, before: int | None = None, size: i
     events = list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(size + 1)))
     more = len(events) > size
     events = events[:size]
-    return Page(_rows(events), events[-1].id if more and events else None)
+    return Page(_rows(admin, events), events[-1].id if more and events else None)
 
 
 # --- the CSV export --------------------------------------------------------------------------------------
@@ -310,7 +324,7 @@ def export(admin: admins.Admin, chosen: Filter, limit: int = MAX_EXPORT) -> str:
     require_read(admin)
     events = list(db.session.scalars(_query(admin, chosen).order_by(AuditEvent.id.desc()).limit(limit + 1)))
     truncated = len(events) > limit
-    rows = _rows(events[:limit])
+    rows = _rows(admin, events[:limit])
     record(EventTag.AUDIT_EXPORTED, filter=chosen.described(), rows=len(rows), truncated=truncated or None,
            scope="all" if admins.may(admin, admins.Action.VIEW_AUDIT, None) else admin.role)
     return to_csv(rows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import MutableMapping
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from flask_babel import lazy_gettext as _l
@@ -75,6 +75,18 @@ def ensure_account_client(client_id: str = CLIENT_ID) -> Client:
     return client
 
 
+HOME = "/account"
+
+
+def local_path(path: str) -> str:
+    """A path of ours to send the browser back to, as a Location header can carry it: percent-encoded (a path
+    from a URL may hold a decoded newline, space or backslash), and never another host's (//host): HOME then."""
+    quoted = quote(path or "", safe="/-._~!$&'()*+,;=:@%")
+    if not quoted.startswith("/") or quoted.startswith("//"):
+        return HOME
+    return quoted
+
+
 def begin(store: MutableMapping, target: str, extra: dict[str, str] | None = None,
           client_id: str = CLIENT_ID) -> str:
     """Remember a new sign-in in the browser session; returns the /authorize URL to send the browser to.
@@ -84,6 +96,7 @@ def begin(store: MutableMapping, target: str, extra: dict[str, str] | None = Non
     built-in client signs in (both come back at /account/callback).
     """
     ensure_account_client(client_id)
+    target = local_path(target)
     state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
     started = dict(store.get(KEY) or {})
     started[state] = {"verifier": verifier, "target": target}
@@ -113,4 +126,4 @@ def finish(store: MutableMapping, state: str | None) -> str:
     if not isinstance(pending, dict):
         raise UnknownState(state)
     store[KEY] = started
-    return pending["target"]
+    return local_path(str(pending.get("target") or ""))

@@ -16,7 +16,7 @@ from idp.accounts import activation, organisations, passwords, users
 from idp.accounts.admins import Action, Admin, require
 from idp.errors import InvalidInput
 from idp.models import Client, Organisation, User
-from idp.portals import profile
+from idp.portals import profile, registry
 from idp.security.phones import InvalidPhone, normalise_phone
 
 PASSWORD, TEMPORARY, ACTIVATE = "password", "temporary", "activate"
@@ -39,7 +39,7 @@ class NewPerson:
 
 class Refused(InvalidInput):
     """What is wrong with a new account, per field: {field: reason}. Reasons: invalid, taken, domain,
-    required."""
+    required (a portal: required when the one given is not one people sign in to)."""
 
     def __init__(self, problems: dict[str, str]):
         super().__init__("; ".join(f"{name}: {reason}" for name, reason in problems.items()))
@@ -61,6 +61,8 @@ def problems(new: NewPerson, portal: Client | None, now: datetime, *, start: str
     """Every field that stops this account being made, with its reason (empty: it can be made)."""
     start = start or start_for(portal)
     found: dict[str, str] = {}
+    if portal is not None and not registry.for_people(portal):
+        found["portal"] = "required"  # the console's own client or a machine client: not a portal to sign in to
     try:
         email = users.normalise_email(new.email)
     except InvalidInput:

@@ -113,8 +113,8 @@ def find(ref: str) -> Organisation | None:
     ref = " ".join((ref or "").split())
     if not ref or CONTROL.search(ref):  # no organisation is named so (and PostgreSQL refuses a NUL outright)
         return None
-    if ref.isdigit():
-        return db.session.get(Organisation, int(ref))
+    if ref.isdigit():  # an id: only ASCII digits, and only one a row can have (not '²', not 30 digits)
+        return db.session.get(Organisation, int(ref)) if ref.isascii() and len(ref) <= 18 else None
     return db.session.scalar(select(Organisation).where(
         or_(Organisation.code == ref.lower(), func.lower(Organisation.name) == ref.lower())).order_by(Organisation.id))
 

@@ -208,7 +208,10 @@ def dead_letters(limit: int = 200) -> list[OutboxMessage]:
 
 def retry_dead(message_id: int, now: datetime | None = None) -> OutboxMessage:
     """Queue a dead delivery again with fresh attempts (the transport or portal was fixed); not committed."""
-    message = db.session.get(OutboxMessage, message_id)
+    # An id no row can have (a URL's number is any size) names none; the row is locked, so two clicks at once
+    # queue it once (the second finds it pending).
+    message = (db.session.get(OutboxMessage, message_id, with_for_update=True)
+               if 0 < message_id < 2 ** 63 else None)
     if message is None or message.status != "dead":
         raise NotFound(f"no dead message {message_id}")
     if not message.body_encrypted:

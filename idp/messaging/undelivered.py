@@ -62,5 +62,5 @@ def listed(limit: int = 200) -> list[DeadLetter]:
 
 def one(message_id: int) -> DeadLetter | None:
     """A dead delivery, masked; None when there is none by this id (or it is no longer dead)."""
-    message = db.session.get(OutboxMessage, message_id)
+    message = db.session.get(OutboxMessage, message_id) if 0 < message_id < 2 ** 63 else None  # a row's id
     return describe(message) if message is not None and message.status == "dead" else None

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 from authlib.oidc.core import UserInfo
 
@@ -153,6 +154,10 @@ def _url(value: object) -> str:
 def _logo_url(value: object) -> str:
     """Shown on our pages (the page's CSP lets images come from its origin): https, or http in dev mode."""
     text = _url(value)
+    # Its origin goes into the page's CSP (img-src): a host and a port, nothing that could end the directive
+    # or start another (';' ',' quotes) and no user name.
+    if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", urlsplit(text).netloc):
+        raise InvalidInput(f"a logo's address names a host (and a port) only: {value!r}")
     if text.startswith("http://") and not settings().server.dev_mode:
         raise InvalidInput(f"a logo must come over https outside dev mode: {value!r}")
     return text

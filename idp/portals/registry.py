@@ -303,7 +303,13 @@ def portals() -> list[Client]:
     can be made for."""
     found = db.session.scalars(select(Client).where(Client.client_id.not_in(BUILTIN_CLIENT_IDS))
                               .order_by(Client.name))
-    return [c for c in found if "authorization_code" in (c.grant_types or [])]
+    return [c for c in found if for_people(c)]
+
+
+def for_people(client: Client) -> bool:
+    """A portal people sign in to (one of `portals`): not our own account pages or console, not a machine
+    client (SCIM provisioning, client credentials only)."""
+    return client.client_id not in BUILTIN_CLIENT_IDS and "authorization_code" in (client.grant_types or [])
 
 
 def get(client_id: str) -> Client:

@@ -34,8 +34,8 @@ def _before() -> int | None:
     before = request.args.get("before")
     if before is None:
         return None
-    if not (before.isdigit() and 0 < len(before) <= 18):
-        abort(404)
+    if not (before.isascii() and before.isdigit() and 0 < len(before) <= 18 and int(before) > 0):
+        abort(404)  # not a row's id: '²', '-1', 0, or more than a row's id can be
     return int(before)
 
 
