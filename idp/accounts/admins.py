@@ -25,6 +25,7 @@ from idp.errors import InvalidInput, NotAllowed
 from idp.extensions import db
 from idp.models import AdminRole, Organisation, User
 from idp.models.organisation import ADMIN_ROLES
+from idp.runtime import settings
 
 __all__ = ["NotAllowed"]  # raised here, defined with the other domain errors (idp/errors.py)
 
@@ -150,6 +151,19 @@ def require(admin: Admin, action: Action, person: User | None) -> None:
     if not may(admin, action, person, is_admin):
         who = f" for {person.email}" if person is not None else ""
         raise NotAllowed(f"{admin.name} ({admin.role} admin) may not {action.value.replace('_', ' ')}{who}")
+
+
+def require_roles(admin: Admin, person: User, roles: list[str], protected: frozenset[str] | None = None) -> None:
+    """May `admin` give `person` exactly these portal roles? SET_ROLES, and: only a deployment admin takes away a
+    role that makes its holders sign in with a second factor (`mfa.required_roles`): taking it lowers how the
+    person must sign in, which an organisation admin (or a SCIM client limited to one) may not decide."""
+    require(admin, Action.SET_ROLES, person)
+    if protected is None:
+        protected = frozenset(settings().mfa.required_roles)
+    taken = sorted((set(person.roles or []) - set(roles)) & protected)
+    if taken and admin.role != DEPLOYMENT:
+        raise NotAllowed(f"{admin.name} ({admin.role} admin) may not take the role {taken[0]} from {person.email}: "
+                         "it asks a second factor at sign-in")
 
 
 def visible_people(admin: Admin | None) -> ColumnElement[bool]:

@@ -421,7 +421,7 @@ class Directory(ScimStorage):
         roles = set(person.roles or [])
         wanted = roles | {role} if holds else roles - {role}
         if wanted != roles:
-            admins.require(self.admin, Action.SET_ROLES, person)
+            admins.require_roles(self.admin, person, sorted(wanted))
             people.edit(person, people.Changes(roles=sorted(wanted)), admin=self.admin.name, now=self.now())
 
     def _new_role(self, body: Body) -> str:

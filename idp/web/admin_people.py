@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from idp import clock
 from idp.accounts import activation, admins, onboarding, organisations, own_profile, people, users
 from idp.delegation import erasure
-from idp.errors import InvalidInput
+from idp.errors import InvalidInput, NotAllowed
 from idp.extensions import db
 from idp.models import Organisation
 from idp.models.organisation import ADMIN_ROLES
@@ -38,6 +38,8 @@ MESSAGES = {
     ("date_of_birth", "invalid"): _l("Enter a real date of birth in the past, like 31-12-1970."),
     ("phone", "invalid"): _l("Enter a mobile number, like 06 12345678."),
     ("roles", "invalid"): _l("Roles are lowercase words (letters, digits, - or _), separated by commas."),
+    ("roles", "protected"): _l("Only a deployment admin takes away a role whose holders sign in with a second "
+                               "step. Ask one, or disable the account."),
     ("organisation", "required"): _l("Choose an organisation."),
     ("portal", "required"): _l("Choose the portal the account is for."),
 }
@@ -137,6 +139,11 @@ def edit(admin: admins.Admin, sub: str):
     roles = _roles(typed["roles"]) if may_roles else None
     if roles is not None and any(not users.ROLE.fullmatch(r) for r in roles):
         errors["roles"] = _message("roles", "invalid")
+    elif roles is not None:
+        try:
+            admins.require_roles(admin, found, roles)
+        except NotAllowed:
+            errors["roles"] = _message("roles", "protected")
     address = None
     try:
         address = users.normalise_email(typed["email"])

@@ -3,6 +3,7 @@ pages and the admin roles, through the test client, with the rows they leave."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import JSON, String, Text, func, select
 
 from idp.accounts.users import find_by_login, phone_of
@@ -236,3 +237,28 @@ def test_an_admin_does_not_take_their_own_role_or_erase_themselves(app, client, 
     url = f"/admin/people/{admin.sub}/erase"
     client.post(url, data={"csrf_token": token_of(client, "/account/profile"), "email": admin.email})
     assert fresh(User, admin.id).email == "dora@example.org"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"mfa": {"required_roles": ["professional"]}}])
+def test_only_a_deployment_admin_takes_away_a_role_that_asks_a_second_step(app, client, world):
+    """`professional` makes its holders sign in with a second step (mfa.required_roles): an organisation admin
+    who took it away would lower how the person must sign in. Adding it, and other roles, stays theirs."""
+    admin, pro = world["org_admin"], world["pro"]
+    pro.roles = ["planner", "professional"]
+    db.session.commit()
+    session_for(client, admin)
+    url = f"/admin/people/{pro.sub}/edit"
+    refused = client.post(url, data={"csrf_token": token_of(client, url), "name": "Piet", "email": pro.email,
+                                     "roles": "planner"})
+    assert refused.status_code == 200 and "Only a deployment admin takes away a role" in words(refused)
+    assert 'id="roles-error"' in refused.get_data(as_text=True) and 'value="planner"' in refused.get_data(as_text=True)
+    assert fresh(User, pro.id).roles == ["planner", "professional"]
+    done = client.post(url, data={"csrf_token": token_of(client, url), "name": "Piet", "email": pro.email,
+                                  "roles": "professional"})  # another role may go
+    assert done.status_code == 302 and fresh(User, pro.id).roles == ["professional"]
+
+    deployment = console.browser(app)
+    session_for(deployment, world["deployment"])
+    allowed = deployment.post(url, data={"csrf_token": token_of(deployment, url), "name": "Piet",
+                                         "email": pro.email, "roles": ""})
+    assert allowed.status_code == 302 and fresh(User, pro.id).roles == []
