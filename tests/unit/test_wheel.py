@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import csrf_token, free_port, html_lang
+from tests.helpers import csrf_token, free_port, html_lang, pkce_pair
 from tests.unit.test_cli import clean_environ, sign_in_at_portal
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -60,16 +60,17 @@ def fresh_venv(folder: Path, wheel: Path) -> Path:
     constraints = folder / "constraints.txt"
     constraints.write_text("".join(line + "\n" for line in frozen.splitlines() if " @ " not in line))
     installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                                "-c", str(constraints), str(wheel)],
+                                "--no-compile", "-c", str(constraints), str(wheel)],
                                capture_output=True, text=True, timeout=600, check=False)
     assert installed.returncode == 0, installed.stderr
     return folder / "bin"
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
-    """Every file under the folder with its modification time and size."""
+    """Every file under the folder with its modification time and size, but Python's own bytecode cache (the
+    install skips compiling everything, so what is imported is compiled when it is first imported)."""
     return {str(path.relative_to(folder)): (path.stat().st_mtime_ns, path.stat().st_size)
-            for path in folder.rglob("*") if path.is_file()}
+            for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
 
 
 @pytest.mark.slow
@@ -99,10 +100,8 @@ instance_path = "{home / 'instance'}"
 [passwords]
 bcrypt_rounds = 4
 """)
-    # No PYTHONPATH (the checkout would win), no IDP_* of the test run; bytecode is not written either, so any
-    # file that appears in site-packages is one the app wrote.
-    env = {**{k: v for k, v in clean_environ().items() if k != "PYTHONPATH"},
-           "IDP_CONFIG": str(home / "config.toml"), "PYTHONDONTWRITEBYTECODE": "1"}
+    # No PYTHONPATH (the checkout would win), no IDP_* of the test run.
+    env = {**{k: v for k, v in clean_environ().items() if k != "PYTHONPATH"}, "IDP_CONFIG": str(home / "config.toml")}
 
     def idp(*args: str) -> str:
         done = subprocess.run([str(bin_ / "idp"), *args], cwd=home, env=env, capture_output=True, text=True,
@@ -176,7 +175,7 @@ def login_page(browser: requests.Session, base: str, portal: dict) -> requests.R
     """The sign-in page of a new authorization request of the portal."""
     response = browser.get(base + "/authorize", timeout=10, params={
         "response_type": "code", "client_id": portal["client_id"], "redirect_uri": portal["redirect_uris"][0],
-        "scope": "openid", "state": "s2", "nonce": "n2", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "scope": "openid", "state": "s2", "nonce": "n2", "code_challenge": pkce_pair()[1],
         "code_challenge_method": "S256"})
     assert response.status_code == 200 and "/login/" in response.url, response.url
     return response
