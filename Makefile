@@ -22,7 +22,7 @@ test: $(STAMP)
 
 # ruff (rules chosen in pyproject.toml), mypy (strict on the modules listed there), import-linter (the layers).
 lint: $(STAMP)
-	$(BIN)/ruff check idp clients tests bench docs migrations
+	$(BIN)/ruff check idp clients tests bench docs migrations setup.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from idp import i18n, models  # noqa: F401  (models: registers the tables)
+from idp import i18n, models, resources  # noqa: F401  (models: registers the tables)
 from idp import settings as settings_mod
 from idp.cli import register_commands
 from idp.extensions import babel, csrf, db, limiter, migrate
@@ -47,15 +47,13 @@ from idp.web import (  # noqa: F401  (account_activity, account_delegations, acc
     site,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     """The app factory: bind extensions, build the OIDC server, keys and discovery once."""
     settings = settings or settings_mod.load()
 
     instance = Path(settings.server.instance_path).resolve()
-    app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_path=str(instance))
+    app = Flask(__name__, template_folder=str(resources.folder("templates")), instance_path=str(instance))
     secure = settings.issuer.startswith("https://")
     app.config.update(
         SECRET_KEY=settings.server.secret_key,
@@ -69,7 +67,7 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
         # pages (the Referer check; our Referrer-Policy sends it to ourselves only).
         WTF_CSRF_TIME_LIMIT=settings.session.login_minutes * 60,
         WTF_CSRF_SSL_STRICT=True,
-        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        BABEL_TRANSLATION_DIRECTORIES=str(i18n.TRANSLATIONS),
         BABEL_DEFAULT_LOCALE=settings.i18n.default_locale,
         BABEL_DEFAULT_TIMEZONE="Europe/Amsterdam",  # the people and portals served are in the Netherlands
         MAX_CONTENT_LENGTH=64 * 1024,
@@ -85,10 +83,11 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     app.extensions["idp.discovery"] = discovery.encode(discovery.build(settings))
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(resources.folder("migrations")))
     csrf.init_app(app)
     limiter.init_app(app)
-    i18n.ensure_compiled()
+    if not resources.installed():  # a wheel has its catalogs compiled when it was built
+        i18n.ensure_compiled()
     babel.init_app(app, locale_selector=site.select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
     app.extensions["idp.oauth_server"] = server.build(app)
