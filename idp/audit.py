@@ -6,7 +6,7 @@ import contextvars
 from dataclasses import dataclass
 from enum import StrEnum
 
-from idp import clock
+from idp import after_commit, clock, metrics
 from idp.extensions import db
 from idp.models.audit import AuditEvent
 
@@ -159,4 +159,6 @@ def record(
         details={k: v for k, v in details.items() if v is not None},
     )
     db.session.add(event)
+    # Counted once the event is committed (a rolled-back sign-in step counts nothing).
+    after_commit.collect("idp.metrics", (event.tag, outcome, event.details), metrics.count)
     return event
