@@ -6,6 +6,7 @@ import contextvars
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from idp import after_commit, clock, metrics
 from idp.extensions import db
@@ -167,7 +168,7 @@ def record(
     return event
 
 
-def _committed(events: list[tuple[str, str, dict, str | None, int | None]]) -> None:
+def _committed(events: list[tuple[str, str, dict[str, Any], str | None, int | None]]) -> None:
     """After the commit: one log line per security event (tag, outcome, portal, account id; never its details,
     which may hold a session id) carrying the request id, and the metrics counters."""
     for tag, outcome, _details, client_id, user_id in events:
