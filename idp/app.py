@@ -9,7 +9,7 @@ from flask import Flask
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from idp import i18n, models, resources  # noqa: F401  (models: registers the tables)
+from idp import i18n, logs, models, resources  # noqa: F401  (models: registers the tables)
 from idp import settings as settings_mod
 from idp.cli import register_commands
 from idp.extensions import babel, csrf, db, limiter, migrate
@@ -39,6 +39,7 @@ from idp.web import (  # noqa: F401  (account_activity, account_delegations, acc
     branding,
     inbox,
     logout,
+    observability,
     oidc,
     registration,
     reset,
@@ -94,12 +95,14 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     warm_up(settings.passwords.bcrypt_rounds)
 
     site.install(app)
+    observability.install(app)
     app.wsgi_app = PublicDocuments(app, app.wsgi_app, site.SECURITY_HEADERS, site.HSTS)
     if settings.server.proxy_hops:  # outermost, so everything inside sees the client's scheme and address
         hops = settings.server.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+    app.wsgi_app = logs.RequestId(app.wsgi_app)  # outermost: every line of the request carries its id
     for blueprint in (oidc.bp, sign_in.bp, logout.bp, account.bp, admin.bp, activation.bp, reset.bp,
-                      registration.bp, branding.bp, scim.bp):
+                      registration.bp, branding.bp, scim.bp, observability.bp):
         app.register_blueprint(blueprint)
     app.context_processor(branding.brand)
     if settings.server.dev_mode:  # the development inbox: in production /dev/inbox is a plain 404

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from idp import clock
+from idp import after_commit, clock, metrics
 from idp.extensions import db
 from idp.models.audit import AuditEvent
+
+log = logging.getLogger(__name__)
 
 
 class EventTag(StrEnum):
@@ -159,4 +163,15 @@ def record(
         details={k: v for k, v in details.items() if v is not None},
     )
     db.session.add(event)
+    # Logged and counted once the event is committed (a rolled-back sign-in step counts nothing).
+    after_commit.collect("idp.audit", (event.tag, outcome, event.details, client_id, user_id), _committed)
     return event
+
+
+def _committed(events: list[tuple[str, str, dict[str, Any], str | None, int | None]]) -> None:
+    """After the commit: one log line per security event (tag, outcome, portal, account id; never its details,
+    which may hold a session id) carrying the request id, and the metrics counters."""
+    for tag, outcome, _details, client_id, user_id in events:
+        log.info("audit %s %s", tag, outcome, extra={"event": tag, "outcome": outcome, "client_id": client_id,
+                                                       "user_id": user_id})
+    metrics.count((tag, outcome, details) for tag, outcome, details, _client, _user in events)

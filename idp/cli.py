@@ -8,6 +8,7 @@ import getpass
 import json
 import os
 import sys
+import tempfile
 import time
 from datetime import date, timedelta
 from typing import NoReturn
@@ -23,7 +24,7 @@ from flask_migrate.cli import db as migrate_cli
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from idp import audit, clock, create_app, delegation, messaging
+from idp import audit, clock, create_app, delegation, logs, messaging, metrics, serving
 from idp.accounts import activation, admins, onboarding, organisations, people
 from idp.accounts.users import get_by_ref, phone_of
 from idp.delegation import disabling, erasure, invitations
@@ -154,8 +155,12 @@ def serve_command(bind: str, workers: int, threads: int):
     report_sync(sync_declared_portals(), dry_run=False, quiet=True)
     db.session.remove()
     db.engine.dispose()
-    args = ["gunicorn", "--bind", bind, "--workers", str(workers), "--threads", str(threads),
-            "--access-logfile", "-", "idp.wsgi:app"]
+    if settings().metrics.enabled and not os.environ.get(metrics.MULTIPROC_DIR):
+        # prometheus-client's multiprocess mode: every worker writes its values here; a scrape adds them up.
+        folder = tempfile.mkdtemp(prefix="idp-metrics-")
+        os.environ[metrics.MULTIPROC_DIR] = os.environ[serving.OWNED_DIR] = folder
+    args = ["gunicorn", "--config", "python:idp.serving", "--bind", bind, "--workers", str(workers),
+            "--threads", str(threads), "--access-logfile", "-", "idp.wsgi:app"]
     sys.stdout.flush()
     # The workers read the same IDP_CONFIG and IDP_* environment, so they see the settings checked here.
     os.execvp(sys.executable, [sys.executable, "-m", *args])  # noqa: S606 (our own interpreter, fixed arguments)
@@ -177,6 +182,7 @@ def demo_command(port: int, reset: bool):
 @domain_command
 def worker_command(once: bool, interval: float):
     """Deliver queued e-mail, SMS and back-channel logouts (also what a restarted server left); purge expired rows."""
+    logs.configure(settings().logging.format, settings().logging.level)
     next_purge = 0.0
     try:
         while True:

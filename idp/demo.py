@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server, run_simple
 
-from idp import clock, create_app, delegation, demo_admins
+from idp import clock, create_app, delegation, demo_admins, logs
 from idp.accounts import activation, factors
 from idp.accounts.users import create_user, find_by_login
 from idp.delegation import invitations
@@ -432,6 +432,7 @@ def run_demo(port: int = 5000, reset: bool = False) -> None:
     serve_portals(portals, settings.issuer, settings.mfa.acr_mfa)
     for line in banner(settings, notes, port, portals):
         click.echo(line)
+    logs.configure(settings.logging.format, settings.logging.level)  # text unless the config says json
     # Werkzeug directly: app.run() refuses to serve inside a Flask CLI command (and `idp` is one).
 
     run_simple("127.0.0.1", port, app, threaded=True)

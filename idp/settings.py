@@ -44,6 +44,23 @@ class ServerSettings:
 
 
 @dataclass
+class LoggingSettings:
+    """Log lines on standard error: "json" (one object a line, for a log collector) or "text"; empty: text in dev
+    mode, json outside it. Every line carries the request id; secrets in request targets are redacted."""
+
+    format: str = ""
+    level: str = "INFO"
+
+
+@dataclass
+class MetricsSettings:
+    """Prometheus metrics at /metrics: off unless enabled; a scraper sends `Authorization: Bearer <token>`."""
+
+    enabled: bool = False
+    token: str = ""
+
+
+@dataclass
 class DatabaseSettings:
     url: str = "sqlite:///idp.sqlite"
 
@@ -238,6 +255,8 @@ class DeclaredPortal:
 @dataclass
 class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
     passwords: PasswordSettings = field(default_factory=PasswordSettings)
@@ -533,6 +552,7 @@ def validate(settings: Settings) -> None:
     if settings.i18n.default_locale not in {"nl", "en"}:
         raise SettingsError("setting i18n.default_locale: must be nl or en")
     _validate_factors(settings)
+    _validate_observability(settings)
     _validate_delegation(settings.delegation)
     _validate_policies(settings)
     if server.dev_mode:
@@ -549,6 +569,21 @@ def validate(settings: Settings) -> None:
             # The file transport writes codes and links in plain text: outside dev mode only when named.
             raise SettingsError(f"setting messaging.{key}: required outside dev mode ({usual}; console or file "
                                 "only for a test installation)")
+
+
+def _validate_observability(settings: Settings) -> None:
+    logs = settings.logging
+    if not logs.format:
+        logs.format = "text" if settings.server.dev_mode else "json"
+    if logs.format not in {"json", "text"}:
+        raise SettingsError(f"setting logging.format: must be json or text, got {logs.format!r}")
+    logs.level = logs.level.upper()
+    if logs.level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError(f"setting logging.level: must be DEBUG, INFO, WARNING or ERROR, got {logs.level!r}")
+    metrics = settings.metrics
+    if metrics.enabled and (len(metrics.token) < 32 or any(c.isspace() for c in metrics.token)):
+        raise SettingsError("setting metrics.token: required when metrics.enabled, a random value of at least 32 "
+                            "characters (IDP_METRICS_TOKEN); the scraper sends it as a bearer token")
 
 
 def _validate_delegation(rules: DelegationSettings) -> None:

@@ -1,8 +1,9 @@
 """WSGI entry point for gunicorn: `gunicorn idp.wsgi:app` (or `idp serve`)."""
 
+import logging
 import sys
 
-from idp import create_app
+from idp import create_app, logs
 from idp.settings import SettingsError
 
 try:
@@ -12,3 +13,6 @@ except SettingsError as exc:
     # instead of respawning workers that would fail the same way.
     print(f"error: {exc}", file=sys.stderr, flush=True)  # noqa: T201 (before logging exists: gunicorn shows it)
     sys.exit(4)
+
+if not logging.getLogger().handlers:  # plain `gunicorn idp.wsgi:app` (without -c python:idp.serving)
+    logs.configure(app.extensions["idp.settings"].logging.format, app.extensions["idp.settings"].logging.level)

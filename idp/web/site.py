@@ -134,11 +134,6 @@ def choose_language(code: str):
     return redirect(target)
 
 
-@bp.get("/health")
-def health():
-    return jsonify(status="ok")
-
-
 def _is_api(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in API_PATHS)
 

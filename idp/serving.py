@@ -1,0 +1,67 @@
+"""gunicorn's configuration for `idp serve` (`gunicorn -c python:idp.serving idp.wsgi:app` does the same).
+
+gunicorn's error and access lines go through the app's one logging handler (idp.logs): JSON or text as the
+setting logging.format says, each carrying the request id, the access line with secrets redacted from its target;
+app log lines propagate to the same handler, so none go missing under gunicorn. With metrics enabled, `idp serve`
+sets PROMETHEUS_MULTIPROC_DIR to a folder of its own; a dead worker's live values are dropped and the folder is
+removed when gunicorn stops.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Any
+
+from gunicorn import glogging
+
+from idp import logs, metrics
+from idp.settings import SettingsError, load
+
+logger_class = "idp.serving.Logger"
+# Set by `idp serve` when it made the folder (no IDP_ prefix: not a setting).
+OWNED_DIR = "PROMETHEUS_MULTIPROC_DIR_BY_IDP"
+
+
+class Logger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's logger with the app's handler and an access line of named fields."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in list(log.handlers):
+                log.removeHandler(handler)
+            log.propagate = True
+        try:
+            settings = load()
+            fmt, level = settings.logging.format, settings.logging.level
+        except SettingsError:  # the worker's app load reports it in one line and stops the arbiter
+            fmt, level = logs.TEXT, "INFO"
+        logs.configure(fmt, level)
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        try:
+            if not self.access_log_enabled:
+                return
+            target = logs.redact(environ.get("RAW_URI") or environ.get("PATH_INFO") or "")
+            rid = next((v for k, v in resp.headers if k.lower() == logs.HEADER.lower()), None)
+            status = getattr(resp, "status_code", None) or str(resp.status).split(" ", 1)[0]
+            duration = request_time.total_seconds() * 1000
+            method = environ.get("REQUEST_METHOD", "-")
+            self.access_log.info("%s %s %s", method, target, status, extra={
+                "type": "access", "method": method, "path": target, "status": int(status),
+                "bytes": getattr(resp, "sent", None), "duration_ms": round(duration, 2),
+                "remote_addr": environ.get("REMOTE_ADDR"), "user_agent": environ.get("HTTP_USER_AGENT"),
+                "request_id": rid or logs.request_id.get()})
+        finally:
+            logs.request_id.set(None)  # the request is over: later lines of this thread are not its
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    metrics.process_exited(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    folder = os.environ.get(metrics.MULTIPROC_DIR)
+    if folder and os.environ.get(OWNED_DIR) == folder:
+        shutil.rmtree(folder, ignore_errors=True)
