@@ -37,8 +37,8 @@ from idp.messaging.queue import INLINE
 from idp.models import Client, Delegation, SigningKey, User
 from idp.oidc.keys import ALGORITHMS, ensure_keys, rotate
 from idp.portals import declared, registry
-from idp.ports import PortUnusable, problem, split_bind
 from idp.portals.registry import ClientIdTaken, describe, get, register, remove, rotate_secret, update
+from idp.ports import PortUnusable, problem, split_bind
 from idp.runtime import crypto, keyring, settings
 from idp.security.lockout import unlock
 from idp.settings import load

@@ -29,9 +29,9 @@ from idp.extensions import db
 from idp.models import User
 from idp.models.factor import FACTOR_KINDS
 from idp.oidc.keys import ensure_keys
-from idp.ports import PortUnusable, problem
 from idp.portals.registry import find as find_portal
 from idp.portals.registry import register, rotate_secret, update
+from idp.ports import PortUnusable, problem
 from idp.runtime import crypto
 from idp.settings import Settings, load
 
