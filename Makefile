@@ -1,5 +1,8 @@
 # The two commands of the README: `make demo` and `make test`. Both make .venv themselves.
+# `make demo PORT=5100`: the demo on another port (its portals take the five ports after it).
 PYTHON ?= python3
+# Not ?=: a PORT in the environment (set for some other server) is not the demo's.
+PORT = 5000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -15,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/idp demo
+	$(BIN)/idp demo --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

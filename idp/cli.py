@@ -3,6 +3,7 @@ delegations, orgs, admins."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import getpass
 import json
@@ -38,9 +39,10 @@ from idp.models import Client, Delegation, SigningKey, User
 from idp.oidc.keys import ALGORITHMS, ensure_keys, rotate
 from idp.portals import declared, registry
 from idp.portals.registry import ClientIdTaken, describe, get, register, remove, rotate_secret, update
+from idp.ports import PortUnusable, problem, split_bind
 from idp.runtime import crypto, keyring, settings
 from idp.security.lockout import unlock
-from idp.settings import SettingsError, load
+from idp.settings import load
 
 
 def fail(message: str) -> NoReturn:
@@ -139,8 +141,21 @@ def init_command():
     report_sync(sync_declared_portals(), dry_run=False, quiet=True)
 
 
+def free_bind(ctx: click.Context, param: click.Parameter, bind: str) -> str:
+    """--bind's check, made while the command line is read: before the app, the database or gunicorn is touched."""
+    address = split_bind(bind)
+    found = problem(*address) if address else None
+    if found:
+        stop = "stop what listens there, or " if found == "in use" else ""
+        host, port = address  # type: ignore[misc]
+        raise PortUnusable(f"port {port} ({bind}) is {found}: {stop}choose another with --bind HOST:PORT, "
+                           f"e.g. --bind {host or '0.0.0.0'}:{port + 1}")  # noqa: S104 (an example)
+    return bind
+
+
 @click.command("serve")
-@click.option("--bind", default="127.0.0.1:5000", show_default=True, help="host:port (or unix:PATH) to listen on.")
+@click.option("--bind", default="127.0.0.1:5000", show_default=True, callback=free_bind,
+              help="host:port (or unix:PATH) to listen on.")
 @click.option("--workers", default=3, show_default=True, type=click.IntRange(1, 64),
               help="Processes; about cores + 1 lets one wait on the database while the others compute.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
@@ -1152,24 +1167,70 @@ def document_third_party_commands() -> None:
 document_third_party_commands()
 
 
+COMMANDS = (init_command, serve_command, demo_command, worker_command, users, clients, keys, messages,
+            delegations, orgs, admins_group)
+
+
 def register_commands(app) -> None:
-    for command in (init_command, serve_command, demo_command, worker_command, users, clients, keys, messages,
-                    delegations, orgs, admins_group):
+    """The commands on the app's own group, for `flask --app idp ...`."""
+    for command in COMMANDS:
         app.cli.add_command(command)
+
+
+class IdpGroup(FlaskGroup):
+    """The `idp` command. Its commands are its own (those of idp, `db` and `limiter`), so listing them or asking any
+    of them for --help needs no settings, no database and no app: the app (and with it the settings) is made
+    first when a command runs. A plain FlaskGroup asks the app for its commands, so `idp --help` failed on
+    settings that were not there, and made the database."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+
+class AppWhenRun(click.Group):
+    """A library's command group whose own callback needs the app (Flask-Migrate's `db` keeps its options on
+    flask.g): the callback is run when one of its commands runs, after that command's options are read, so
+    `idp db upgrade --help` is answered without settings or a database."""
+
+    def __init__(self, group: click.Group) -> None:
+        super().__init__(group.name, commands=group.commands, params=group.params, help=group.help,
+                         short_help=group.short_help)
+        self.first = group.callback
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is None or self.first is None:
+            return name, command, rest
+        first, original = self.first, command
+        later = copy.copy(command)
+
+        def invoke(sub_ctx: click.Context):
+            ctx.invoke(first, **ctx.params)  # the group's callback in the group's context, as click would
+            return original.invoke(sub_ctx)
+
+        later.invoke = invoke  # type: ignore[method-assign]
+        return name, later, rest
+
+
+def cli_group() -> IdpGroup:
+    """The `idp` command as main() runs it; the settings are read (IDP_CONFIG, IDP_*) when a command needs the app."""
+    group = IdpGroup(create_app=lambda: create_app(load()), add_default_commands=False,
+                     add_version_option=False, load_dotenv=False, set_debug_flag=False,
+                     help="idp: OpenID Connect provider for healthcare portals.")
+    # `idp` is bound to this one app: Flask's --app, --env-file and --debug would only mislead here.
+    group.params = [p for p in group.params if p.name not in {"app", "env_file", "debug"}]
+    for command in COMMANDS:
+        group.add_command(command)
+    group.add_command(AppWhenRun(migrate_cli), "db")
+    group.add_command(limiter_cli, "limiter")
+    return group
 
 
 def main() -> None:
     """Entry point of the `idp` console script."""
     if len(sys.argv) > 1 and sys.argv[1] == "demo":
         os.environ.setdefault("IDP_SERVER_DEV_MODE", "true")
-    try:
-        settings = load()
-    except SettingsError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    group = FlaskGroup(create_app=lambda: create_app(settings), add_default_commands=False,
-                       add_version_option=False, load_dotenv=False, set_debug_flag=False,
-                       help="idp: OpenID Connect provider for healthcare portals.")
-    # `idp` is bound to this one app: Flask's --app, --env-file and --debug would only mislead here.
-    group.params = [p for p in group.params if p.name not in {"app", "env_file", "debug"}]
-    group(prog_name="idp")
+    cli_group()(prog_name="idp")

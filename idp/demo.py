@@ -31,6 +31,7 @@ from idp.models.factor import FACTOR_KINDS
 from idp.oidc.keys import ensure_keys
 from idp.portals.registry import find as find_portal
 from idp.portals.registry import register, rotate_secret, update
+from idp.ports import PortUnusable, problem
 from idp.runtime import crypto
 from idp.settings import Settings, load
 
@@ -396,7 +397,7 @@ BROWSER_BLOCKED_PORTS = frozenset({
 
 
 def check_ports(port: int) -> None:
-    """The provider's port and the portals' ports after it must be ports a browser will open."""
+    """The provider's port and the portals' ports after it must be ports a browser will open, and free now."""
     ports = [port] + [port + portal.offset for portal in DEMO_PORTALS]
     if port < 1 or ports[-1] > 65535:
         raise click.BadParameter(f"{port}: the demo needs ports {ports[0]}-{ports[-1]}, within 1-65535",
@@ -406,6 +407,24 @@ def check_ports(port: int) -> None:
         raise click.BadParameter(
             f"{port}: browsers refuse to open port {blocked[0]}, which the demo would use "
             f"(ports {ports[0]}-{ports[-1]}); choose another, e.g. --port 5000", param_hint="--port")
+    for number in ports:  # before anything is set up or printed, not a traceback after the banner
+        found = problem("127.0.0.1", number)
+        if found:
+            what = "" if number == port else f" (one of the demo's portals: the demo uses {ports[0]}-{ports[-1]})"
+            other = free_demo_port(port)
+            stop = "stop what listens there, or " if found == "in use" else ""
+            raise PortUnusable(f"port {number}{what} is {found}: {stop}run the demo on other ports: "
+                               f"idp demo --port {other} (make demo PORT={other})")
+
+
+def free_demo_port(taken: int) -> int:
+    """A port from which the demo's ports are all free and open to browsers, to suggest instead of `taken`."""
+    span = max(portal.offset for portal in DEMO_PORTALS)
+    for port in range(taken + 100, 65535 - span, 100):
+        ports = range(port, port + span + 1)
+        if not BROWSER_BLOCKED_PORTS.intersection(ports) and not any(problem("127.0.0.1", p) for p in ports):
+            return port
+    return taken
 
 
 def run_demo(port: int = 5000, reset: bool = False) -> None:

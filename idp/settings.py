@@ -1,11 +1,15 @@
 """Typed settings: defaults, then a TOML file (IDP_CONFIG), then IDP_<SECTION>_<KEY> environment variables.
 
 Every field is documented in config.example.toml; tests/unit/test_config_example.py keeps the two in step.
+A secret (SECRET_SETTINGS) may instead be read from a file: `<key>_file` in the TOML file, IDP_<SECTION>_<KEY>_FILE
+in the environment. Other IDP_* variables are not ours (a platform sets them, e.g. Kubernetes' IDP_PORT for a
+service named idp): they are ignored, and named in the log at debug level.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import secrets
 import tomllib
@@ -18,6 +22,8 @@ import click
 from limits import parse_many
 
 from idp.files import NotPrivate, private_file, read_private
+
+log = logging.getLogger(__name__)
 
 
 class SettingsError(click.ClickException):
@@ -459,19 +465,86 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
         base.setdefault(section, {}).update(values)
 
 
-def _environment(environ: dict[str, str]) -> dict[str, dict[str, str]]:
-    found: dict[str, dict[str, str]] = {}
+# The settings whose values are secrets (or hold one: a password in a URL, the SMS gateway's token): each may be
+# given as the content of a file instead, as container platforms hand out secrets (Docker and Kubernetes secrets).
+SECRET_SETTINGS = (
+    ("server", "secret_key"), ("server", "encryption_key"), ("database", "url"), ("redis", "url"),
+    ("messaging", "smtp_password"), ("messaging", "http_auth_header"),
+)
+FILE_SUFFIX = "_file"
+NOT_SETTINGS = ("IDP_CONFIG",)  # IDP_* variables of ours that are not settings (IDP_TEST_* are the tests')
+
+
+def _read_setting_file(name: str, path: str) -> str:
+    """A secret from a file: its text without the trailing newline; a file that cannot be read, or is empty, stops
+    start-up with one line naming the setting and the file."""
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"setting {name}: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SettingsError(f"setting {name}: {path} is not UTF-8 text") from None
+    value = text.rstrip("\r\n")
+    if not value:
+        raise SettingsError(f"setting {name}: {path} is empty")
+    return value
+
+
+def _file_value(section: str, key: str, text: str) -> Any:
+    """A secret read from a file named in the config file, as the TOML value it replaces."""
+    if get_origin(get_type_hints(SECTIONS[section])[key]) is list:  # one item a line
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    return text
+
+
+def _secret_files(data: dict[str, Any], folder: Path) -> None:
+    """`<key>_file = "/path"` in the config file: the secret <key> is that file's content. A relative path is taken
+    from the config file's folder; naming both <key> and <key>_file is refused."""
+    for section, key in SECRET_SETTINGS:
+        values = data.get(section)
+        name = key + FILE_SUFFIX
+        if not isinstance(values, dict) or name not in values:
+            continue
+        path = values.pop(name)
+        if not isinstance(path, str) or not path:
+            raise SettingsError(f"setting {section}.{name}: expected the path of a file, got {path!r}")
+        if key in values:
+            raise SettingsError(f"setting {section}.{key}: given both as {key} and as {name}; give one")
+        text = _read_setting_file(f"{section}.{name}", str(folder / Path(path).expanduser()))
+        values[key] = _file_value(section, key, text)
+
+
+def environment_names() -> dict[str, tuple[str, str, bool]]:
+    """Every IDP_* variable read as a setting: name -> (section, key, whether it names a file holding the value)."""
     names = {}
     for section, cls in SECTIONS.items():
         for f in dataclasses.fields(cls):
-            names[f"IDP_{section}_{f.name}".upper()] = (section, f.name)
-    for var, value in environ.items():
-        if not var.startswith("IDP_") or var in {"IDP_CONFIG"} or var.startswith("IDP_TEST_"):
+            names[f"IDP_{section}_{f.name}".upper()] = (section, f.name, False)
+            if (section, f.name) in SECRET_SETTINGS:
+                names[f"IDP_{section}_{f.name}{FILE_SUFFIX}".upper()] = (section, f.name, True)
+    return names
+
+
+def _environment(environ: dict[str, str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    names = environment_names()
+    ignored = []
+    for var, value in sorted(environ.items()):
+        if not var.startswith("IDP_") or var in NOT_SETTINGS or var.startswith("IDP_TEST_"):
             continue
         if var not in names:
-            raise SettingsError(f"unknown setting in environment: {var}")
-        section, key = names[var]
+            ignored.append(var)
+            continue
+        section, key, from_file = names[var]
+        if from_file:
+            plain = var.removesuffix(FILE_SUFFIX.upper())
+            if plain in environ:
+                raise SettingsError(f"setting {section}.{key}: given both as {plain} and as {var}; give one")
+            value = _read_setting_file(f"{section}.{key} ({var})", value)
         found.setdefault(section, {})[key] = value
+    if ignored:
+        # Only the names: a value may be anybody's secret.
+        log.debug("ignored environment variables that are not idp settings: %s", ", ".join(ignored))
     return found
 
 
@@ -497,6 +570,7 @@ def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None =
             raise SettingsError(f"config file {path}: {exc}") from None
         data[CONFIG_PATH] = str(Path(path).resolve())
         _anchor_secret_files(data.get(PORTALS), Path(data[CONFIG_PATH]).parent)
+        _secret_files(data, Path(data[CONFIG_PATH]).parent)
     file_settings = _build(data, origin="file")
     merged = as_dict(file_settings)
     env = _environment(environ)
@@ -563,7 +637,8 @@ def validate(settings: Settings) -> None:
     for key in ("secret_key", "encryption_key"):
         if len(getattr(server, key)) < 32:
             raise SettingsError(f"setting server.{key}: required outside dev mode, a random value of at least "
-                                "32 characters (IDP_SERVER_" + key.upper() + ")")
+                                f"32 characters (IDP_SERVER_{key.upper()}, or IDP_SERVER_{key.upper()}_FILE naming "
+                                "a file holding it)")
     for key, usual in (("email_transport", "smtp"), ("sms_transport", "http")):
         if not getattr(settings.messaging, key):
             # The file transport writes codes and links in plain text: outside dev mode only when named.

@@ -11,17 +11,20 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import click
 import pytest
 import requests
 from sqlalchemy import create_engine, select, text
 
 from idp import create_app
+from idp.cli import cli_group
 from idp.settings import load
 from tests.conftest import ISSUER, TEST_ENCRYPTION_KEY, TEST_SECRET_KEY
 from tests.helpers import csrf_token, free_port, pkce_pair, query
@@ -819,3 +822,137 @@ def test_users_add_for_an_unknown_portal_is_refused_and_adds_nobody(env):
     line = refused(env, "users", "add", "--email", "nieuw@example.org", "--activate", "--portal", "nope")
     assert line == "error: no client 'nope'"
     assert row_counts(env["IDP_DATABASE_URL"]) == before
+
+
+# --- the command line as an operator first meets it: help anywhere, a port in use, platform variables -----
+
+def command_paths(command: click.Command, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command of click's command tree under `command`, groups included, as the words that name it."""
+    paths = [path]
+    if isinstance(command, click.Group):
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            paths += command_paths(command.get_command(ctx, name), (*path, name))
+    return paths
+
+
+# Runs the `idp` entry point (idp.cli:main, what the console script calls) once per command line given, in one
+# process: 75 Python start-ups of the whole app would take minutes.
+HELP_WALK = """
+import contextlib, io, json, sys
+from idp.cli import main
+said = []
+for words in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    sys.argv = ["idp", *words]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+    said.append([code, out.getvalue(), err.getvalue()])
+print(json.dumps(said))
+"""
+
+
+def test_every_help_works_without_a_config_file_or_a_database(tmp_path):
+    """`idp --help` and each command's --help, in an empty folder with no IDP_* variable at all: the settings there
+    (the defaults) are not fit to start anything, and no database may appear."""
+    paths = command_paths(cli_group())
+    assert {("init",), ("serve",), ("users", "add"), ("db", "upgrade"), ("limiter", "clear")} <= set(paths)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    walk = subprocess.run([sys.executable, "-c", HELP_WALK, json.dumps([[*path, "--help"] for path in paths])],
+                          cwd=empty, env=clean_environ(), capture_output=True, text=True, timeout=300, check=False)
+    assert walk.returncode == 0, walk.stderr
+    for path, (code, out, err) in zip(paths, json.loads(walk.stdout), strict=True):
+        words = " ".join(("idp", *path))
+        assert (code, err) == (0, ""), (words, err)
+        assert out.startswith(f"Usage: {words} ["), (words, out[:200])
+    # The console script itself, for a few of them at once.
+    started = {words: subprocess.Popen([str(BIN / "idp"), *words.split(), "--help"], cwd=empty, env=clean_environ(),
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for words in ("", "init", "db upgrade", "limiter clear")}
+    for words, process in started.items():
+        out, err = process.communicate(timeout=120)
+        assert (process.returncode, err) == (0, ""), (words, err)
+        assert out.startswith(f"Usage: {' '.join(('idp', *words.split()))} [")
+        if not words:  # `idp --help` lists every command, those of Flask-Migrate and Flask-Limiter too
+            listed = re.findall(r"^  (\S+)", out.split("Commands:")[1], flags=re.MULTILINE)
+            assert listed == sorted(path[0] for path in paths if len(path) == 1)
+            assert {"db", "limiter", "serve", "init"} <= set(listed)
+    assert list(empty.iterdir()) == []  # no database, no instance folder, nothing
+
+
+def test_a_command_still_stops_on_missing_settings_after_its_help(tmp_path):
+    result = subprocess.run([str(BIN / "idp"), "users", "list"], cwd=tmp_path, env=clean_environ(),
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "error: setting server.issuer: must use https outside dev mode\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_kubernetes_service_variables_do_not_stop_a_command(env):
+    """Kubernetes puts IDP_PORT, IDP_SERVICE_HOST, IDP_PORT_5000_TCP... into every pod for a service named idp."""
+    platform = {"IDP_PORT": "tcp://10.0.0.7:5000", "IDP_PORT_5000_TCP": "tcp://10.0.0.7:5000",
+                "IDP_PORT_5000_TCP_ADDR": "10.0.0.7", "IDP_PORT_5000_TCP_PORT": "5000",
+                "IDP_PORT_5000_TCP_PROTO": "tcp", "IDP_SERVICE_HOST": "10.0.0.7", "IDP_SERVICE_PORT": "5000"}
+    added = ok_json({**env, **platform}, "users", "add", "--email", "k8s@example.org", "--password", PASSWORD)
+    assert [u["email"] for u in ok_json(env, "users", "list")] == [added["email"]]
+
+
+@pytest.fixture
+def taken_port():
+    """A port something else listens on (as a second provider or another server would)."""
+    port = free_port()
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        yield port
+
+
+def test_serve_on_a_port_in_use_is_one_line_before_anything_starts(fresh, taken_port):
+    """Said before the database is looked at (this one has no schema yet, which would be the first complaint) and
+    before gunicorn starts (it would retry for a while, then print a traceback)."""
+    line = refused(fresh, "serve", "--bind", f"127.0.0.1:{taken_port}")
+    assert line == (f"error: port {taken_port} (127.0.0.1:{taken_port}) is in use: stop what listens there, or choose "
+                    f"another with --bind HOST:PORT, e.g. --bind 127.0.0.1:{taken_port + 1}")
+    assert not Path(fresh["IDP_DATABASE_URL"].removeprefix("sqlite:///")).exists()
+
+
+def test_serve_checks_the_address_of_any_bind_form(fresh, taken_port):
+    assert f"port {taken_port} (0.0.0.0:{taken_port}) is in use" in refused(
+        fresh, "serve", "--bind", f"0.0.0.0:{taken_port}")
+    assert "not an address of this machine" in refused(fresh, "serve", "--bind", f"no-such-host.invalid:{taken_port}")
+
+
+@pytest.mark.parametrize("offset", [0, 3])
+def test_demo_on_a_port_in_use_is_one_line_before_anything_is_printed(tmp_path, offset):
+    """The provider's port or one of its portals' (port + 1..5): one line naming it and a block of free ports."""
+    port = free_port(6)
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port + offset))
+        listener.listen()
+        result = run({"IDP_SERVER_INSTANCE_PATH": str(tmp_path / "instance")}, "demo", "--port", str(port))
+    assert (result.returncode, result.stdout) == (2, "")  # no banner
+    [line] = result.stderr.splitlines()
+    portal = f" (one of the demo's portals: the demo uses {port}-{port + 5})" if offset else ""
+    other = re.fullmatch(rf"error: port {port + offset}{re.escape(portal)} is in use: stop what listens there, "
+                         r"or run the demo on other ports: idp demo --port (\d+) \(make demo PORT=(\d+)\)", line)
+    assert other, line
+    assert other.group(1) == other.group(2) and int(other.group(1)) > port + 5
+    assert not (tmp_path / "instance").exists(), "nothing was set up"
+
+
+def test_make_demo_takes_the_port(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    environ = {**clean_environ(), "PORT": "3000"}  # some other server's: not the demo's
+    said = subprocess.run(["make", "-n", "demo", "PORT=5100"], cwd=root, env=environ,
+                          capture_output=True, text=True, timeout=60, check=True).stdout
+    assert said.splitlines()[-1].endswith("/idp demo --port 5100")
+    said = subprocess.run(["make", "-n", "demo"], cwd=root, env=environ,
+                          capture_output=True, text=True, timeout=60, check=True).stdout
+    assert said.splitlines()[-1].endswith("/idp demo --port 5000")

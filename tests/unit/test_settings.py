@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from idp.settings import Settings, SettingsError, load
+from idp.settings import SECRET_SETTINGS, Settings, SettingsError, load
 
 BIN = Path(sys.executable).parent
 SECRETS = {
@@ -104,7 +105,7 @@ def test_replace_validates_like_a_file():
      "setting server.issuer: must be an http(s) URL, got 'login.example.org'"),
     ({"IDP_SERVER_ENCRYPTION_KEY": "too short"},
      ("setting server.encryption_key: required outside dev mode, a random value of at least 32 characters "
-      "(IDP_SERVER_ENCRYPTION_KEY)")),
+      "(IDP_SERVER_ENCRYPTION_KEY, or IDP_SERVER_ENCRYPTION_KEY_FILE naming a file holding it)")),
 ])
 def test_impossible_values_are_refused(env, message):
     with pytest.raises(SettingsError) as caught:
@@ -143,10 +144,6 @@ def test_unknown_section_in_the_file_stops_startup(tmp_path, dev):
     assert_stops_with(start({**dev, "IDP_CONFIG": str(path)}), "error: unknown setting section [mail]")
 
 
-def test_unknown_environment_variable_stops_startup(dev):
-    assert_stops_with(start({**dev, "IDP_FOO_BAR": "1"}), "error: unknown setting in environment: IDP_FOO_BAR")
-
-
 def test_wrong_type_in_the_file_stops_startup(tmp_path, dev):
     path = write(tmp_path, '[server]\nproxy_hops = "two"\n')
     assert_stops_with(start({**dev, "IDP_CONFIG": str(path)}),
@@ -162,7 +159,8 @@ def test_missing_secret_key_in_production_stops_startup():
     env = {"IDP_SERVER_ISSUER": "https://login.example.org",
            "IDP_SERVER_ENCRYPTION_KEY": SECRETS["IDP_SERVER_ENCRYPTION_KEY"]}
     assert_stops_with(start(env), "error: setting server.secret_key: required outside dev mode, a random value "
-                                  "of at least 32 characters (IDP_SERVER_SECRET_KEY)")
+                                  "of at least 32 characters (IDP_SERVER_SECRET_KEY, or "
+                                  "IDP_SERVER_SECRET_KEY_FILE naming a file holding it)")
 
 
 def test_http_issuer_in_production_stops_startup():
@@ -178,9 +176,9 @@ def test_missing_config_file_stops_startup(tmp_path, dev):
 def test_flask_cli_stops_with_the_same_line(dev):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "FLASK_"))}
     result = subprocess.run([str(BIN / "flask"), "--app", "idp", "users", "list"],
-                            env={**base, **dev, "IDP_FOO_BAR": "1"},
+                            env={**base, **dev, "IDP_PASSWORDS_BCRYPT_ROUNDS": "twelve"},
                             capture_output=True, text=True, timeout=120, check=False)
-    assert_stops_with(result, "error: unknown setting in environment: IDP_FOO_BAR")
+    assert_stops_with(result, "error: setting passwords.bcrypt_rounds: expected int, got 'twelve'")
 
 
 @pytest.mark.slow
@@ -212,3 +210,143 @@ def test_outside_dev_mode_the_file_transport_works_when_named():
 def test_in_dev_mode_the_transports_default_to_the_file(dev):
     settings = load(environ=dev)
     assert (settings.messaging.email_transport, settings.messaging.sms_transport) == ("file", "file")
+
+
+# --- IDP_* variables that are not settings: a platform's own, ignored and named in the debug log ---------
+
+# What Kubernetes sets in every pod for a service named idp (and for one named idp-server: IDP_SERVER_*).
+KUBERNETES = {
+    "IDP_PORT": "tcp://10.0.0.7:5000", "IDP_PORT_5000_TCP": "tcp://10.0.0.7:5000",
+    "IDP_PORT_5000_TCP_ADDR": "10.0.0.7", "IDP_PORT_5000_TCP_PORT": "5000", "IDP_PORT_5000_TCP_PROTO": "tcp",
+    "IDP_SERVICE_HOST": "10.0.0.7", "IDP_SERVICE_PORT": "5000",
+    "IDP_SERVER_SERVICE_HOST": "10.0.0.8", "IDP_SERVER_PORT": "tcp://10.0.0.8:443",
+}
+
+
+def test_other_idp_variables_are_ignored_and_named_at_debug_level(caplog):
+    caplog.set_level(logging.DEBUG, logger="idp.settings")
+    settings = load(environ={**PRODUCTION, **KUBERNETES})
+    assert settings == load(environ=PRODUCTION)  # they changed nothing
+    [record] = [r for r in caplog.records if r.name == "idp.settings"]
+    assert record.levelno == logging.DEBUG
+    assert record.getMessage() == ("ignored environment variables that are not idp settings: "
+                                   + ", ".join(sorted(KUBERNETES)))
+    assert "10.0.0.7" not in record.getMessage()  # names only, never a value
+
+
+def test_without_other_idp_variables_nothing_is_logged(caplog):
+    caplog.set_level(logging.DEBUG, logger="idp.settings")
+    load(environ=PRODUCTION)
+    assert [r for r in caplog.records if r.name == "idp.settings"] == []
+
+
+def test_a_platforms_idp_variables_do_not_stop_a_start(dev):
+    result = start({**dev, **KUBERNETES}, "db", "current")
+    assert result.returncode == 0, result.stderr
+    assert "unknown setting" not in result.stderr
+
+
+# --- secrets from files: <key>_file in the config file, IDP_<SECTION>_<KEY>_FILE in the environment ------
+
+def secret_file(tmp_path: Path, name: str, content: str) -> Path:
+    path = tmp_path / name
+    path.write_text(content)
+    return path
+
+
+@pytest.mark.parametrize(("section", "key"), SECRET_SETTINGS)
+def test_each_secret_can_come_from_a_file_named_in_the_environment(tmp_path, section, key):
+    value = {"url": "postgresql://idp:s3cr3t pass@db.example.org/idp" if section == "database"
+             else "redis://:s3cr3t@redis.example.org:6379/0"}.get(key, "Bearer s3cr3t-0123456789-0123456789-0123456789")
+    path = secret_file(tmp_path, "secret", value + "\n")  # as `echo ... > file` leaves it
+    variable = f"IDP_{section}_{key}_FILE".upper()
+    env = {k: v for k, v in PRODUCTION.items() if k != variable.removesuffix("_FILE")}
+    settings = load(environ={**env, variable: str(path)})
+    assert getattr(getattr(settings, section), key) == value  # the trailing newline is not part of it
+
+
+def test_a_production_start_with_both_server_secrets_from_files(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k not in SECRETS}
+    for var, value in SECRETS.items():
+        env[var + "_FILE"] = str(secret_file(tmp_path, var.lower(), value + "\r\n"))
+    settings = load(environ=env)
+    assert (settings.server.secret_key, settings.server.encryption_key) == (
+        SECRETS["IDP_SERVER_SECRET_KEY"], SECRETS["IDP_SERVER_ENCRYPTION_KEY"])
+
+
+def test_each_secret_can_come_from_a_file_named_in_the_config_file(tmp_path, monkeypatch):
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    secret_file(folder, "secret_key", SECRETS["IDP_SERVER_SECRET_KEY"] + "\n")
+    secret_file(folder, "encryption_key", SECRETS["IDP_SERVER_ENCRYPTION_KEY"])
+    smtp = secret_file(tmp_path, "smtp", "mail password with spaces \n")
+    secret_file(folder, "db", "postgresql://idp:pw@db/idp\n")
+    path = write(folder, '[server]\nissuer = "https://idp.example.org"\nsecret_key_file = "secret_key"\n'
+                         'encryption_key_file = "encryption_key"\n[database]\nurl_file = "db"\n'
+                         '[messaging]\nemail_transport = "smtp"\nsms_transport = "console"\n'
+                         f'smtp_password_file = "{smtp}"\n')
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    monkeypatch.chdir(other)  # a relative path is the config file's folder's, wherever the provider starts
+    settings = load(environ={"IDP_CONFIG": str(path)})
+    assert settings.server.secret_key == SECRETS["IDP_SERVER_SECRET_KEY"]
+    assert settings.server.encryption_key == SECRETS["IDP_SERVER_ENCRYPTION_KEY"]
+    assert settings.database.url == "postgresql://idp:pw@db/idp"
+    assert settings.messaging.smtp_password == "mail password with spaces "  # only the newline goes
+
+
+def test_the_environment_wins_over_a_secret_file_named_in_the_config_file(tmp_path):
+    secret_file(tmp_path, "smtp", "from the file")
+    path = write(tmp_path, '[messaging]\nsmtp_password_file = "smtp"\n')
+    settings = load(environ={**PRODUCTION, "IDP_CONFIG": str(path), "IDP_MESSAGING_SMTP_PASSWORD": "from the env"})
+    assert settings.messaging.smtp_password == "from the env"
+
+
+@pytest.mark.parametrize("broken", ["missing", "folder", "empty", "binary"])
+def test_a_secret_file_that_cannot_be_read_stops_startup(tmp_path, broken):
+    path = tmp_path / "secret"
+    if broken == "folder":
+        path.mkdir()
+    elif broken == "empty":
+        path.write_text("\n")
+    elif broken == "binary":
+        path.write_bytes(b"\xff\xfe\x00secret")
+    said = {"missing": f"cannot read {path}: No such file or directory",
+            "folder": f"cannot read {path}: Is a directory", "empty": f"{path} is empty",
+            "binary": f"{path} is not UTF-8 text"}[broken]
+    with pytest.raises(SettingsError) as caught:
+        load(environ={**PRODUCTION, "IDP_MESSAGING_SMTP_PASSWORD_FILE": str(path)})
+    assert str(caught.value) == f"setting messaging.smtp_password (IDP_MESSAGING_SMTP_PASSWORD_FILE): {said}"
+    config = write(tmp_path, f'[messaging]\nsmtp_password_file = "{path}"\n')
+    with pytest.raises(SettingsError) as caught:
+        load(environ={**PRODUCTION, "IDP_CONFIG": str(config)})
+    assert str(caught.value) == f"setting messaging.smtp_password_file: {said}"
+
+
+def test_a_secret_given_both_as_a_value_and_as_a_file_stops_startup(tmp_path):
+    path = secret_file(tmp_path, "secret", SECRETS["IDP_SERVER_SECRET_KEY"])
+    with pytest.raises(SettingsError) as caught:
+        load(environ={**PRODUCTION, "IDP_SERVER_SECRET_KEY_FILE": str(path)})
+    assert str(caught.value) == ("setting server.secret_key: given both as IDP_SERVER_SECRET_KEY and as "
+                                 "IDP_SERVER_SECRET_KEY_FILE; give one")
+    config = write(tmp_path, f'[redis]\nurl = "redis://localhost"\nurl_file = "{path}"\n')
+    with pytest.raises(SettingsError) as caught:
+        load(environ={**PRODUCTION, "IDP_CONFIG": str(config)})
+    assert str(caught.value) == "setting redis.url: given both as url and as url_file; give one"
+
+
+def test_only_secrets_can_come_from_a_file(tmp_path):
+    path = secret_file(tmp_path, "issuer", "https://idp.example.org")
+    config = write(tmp_path, f'[server]\nissuer_file = "{path}"\n')
+    with pytest.raises(SettingsError, match=r"^unknown setting server\.issuer_file$"):
+        load(environ={**PRODUCTION, "IDP_CONFIG": str(config)})
+    config = write(tmp_path, "[messaging]\nsmtp_password_file = 5\n")
+    with pytest.raises(SettingsError, match=r"^setting messaging\.smtp_password_file: expected the path of a file"):
+        load(environ={**PRODUCTION, "IDP_CONFIG": str(config)})
+
+
+def test_an_unreadable_secret_file_stops_the_command_in_one_line(tmp_path, dev):
+    missing = tmp_path / "run" / "secrets" / "idp_secret_key"
+    assert_stops_with(start({**dev, "IDP_SERVER_SECRET_KEY_FILE": str(missing)}),
+                      f"error: setting server.secret_key (IDP_SERVER_SECRET_KEY_FILE): cannot read {missing}: "
+                      "No such file or directory")
