@@ -949,7 +949,11 @@ def test_demo_on_a_port_in_use_is_one_line_before_anything_is_printed(tmp_path, 
 
 def test_make_demo_takes_the_port(tmp_path):
     root = Path(__file__).resolve().parents[2]
-    environ = {**clean_environ(), "PORT": "3000"}  # some other server's: not the demo's
+    # Some other server's PORT, which is not the demo's; and none of the make that runs the suite (`make test`):
+    # inherited, MAKELEVEL makes this make print "Leaving directory" after the command.
+    environ = {k: v for k, v in clean_environ().items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS",
+                                                                     "MAKEOVERRIDES")}
+    environ["PORT"] = "3000"
     said = subprocess.run(["make", "-n", "demo", "PORT=5100"], cwd=root, env=environ,
                           capture_output=True, text=True, timeout=60, check=True).stdout
     assert said.splitlines()[-1].endswith("/idp demo --port 5100")
