@@ -1,5 +1,5 @@
-"""The people of the admin console's tests (the audit and messages pages): the same world as
-tests/flows/test_admin_console.py's fixture, as a function both can share (the lead may fold that one in)."""
+"""The people of the admin console's tests: one world that test_admin_console.py's fixture and the audit,
+messages and review tests share."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from idp import clock, sessions
-from idp.accounts import admins, factors, organisations
+from idp.accounts import admins, factors
 from idp.accounts.users import create_user, phone_of
 from idp.audit import EventTag
 from idp.extensions import db
@@ -21,11 +21,11 @@ from idp.runtime import settings
 from idp.security import lockout
 from idp.sessions import devices
 from tests.flows.account_helpers import path
+from tests.flows.admin_helpers import PASSWORD, make_world
 from tests.flows.page import text
 from tests.helpers import audit_events, browser, csrf_token, english_browser
 from tests.mfa_helpers import SignIn, latest_code
 
-PASSWORD = "correct horse battery"
 WRONG = "not the password at all"
 
 
@@ -36,31 +36,9 @@ def client(app):
 
 @pytest.fixture
 def world(app):
-    """Two organisations; a deployment admin, a helpdesk person, an admin of the first organisation (each with
-    SMS codes); a professional in each organisation; someone without any role."""
-    operator = admins.operator("test")
-    now = clock.now()
-    home = organisations.create(operator, "Zorggroep Noord", "care_provider", now, code="noord")
-    other = organisations.create(operator, "Zorggroep Zuid", "care_provider", now, code="zuid")
-
-    def person(email: str, phone: str, org=None, role: str | None = None, sms: bool = True) -> User:
-        user = create_user(email, PASSWORD, name=email.split("@")[0].title(), phone=phone, org=org)
-        if sms:
-            factors.add_confirmed(user, "sms", phone_number=phone)
-        if role:
-            admins.grant(operator, user, role, now)
-        return user
-
-    people = {
-        "deployment": person("dora@example.org", "+31612000001", role=admins.DEPLOYMENT),
-        "helpdesk": person("hans@example.org", "+31612000002", role=admins.HELPDESK),
-        "org_admin": person("olga@noord.example", "+31612000003", home, role=admins.ORGANISATION),
-        "pro": person("piet@noord.example", "+31612000004", home, sms=False),
-        "stranger": person("sara@zuid.example", "+31612000005", other),
-        "nobody": person("nina@example.org", "+31612000006"),
-    }
-    db.session.commit()
-    return people
+    """Two organisations, an admin of each kind, a professional in each organisation, someone without a role
+    (tests/flows/admin_helpers.py, shared with the audit, messages and review tests)."""
+    return make_world()
 
 
 def words(response) -> str:
