@@ -141,6 +141,10 @@ def app(settings, key_rows):
             db.session.add(SigningKey(**row))
         db.session.commit()
         yield app
+        # A back-channel logout retried in its thread must not write while the next test empties the tables.
+        from idp.messaging import stop_background
+
+        stop_background(app)
         db.session.remove()
         db.engine.dispose()
 

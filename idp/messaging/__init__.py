@@ -14,8 +14,10 @@ from idp.messaging.queue import (
     read,
     retry_all_dead,
     retry_dead,
+    stop_background,
     wait_for_background,
 )
 
 __all__ = ["Sender", "backchannel", "dead_letters", "deliver_due", "deliver_in_background", "erase_old", "latest",
-           "outbox", "pending", "read", "render", "retry_all_dead", "retry_dead", "send", "wait_for_background"]
+           "outbox", "pending", "read", "render", "retry_all_dead", "retry_dead", "send", "stop_background",
+           "wait_for_background"]

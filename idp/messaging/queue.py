@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +37,7 @@ log = logging.getLogger(__name__)
 
 INLINE = "IDP_DELIVER_INLINE"  # app.config flag: the CLI makes the first attempt before the command returns
 _THREADS = "idp.messaging.threads"
+_STOP = "idp.messaging.stop"  # a threading.Event per app: set, the after-commit threads stop waiting for retries
 _MAX_SLEEP = 60.0
 
 
@@ -279,11 +279,13 @@ def deliver_in_background(app: Flask, ids: list[int]) -> threading.Thread:
     """Deliver these rows off the request thread: one attempt each, and the retries of the channels whose
     schedule asks for them at once (back-channel logout), until sent or dead. The rest is left to `idp worker`."""
 
+    stop: threading.Event = app.extensions.setdefault(_STOP, threading.Event())
+
     def run() -> None:
         with app.app_context():
             try:
                 waiting = list(ids)
-                while waiting:
+                while waiting and not stop.is_set():
                     deliver_due(ids=waiting)
                     cfg = settings()
                     later = [m for m in pending(waiting) if CHANNELS[m.channel].schedule(cfg).retry_at_once]
@@ -291,7 +293,7 @@ def deliver_in_background(app: Flask, ids: list[int]) -> threading.Thread:
                     if waiting:
                         wait = (clock.aware(later[0].next_attempt_at) - clock.now()).total_seconds()
                         db.session.remove()  # hold no connection while sleeping
-                        time.sleep(min(max(wait, 0.01), _MAX_SLEEP))
+                        stop.wait(min(max(wait, 0.01), _MAX_SLEEP))
             except Exception:  # a daemon thread must not die silently: the rows stay for the worker
                 log.exception("delivery after commit stopped; `idp worker` will retry")
             finally:
@@ -303,6 +305,13 @@ def deliver_in_background(app: Flask, ids: list[int]) -> threading.Thread:
     threads.append(thread)
     thread.start()
     return thread
+
+
+def stop_background(app: Flask, timeout: float = 10.0) -> None:
+    """Let the after-commit threads finish the attempt they are making, without the retries still waiting
+    (those rows stay due for `idp worker`), and wait for them: before the app's database goes away."""
+    app.extensions.setdefault(_STOP, threading.Event()).set()
+    wait_for_background(app, timeout)
 
 
 def wait_for_background(app: Flask, timeout: float = 10.0) -> None:

@@ -55,7 +55,7 @@ class BackchannelReceiver:
         self.posts: list[dict] = []  # every POST: content type and form fields
         self.accepted: list[dict] = []  # claims of tokens that passed validation
         self.rejected: list[str] = []  # why a token was refused
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -84,6 +84,7 @@ class BackchannelReceiver:
     def receive(self, path: str, content_type: str, form: dict) -> int:
         with self._lock:
             self.posts.append({"path": path, "content_type": content_type, "form": form})
+            self._lock.notify_all()
             if self.fail_first > 0:
                 self.fail_first -= 1
                 return 503
@@ -98,6 +99,11 @@ class BackchannelReceiver:
                 return 400
             self.accepted.append(claims)
             return 200
+
+    def wait_for_posts(self, count: int, timeout: float = 30.0) -> None:
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self.posts) >= count, timeout):
+                raise AssertionError(f"{len(self.posts)} POSTs arrived, not {count}")
 
     def __enter__(self) -> Self:
         self._thread.start()

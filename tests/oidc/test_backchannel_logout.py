@@ -20,7 +20,7 @@ from idp import clock, sessions
 from idp.accounts.users import disable
 from idp.audit import EventTag
 from idp.extensions import db
-from idp.messaging import deliver_due, deliver_in_background, pending
+from idp.messaging import deliver_due, deliver_in_background, pending, stop_background
 from idp.messaging.queue import INLINE
 from idp.models import OutboxMessage, SsoSession
 from tests.helpers import RelyingParty
@@ -229,3 +229,22 @@ def test_background_sender_retries_until_delivered(app, client, user, listening_
     assert len(receiver.posts) == 3 and len(receiver.accepted) == 1
     db.session.expire_all()
     assert pending() == []
+
+
+@pytest.mark.parametrize("settings_overrides", [{"logout": {"backchannel_retry_seconds": 60}}])
+def test_stopping_the_background_sender_leaves_its_retries_to_the_worker(app, client, user, listening_portal):
+    """At shutdown (and between tests) the thread makes no more attempts and writes nothing more."""
+    portal, receiver = listening_portal(fail_first=5)
+    rp = RelyingParty(client, portal)
+    sid = rp.decode_id_token(rp.tokens(user.email, PASSWORD)["id_token"])["sid"]
+    deliveries = sessions.end(db.session.scalar(select(SsoSession).where(SsoSession.sid == sid)), reason="test")
+    db.session.commit()
+    thread = deliver_in_background(app, [d.id for d in deliveries])
+    receiver.wait_for_posts(1)
+
+    stop_background(app, timeout=30)
+
+    assert not thread.is_alive()
+    assert len(receiver.posts) == 1
+    [row] = logout_rows()
+    assert row.status == "pending" and row.attempts == 1
