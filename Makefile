@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install bench lint clean
+.PHONY: demo test install bench lint clean up
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,18 @@ test: $(STAMP)
 
 # ruff (rules chosen in pyproject.toml), mypy (strict on the modules listed there), import-linter (the layers).
 lint: $(STAMP)
-	$(BIN)/ruff check idp clients tests bench docs migrations setup.py
+	$(BIN)/ruff check idp clients tests bench docs migrations deploy setup.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The production shape in containers (compose.yaml): needs a Docker engine with compose.
+up:
+	$(PYTHON) deploy/make_secrets.py deploy/secrets
+	docker compose up --build --detach
+	@echo "idp: https://localhost:8443/.well-known/openid-configuration  mail: http://localhost:8025"
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
