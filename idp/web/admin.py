@@ -105,7 +105,7 @@ def _page_of(sub: str | None) -> str:
     return url_for("admin.person", sub=sub) if sub else url_for("admin.people_page")
 
 
-def _visible(admin: admins.Admin, sub: str) -> User:
+def visible_person(admin: admins.Admin, sub: str) -> User:
     """The person with this sub, if this admin may see them (else 404: whether they exist is not told)."""
     person = db.session.scalar(select(User).where(User.sub == sub, admins.visible_people(admin)))
     if person is None or people.is_erased(person):
@@ -145,7 +145,7 @@ def people_page(admin: admins.Admin):
 @bp.get("/people/<sub>")
 @admin_only
 def person(admin: admins.Admin, sub: str):
-    found = _visible(admin, sub)
+    found = visible_person(admin, sub)
     admins.require(admin, admins.Action.FIND, found)
     may_audit = admins.may(admin, admins.Action.VIEW_AUDIT, found, admins.role_of(found) is not None)
     allowed = [name for name, (action, _title, _button, _done) in ACTIONS.items()
@@ -239,7 +239,7 @@ def _action_view(name: str) -> Callable:
 
     @admin_only
     def view(admin: admins.Admin, sub: str):
-        found = _visible(admin, sub)
+        found = visible_person(admin, sub)
         admins.require(admin, rule, found)
         if request.method == "GET":
             return render_template("admin/confirm.html", admin=admin, person=found, title=title, button=button,

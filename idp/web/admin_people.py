@@ -17,7 +17,7 @@ from idp.extensions import db
 from idp.models import Organisation
 from idp.models.organisation import ADMIN_ROLES
 from idp.portals import registry
-from idp.web.admin import _visible, admin_only, bp
+from idp.web.admin import admin_only, bp, visible_person
 
 MAX = 400  # characters kept of any typed field
 
@@ -125,7 +125,7 @@ def _new_page(admin, typed, errors, choices, portals, fixed):
 @bp.route("/people/<sub>/edit", methods=["GET", "POST"])
 @admin_only
 def edit(admin: admins.Admin, sub: str):
-    found = _visible(admin, sub)
+    found = visible_person(admin, sub)
     admins.require(admin, admins.Action.EDIT_PERSON, found)
     may_roles = admins.may(admin, admins.Action.SET_ROLES, found, admins.role_of(found) is not None)
     if request.method == "GET":
@@ -182,7 +182,7 @@ def _edit_page(admin, found, typed, errors, may_roles):
 @bp.route("/people/<sub>/erase", methods=["GET", "POST"])
 @admin_only
 def erase(admin: admins.Admin, sub: str):
-    found = _visible(admin, sub)
+    found = visible_person(admin, sub)
     admins.require(admin, admins.Action.ERASE, found)
     if found.id == admin.user_id:
         flash(str(_l("You cannot erase your own account here.")), "error")
@@ -212,7 +212,7 @@ ROLE_TITLES = {
 @bp.route("/people/<sub>/admin-role", methods=["GET", "POST"])
 @admin_only
 def admin_role(admin: admins.Admin, sub: str):
-    found = _visible(admin, sub)
+    found = visible_person(admin, sub)
     admins.require(admin, admins.Action.MANAGE_ADMINS, found)
     held = admins.role_of(found)
     chosen = request.form.get("role", "")[:40] if request.method == "POST" else (held.role if held else "")
@@ -240,7 +240,7 @@ def admin_role(admin: admins.Admin, sub: str):
 @bp.route("/people/<sub>/remove-admin", methods=["GET", "POST"])
 @admin_only
 def remove_admin(admin: admins.Admin, sub: str):
-    found = _visible(admin, sub)
+    found = visible_person(admin, sub)
     admins.require(admin, admins.Action.MANAGE_ADMINS, found)
     if request.method == "GET":
         return render_template("admin/confirm.html", admin=admin, person=found, title=_l("Remove the admin role"),
