@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from idp.audit import EventTag
 from idp.extensions import db
-from idp.models import LoginFailure
+from idp.models import Factor, LoginFailure
 from idp.security.logins import login_key
 from tests.faults.conftest import REDIS
-from tests.helpers import RelyingParty, audit_events, browser
+from tests.flows.account_helpers import Account, sign_in
+from tests.helpers import RelyingParty, audit_events, browser, english_browser
 
 WRONG = "not my password"
 NOT_CORRECT_NL = "Het e-mailadres of wachtwoord is niet juist."
@@ -85,3 +86,18 @@ def test_sign_in_through_a_redis_outage(app, client, portal, make_user, redis_pr
         time.sleep(0.25)
     else:
         pytest.fail("the rate limits never went back to Redis")
+
+
+def test_the_password_check_of_the_account_pages_through_a_redis_outage(app, user, redis_proxy):
+    """The account pages count wrong passwords themselves (not in a route's limit): in memory while Redis is gone."""
+    client = english_browser(app)
+    sign_in(client)
+    account = Account(client)
+    redis_proxy.cut()
+    for _ in range(3):
+        refused = account.post("/account/factors/email", password="wrong")
+        assert "That password is not correct." in text_of(refused)
+    paused = account.post("/account/factors/email", password="correct horse battery")
+    assert "Too many wrong passwords." in text_of(paused)
+    assert [e.details["reason"] for e in audit_events(EventTag.LOGIN_PASSWORD_FAILURE)] == ["reauth"] * 3
+    assert db.session.scalars(select(Factor).where(Factor.user_id == user.id)).all() == []
