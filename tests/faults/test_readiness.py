@@ -118,6 +118,7 @@ def prepare(database_url: str, tmp_path: Path, key_rows) -> str:
     return client_id
 
 
+@pytest.mark.slow
 def test_ready_follows_postgresql_and_a_sign_in_meanwhile_writes_nothing(postgres, key_rows, tmp_path, servers):
     database = proxy_to(postgres)
     cache = proxy_to(REDIS) if REDIS else None
@@ -163,6 +164,7 @@ def test_ready_follows_postgresql_and_a_sign_in_meanwhile_writes_nothing(postgre
             cache.stop()
 
 
+@pytest.mark.slow
 def test_ready_follows_redis_and_gunicorn_leaves_nothing_in_home(sqlite_template, key_rows, redis_proxy, tmp_path,
                                                                    servers):
     shutil.copy(sqlite_template, tmp_path / "idp.sqlite")

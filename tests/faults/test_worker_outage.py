@@ -70,6 +70,7 @@ def postgres(request):
     return url
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", [REFUSE, HANG])
 def test_the_worker_rides_out_a_database_outage_and_delivers_what_was_queued_meanwhile(
         mode, postgres, gateway, tmp_path):  # noqa: F811 (the gateway fixture)

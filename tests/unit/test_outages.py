@@ -29,8 +29,8 @@ def test_backoff_doubles_to_its_cap_and_the_outage_is_logged_once_each_way(caplo
     outage.succeeded()
     assert not outage.ongoing
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
-        ("WARNING", "idp worker pass failed, retrying with backoff up to 30 s: "
-                    "ConnectionRefusedError: connection refused"),
+        ("WARNING", ("idp worker pass failed, retrying with backoff up to 30 s: "
+                     "ConnectionRefusedError: connection refused")),
         ("INFO", "idp worker pass works again after 121.0 s and 8 failed attempt(s)"),
     ]
     # The next outage starts again at the shortest wait.
