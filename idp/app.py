@@ -59,7 +59,7 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=settings.server.secret_key,
         SQLALCHEMY_DATABASE_URI=_database_url(settings.database.url, instance),
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database.url),
         SESSION_COOKIE_NAME="__Host-idp_session" if secure else "idp_session",  # host-only, Path=/, Secure
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,
@@ -74,6 +74,13 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024,
         RATELIMIT_STORAGE_URI=settings.redis.url or "memory://",
         RATELIMIT_KEY_PREFIX="idp",
+        # Redis gone: the limits count in this process's memory (Flask-Limiter logs the switch once and goes
+        # back to Redis when it answers again) instead of every limited POST failing; the database lockout counts
+        # on. A Redis that hangs is given up after a few seconds.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_SWALLOW_ERRORS=True,  # what the fallback does not cover (a count after the response): logged
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT}
+        if settings.redis.url else {},
         PROPAGATE_EXCEPTIONS=False,
     )
 
@@ -111,6 +118,21 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     with app.app_context():  # declared portals checked by the registry's rules: a bad one stops start-up here
         declared.validate(settings)
     return app
+
+
+# Seconds to wait for PostgreSQL to accept a connection, or Redis to answer, before calling it unreachable: a
+# health check or a sign-in during an outage answers (not ready, a clear page) instead of hanging.
+DATABASE_CONNECT_TIMEOUT = 5
+REDIS_TIMEOUT = 3
+
+
+def engine_options(url: str) -> dict:
+    """Connections are tested when taken from the pool (a database restart leaves dead ones behind); PostgreSQL
+    gets a connect timeout unless the URL names its own."""
+    options: dict = {"pool_pre_ping": True}
+    if url.startswith(("postgresql", "postgres")) and "connect_timeout" not in url:
+        options["connect_args"] = {"connect_timeout": DATABASE_CONNECT_TIMEOUT}
+    return options
 
 
 def _database_url(url: str, instance: Path) -> str:

@@ -3,10 +3,12 @@ delegations, orgs, admins."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import getpass
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -22,8 +24,10 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from flask_limiter.commands import cli as limiter_cli
 from flask_migrate import upgrade
 from flask_migrate.cli import db as migrate_cli
+from redis.exceptions import RedisError
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 
 from idp import audit, clock, create_app, delegation, logs, messaging, metrics, serving
 from idp.accounts import activation, admins, onboarding, organisations, people
@@ -37,6 +41,7 @@ from idp.messaging import dead_letters, pending, retry_dead
 from idp.messaging.queue import INLINE
 from idp.models import Client, Delegation, SigningKey, User
 from idp.oidc.keys import ALGORITHMS, ensure_keys, rotate
+from idp.outages import Outage
 from idp.portals import declared, registry
 from idp.portals.registry import ClientIdTaken, describe, get, register, remove, rotate_secret, update
 from idp.ports import PortUnusable, problem, split_bind
@@ -196,25 +201,56 @@ def demo_command(port: int, reset: bool):
 @with_appcontext
 @domain_command
 def worker_command(once: bool, interval: float):
-    """Deliver queued e-mail, SMS and back-channel logouts (also what a restarted server left); purge expired rows."""
+    """Deliver queued e-mail, SMS and back-channel logouts (also what a restarted server left); purge expired rows.
+
+    It keeps running through outages of the database or Redis: a failed pass is logged once per outage, the
+    next passes back off (1 s doubling to 30 s) until one works, and the recovery is logged. With --once a
+    failed pass is an error (exit 1), for cron to report.
+    """
     logs.configure(settings().logging.format, settings().logging.level)
+    outage = Outage("idp worker pass", logging.getLogger("idp.worker"))
     next_purge = 0.0
     try:
         while True:
-            if time.monotonic() >= next_purge:  # housekeeping hourly; logouts every pass
-                removed = {k: v for k, v in purge().items() if v}
-                if removed:
-                    click.echo("purged " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in removed.items()))
-                next_purge = time.monotonic() + 3600
-            counts = {k: v for k, v in messaging.deliver_due().items() if v}
-            if counts:
-                click.echo("deliveries: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+            try:
+                if time.monotonic() >= next_purge:  # housekeeping hourly; logouts every pass
+                    _purge_expired()
+                    next_purge = time.monotonic() + 3600
+                _deliver_due()
+            except Exception as exc:
+                if once:
+                    raise
+                _forget_session()
+                expected = isinstance(exc, (OperationalError, InterfaceError, DisconnectionError,
+                                            SqlTimeoutError, RedisError, OSError))
+                time.sleep(outage.failed(exc, expected=expected))
+                continue
+            outage.succeeded()
             if once:
                 return
             db.session.remove()  # hold no connection while sleeping
             time.sleep(interval)
     except KeyboardInterrupt:
         return
+
+
+def _forget_session() -> None:
+    """Drop the failed pass's session; its connection may be dead (the pool tests each one on checkout)."""
+    with contextlib.suppress(Exception):  # the connection died with the outage: nothing left to roll back
+        db.session.rollback()
+    db.session.remove()
+
+
+def _purge_expired() -> None:
+    removed = {k: v for k, v in purge().items() if v}
+    if removed:
+        click.echo("purged " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in removed.items()))
+
+
+def _deliver_due() -> None:
+    counts = {k: v for k, v in messaging.deliver_due().items() if v}
+    if counts:
+        click.echo("deliveries: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
 def os_user() -> str:

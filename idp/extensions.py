@@ -1,5 +1,6 @@
 """Unbound extension singletons; create_app binds them."""
 
+import logging
 import sqlite3
 from typing import Any, cast
 
@@ -8,6 +9,10 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from limits import RateLimitItem
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
+from redis.exceptions import RedisError
 from sqlalchemy import Executable, event
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -25,6 +30,37 @@ csrf = CSRFProtect()
 babel = Babel()
 # Storage (memory, or Redis when redis.url is set) is chosen in create_app.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+# Counts taken outside a route's decorator (limit_test, limit_hit) while Redis fails: this process's memory.
+_memory_counts = FixedWindowRateLimiter(MemoryStorage())
+_log = logging.getLogger("idp.limits")
+_counting_in_memory = False
+
+
+def _counted(method: str, limit: RateLimitItem, *identifiers: str) -> bool:
+    """Flask-Limiter's counter (Redis, or its own in-memory fallback once a route found Redis gone); when Redis
+    fails under it, this process's memory, so a limit still holds and nothing is a 500. Logged once each way."""
+    global _counting_in_memory
+    try:
+        result = bool(getattr(limiter.limiter, method)(limit, *identifiers))
+    except (RedisError, OSError) as exc:
+        if not _counting_in_memory:
+            _log.warning("rate limit storage unreachable, counting in memory: %s", exc)
+            _counting_in_memory = True
+        return bool(getattr(_memory_counts, method)(limit, *identifiers))
+    if _counting_in_memory:
+        _log.info("rate limit storage answers again")
+        _counting_in_memory = False
+    return result
+
+
+def limit_test(limit: RateLimitItem, *identifiers: str) -> bool:
+    """Whether one more hit stays within `limit` for these identifiers."""
+    return _counted("test", limit, *identifiers)
+
+
+def limit_hit(limit: RateLimitItem, *identifiers: str) -> bool:
+    """Count one hit; whether it stayed within `limit`."""
+    return _counted("hit", limit, *identifiers)
 
 
 def rows_changed(statement: Executable) -> int:

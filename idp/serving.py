@@ -4,7 +4,7 @@ gunicorn's error and access lines go through the app's one logging handler (idp.
 setting logging.format says, each carrying the request id, the access line with secrets redacted from its target;
 app log lines propagate to the same handler, so none go missing under gunicorn. With metrics enabled, `idp serve`
 sets PROMETHEUS_MULTIPROC_DIR to a folder of its own; a dead worker's live values are dropped and the folder is
-removed when gunicorn stops.
+removed when gunicorn stops. gunicorn's control socket is off (see below).
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from idp import logs, metrics
 from idp.settings import SettingsError, load
 
 logger_class = "idp.serving.Logger"
+# gunicorn 25.1+ opens a control socket for `gunicornc` at one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl or
+# ~/.gunicorn/gunicorn.ctl): a second instance on the host would take it over from the first. Nothing here uses
+# it, so it is off; signals (HUP, TERM, TTIN/TTOU) still manage each instance by its own pid.
+control_socket_disable = True
 # Set by `idp serve` when it made the folder (no IDP_ prefix: not a setting).
 OWNED_DIR = "PROMETHEUS_MULTIPROC_DIR_BY_IDP"
 

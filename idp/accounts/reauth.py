@@ -17,7 +17,7 @@ from idp.accounts import passwords
 from idp.accounts.entry import CLIENT_ID
 from idp.audit import EventTag, record
 from idp.errors import UserFacingError
-from idp.extensions import limiter
+from idp.extensions import limit_hit, limit_test
 from idp.models import User
 from idp.runtime import settings
 
@@ -48,10 +48,10 @@ def confirm(user: User, password: str, *, store: MutableMapping, sid: str, now: 
     Raises TooManyTries, without checking, after as many wrong passwords as sign-in allows per account.
     """
     limit = parse(settings().limits.sign_in_per_account)
-    if not limiter.limiter.test(limit, "account-reauth", user.sub):
+    if not limit_test(limit, "account-reauth", user.sub):
         raise TooManyTries()
     if not password or not passwords.check_password(user, password):
-        limiter.limiter.hit(limit, "account-reauth", user.sub)
+        limit_hit(limit, "account-reauth", user.sub)
         record(EventTag.LOGIN_PASSWORD_FAILURE, outcome="failure", user_id=user.id, client_id=CLIENT_ID,
                reason="reauth")
         return False
