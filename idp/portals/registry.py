@@ -61,6 +61,17 @@ def check_id_token_alg(alg: str) -> str:
     return alg
 
 
+OPAQUE, JWT = "opaque", "jwt"
+ACCESS_TOKEN_FORMATS = (OPAQUE, JWT)
+
+
+def check_access_token_format(value: str) -> str:
+    """opaque (the default: a random string, revocable at once) or jwt (RFC 9068: checked without asking us)."""
+    if value not in ACCESS_TOKEN_FORMATS:
+        raise InvalidInput(f"access token format must be opaque or jwt, not {value!r}")
+    return value
+
+
 def check_pkce(public: bool, pkce_required: bool) -> None:
     if public and not pkce_required:
         raise InvalidInput("a public client always needs PKCE: only a confidential portal can be exempted")
@@ -110,6 +121,7 @@ def register(
     public: bool = False,
     service: bool = False,
     id_token_alg: str | None = None,
+    access_token_format: str = OPAQUE,
     client_id: str | None = None,
     mfa: str = "optional",
     mfa_factors: list[str] | None = None,
@@ -132,6 +144,7 @@ def register(
     if not service and not redirect_uris:
         raise InvalidInput("a portal needs at least one --redirect-uri")
     id_token_alg = check_id_token_alg(id_token_alg or settings().keys.algorithm)
+    access_token_format = check_access_token_format(access_token_format)
     check_pkce(public, pkce_required)
     scope = check_service_scopes(scopes or [], organisation, service)
     redirect_uris = [check_uri(u, "redirect-uri", dev) for u in redirect_uris]
@@ -159,6 +172,7 @@ def register(
         public=public,
         pkce_required=pkce_required,
         id_token_alg=id_token_alg,
+        access_token_format=access_token_format,
         created_at=clock.now(),
     )
     set_mfa_policy(client, mfa=mfa, factors=mfa_factors or list(FACTOR_KINDS),
@@ -247,14 +261,18 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
            registration: bool | None = None, pkce_required: bool | None = None,
            profile: Mapping[str, Any] | None = None, redirect_uris: list[str] | None = None,
            post_logout_redirect_uris: list[str] | None = None, backchannel_logout_uri: str | None = None,
-           first_party: bool | None = None, id_token_alg: str | None = None, **policy) -> None:
+           first_party: bool | None = None, id_token_alg: str | None = None,
+           access_token_format: str | None = None, **policy) -> None:
     """Change a portal's name, addresses, second-factor policy, account rules, PKCE exemption, consent screen,
-    ID token algorithm or profile (audited). A list given replaces the registered one; backchannel_logout_uri ""
+    ID token algorithm, access token format or profile (audited). A list given replaces the registered one; backchannel_logout_uri ""
     removes it."""
     if name is not None:
         client.name = check_name(name, "a client needs a name")
     if id_token_alg is not None:
         client.id_token_alg = check_id_token_alg(id_token_alg)
+    if access_token_format is not None:
+        # Tokens issued before stay as they were until they expire: a JWT cannot be taken back.
+        client.access_token_format = check_access_token_format(access_token_format)
     if first_party is not None:
         client.first_party = first_party
     addresses = set_addresses(client, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri)
@@ -265,7 +283,8 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
     rules = {"password_policy": password_policy, "help_contact": help_contact, "email_domains": email_domains,
              "registration": registration}
     set_account_rules(client, **rules)
-    policy.update(rules, pkce_required=pkce_required, first_party=first_party, id_token_alg=id_token_alg)
+    policy.update(rules, pkce_required=pkce_required, first_party=first_party, id_token_alg=id_token_alg,
+                  access_token_format=access_token_format)
     changed_profile = [f"profile.{field}" for field in portal_profile.change(client, profile or {})]
     record(EventTag.CLIENT_UPDATED, client_id=client.client_id,
            changed=sorted([k for k, v in policy.items() if v is not None] + (["name"] if name else [])
@@ -370,6 +389,7 @@ def describe(client: Client) -> dict:
         "public": client.public,
         "pkce_required": client.pkce_required,
         "id_token_signed_response_alg": client.id_token_alg,
+        "access_token_format": client.access_token_format,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "mfa": client.mfa,
         "mfa_factors": client.mfa_factors,
