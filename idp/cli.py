@@ -594,7 +594,8 @@ def mfa_options(defaults: bool):
 
 
 ACCESS_TOKEN_FORMAT_HELP = ("opaque: a random string, revoked at once; jwt: an RFC 9068 JWT that resource servers "
-                            "check against /jwks.json, not revocable before it expires (tokens.jwt_access_token_seconds).")
+                            "check against /jwks.json, not revocable before it expires "
+                            "(tokens.jwt_access_token_seconds).")
 
 
 @clients.command("add")
@@ -620,8 +621,9 @@ ACCESS_TOKEN_FORMAT_HELP = ("opaque: a random string, revoked at once; jwt: an R
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_party, public, without_pkce,
-                service, scopes, organisation_ref, id_token_alg, access_token_format, client_id, mfa, mfa_factors, trusted_device_days,
-                password_policy, help_contact, email_domains, registration, profile, as_json):
+                service, scopes, organisation_ref, id_token_alg, access_token_format, client_id, mfa,
+                mfa_factors, trusted_device_days, password_policy, help_contact, email_domains, registration, profile,
+                as_json):
     """Register a portal; prints client_id and (once) client_secret."""
     declared.guard_new(client_id)
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),

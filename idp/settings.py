@@ -590,7 +590,8 @@ def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None =
 
 _POSITIVE = (
     ("tokens", "code_seconds"), ("tokens", "access_token_seconds"), ("tokens", "id_token_seconds"),
-    ("tokens", "jwt_access_token_seconds"), ("tokens", "refresh_token_days"), ("session", "idle_minutes"), ("session", "absolute_hours"),
+    ("tokens", "jwt_access_token_seconds"), ("tokens", "refresh_token_days"), ("session", "idle_minutes"),
+    ("session", "absolute_hours"),
     ("session", "login_minutes"), ("logout", "backchannel_timeout_seconds"), ("logout", "backchannel_attempts"),
     ("lockout", "max_failures"), ("accounts", "activation_hours"), ("accounts", "reset_minutes"),
     ("accounts", "registration_hours"), ("accounts", "birth_date_attempts"), ("codes", "ttl_seconds"),

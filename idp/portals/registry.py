@@ -264,8 +264,8 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
            first_party: bool | None = None, id_token_alg: str | None = None,
            access_token_format: str | None = None, **policy) -> None:
     """Change a portal's name, addresses, second-factor policy, account rules, PKCE exemption, consent screen,
-    ID token algorithm, access token format or profile (audited). A list given replaces the registered one; backchannel_logout_uri ""
-    removes it."""
+    ID token algorithm, access token format or profile (audited). A list given replaces the registered one;
+    backchannel_logout_uri "" removes it."""
     if name is not None:
         client.name = check_name(name, "a client needs a name")
     if id_token_alg is not None:
