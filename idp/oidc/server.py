@@ -51,22 +51,23 @@ def save_token(token: BearerToken, request: OAuth2Request) -> None:
     grant_type = request.payload.grant_type
     code = request.authorization_code
     previous = request.refresh_token
-    jwt = access_tokens.wanted(request.client, code or previous)
-    if jwt:
-        # RFC 9068: the access token is signed, not stored; only a refresh token (revocable, rotated) gets a row.
+    token_format: str | None = None  # in the audit only for a JWT (None: left out)
+    if access_tokens.wanted(request.client, code or previous):
+        # RFC 9068: the access token is signed, never stored; only a refresh token (rotated, revocable) gets a row.
         token["access_token"] = access_tokens.issue(request.client, request.user, token.get("scope", ""),
                                                     code or previous, now)
         token["expires_in"] = cfg.tokens.jwt_access_token_seconds
+        token_format = registry.JWT
         if not token.get("refresh_token"):
             request.saved_token = None
             record(EventTag.TOKEN_ISSUED, user_id=request.user.id if request.user is not None else None,
                    client_id=request.client.client_id, grant_type=grant_type, scope=token.get("scope", ""),
-                   refresh=False, format="jwt")
+                   refresh=False, format=token_format)
             return
     row = Token(
         client_id=request.client.id,
         user_id=request.user.id if request.user is not None else None,
-        access_token_hash=None if jwt else crypto().keyed_hash(token["access_token"]),
+        access_token_hash=None if token_format else crypto().keyed_hash(token["access_token"]),
         refresh_token_hash=crypto().keyed_hash(token["refresh_token"]) if token.get("refresh_token") else None,
         scope=token.get("scope", ""),
         issued_at=now,
@@ -96,7 +97,7 @@ def save_token(token: BearerToken, request: OAuth2Request) -> None:
                                  grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
     else:
         record(EventTag.TOKEN_ISSUED, user_id=row.user_id, client_id=request.client.client_id,
-               grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
+               grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash), format=token_format)
 
 
 class HintIsOnlyAHint:

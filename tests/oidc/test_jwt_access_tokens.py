@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 
 from idp import clock
 from idp.accounts.users import disable
+from idp.audit import EventTag
 from idp.extensions import db
 from idp.models import Token
 from idp.portals import registry
 from idp.runtime import crypto, keyring
-from tests.helpers import ISSUER, RelyingParty, bearer
+from tests.helpers import ISSUER, RelyingParty, audit_events, bearer
 
 PASSWORD = "correct horse battery"
 # RFC 9068 §2.2 (required), §2.2.3 (scope) and §2.2.1 (what the sign-in proved): nothing else may be in it.
@@ -112,6 +113,9 @@ def test_client_credentials_names_the_client_as_subject_and_writes_no_row(jwt_se
     assert set(claims) == REQUIRED | {"scope"}  # no person signed in: no auth_time, acr or amr
     assert claims["sub"] == claims["client_id"] == claims["aud"] == service_id  # RFC 9068 §2.2
     assert (claims["iss"], claims["scope"], claims["iat"], claims["exp"]) == (ISSUER, "scim", issued, issued + 300)
+    issued_event = audit_events(EventTag.TOKEN_ISSUED)[-1]
+    assert issued_event.details["format"] == "jwt" and issued_event.client_id == service_id
+    assert body["access_token"] not in str(issued_event.details)
 
 
 def test_a_refresh_token_keeps_its_row_and_rotates_while_access_tokens_stay_rowless(jwt_rp, client, user):
