@@ -30,7 +30,7 @@ _MAX_LENGTH = 8192
 def wanted(client: Client, grant: AuthorizationCode | Token | None) -> bool:
     """Whether this grant's access tokens are JWTs. Not under a delegation: it is asked again at every use
     (issue 15) and must end the moment the delegation does, which only a revocable (opaque) token can."""
-    return client.access_token_format == registry.JWT and getattr(grant, "delegation_id", None) is None
+    return client.access_token_format == registry.JWT and (grant is None or grant.delegation_id is None)
 
 
 def issue(client: Client, user: User | None, scope: str, grant: AuthorizationCode | Token | None,

@@ -125,7 +125,7 @@ def _checked(typed: Typed, client: Client | None) -> tuple[dict[str, str], Clien
     if client is None and typed.client_id:
         attempt("client_id", registry.check_client_id, typed.client_id)
         attempt("client_id", declared.guard_new, typed.client_id)
-        if "client_id" not in problems and registry.find(typed.client_id) is not None:
+        if "client_id" not in problems and registry.taken(typed.client_id):
             problems["client_id"] = f"client id {typed.client_id} is taken"
     shape = Client(public=public, profile={}, name="",
                    grant_types=["client_credentials"] if service else ["authorization_code", "refresh_token"])

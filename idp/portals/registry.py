@@ -17,7 +17,16 @@ from idp import clock
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
-from idp.models import AuthorizationCode, Client, Consent, Organisation, OutboxMessage, SessionClient, Token
+from idp.models import (
+    AuthorizationCode,
+    Client,
+    Consent,
+    Organisation,
+    OutboxMessage,
+    SessionClient,
+    Token,
+    User,
+)
 from idp.models.client import BUILTIN_CLIENT_IDS, PORTAL_SCOPE
 from idp.models.factor import FACTOR_KINDS
 from idp.portals import profile as portal_profile
@@ -89,6 +98,13 @@ def check_client_id(client_id: str) -> str:
     return client_id
 
 
+def taken(client_id: str) -> bool:
+    """Registered already, or a person's sub: a service's JWT access token names the service as its sub (RFC 9068
+    §2.2), which must never pass for a person at a resource server (§5)."""
+    return (db.session.scalar(select(Client.id).where(Client.client_id == client_id)) is not None
+            or db.session.scalar(select(User.id).where(User.sub == client_id)) is not None)
+
+
 class ClientIdTaken(InvalidInput):
     """The client_id asked for is registered already (perhaps a moment ago, by another process)."""
 
@@ -154,7 +170,7 @@ def register(
     if client_id is not None:
         check_client_id(client_id)
     client_id = client_id or new_client_id()
-    if db.session.scalar(select(Client.id).where(Client.client_id == client_id)) is not None:
+    if taken(client_id):
         raise ClientIdTaken(f"client id {client_id} is taken")
     secret = None if public else secret or secrets.token_urlsafe(32)
     grant_types = ["client_credentials"] if service else ["authorization_code", "refresh_token"]

@@ -15,6 +15,7 @@ from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import func, select
 
 from idp import clock
+from idp.accounts import people
 from idp.accounts.users import disable
 from idp.audit import EventTag
 from idp.extensions import db
@@ -202,6 +203,16 @@ def test_revoking_a_jwt_access_token_answers_200_and_it_lives_until_exp(jwt_rp, 
     assert jwt_rp.userinfo(access_token).status_code == 200
 
 
+def test_an_erased_person_makes_it_worthless_here(jwt_rp, user):
+    access_token = jwt_rp.tokens(user.email, PASSWORD, scope="openid")["access_token"]
+    assert jwt_rp.userinfo(access_token).status_code == 200
+    people.erase(user, admin="admin", now=clock.now())
+    db.session.commit()
+    response = jwt_rp.userinfo(access_token)
+    assert response.status_code == 401 and response.get_json()["error"] == "invalid_token"
+    assert jwt_rp.introspect(access_token).get_json() == {"active": False}
+
+
 def test_a_disabled_person_or_portal_makes_it_worthless_here(jwt_rp, make_portal, client, user):
     access_token = jwt_rp.tokens(user.email, PASSWORD, scope="openid")["access_token"]
     registry.disable(jwt_rp.portal, clock.now())
@@ -253,3 +264,11 @@ def test_a_token_that_is_not_ours_is_refused_at_userinfo(jwt_rp, client, user, k
     assert response.get_json()["error"] == "invalid_token"
     assert "sub" not in response.get_json()
     assert jwt_rp.introspect(_forged(kind, jwt_rp, user)).get_json() == {"active": False}
+
+
+def test_a_client_id_never_equals_a_persons_sub(user):
+    """A service's token names the service as sub (RFC 9068 §2.2): it must never pass for a person (§5)."""
+    with pytest.raises(registry.ClientIdTaken):
+        registry.register("Lookalike", [], service=True, client_id=user.sub, access_token_format="jwt")
+    db.session.rollback()
+    assert registry.find(user.sub) is None
