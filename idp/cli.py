@@ -629,6 +629,11 @@ def mfa_options(defaults: bool):
     return decorate
 
 
+ACCESS_TOKEN_FORMAT_HELP = ("opaque: a random string, revoked at once; jwt: an RFC 9068 JWT that resource servers "
+                            "check against /jwks.json, not revocable before it expires "
+                            "(tokens.jwt_access_token_seconds).")
+
+
 @clients.command("add")
 @click.option("--name", required=True)
 @click.option("--redirect-uri", "redirect_uris", multiple=True)
@@ -645,19 +650,22 @@ def mfa_options(defaults: bool):
 @click.option("--organisation", "organisation_ref", metavar="CODE",
               help="With --scope scim: the client manages only this organisation's members (default: everyone).")
 @click.option("--id-token-alg", type=click.Choice(["RS256", "ES256"]), help="Default: setting keys.algorithm.")
+@click.option("--access-token-format", type=click.Choice(["opaque", "jwt"]), default="opaque", show_default=True,
+              help=ACCESS_TOKEN_FORMAT_HELP)
 @click.option("--client-id", help="Choose the client_id (default: random).")
 @mfa_options(defaults=True)
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_party, public, without_pkce,
-                service, scopes, organisation_ref, id_token_alg, client_id, mfa, mfa_factors, trusted_device_days,
-                password_policy, help_contact, email_domains, registration, profile, as_json):
+                service, scopes, organisation_ref, id_token_alg, access_token_format, client_id, mfa,
+                mfa_factors, trusted_device_days, password_policy, help_contact, email_domains, registration, profile,
+                as_json):
     """Register a portal; prints client_id and (once) client_secret."""
     declared.guard_new(client_id)
     registered = register(name, list(redirect_uris), post_logout_redirect_uris=list(post_logout),
                           backchannel_logout_uri=backchannel_logout_uri, first_party=first_party,
                           public=public, service=service, client_id=client_id,
-                          id_token_alg=id_token_alg,
+                          id_token_alg=id_token_alg, access_token_format=access_token_format,
                           mfa=mfa, mfa_factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
                           password_policy=password_policy, help_contact=help_contact,
                           email_domains=list(email_domains) or None, registration=registration,
@@ -680,19 +688,21 @@ def clients_add(name, redirect_uris, post_logout, backchannel_logout_uri, first_
 @click.option("--backchannel-logout-uri", help="`--backchannel-logout-uri ''` removes it.")
 @click.option("--pkce/--without-pkce", "pkce", default=None,
               help="Require PKCE (the default), or exempt a legacy confidential portal on purpose.")
+@click.option("--access-token-format", type=click.Choice(["opaque", "jwt"]), help=ACCESS_TOKEN_FORMAT_HELP)
 @mfa_options(defaults=False)
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
-def clients_update(client_id, name, redirect_uris, post_logout, backchannel_logout_uri, pkce, mfa, mfa_factors,
-                   trusted_device_days, password_policy, help_contact, email_domains, registration, profile, as_json):
-    """Change a portal's name, addresses, second-factor policy, account rules or profile; what is not given
-    stays."""
+def clients_update(client_id, name, redirect_uris, post_logout, backchannel_logout_uri, pkce, access_token_format,
+                   mfa, mfa_factors, trusted_device_days, password_policy, help_contact, email_domains, registration,
+                   profile, as_json):
+    """Change a portal's name, addresses, access token format, second-factor policy, account rules or profile; what
+    is not given stays."""
     client = get(client_id)
     declared.guard(client)
     update(client, name=name, mfa=mfa, factors=list(mfa_factors) or None, trusted_device_days=trusted_device_days,
            password_policy=password_policy, help_contact=help_contact,
            email_domains=list(email_domains) if email_domains else None, registration=registration,
-           pkce_required=pkce, profile=_profile_assignments(profile),
+           pkce_required=pkce, access_token_format=access_token_format, profile=_profile_assignments(profile),
            redirect_uris=list(redirect_uris) if redirect_uris else None,
            post_logout_redirect_uris=[u for u in post_logout if u] if post_logout else None,
            backchannel_logout_uri=backchannel_logout_uri)

@@ -116,6 +116,10 @@ class TokenSettings:
     access_token_seconds: int = 600
     id_token_seconds: int = 600
     refresh_token_days: int = 30
+    # JWT access tokens (RFC 9068, portals with access_token_format "jwt"): they cannot be revoked before they
+    # expire, so they live briefly; signed with ES256 by default (about 8x cheaper to sign than RS256).
+    jwt_access_token_seconds: int = 300
+    jwt_access_token_alg: str = "ES256"
 
 
 @dataclass
@@ -241,6 +245,7 @@ class DeclaredPortal:
     service: bool = False
     pkce_required: bool = True
     id_token_alg: str = ""  # empty: keys.algorithm
+    access_token_format: str = "opaque"  # or "jwt" (RFC 9068)
     mfa: str = "optional"
     mfa_factors: list[str] = field(default_factory=list)  # empty: every factor
     trusted_device_days: int = 7
@@ -585,7 +590,8 @@ def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None =
 
 _POSITIVE = (
     ("tokens", "code_seconds"), ("tokens", "access_token_seconds"), ("tokens", "id_token_seconds"),
-    ("tokens", "refresh_token_days"), ("session", "idle_minutes"), ("session", "absolute_hours"),
+    ("tokens", "jwt_access_token_seconds"), ("tokens", "refresh_token_days"), ("session", "idle_minutes"),
+    ("session", "absolute_hours"),
     ("session", "login_minutes"), ("logout", "backchannel_timeout_seconds"), ("logout", "backchannel_attempts"),
     ("lockout", "max_failures"), ("accounts", "activation_hours"), ("accounts", "reset_minutes"),
     ("accounts", "registration_hours"), ("accounts", "birth_date_attempts"), ("codes", "ttl_seconds"),
@@ -612,6 +618,9 @@ def validate(settings: Settings) -> None:
         raise SettingsError("setting server.proxy_hops: must be 0 or more")
     if settings.keys.algorithm not in {"RS256", "ES256"}:
         raise SettingsError(f"setting keys.algorithm: must be RS256 or ES256, got {settings.keys.algorithm!r}")
+    if settings.tokens.jwt_access_token_alg not in {"RS256", "ES256"}:
+        raise SettingsError("setting tokens.jwt_access_token_alg: must be RS256 or ES256, got "
+                            f"{settings.tokens.jwt_access_token_alg!r}")
     if settings.keys.rsa_bits not in {2048, 3072, 4096}:
         raise SettingsError(f"setting keys.rsa_bits: must be 2048, 3072 or 4096, got {settings.keys.rsa_bits}")
     for key in ("sign_in_per_ip", "sign_in_per_account", "links_per_ip", "links_per_account"):

@@ -47,6 +47,8 @@ class Client(db.Model, ClientMixin):
     first_party: Mapped[bool] = mapped_column(default=False)
     public: Mapped[bool] = mapped_column(default=False)
     id_token_alg: Mapped[str] = mapped_column(String(10), default="RS256")
+    # "opaque" (a random string with a row of its own) or "jwt" (RFC 9068: signed, validated without asking us).
+    access_token_format: Mapped[str] = mapped_column(String(10), default="opaque", server_default="opaque")
     # Second factors: required | optional (asked of those who have one) | off; which kinds; how long a
     # trusted browser may skip the second factor here (0: never).
     mfa: Mapped[str] = mapped_column(String(10), default="optional", server_default="optional")

@@ -79,7 +79,8 @@ class Token(db.Model, TokenMixin):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     session_id: Mapped[int | None] = mapped_column(ForeignKey("sso_session.id", ondelete="SET NULL"))
     code_id: Mapped[int | None] = mapped_column(ForeignKey("authorization_code.id", ondelete="SET NULL"))
-    access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # None: the grant's access tokens are JWTs (RFC 9068), which have no row; this row holds the refresh token.
+    access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     scope: Mapped[str] = mapped_column(String(500))
     # The scope the person granted: a refresh may narrow `scope` and later widen it back up to this.

@@ -24,8 +24,9 @@ from idp.audit import EventTag, record
 from idp.delegation.acting import record_acting
 from idp.extensions import db
 from idp.models import Client, Token, User
+from idp.oidc import access_tokens, userinfo
 from idp.oidc import claims as claims_mod
-from idp.oidc import userinfo
+from idp.oidc.access_tokens import JwtAccessToken
 from idp.oidc.grants import (
     AuthorizationCodeGrant,
     BearerToken,
@@ -50,10 +51,23 @@ def save_token(token: BearerToken, request: OAuth2Request) -> None:
     grant_type = request.payload.grant_type
     code = request.authorization_code
     previous = request.refresh_token
+    token_format: str | None = None  # in the audit only for a JWT (None: left out)
+    if access_tokens.wanted(request.client, code or previous):
+        # RFC 9068: the access token is signed, never stored; only a refresh token (rotated, revocable) gets a row.
+        token["access_token"] = access_tokens.issue(request.client, request.user, token.get("scope", ""),
+                                                    code or previous, now)
+        token["expires_in"] = cfg.tokens.jwt_access_token_seconds
+        token_format = registry.JWT
+        if not token.get("refresh_token"):
+            request.saved_token = None
+            record(EventTag.TOKEN_ISSUED, user_id=request.user.id if request.user is not None else None,
+                   client_id=request.client.client_id, grant_type=grant_type, scope=token.get("scope", ""),
+                   refresh=False, format=token_format)
+            return
     row = Token(
         client_id=request.client.id,
         user_id=request.user.id if request.user is not None else None,
-        access_token_hash=crypto().keyed_hash(token["access_token"]),
+        access_token_hash=None if token_format else crypto().keyed_hash(token["access_token"]),
         refresh_token_hash=crypto().keyed_hash(token["refresh_token"]) if token.get("refresh_token") else None,
         scope=token.get("scope", ""),
         issued_at=now,
@@ -83,7 +97,7 @@ def save_token(token: BearerToken, request: OAuth2Request) -> None:
                                  grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
     else:
         record(EventTag.TOKEN_ISSUED, user_id=row.user_id, client_id=request.client.client_id,
-               grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
+               grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash), format=token_format)
 
 
 class HintIsOnlyAHint:
@@ -98,6 +112,8 @@ class Revocation(HintIsOnlyAHint, RevocationEndpoint):  # type: ignore[misc]  # 
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
+        if access_tokens.looks_like_jwt(token_string):
+            return None  # a JWT access token (RFC 9068) cannot be revoked: it ends at exp; still 200 (RFC 7009 §2.2)
         return find_token(token_string, token_type_hint)
 
     def revoke_token(self, token: Token, request: OAuth2Request) -> None:
@@ -111,14 +127,18 @@ class Revocation(HintIsOnlyAHint, RevocationEndpoint):  # type: ignore[misc]  # 
 class Introspection(HintIsOnlyAHint, IntrospectionEndpoint):  # type: ignore[misc]  # Authlib is untyped
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
-    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
+    def query_token(self, token_string: str, token_type_hint: str | None) -> Token | JwtAccessToken | None:
+        if access_tokens.looks_like_jwt(token_string):
+            return access_tokens.read(token_string)
         return find_token(token_string, token_type_hint)
 
-    def check_permission(self, token: Token, client: Client, request: OAuth2Request) -> bool:
+    def check_permission(self, token: Token | JwtAccessToken, client: Client, request: OAuth2Request) -> bool:
         # A portal may look only at tokens issued to itself.
-        return token.client_id == client.id
+        return token.client.id == client.id if isinstance(token, JwtAccessToken) else token.client_id == client.id
 
-    def introspect_token(self, token: Token) -> dict[str, object]:
+    def introspect_token(self, token: Token | JwtAccessToken) -> dict[str, object]:
+        if isinstance(token, JwtAccessToken):
+            return access_tokens.introspection(token)
         is_refresh = getattr(token, "matched_kind", "access_token") == "refresh_token"
         active = token.refresh_usable() if is_refresh else not (token.is_revoked() or token.is_expired())
         if token.user_id is not None and (token.user is None or not token.user.is_active):
@@ -152,7 +172,7 @@ class Introspection(HintIsOnlyAHint, IntrospectionEndpoint):  # type: ignore[mis
             body["sid"] = token.sid
         return body
 
-    def create_introspection_payload(self, token: Token | None) -> dict[str, object]:
+    def create_introspection_payload(self, token: Token | JwtAccessToken | None) -> dict[str, object]:
         # RFC 7662 §2.2: anything not active (unknown, expired, revoked, not yours) is just {"active": false}.
         if not token:
             return {"active": False}

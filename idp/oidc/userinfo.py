@@ -16,6 +16,8 @@ from flask import g
 from flask import request as flask_request
 
 from idp.models import Token, User
+from idp.oidc import access_tokens
+from idp.oidc.access_tokens import JwtAccessToken
 from idp.oidc.claims import acts_now, subject_claims
 from idp.oidc.grants import DELEGATION_ENDED
 from idp.oidc.lookup import find_token
@@ -71,12 +73,14 @@ class InsufficientScope(InsufficientScopeError):  # type: ignore[misc]  # Authli
 
 
 class AccessTokens(BearerTokenValidator):  # type: ignore[misc]  # Authlib is untyped
-    def authenticate_token(self, token_string: str) -> Token | None:
+    def authenticate_token(self, token_string: str) -> Token | JwtAccessToken | None:
+        if access_tokens.looks_like_jwt(token_string):
+            return access_tokens.read(token_string)  # RFC 9068: ours, signed; checked below like a row
         token = find_token(token_string, "access_token")
         # find_token knows refresh tokens too (revocation and introspection take either): not here.
         return token if token is not None and token.matched_kind == "access_token" else None
 
-    def validate_token(self, token: Token | None, scopes: list[str], request: OAuth2Request) -> None:
+    def validate_token(self, token: Token | JwtAccessToken | None, scopes: list[str], request: OAuth2Request) -> None:
         # Authlib's checks (present, not expired, not revoked, scope), with our descriptions, and one it
         # cannot know: the person behind the token may still sign in. Before the scope, as before.
         if token is None or token.is_revoked() or token.is_expired():
@@ -85,7 +89,7 @@ class AccessTokens(BearerTokenValidator):  # type: ignore[misc]  # Authlib is un
             raise InvalidTokenError("The access token has no active user.", realm=self.realm)
         if token.client.disabled_at is not None:
             raise InvalidTokenError("The portal this token was issued to is disabled.", realm=self.realm)
-        if token.delegation_id is not None and not acts_now(token):
+        if isinstance(token, Token) and token.delegation_id is not None and not acts_now(token):
             raise InvalidTokenError(DELEGATION_ENDED, realm=self.realm)
         if self.scope_insufficient(token.get_scope(), scopes):
             raise InsufficientScope(f"The access token lacks the {' '.join(scopes)} scope.", " ".join(scopes))
@@ -98,9 +102,9 @@ class BearerTokens(ResourceProtector):  # type: ignore[misc]  # Authlib is untyp
         super().__init__()
         self.register_token_validator(AccessTokens(realm=REALM))
 
-    def acquire_token(self, scopes: str) -> Token:
+    def acquire_token(self, scopes: str) -> Token | JwtAccessToken:
         """What UserInfoEndpoint asks (Authlib's Flask protector has it, but builds a request without a form)."""
-        token: Token = self.validate_request([scopes], FlaskOAuth2Request(flask_request))
+        token: Token | JwtAccessToken = self.validate_request([scopes], FlaskOAuth2Request(flask_request))
         g.idp_userinfo_client = token.client  # generate_user_info is told only user and scope
         g.idp_userinfo_acting_for = token.delegation
         return token

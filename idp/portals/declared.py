@@ -59,6 +59,7 @@ def registration(client: Client) -> dict[str, Any]:
         "service": "client_credentials" in (client.grant_types or []),
         "pkce_required": bool(client.pkce_required),
         "id_token_alg": client.id_token_alg,
+        "access_token_format": client.access_token_format,
         "mfa": client.mfa,
         "mfa_factors": list(client.mfa_factors or []),
         "trusted_device_days": client.trusted_device_days,
@@ -93,11 +94,14 @@ def wanted(portal: DeclaredPortal, cfg: Settings) -> dict[str, Any]:
     alg = portal.id_token_alg or cfg.keys.algorithm
     if alg not in {"RS256", "ES256"}:
         raise SettingsError(f"setting {where}.id_token_alg: must be RS256 or ES256, not {alg!r}")
+    token_format = _checked(f"{where}.access_token_format", registry.check_access_token_format,
+                            portal.access_token_format)
     # A row never added to the session: the registry's own setters check each value and normalise it on it.
     name = _checked(f"{where}.name", registry.check_name, portal.name, "a portal needs a name")
     shape = Client(name=name, first_party=portal.first_party, public=portal.public,
                    grant_types=["client_credentials"] if portal.service else ["authorization_code", "refresh_token"],
-                   pkce_required=portal.pkce_required, id_token_alg=alg, profile={},
+                   pkce_required=portal.pkce_required, id_token_alg=alg, access_token_format=token_format,
+                   profile={},
                    redirect_uris=[_checked(f"{where}.redirect_uris", registry.check_uri, uri, "redirect URI", dev)
                                   for uri in portal.redirect_uris],
                    post_logout_redirect_uris=[
@@ -191,6 +195,7 @@ def _add(portal: DeclaredPortal, cfg: Settings) -> None:
         want["name"], want["redirect_uris"], post_logout_redirect_uris=want["post_logout_redirect_uris"],
         backchannel_logout_uri=want["backchannel_logout_uri"] or None, first_party=want["first_party"],
         public=want["public"], service=want["service"], id_token_alg=want["id_token_alg"],
+        access_token_format=want["access_token_format"],
         client_id=portal.client_id, mfa=want["mfa"], mfa_factors=want["mfa_factors"],
         trusted_device_days=want["trusted_device_days"], password_policy=want["password_policy"],
         help_contact=want["help_contact"], email_domains=want["email_domains"], registration=want["registration"],

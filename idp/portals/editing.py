@@ -26,8 +26,8 @@ KINDS = (CONFIDENTIAL, PUBLIC, SERVICE)
 
 # The registration's own fields that `update` compares and may change (the profile's are compared one by one).
 _COMPARED = ("name", "redirect_uris", "post_logout_redirect_uris", "backchannel_logout_uri", "first_party",
-             "pkce_required", "id_token_alg", "mfa", "mfa_factors", "trusted_device_days", "password_policy",
-             "help_contact", "email_domains", "registration")
+             "pkce_required", "id_token_alg", "access_token_format", "mfa", "mfa_factors", "trusted_device_days",
+             "password_policy", "help_contact", "email_domains", "registration")
 # registry.update's name for a field where it differs from the row's.
 _UPDATE_ARGUMENT = {"mfa_factors": "factors"}
 
@@ -44,6 +44,7 @@ class Typed:
     first_party: bool = False
     pkce_required: bool = True
     id_token_alg: str = ""
+    access_token_format: str = registry.OPAQUE
     mfa: str = "optional"
     mfa_factors: list[str] = field(default_factory=lambda: list(FACTOR_KINDS))
     trusted_device_days: str = "7"
@@ -96,7 +97,8 @@ def typed_from(client: Client) -> Typed:
         name=client.name, redirect_uris=list(client.redirect_uris or []),
         post_logout_redirect_uris=list(client.post_logout_redirect_uris or []),
         backchannel_logout_uri=client.backchannel_logout_uri or "", first_party=bool(client.first_party),
-        pkce_required=bool(client.pkce_required), id_token_alg=client.id_token_alg, mfa=client.mfa,
+        pkce_required=bool(client.pkce_required), id_token_alg=client.id_token_alg,
+        access_token_format=client.access_token_format, mfa=client.mfa,
         mfa_factors=list(client.mfa_factors or []), trusted_device_days=str(client.trusted_device_days),
         password_policy=client.password_policy or "", help_contact=client.help_contact or "",
         email_domains=list(client.email_domains or []), registration=bool(client.registration),
@@ -123,7 +125,7 @@ def _checked(typed: Typed, client: Client | None) -> tuple[dict[str, str], Clien
     if client is None and typed.client_id:
         attempt("client_id", registry.check_client_id, typed.client_id)
         attempt("client_id", declared.guard_new, typed.client_id)
-        if "client_id" not in problems and registry.find(typed.client_id) is not None:
+        if "client_id" not in problems and registry.taken(typed.client_id):
             problems["client_id"] = f"client id {typed.client_id} is taken"
     shape = Client(public=public, profile={}, name="",
                    grant_types=["client_credentials"] if service else ["authorization_code", "refresh_token"])
@@ -141,6 +143,10 @@ def _checked(typed: Typed, client: Client | None) -> tuple[dict[str, str], Clien
         shape.id_token_alg = registry.check_id_token_alg(typed.id_token_alg or settings().keys.algorithm)
     except InvalidInput as error:
         problems["id_token_alg"] = str(error)
+    try:
+        shape.access_token_format = registry.check_access_token_format(typed.access_token_format)
+    except InvalidInput as error:
+        problems["access_token_format"] = str(error)
     attempt("mfa", registry.set_mfa_policy, shape, mfa=typed.mfa)
     attempt("mfa_factors", registry.set_mfa_policy, shape, factors=typed.mfa_factors)
     days = typed.trusted_device_days.strip()
@@ -174,7 +180,8 @@ def register(typed: Typed) -> registry.Registered:
         post_logout_redirect_uris=list(shape.post_logout_redirect_uris or []),
         backchannel_logout_uri=shape.backchannel_logout_uri, first_party=shape.first_party,
         public=typed.kind == PUBLIC, service=typed.kind == SERVICE, id_token_alg=shape.id_token_alg,
-        client_id=typed.client_id or None, mfa=shape.mfa, mfa_factors=list(shape.mfa_factors),
+        access_token_format=shape.access_token_format, client_id=typed.client_id or None, mfa=shape.mfa,
+        mfa_factors=list(shape.mfa_factors),
         trusted_device_days=shape.trusted_device_days, password_policy=shape.password_policy or "",
         help_contact=shape.help_contact or "", email_domains=list(shape.email_domains or []),
         registration=bool(shape.registration), pkce_required=shape.pkce_required, profile=dict(shape.profile))

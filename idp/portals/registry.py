@@ -17,7 +17,16 @@ from idp import clock
 from idp.audit import EventTag, record
 from idp.errors import InvalidInput, NotFound
 from idp.extensions import db
-from idp.models import AuthorizationCode, Client, Consent, Organisation, OutboxMessage, SessionClient, Token
+from idp.models import (
+    AuthorizationCode,
+    Client,
+    Consent,
+    Organisation,
+    OutboxMessage,
+    SessionClient,
+    Token,
+    User,
+)
 from idp.models.client import BUILTIN_CLIENT_IDS, PORTAL_SCOPE
 from idp.models.factor import FACTOR_KINDS
 from idp.portals import profile as portal_profile
@@ -61,6 +70,17 @@ def check_id_token_alg(alg: str) -> str:
     return alg
 
 
+OPAQUE, JWT = "opaque", "jwt"
+ACCESS_TOKEN_FORMATS = (OPAQUE, JWT)
+
+
+def check_access_token_format(value: str) -> str:
+    """opaque (the default: a random string, revocable at once) or jwt (RFC 9068: checked without asking us)."""
+    if value not in ACCESS_TOKEN_FORMATS:
+        raise InvalidInput(f"access token format must be opaque or jwt, not {value!r}")
+    return value
+
+
 def check_pkce(public: bool, pkce_required: bool) -> None:
     if public and not pkce_required:
         raise InvalidInput("a public client always needs PKCE: only a confidential portal can be exempted")
@@ -76,6 +96,13 @@ def check_client_id(client_id: str) -> str:
         raise InvalidInput(f"client id must be 1-64 letters, digits, '.', '_', '~' or '-', not starting with '-': "
                            f"{client_id!r}")
     return client_id
+
+
+def taken(client_id: str) -> bool:
+    """Registered already, or a person's sub: a service's JWT access token names the service as its sub (RFC 9068
+    §2.2), which must never pass for a person at a resource server (§5)."""
+    return (db.session.scalar(select(Client.id).where(Client.client_id == client_id)) is not None
+            or db.session.scalar(select(User.id).where(User.sub == client_id)) is not None)
 
 
 class ClientIdTaken(InvalidInput):
@@ -110,6 +137,7 @@ def register(
     public: bool = False,
     service: bool = False,
     id_token_alg: str | None = None,
+    access_token_format: str = OPAQUE,
     client_id: str | None = None,
     mfa: str = "optional",
     mfa_factors: list[str] | None = None,
@@ -132,6 +160,7 @@ def register(
     if not service and not redirect_uris:
         raise InvalidInput("a portal needs at least one --redirect-uri")
     id_token_alg = check_id_token_alg(id_token_alg or settings().keys.algorithm)
+    access_token_format = check_access_token_format(access_token_format)
     check_pkce(public, pkce_required)
     scope = check_service_scopes(scopes or [], organisation, service)
     redirect_uris = [check_uri(u, "redirect-uri", dev) for u in redirect_uris]
@@ -141,7 +170,7 @@ def register(
     if client_id is not None:
         check_client_id(client_id)
     client_id = client_id or new_client_id()
-    if db.session.scalar(select(Client.id).where(Client.client_id == client_id)) is not None:
+    if taken(client_id):
         raise ClientIdTaken(f"client id {client_id} is taken")
     secret = None if public else secret or secrets.token_urlsafe(32)
     grant_types = ["client_credentials"] if service else ["authorization_code", "refresh_token"]
@@ -159,6 +188,7 @@ def register(
         public=public,
         pkce_required=pkce_required,
         id_token_alg=id_token_alg,
+        access_token_format=access_token_format,
         created_at=clock.now(),
     )
     set_mfa_policy(client, mfa=mfa, factors=mfa_factors or list(FACTOR_KINDS),
@@ -247,14 +277,18 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
            registration: bool | None = None, pkce_required: bool | None = None,
            profile: Mapping[str, Any] | None = None, redirect_uris: list[str] | None = None,
            post_logout_redirect_uris: list[str] | None = None, backchannel_logout_uri: str | None = None,
-           first_party: bool | None = None, id_token_alg: str | None = None, **policy) -> None:
+           first_party: bool | None = None, id_token_alg: str | None = None,
+           access_token_format: str | None = None, **policy) -> None:
     """Change a portal's name, addresses, second-factor policy, account rules, PKCE exemption, consent screen,
-    ID token algorithm or profile (audited). A list given replaces the registered one; backchannel_logout_uri ""
-    removes it."""
+    ID token algorithm, access token format or profile (audited). A list given replaces the registered one;
+    backchannel_logout_uri "" removes it."""
     if name is not None:
         client.name = check_name(name, "a client needs a name")
     if id_token_alg is not None:
         client.id_token_alg = check_id_token_alg(id_token_alg)
+    if access_token_format is not None:
+        # Tokens issued before stay as they were until they expire: a JWT cannot be taken back.
+        client.access_token_format = check_access_token_format(access_token_format)
     if first_party is not None:
         client.first_party = first_party
     addresses = set_addresses(client, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri)
@@ -265,7 +299,8 @@ def update(client: Client, *, name: str | None = None, password_policy: str | No
     rules = {"password_policy": password_policy, "help_contact": help_contact, "email_domains": email_domains,
              "registration": registration}
     set_account_rules(client, **rules)
-    policy.update(rules, pkce_required=pkce_required, first_party=first_party, id_token_alg=id_token_alg)
+    policy.update(rules, pkce_required=pkce_required, first_party=first_party, id_token_alg=id_token_alg,
+                  access_token_format=access_token_format)
     changed_profile = [f"profile.{field}" for field in portal_profile.change(client, profile or {})]
     record(EventTag.CLIENT_UPDATED, client_id=client.client_id,
            changed=sorted([k for k, v in policy.items() if v is not None] + (["name"] if name else [])
@@ -370,6 +405,7 @@ def describe(client: Client) -> dict:
         "public": client.public,
         "pkce_required": client.pkce_required,
         "id_token_signed_response_alg": client.id_token_alg,
+        "access_token_format": client.access_token_format,
         "token_endpoint_auth_method": client.token_endpoint_auth_method,
         "mfa": client.mfa,
         "mfa_factors": client.mfa_factors,

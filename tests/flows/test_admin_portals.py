@@ -177,6 +177,29 @@ def test_a_portal_registered_in_the_form_signs_people_in(app, client, world):
     assert rp.userinfo(tokens["access_token"]).get_json()["sub"] == world["anna"].sub
 
 
+def test_jwt_access_tokens_are_chosen_in_the_form_and_changed_back(app, client, world):
+    session_for(client, world["deployment"])
+    done = register_in_form(client, name="Zorgportaal", redirect_uris="http://127.0.0.1:9302/callback",
+                            kind="confidential", access_token_format="jwt")
+    assert done.status_code == 201, words(done)
+    found = named("Zorgportaal")
+    assert found.access_token_format == "jwt"
+    assert "Access tokens: JWT (RFC 9068)" in words(client.get(f"/admin/portals/{found.client_id}"))
+    rp = party(app, found, shown_secret(done))
+    access_token = rp.tokens("anna@example.org", PASSWORD)["access_token"]
+    assert access_token.count(".") == 2 and rp.userinfo(access_token).get_json()["sub"] == world["anna"].sub
+
+    edit = f"/admin/portals/{found.client_id}/edit"
+    refused = client.post(edit, data=form_of(client, edit).send(access_token_format="paseto"))
+    assert refused.status_code == 200 and "Choose opaque or JWT." in words(refused)
+    assert named("Zorgportaal").access_token_format == "jwt"
+    changed = client.post(edit, data=form_of(client, edit).send(access_token_format="opaque"))
+    assert changed.status_code == 302, words(changed)
+    assert named("Zorgportaal").access_token_format == "opaque"
+    assert audit_events(EventTag.CLIENT_UPDATED)[-1].details["changed"] == ["access_token_format"]
+    assert "." not in rp.tokens("anna@example.org", PASSWORD)["access_token"]
+
+
 def test_the_built_in_clients_are_not_portals_of_the_console(app, client, world):
     entry.ensure_account_client()  # both registered when first signed in through
     entry.ensure_account_client(ADMIN_CLIENT_ID)

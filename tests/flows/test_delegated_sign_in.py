@@ -21,10 +21,11 @@ from idp.delegation import AgeRules, create_principal, grant_parental, record_ch
 from idp.delegation.ages import birthday
 from idp.extensions import db
 from idp.models import AuthorizationCode, Token
+from idp.portals import registry
 from idp.runtime import settings
 from tests.conformance import jwt_checks
 from tests.flows.page import Page
-from tests.helpers import RelyingParty, audit_events, csrf_token
+from tests.helpers import RelyingParty, audit_events, browser, csrf_token
 
 ADMIN = "helpdesk-anna"
 CHECKED = "passport and birth certificate seen at the desk"
@@ -129,6 +130,20 @@ def test_introspection_names_the_child_as_subject_and_the_parent_as_actor(rp, pa
         assert body["active"] is True
         assert body["sub"] == child.sub
         assert body["act"] == {"sub": parent.sub, "name": "Petra Ouder"}
+
+
+def test_a_jwt_portal_gets_an_opaque_token_when_someone_acts_for_another(app, rp, parent, child):
+    """A delegation is asked again at every use and its end must end the token at once: no JWT under it."""
+    registry.update(rp.portal, access_token_format="jwt")
+    db.session.commit()
+    acting = sign_in_for(rp, "Sam Ouder")["access_token"]
+    assert "." not in acting
+    body = rp.introspect(acting).get_json()
+    assert body["active"] is True and body["sub"] == child.sub
+
+    own_browser = RelyingParty(browser(app), rp.portal)
+    own = sign_in_for(own_browser, "self")["access_token"]
+    assert own.count(".") == 2 and own_browser.introspect(own).get_json()["sub"] == parent.sub
 
 
 def test_a_portal_without_delegation_never_shows_the_chooser(client, make_portal, parent, child):

@@ -153,6 +153,21 @@ def test_a_changed_field_in_the_file_updates_only_that_field(app, client, user, 
         {"grant_type": "refresh_token", "refresh_token": "unknown"}).get_json()["error"] == "invalid_grant"
 
 
+def test_jwt_access_tokens_are_declared_in_the_file(app, client, user, reread, secret):
+    synced()
+    assert row("huisarts").access_token_format == "opaque"  # left out: the default
+    before = declared.registration(row("huisarts"))
+    cfg = reread(HUISARTS.replace("first_party = true", 'first_party = true\naccess_token_format = "jwt"') + APP)
+
+    assert [(c.client_id, c.action, c.fields) for c in synced(cfg)] == [
+        ("huisarts", "update", ["access_token_format"]), ("app", "unchanged", [])]
+    assert declared.registration(row("huisarts")) == {**before, "access_token_format": "jwt"}
+    rp = relying_party(client, "huisarts", secret)
+    access_token = rp.tokens("anna@example.org", PASSWORD)["access_token"]
+    assert rp.introspect(access_token).get_json()["aud"] == "huisarts"
+    assert access_token.count(".") == 2
+
+
 def test_a_profile_field_taken_out_of_the_file_goes_back_to_the_default(app, reread):
     synced()
     cfg = reread(HUISARTS.replace("sms_prefix = true\n", "sms_code_length = 8\n") + APP)
@@ -379,6 +394,8 @@ def test_a_bad_declaration_stops_loading_and_names_portal_and_key(tmp_path, text
     (HUISARTS.replace('client_id = "huisarts"', 'client_id = "-huisarts"'), "setting portals.-huisarts.client_id: "),
     (HUISARTS.replace('"http://127.0.0.1:9001/callback"', '"https://x.example.org/cb#frag"'),
      "setting portals.huisarts.redirect_uris: redirect URI: must not contain a fragment"),
+    (HUISARTS.replace("first_party = true", 'access_token_format = "paseto"'),
+     "setting portals.huisarts.access_token_format: access token format must be opaque or jwt, not 'paseto'"),
 ])
 def test_a_value_the_registry_refuses_stops_start_up(tmp_path, text, message):
     write_secret(tmp_path / "huisarts.secret")

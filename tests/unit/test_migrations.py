@@ -244,3 +244,27 @@ def test_organisation_names_become_organisations_and_go_back(app, make_user, mak
         "openid", "profile", "email", "phone", "roles", "org", "delegations", "offline_access"]
     assert db.session.get(Client, service_id).scope == "openid profile"
     assert organisations.get("de-linde").name == "De Linde"
+
+
+def test_a_refresh_only_token_row_goes_down_and_up_again(app, client, make_portal, user):
+    """0018: a JWT portal's grant row holds only its refresh token; below 0018 it gets an access hash no token has."""
+    from tests.helpers import RelyingParty
+
+    rp = RelyingParty(client, make_portal("Zorgportaal", access_token_format="jwt"))
+    refresh_token = rp.tokens("anna@example.org", PASSWORD)["refresh_token"]
+    row_id = db.session.scalar(select(Token.id).where(Token.access_token_hash.is_(None)))
+    assert row_id is not None
+    db.session.remove()
+
+    downgrade(directory=str(MIGRATIONS), revision="0017")
+    assert "access_token_format" not in {c["name"] for c in inspect(db.engine).get_columns("client")}
+    rows = db.session.execute(text("SELECT access_token_hash FROM token WHERE id = :id"), {"id": row_id}).all()
+    assert rows == [(f"jwt-{row_id}",)]
+    db.session.remove()
+
+    upgrade(directory=str(MIGRATIONS))
+    assert differences() == []
+    assert db.session.get(Client, rp.portal.id).access_token_format == "opaque"  # the format went with the column
+    refreshed = rp.refresh(refresh_token)
+    assert refreshed.status_code == 200, refreshed.get_json()
+    assert "." not in refreshed.get_json()["access_token"]
