@@ -111,7 +111,7 @@ def cancel_replaced(user_id: int) -> list[OutboxMessage]:
         .where(OutboxMessage.user_id == user_id, OutboxMessage.status == "pending",
                (OneTimeCode.invalidated_at.is_not(None)) | (OneTimeCode.used_at.is_not(None)))
         .order_by(OutboxMessage.id)
-    ).tuples().all()
+    ).all()
     return [message for message, code in waiting if queue.cancel(message, _void_reason(code) or "code replaced")]
 
 

@@ -22,7 +22,6 @@ from idp.messaging import dead_letters, deliver_due, read, retry_dead, send, wai
 from idp.messaging.queue import INLINE
 from idp.models import OutboxMessage, SsoSession, User
 from tests.helpers import audit_events
-from tests.oidc.backchannel_receiver import BackchannelReceiver
 
 NOTHING = {"sent": 0, "retried": 0, "dead": 0, "cancelled": 0}
 
@@ -36,24 +35,6 @@ def settings_overrides():
 def inline(app):
     """The first attempt is made before commit() returns, as the CLI does, so the test sees it."""
     app.config[INLINE] = True
-
-
-@pytest.fixture
-def listening_portal(client, make_portal):
-    """A portal whose back-channel endpoint refuses the first `fail_first` POSTs: (portal, receiver)."""
-    opened: list[BackchannelReceiver] = []
-
-    def make(fail_first: int = 0):
-        receiver = BackchannelReceiver(fail_first=fail_first).__enter__()
-        opened.append(receiver)
-        portal = make_portal(backchannel_logout_uri=receiver.uri)
-        receiver.client_id, receiver.algorithms = portal.client_id, [portal.id_token_alg]
-        receiver.jwks = client.get("/jwks.json").get_json()
-        return portal, receiver
-
-    yield make
-    for receiver in opened:
-        receiver.__exit__()
 
 
 def signed_in_at(user: User, portal) -> SsoSession:

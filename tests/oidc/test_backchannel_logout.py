@@ -8,6 +8,7 @@ the clock has moved on.
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -162,7 +163,7 @@ def test_portal_that_never_accepts_is_retried_for_hours_then_given_up_and_audite
     assert delivery.attempts == 12  # logout.backchannel_attempts (the default), then no more
     assert delivery.status == "dead" and delivery.sent_at is None
     assert delivery.last_error == ("HTTP 503" if broken == "refuses" else "ConnectionError")
-    waits = [later - earlier for earlier, later in zip(tried_at, tried_at[1:], strict=False)]
+    waits = [later - earlier for earlier, later in itertools.pairwise(tried_at)]
     assert waits == [timedelta(seconds=10 * 2 ** n) for n in range(11)]  # 10 s, 20 s, ... 2.8 hours
     assert tried_at[-1] - logged_out_at > timedelta(hours=5)
     if receiver is not None:
