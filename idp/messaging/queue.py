@@ -163,7 +163,7 @@ def cancel(message: OutboxMessage, reason: str, **details: Any) -> bool:
 
 def _void(message: OutboxMessage, channel: Channel, now: datetime) -> str | None:
     """Why the row must not be sent now: past its expires_at, or what its channel says."""
-    if message.expires_at is not None and clock.aware(message.expires_at) <= now:
+    if expired(message, now):
         return "expired"
     return channel.void(message)
 
@@ -252,8 +252,14 @@ def dead_letters(limit: int = 200) -> list[OutboxMessage]:
     return list(db.session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
 
 
+def expired(message: OutboxMessage, now: datetime | None = None) -> bool:
+    """Is what the delivery carries (a one-time code) no longer valid, so it must never be sent?"""
+    return message.expires_at is not None and clock.aware(message.expires_at) <= (now or clock.now())
+
+
 def retry_dead(message_id: int, now: datetime | None = None) -> OutboxMessage:
-    """Queue a dead delivery again with fresh attempts (the transport or portal was fixed); not committed."""
+    """Queue a dead delivery again with fresh attempts (the transport or portal was fixed); not committed.
+    Refused when its text was erased, or when the code it carries has expired."""
     # An id no row can have (a URL's number is any size) names none; the row is locked, so two clicks at once
     # queue it once (the second finds it pending).
     message = (db.session.get(OutboxMessage, message_id, with_for_update=True)
@@ -262,6 +268,8 @@ def retry_dead(message_id: int, now: datetime | None = None) -> OutboxMessage:
         raise NotFound(f"no dead message {message_id}")
     if not message.body_encrypted:
         raise InvalidInput(f"message {message_id} is too old: its text was erased")
+    if expired(message, now):
+        raise InvalidInput(f"message {message_id} carries a code that has expired: it is not sent again")
     message.status, message.attempts, message.next_attempt_at = "pending", 0, now or clock.now()
     record(EventTag.MESSAGE_RETRIED, **CHANNELS[message.channel].audit(message))
     return message
@@ -269,11 +277,11 @@ def retry_dead(message_id: int, now: datetime | None = None) -> OutboxMessage:
 
 def retry_all_dead(now: datetime | None = None) -> tuple[list[int], list[int]]:
     """Queue every dead delivery again whose text is still there; not committed. Returns (the ids queued again,
-    the ids left dead because their text was erased)."""
+    the ids left dead because their text was erased or the code they carry has expired)."""
     queued, erased = [], []
     for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "dead")
                                       .order_by(OutboxMessage.id)):
-        if message.body_encrypted:
+        if message.body_encrypted and not expired(message, now):
             retry_dead(message.id, now)
             queued.append(message.id)
         else:

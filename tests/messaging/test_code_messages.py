@@ -17,12 +17,14 @@ from idp import clock
 from idp.accounts import factors
 from idp.audit import EventTag
 from idp.extensions import db
-from idp.messaging import deliver_due, read, send
+from idp.messaging import deliver_due, erase_old, read, retry_all_dead, send, undelivered
 from idp.messaging.queue import attempt, due
 from idp.models import OutboxMessage
 from idp.runtime import settings
 from idp.security import codes
-from tests.helpers import audit_events
+from tests.flows.admin_helpers import make_world
+from tests.flows.test_admin_console import session_for
+from tests.helpers import audit_events, english_browser
 from tests.messaging.conftest import delivered_bodies
 
 PHONE = "+31612345678"
@@ -169,3 +171,43 @@ def test_a_message_without_a_code_keeps_the_long_schedule(user, gateway, frozen)
     [message] = sms_rows()
     assert message.code_id is None and message.expires_at is None
     assert message.next_attempt_at == frozen + timedelta(seconds=settings().messaging.retry_seconds)
+
+
+def test_a_dead_code_message_is_sent_again_only_while_its_code_lives(app, user, gateway, frozen, time_machine):
+    gateway.statuses = [400, 400]  # the gateway refuses it for good (a 4xx): dead at once
+    first_code(user)
+    assert deliver_due() == {**NOTHING, "dead": 1}
+    [message] = sms_rows()
+    runner = app.test_cli_runner()
+
+    time_machine.shift(timedelta(minutes=1))  # an admin fixes it while the code lives: sent again
+    assert runner.invoke(args=["messages", "retry", str(message.id)]).exit_code == 0
+    assert deliver_due() == {**NOTHING, "dead": 1}  # (refused once more)
+
+    time_machine.shift(timedelta(seconds=settings().codes.ttl_seconds))  # the code has expired
+    refused = runner.invoke(args=["messages", "retry", str(message.id)])
+    assert refused.exit_code != 0
+    assert f"message {message.id} carries a code that has expired" in refused.output
+    assert retry_all_dead() == ([], [message.id])
+    [listed] = undelivered.listed()
+    assert listed.expired and not listed.retryable
+    browser = english_browser(app)
+    session_for(browser, make_world()["deployment"])
+    page = browser.get("/admin/messages").get_data(as_text=True)
+    assert "Not to be sent again: the code in it has expired." in page
+    assert f"/admin/messages/{message.id}/retry" not in page
+    [message] = sms_rows()
+    assert message.status == "dead" and len(gateway.requests) == 2
+
+
+def test_the_text_of_a_cancelled_message_is_erased_with_the_others(user, gateway, frozen, time_machine):
+    factor = first_code(user)
+    time_machine.shift(timedelta(seconds=settings().codes.resend_seconds))
+    factors.resend(user, factor, flow_uid=FLOW)
+    db.session.commit()
+    time_machine.shift(timedelta(hours=settings().messaging.retention_hours, seconds=1))
+    assert erase_old() == 1
+    db.session.commit()
+    code_a, code_b = sms_rows()
+    assert (code_a.status, code_a.body_encrypted) == ("cancelled", None)
+    assert code_b.status == "pending" and code_b.body_encrypted
