@@ -105,7 +105,8 @@ def _void_reason(code: OneTimeCode | None) -> str | None:
 
 def cancel_replaced(user_id: int) -> list[OutboxMessage]:
     """Cancel this person's messages still waiting that carry a code no longer in use (replaced by a newer one,
-    or used); audited, not committed. A message being sent right now is left to finish."""
+    or used); audited, not committed. (An attempt already past its last check and under way at this moment
+    cannot be called back: if it gets through, its row says sent, as it was.)"""
     waiting = db.session.execute(
         select(OutboxMessage, OneTimeCode).join(OneTimeCode, OutboxMessage.code_id == OneTimeCode.id)
         .where(OutboxMessage.user_id == user_id, OutboxMessage.status == "pending",
