@@ -93,6 +93,8 @@ class EventTag(StrEnum):
     # The admin console's audit and messages pages (issue 16 part 2).
     AUDIT_EXPORTED = "audit:exported"
     MESSAGE_RETRIED = "message:retried"
+    # A message never sent: the code it carries was replaced, used or expired (issue 17 part 5).
+    MESSAGE_CANCELLED = "message:cancelled"
 
 
 # Steps only the person themselves can take (each needs their password, a code, a link sent to them or a

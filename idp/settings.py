@@ -133,8 +133,10 @@ class LogoutSettings:
     """The back-channel logout channel of the delivery queue: its POST's timeout and its retry schedule."""
 
     backchannel_timeout_seconds: float = 5.0
-    backchannel_attempts: int = 3
-    backchannel_retry_seconds: float = 2.0
+    # 12 attempts, the waits doubling from 10 s: the last one about 5.7 hours after the logout.
+    backchannel_attempts: int = 12
+    backchannel_retry_seconds: float = 10.0
+    backchannel_attempts_at_once: int = 2  # made by the after-commit thread; the rest by `idp worker`
 
 
 @dataclass
@@ -212,6 +214,9 @@ class MessagingSettings:
     deliver_after_commit: bool = False
     max_attempts: int = 8
     retry_seconds: float = 30.0
+    # A message carrying a one-time code: retried within seconds, and never after the code expires.
+    code_max_attempts: int = 10
+    code_retry_seconds: float = 2.0
     retention_hours: int = 24
     mail_from: str = "idp <no-reply@localhost>"
     smtp_host: str = "localhost"
@@ -593,6 +598,7 @@ _POSITIVE = (
     ("tokens", "jwt_access_token_seconds"), ("tokens", "refresh_token_days"), ("session", "idle_minutes"),
     ("session", "absolute_hours"),
     ("session", "login_minutes"), ("logout", "backchannel_timeout_seconds"), ("logout", "backchannel_attempts"),
+    ("logout", "backchannel_attempts_at_once"), ("messaging", "code_max_attempts"),
     ("lockout", "max_failures"), ("accounts", "activation_hours"), ("accounts", "reset_minutes"),
     ("accounts", "registration_hours"), ("accounts", "birth_date_attempts"), ("codes", "ttl_seconds"),
     ("codes", "max_attempts"), ("codes", "per_user_per_hour"),
@@ -632,6 +638,8 @@ def validate(settings: Settings) -> None:
             raise SettingsError(f"setting {section}.{key}: must be positive")
     if settings.logout.backchannel_retry_seconds < 0:
         raise SettingsError("setting logout.backchannel_retry_seconds: must be 0 or more")
+    if settings.messaging.code_retry_seconds < 0:
+        raise SettingsError("setting messaging.code_retry_seconds: must be 0 or more")
     if settings.i18n.default_locale not in {"nl", "en"}:
         raise SettingsError("setting i18n.default_locale: must be nl or en")
     _validate_factors(settings)

@@ -55,7 +55,7 @@ GROUPS: dict[str, tuple[EventTag, ...]] = {
     "delegation": (EventTag.DELEGATION_GRANTED, EventTag.DELEGATION_CONSENTED, EventTag.DELEGATION_REVOKED,
                    EventTag.DELEGATION_EXPIRED, EventTag.DELEGATION_NOTICE_SENT, EventTag.DELEGATION_INVITED,
                    EventTag.DELEGATION_ACCEPTED, EventTag.DELEGATION_SIGN_IN, EventTag.DELEGATION_PORTAL_LOGGED_OUT),
-    "messages": (EventTag.MESSAGE_SENT, EventTag.MESSAGE_DEAD, EventTag.MESSAGE_RETRIED),
+    "messages": (EventTag.MESSAGE_SENT, EventTag.MESSAGE_DEAD, EventTag.MESSAGE_RETRIED, EventTag.MESSAGE_CANCELLED),
     "administration": (EventTag.ADMIN_ROLE_GRANTED, EventTag.ADMIN_ROLE_REVOKED, EventTag.ORGANISATION_CREATED,
                        EventTag.ORGANISATION_UPDATED, EventTag.ORGANISATION_REMOVED,
                        EventTag.ORGANISATION_MEMBER_ADDED, EventTag.ORGANISATION_MEMBER_REMOVED,

@@ -98,11 +98,13 @@ def _send_code(user: User, factor: Factor, flow_uid: str | None, style: codes.St
         number = enrolling_phone(factor)
         issued = codes.issue(user, channel="sms", purpose=_enrol_purpose(factor), destination=number,
                              flow_uid=flow_uid, style=style)
-        send("sms", number, "enrol_code", user=user, code=issued.message_text, minutes=minutes, sender=sender)
+        send("sms", number, "enrol_code", user=user, code=issued.message_text, code_row=issued.row, minutes=minutes,
+             sender=sender)
     else:
         issued = codes.issue(user, channel="email", purpose=_enrol_purpose(factor), destination=user.email,
                              flow_uid=flow_uid, style=style)
-        send("email", user.email, "enrol_code", user=user, code=issued.message_text, minutes=minutes,
+        send("email", user.email, "enrol_code", user=user, code=issued.message_text, code_row=issued.row,
+             minutes=minutes,
              sender=sender)
     record(EventTag.MFA_CODE_SENT, user_id=user.id, factor=factor.kind, purpose="enrol")
 

@@ -1,8 +1,11 @@
 """Back-channel logout (OIDC Back-Channel Logout 1.0): a channel of the delivery queue (queue.py).
 
 A logout queues a signed logout token for every portal of the session that listens on a back channel; its
-recipient is the portal, its body the token. Once the logout commits, a thread POSTs the tokens and retries
-failures on the short logout.backchannel_* schedule; `idp worker` delivers what a restarted server left.
+recipient is the portal, its body the token. Once the logout commits, a thread POSTs the tokens (the first
+logout.backchannel_attempts_at_once attempts, seconds apart); `idp worker` makes the later retries, the waits
+doubling over hours (logout.backchannel_*), and delivers what a restarted server left. A logout that is still
+refused after its last attempt is dead: `idp messages dead` and the console's messages page list it by its
+portal, and either sends it again.
 """
 
 from __future__ import annotations
@@ -109,12 +112,12 @@ def _post(target: tuple[str, str]) -> None:
         raise TransportError(f"HTTP {response.status_code}")
 
 
-def _schedule(cfg: Settings) -> queue.Schedule:
+def _schedule(cfg: Settings, message: OutboxMessage | None = None) -> queue.Schedule:
     logout = cfg.logout
     return queue.Schedule(attempts=logout.backchannel_attempts,
                           first_retry_seconds=logout.backchannel_retry_seconds,
                           lease_seconds=2 * logout.backchannel_timeout_seconds + 1,
-                          at_once=True, retry_at_once=True)
+                          at_once=True, at_once_attempts=logout.backchannel_attempts_at_once)
 
 
 def _audit(message: OutboxMessage) -> dict[str, Any]:

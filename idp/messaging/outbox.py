@@ -7,6 +7,11 @@ message tied to no portal is signed by the sign-in service and says u.
 
 Nothing leaves the building here; `idp worker` (queue.deliver_due) sends it through the transport the settings
 choose. When messaging.deliver_after_commit is on (demo), the first attempt is made right after the commit.
+
+A message that carries a one-time code names it (`code_row`): it is retried within seconds (messaging.code_*), and
+it is cancelled, never sent, once its code is replaced by a newer one, used, or expired; queueing the message
+of a new code cancels those of the codes it replaced at once, and each attempt checks again just before it
+sends. An e-mail gets its Message-ID once, when it is queued, and carries it on every attempt.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from idp.audit import EventTag
 from idp.errors import InvalidInput
 from idp.extensions import db
 from idp.messaging import queue, transports
-from idp.models import OutboxMessage, User
+from idp.models import OneTimeCode, OutboxMessage, User
 from idp.runtime import settings
 from idp.settings import Settings
 
@@ -68,16 +73,47 @@ def send(
     user: User | None = None,
     locale: str | None = None,
     sender: Sender | None = None,
+    code_row: OneTimeCode | None = None,
     **context,
 ) -> OutboxMessage:
     """Render the message now, in the person's language and for the portal of `sender` (None: no portal),
-    and queue it (not committed)."""
+    and queue it (not committed). `code_row`: the one-time code it carries (codes.issue's row; the template's
+    `code` is its text); the messages of the codes it replaced are cancelled."""
     if not to or not to.strip():
         raise InvalidInput("a message needs a recipient")
     language = locale or (user.locale if user is not None else None) or settings().i18n.default_locale
     subject, body = render(channel, template, language, sender, **context)
+    if code_row is not None:
+        cancel_replaced(code_row.user_id)
+    message_id = transports.new_message_id(settings().messaging.mail_from) if channel == "email" else None
     return queue.enqueue(channel, to.strip(), body, template=template, subject=subject[:300] if subject else None,
-                         user_id=user.id if user is not None else None)
+                         user_id=user.id if user is not None else None,
+                         code_id=code_row.id if code_row is not None else None,
+                         expires_at=clock.aware(code_row.expires_at) if code_row is not None else None,
+                         message_id=message_id)
+
+
+def _void_reason(code: OneTimeCode | None) -> str | None:
+    if code is None:
+        return "code removed"  # the housekeeping removes codes long expired
+    if code.invalidated_at is not None:
+        return "code replaced"
+    if code.used_at is not None:
+        return "code used"
+    return None
+
+
+def cancel_replaced(user_id: int) -> list[OutboxMessage]:
+    """Cancel this person's messages still waiting that carry a code no longer in use (replaced by a newer one,
+    or used); audited, not committed. (An attempt already past its last check and under way at this moment
+    cannot be called back: if it gets through, its row says sent, as it was.)"""
+    waiting = db.session.execute(
+        select(OutboxMessage, OneTimeCode).join(OneTimeCode, OutboxMessage.code_id == OneTimeCode.id)
+        .where(OutboxMessage.user_id == user_id, OutboxMessage.status == "pending",
+               (OneTimeCode.invalidated_at.is_not(None)) | (OneTimeCode.used_at.is_not(None)))
+        .order_by(OutboxMessage.id)
+    ).all()
+    return [message for message, code in waiting if queue.cancel(message, _void_reason(code) or "code replaced")]
 
 
 def latest(limit: int = 50) -> list[OutboxMessage]:
@@ -88,17 +124,32 @@ def latest(limit: int = 50) -> list[OutboxMessage]:
 
 # --- the channels -------------------------------------------------------------------------------------
 
-def _schedule(cfg: Settings) -> queue.Schedule:
+def _schedule(cfg: Settings, message: OutboxMessage) -> queue.Schedule:
     messaging = cfg.messaging
     # SMTP makes several round trips, each with its timeout: the lease outlasts them.
     lease = 4 * max(messaging.smtp_timeout_seconds, messaging.http_timeout_seconds) + 10
+    if message.code_id is not None or message.expires_at is not None:
+        # A code lives minutes (codes.ttl_seconds): 2, 4, 8, 16 s ... and nothing once it has expired.
+        return queue.Schedule(attempts=messaging.code_max_attempts, first_retry_seconds=messaging.code_retry_seconds,
+                              lease_seconds=lease, at_once=messaging.deliver_after_commit)
     return queue.Schedule(attempts=messaging.max_attempts, first_retry_seconds=messaging.retry_seconds,
                           lease_seconds=lease, at_once=messaging.deliver_after_commit)
 
 
+def _void(message: OutboxMessage) -> str | None:
+    """Why a message must not be sent now: the code it carries was replaced or used (its expiry: the queue
+    checks expires_at). The code is locked until the attempt's transaction ends, so a newer code issued at
+    this moment either is seen here or comes after the send has been decided."""
+    if message.code_id is None:
+        return None
+    code = db.session.get(OneTimeCode, message.code_id, with_for_update=True, populate_existing=True)
+    return _void_reason(code)
+
+
 def _envelope(message: OutboxMessage) -> transports.Envelope:
     to, subject, body = queue.read(message)
-    return transports.Envelope(message.channel, to, subject, body, clock.aware(message.created_at))
+    return transports.Envelope(message.channel, to, subject, body, clock.aware(message.created_at),
+                               message_id=message.message_id)
 
 
 def _transmit(envelope: transports.Envelope) -> None:
@@ -112,4 +163,5 @@ def _audit(message: OutboxMessage) -> dict[str, Any]:
 
 for _name in CHANNELS:
     queue.register(queue.Channel(name=_name, schedule=_schedule, prepare=_envelope, send=_transmit,
-                                 sent=EventTag.MESSAGE_SENT, dead=EventTag.MESSAGE_DEAD, audit=_audit))
+                                 sent=EventTag.MESSAGE_SENT, dead=EventTag.MESSAGE_DEAD, audit=_audit,
+                                 void=_void))

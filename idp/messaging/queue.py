@@ -2,10 +2,12 @@
 
 A delivery is an OutboxMessage row written in the transaction of the change that causes it, recipient and
 body encrypted. This module owns the mechanics: which rows are due, claiming an attempt, the outcome (sent;
-retried after an exponential backoff; dead after the last attempt), the audit of it, the dead items and
-their retry, and the hand-over to a thread once the change commits. A channel brings only what differs:
-how a row becomes something to send, how it is sent, its schedule and its audit tags (outbox.py registers
-e-mail and SMS, backchannel.py the back-channel logout).
+retried after an exponential backoff; dead after the last attempt or at once on a permanent refusal;
+cancelled when it must no longer be sent: its expires_at passed, or its channel says so), the audit of it,
+the dead items and their retry, and the hand-over to a thread once the change commits. A channel brings only
+what differs: how a row becomes something to send, how it is sent, its schedule (per row: a message carrying
+a short-lived code is retried within seconds) and its audit tags (outbox.py registers e-mail and SMS,
+backchannel.py the back-channel logout).
 
 Claiming is a conditional UPDATE on (status, attempts), committed before sending, that also moves
 next_attempt_at past the send's timeouts (a lease): of two workers that found the same row due only one
@@ -49,7 +51,7 @@ class Schedule:
     first_retry_seconds: float  # the wait before the first retry; each further retry waits twice as long
     lease_seconds: float  # how long a claimed attempt is left to its sender: longer than a send can take
     at_once: bool  # first attempt in a thread of its own right after the change commits
-    retry_at_once: bool = False  # that thread also makes the retries (for short schedules)
+    at_once_attempts: int = 1  # how many attempts that thread makes (the retries after them: `idp worker`)
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,14 @@ class Channel:
     """A kind of delivery: what it sends and how, when, and under which audit tags."""
 
     name: str
-    schedule: Callable[[Settings], Schedule]
+    schedule: Callable[[Settings, OutboxMessage], Schedule]  # the row's schedule
     prepare: Callable[[OutboxMessage], Any]  # in the claim's transaction: what to send (may update the row)
     send: Callable[[Any], None]  # with no transaction open; raises on failure (TransportError: a storable text)
     sent: EventTag
     dead: EventTag
     audit: Callable[[OutboxMessage], dict[str, Any]]  # record()'s arguments for this row, never its body
+    # Just before each attempt, in its transaction: why this row must not be sent any more (None: send it).
+    void: Callable[[OutboxMessage], str | None] = lambda message: None
 
 
 CHANNELS: dict[str, Channel] = {}
@@ -75,8 +79,10 @@ def register(channel: Channel) -> Channel:
 
 
 def enqueue(channel: str, to: str, body: str, *, template: str, subject: str | None = None,
-            user_id: int | None = None, client_id: int | None = None) -> OutboxMessage:
-    """Add a delivery to the current transaction, encrypted and due now; not committed.
+            user_id: int | None = None, client_id: int | None = None, code_id: int | None = None,
+            expires_at: datetime | None = None, message_id: str | None = None) -> OutboxMessage:
+    """Add a delivery to the current transaction, encrypted and due now; not committed. `code_id`: the one-time
+    code it carries; `expires_at`: from then on it is cancelled, not sent; `message_id`: its e-mail Message-ID.
 
     When its schedule says so, it is handed to a thread once the transaction commits (never if it rolls back).
     """
@@ -86,10 +92,11 @@ def enqueue(channel: str, to: str, body: str, *, template: str, subject: str | N
     message = OutboxMessage(
         channel=channel, template=template, user_id=user_id, client_id=client_id,
         recipient_encrypted=crypto().encrypt(to), subject=subject, body_encrypted=crypto().encrypt(body),
-        status="pending", attempts=0, created_at=now, next_attempt_at=now,
+        status="pending", attempts=0, created_at=now, next_attempt_at=now, code_id=code_id,
+        expires_at=expires_at, message_id=message_id,
     )
     db.session.add(message)
-    if CHANNELS[channel].schedule(settings()).at_once:
+    if CHANNELS[channel].schedule(settings(), message).at_once:
         app = current_app._get_current_object()
         after_commit.collect("queue", message, lambda messages: _hand_over(app, messages))
     return message
@@ -125,17 +132,40 @@ def due(now: datetime | None = None, limit: int = 100, *, ids: Iterable[int] | N
     return rows
 
 
-def _claim(item: Due, now: datetime, lease: timedelta) -> bool:
+def _claim(item: Due, now: datetime) -> bool:
     """Take the next attempt of a row, or learn that another worker took it; commits."""
+    schedule = CHANNELS[item.channel].schedule(settings(), db.session.get_one(OutboxMessage, item.id))
     claimed = db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == item.id, OutboxMessage.status == "pending",
                OutboxMessage.attempts == item.attempts)
-        .values(attempts=item.attempts + 1, next_attempt_at=now + lease)
+        .values(attempts=item.attempts + 1, next_attempt_at=now + timedelta(seconds=schedule.lease_seconds))
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
     return claimed == 1
+
+
+def cancel(message: OutboxMessage, reason: str, **details: Any) -> bool:
+    """Mark a pending delivery cancelled: it is never sent (its code was replaced, used or has expired); audited
+    with the reason (and `details`), not committed. False when it was no longer pending (sent, dead, or
+    cancelled already)."""
+    cancelled = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.status == "pending")
+        .values(status="cancelled", last_error=reason).execution_options(synchronize_session=False)
+    ).rowcount
+    if cancelled != 1:
+        return False
+    db.session.refresh(message)
+    record(EventTag.MESSAGE_CANCELLED, reason=reason, **details, **CHANNELS[message.channel].audit(message))
+    return True
+
+
+def _void(message: OutboxMessage, channel: Channel, now: datetime) -> str | None:
+    """Why the row must not be sent now: past its expires_at, or what its channel says."""
+    if expired(message, now):
+        return "expired"
+    return channel.void(message)
 
 
 def _error_text(exc: Exception) -> str:
@@ -145,13 +175,22 @@ def _error_text(exc: Exception) -> str:
 
 
 def attempt(item: Due, now: datetime | None = None) -> str | None:
-    """One claimed attempt; returns "sent", "retried", "dead", or None when another worker had it. Commits."""
+    """One claimed attempt; returns "sent", "retried", "dead", "cancelled", or None when another worker had it.
+    Commits."""
     channel = CHANNELS[item.channel]
-    schedule = channel.schedule(settings())
-    if not _claim(item, now or clock.now(), timedelta(seconds=schedule.lease_seconds)):
+    if not _claim(item, now or clock.now()):
         return None
     message = db.session.get_one(OutboxMessage, item.id, populate_existing=True)
+    schedule = channel.schedule(settings(), message)
+    permanent = False
     try:
+        # Re-checked here, after the claim and just before the send: a code replaced while the row waited (or
+        # while another worker held it) is not sent. The channel locks what it checks until the commit.
+        reason = _void(message, channel, now or clock.now())
+        if reason is not None:
+            cancel(message, reason)
+            db.session.commit()
+            return "cancelled"
         payload = channel.prepare(message)
         db.session.commit()  # no transaction stays open while the channel talks to the network
         channel.send(payload)
@@ -159,6 +198,7 @@ def attempt(item: Due, now: datetime | None = None) -> str | None:
     except Exception as exc:  # noqa: BLE001  (every failure is recorded and retried; nothing is lost)
         db.session.rollback()  # what prepare left half-done; the claim is committed
         error = _error_text(exc)[:500]
+        permanent = isinstance(exc, TransportError) and exc.permanent
     at = now or clock.now()
     if error is None:
         message.status, message.sent_at, message.last_error = "sent", at, None
@@ -167,13 +207,18 @@ def attempt(item: Due, now: datetime | None = None) -> str | None:
     else:
         message.last_error = error
         log.info("delivery %s (%s) failed, attempt %d: %s", message.id, message.channel, message.attempts, error)
-        if message.attempts >= schedule.attempts:
+        backoff = schedule.first_retry_seconds * 2 ** (message.attempts - 1)
+        retry_at = at + timedelta(seconds=backoff)
+        if permanent or message.attempts >= schedule.attempts:
+            # A permanent refusal (an SMTP 5xx, a gateway's 4xx) is not tried again: an admin can, once fixed.
             message.status = "dead"
-            record(channel.dead, outcome="failure", error=error, **channel.audit(message))
+            record(channel.dead, outcome="failure", error=error, permanent=permanent, **channel.audit(message))
             outcome = "dead"
+        elif message.expires_at is not None and retry_at >= clock.aware(message.expires_at):
+            cancel(message, "expired", error=error)  # its next try would come after what it carries expired
+            outcome = "cancelled"
         else:
-            backoff = schedule.first_retry_seconds * 2 ** (message.attempts - 1)
-            message.next_attempt_at = at + timedelta(seconds=backoff)
+            message.next_attempt_at = retry_at
             outcome = "retried"
     db.session.commit()
     return outcome
@@ -181,8 +226,9 @@ def attempt(item: Due, now: datetime | None = None) -> str | None:
 
 def deliver_due(now: datetime | None = None, limit: int = 100, *, ids: Iterable[int] | None = None,
                 channels: Iterable[str] | None = None) -> dict[str, int]:
-    """One pass over what is due (optionally only `ids` or `channels`): counts of sent, retried and dead."""
-    counts = {"sent": 0, "retried": 0, "dead": 0}
+    """One pass over what is due (optionally only `ids` or `channels`): counts of sent, retried, dead and
+    cancelled."""
+    counts = {"sent": 0, "retried": 0, "dead": 0, "cancelled": 0}
     for item in due(now, limit, ids=ids, channels=channels):
         outcome = attempt(item, now)
         if outcome:
@@ -206,8 +252,14 @@ def dead_letters(limit: int = 200) -> list[OutboxMessage]:
     return list(db.session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)))
 
 
+def expired(message: OutboxMessage, now: datetime | None = None) -> bool:
+    """Is what the delivery carries (a one-time code) no longer valid, so it must never be sent?"""
+    return message.expires_at is not None and clock.aware(message.expires_at) <= (now or clock.now())
+
+
 def retry_dead(message_id: int, now: datetime | None = None) -> OutboxMessage:
-    """Queue a dead delivery again with fresh attempts (the transport or portal was fixed); not committed."""
+    """Queue a dead delivery again with fresh attempts (the transport or portal was fixed); not committed.
+    Refused when its text was erased, or when the code it carries has expired."""
     # An id no row can have (a URL's number is any size) names none; the row is locked, so two clicks at once
     # queue it once (the second finds it pending).
     message = (db.session.get(OutboxMessage, message_id, with_for_update=True)
@@ -216,6 +268,8 @@ def retry_dead(message_id: int, now: datetime | None = None) -> OutboxMessage:
         raise NotFound(f"no dead message {message_id}")
     if not message.body_encrypted:
         raise InvalidInput(f"message {message_id} is too old: its text was erased")
+    if expired(message, now):
+        raise InvalidInput(f"message {message_id} carries a code that has expired: it is not sent again")
     message.status, message.attempts, message.next_attempt_at = "pending", 0, now or clock.now()
     record(EventTag.MESSAGE_RETRIED, **CHANNELS[message.channel].audit(message))
     return message
@@ -223,11 +277,11 @@ def retry_dead(message_id: int, now: datetime | None = None) -> OutboxMessage:
 
 def retry_all_dead(now: datetime | None = None) -> tuple[list[int], list[int]]:
     """Queue every dead delivery again whose text is still there; not committed. Returns (the ids queued again,
-    the ids left dead because their text was erased)."""
+    the ids left dead because their text was erased or the code they carry has expired)."""
     queued, erased = [], []
     for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "dead")
                                       .order_by(OutboxMessage.id)):
-        if message.body_encrypted:
+        if message.body_encrypted and not expired(message, now):
             retry_dead(message.id, now)
             queued.append(message.id)
         else:
@@ -236,12 +290,12 @@ def retry_all_dead(now: datetime | None = None) -> tuple[list[int], list[int]]:
 
 
 def erase_old(now: datetime | None = None) -> int:
-    """Erase the text of sent and dead deliveries older than messaging.retention_hours; does not commit."""
+    """Erase the text of sent, dead and cancelled deliveries older than messaging.retention_hours; does not commit."""
     cutoff = (now or clock.now()) - timedelta(hours=settings().messaging.retention_hours)
     done_at = func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at)
     statement = (
         update(OutboxMessage)
-        .where(OutboxMessage.status.in_(("sent", "dead")), OutboxMessage.body_encrypted.is_not(None),
+        .where(OutboxMessage.status.in_(("sent", "dead", "cancelled")), OutboxMessage.body_encrypted.is_not(None),
                done_at < cutoff)
         .values(body_encrypted=None)
         .execution_options(synchronize_session=False)
@@ -276,8 +330,8 @@ def _once(app: Flask, ids: list[int]) -> None:
 
 
 def deliver_in_background(app: Flask, ids: list[int]) -> threading.Thread:
-    """Deliver these rows off the request thread: one attempt each, and the retries of the channels whose
-    schedule asks for them at once (back-channel logout), until sent or dead. The rest is left to `idp worker`."""
+    """Deliver these rows off the request thread: the first attempt of each, and the next ones up to its
+    schedule's at_once_attempts (back-channel logout: the first try or two). The rest is left to `idp worker`."""
 
     stop: threading.Event = app.extensions.setdefault(_STOP, threading.Event())
 
@@ -288,7 +342,8 @@ def deliver_in_background(app: Flask, ids: list[int]) -> threading.Thread:
                 while waiting and not stop.is_set():
                     deliver_due(ids=waiting)
                     cfg = settings()
-                    later = [m for m in pending(waiting) if CHANNELS[m.channel].schedule(cfg).retry_at_once]
+                    later = [m for m in pending(waiting)
+                             if m.attempts < CHANNELS[m.channel].schedule(cfg, m).at_once_attempts]
                     waiting = [m.id for m in later]
                     if waiting:
                         wait = (clock.aware(later[0].next_attempt_at) - clock.now()).total_seconds()

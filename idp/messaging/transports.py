@@ -1,7 +1,8 @@
 """How a message leaves: file (dev and tests), smtp (e-mail), http (an SMS gateway), console.
 
-A transport raises on failure and the worker retries. Exceptions carry short texts without the body or
-the recipient, because the worker stores them in last_error.
+A transport raises on failure and the worker retries, unless the failure is permanent (an SMTP 5xx reply, an
+SMS gateway's 4xx other than 408 and 429): then the message is dead at once. Exceptions carry short texts
+without the body or the recipient, because the worker stores them in last_error.
 """
 
 from __future__ import annotations
@@ -29,7 +30,12 @@ _file_lock = threading.Lock()  # threads of this process; flock covers other pro
 
 
 class TransportError(Exception):
-    """A delivery failed; the text is safe to store (no body, no recipient, no secret)."""
+    """A delivery failed; the text is safe to store (no body, no recipient, no secret). `permanent`: trying
+    again cannot help (the server refused the message or the recipient for good)."""
+
+    def __init__(self, text: str, *, permanent: bool = False):
+        super().__init__(text)
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class Envelope:
     subject: str | None
     body: str
     created_at: datetime
+    message_id: str | None = None  # an e-mail's Message-ID, the same on every attempt (None: a new one)
 
 
 def send(envelope: Envelope, cfg: MessagingSettings) -> None:
@@ -88,6 +95,13 @@ def to_console(envelope: Envelope) -> None:
     print("\n".join(lines), file=sys.stderr, flush=True)  # noqa: T201 (the console transport is this print)
 
 
+def new_message_id(mail_from: str) -> str:
+    """A Message-ID at the sender's domain, made once per message (a resend keeps it: a duplicate after a crash
+    can be recognised)."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+    return make_msgid(domain=domain)  # a domain, or make_msgid asks DNS for our FQDN
+
+
 def email_message(envelope: Envelope, mail_from: str) -> EmailMessage:
     """A plain-text UTF-8 e-mail with the headers spam filters look for (Date, Message-ID)."""
     message = EmailMessage()
@@ -95,8 +109,7 @@ def email_message(envelope: Envelope, mail_from: str) -> EmailMessage:
     message["To"] = envelope.to
     message["Subject"] = envelope.subject or ""
     message["Date"] = formatdate(usegmt=True)
-    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = make_msgid(domain=domain)  # a domain, or make_msgid asks DNS for our FQDN
+    message["Message-ID"] = envelope.message_id or new_message_id(mail_from)
     message.set_content(envelope.body, charset="utf-8")
     return message
 
@@ -122,7 +135,12 @@ def to_smtp(envelope: Envelope, cfg: MessagingSettings, *, ssl_context: ssl.SSLC
             server.send_message(message)
     except smtplib.SMTPResponseException as exc:
         # The server's text may quote the address or our login name: keep only the code.
-        raise TransportError(f"SMTP {exc.smtp_code} ({type(exc).__name__})") from None
+        raise TransportError(f"SMTP {exc.smtp_code} ({type(exc).__name__})",
+                             permanent=500 <= exc.smtp_code <= 599) from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        # One recipient a message: refused for good (5xx) or for now (4xx).
+        code = min((reply[0] for reply in exc.recipients.values()), default=0)
+        raise TransportError(f"SMTP {code} ({type(exc).__name__})", permanent=500 <= code <= 599) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise TransportError(f"SMTP {type(exc).__name__}") from None
 
@@ -137,8 +155,13 @@ def gateway_payload(template: str, to: str, body: str) -> str:
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)
 
 
+# A gateway's 4xx says the request itself is wrong (number, sender, account): sending it again cannot help;
+# but a request timeout (408) or too many requests (429) can, as can 5xx and no answer at all.
+_TRY_AGAIN = frozenset({408, 429})
+
+
 def to_http(envelope: Envelope, cfg: MessagingSettings) -> None:
-    """POST the SMS to the gateway; anything but 2xx is a failure."""
+    """POST the SMS to the gateway; anything but 2xx is a failure (a 4xx but 408 and 429: a permanent one)."""
     headers = {"Content-Type": "application/json"}
     if cfg.http_auth_header:
         headers["Authorization"] = cfg.http_auth_header
@@ -149,4 +172,5 @@ def to_http(envelope: Envelope, cfg: MessagingSettings) -> None:
     except requests.RequestException as exc:
         raise TransportError(f"HTTP {type(exc).__name__}") from None
     if not 200 <= response.status_code < 300:
-        raise TransportError(f"HTTP {response.status_code}")
+        code = response.status_code
+        raise TransportError(f"HTTP {code}", permanent=400 <= code <= 499 and code not in _TRY_AGAIN)

@@ -24,7 +24,8 @@ class DeadLetter:
     attempts: int
     last_error: str | None
     created_at: datetime
-    retryable: bool  # its text is still there (erased after messaging.retention_hours)
+    retryable: bool  # its text is still there (erased after messaging.retention_hours) and its code not expired
+    expired: bool = False  # it carries a one-time code that has expired: it is never sent again
 
 
 def mask_email(address: str) -> str:
@@ -52,7 +53,9 @@ def _recipient(message: OutboxMessage) -> str:
 def describe(message: OutboxMessage) -> DeadLetter:
     return DeadLetter(id=message.id, channel=message.channel, recipient=_recipient(message),
                       kind=message.template, attempts=message.attempts, last_error=message.last_error,
-                      created_at=message.created_at, retryable=bool(message.body_encrypted))
+                      created_at=message.created_at,
+                      retryable=bool(message.body_encrypted) and not queue.expired(message),
+                      expired=queue.expired(message))
 
 
 def listed(limit: int = 200) -> list[DeadLetter]:

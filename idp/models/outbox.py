@@ -13,9 +13,12 @@ class OutboxMessage(db.Model):
     """One delivery in the durable retry queue (idp/messaging/queue.py): an e-mail, an SMS or a back-channel
     logout, written in the same transaction as the change that causes it.
 
-    Recipient and body are encrypted (a body may hold a code or a logout token); status is pending, sent or
-    dead (gave up after the last attempt, visible to admins). A back-channel logout names its portal in
-    client_id (its recipient is the portal's client_id, its body the logout token).
+    Recipient and body are encrypted (a body may hold a code or a logout token); status is pending, sent,
+    dead (gave up after the last attempt or a permanent refusal, visible to admins) or cancelled (never to be
+    sent: the code it carries was replaced, used or expired). A back-channel logout names its portal in
+    client_id (its recipient is the portal's client_id, its body the logout token). A message carrying a
+    one-time code names it in code_id and is not sent from expires_at on (the code's expiry). An e-mail's
+    Message-ID header is made once with the row, so every attempt carries the same one.
     """
 
     __tablename__ = "outbox_message"
@@ -34,5 +37,8 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("one_time_code.id", ondelete="SET NULL"), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_id: Mapped[str | None] = mapped_column(String(250))
 
     client = relationship("Client")

@@ -90,7 +90,7 @@ def test_a_dead_sms_is_sent_again_and_delivered(app, client, world, undelivered)
     assert (retried.actor, retried.actor_user_id, retried.subject_user_id) == (f"user:{admin.sub}", admin.id, pro.id)
     assert retried.details["message_id"] == sms.id and CODE not in json.dumps(retried.details)
 
-    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0}  # the worker's next pass
+    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0, "cancelled": 0}  # the worker's next pass
     assert state(sms.id) == ("sent", 1)
     [delivered] = delivered_to(app, phone_of(pro))
     assert CODE in delivered["body"]

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.helpers import free_port
+from tests.oidc.backchannel_receiver import BackchannelReceiver
 
 SMTP_USER, SMTP_PASSWORD = "idp-mailer", "smtp-secret-password"
 
@@ -153,3 +154,21 @@ def smtp_tls_server(certificate):
     controller.collector = collector
     yield controller
     controller.stop()
+
+
+@pytest.fixture
+def listening_portal(client, make_portal):
+    """A portal whose back-channel endpoint refuses the first `fail_first` POSTs: (portal, receiver)."""
+    opened: list[BackchannelReceiver] = []
+
+    def make(fail_first: int = 0):
+        receiver = BackchannelReceiver(fail_first=fail_first).__enter__()
+        opened.append(receiver)
+        portal = make_portal(backchannel_logout_uri=receiver.uri)
+        receiver.client_id, receiver.algorithms = portal.client_id, [portal.id_token_alg]
+        receiver.jwks = client.get("/jwks.json").get_json()
+        return portal, receiver
+
+    yield make
+    for receiver in opened:
+        receiver.__exit__()

@@ -22,9 +22,8 @@ from idp.messaging import dead_letters, deliver_due, read, retry_dead, send, wai
 from idp.messaging.queue import INLINE
 from idp.models import OutboxMessage, SsoSession, User
 from tests.helpers import audit_events
-from tests.oidc.backchannel_receiver import BackchannelReceiver
 
-NOTHING = {"sent": 0, "retried": 0, "dead": 0}
+NOTHING = {"sent": 0, "retried": 0, "dead": 0, "cancelled": 0}
 
 
 @pytest.fixture
@@ -36,24 +35,6 @@ def settings_overrides():
 def inline(app):
     """The first attempt is made before commit() returns, as the CLI does, so the test sees it."""
     app.config[INLINE] = True
-
-
-@pytest.fixture
-def listening_portal(client, make_portal):
-    """A portal whose back-channel endpoint refuses the first `fail_first` POSTs: (portal, receiver)."""
-    opened: list[BackchannelReceiver] = []
-
-    def make(fail_first: int = 0):
-        receiver = BackchannelReceiver(fail_first=fail_first).__enter__()
-        opened.append(receiver)
-        portal = make_portal(backchannel_logout_uri=receiver.uri)
-        receiver.client_id, receiver.algorithms = portal.client_id, [portal.id_token_alg]
-        receiver.jwks = client.get("/jwks.json").get_json()
-        return portal, receiver
-
-    yield make
-    for receiver in opened:
-        receiver.__exit__()
 
 
 def signed_in_at(user: User, portal) -> SsoSession:
@@ -88,11 +69,11 @@ def test_a_refused_logout_is_retried_after_its_backoff_dies_after_its_last_attem
     time_machine.shift(timedelta(seconds=9))
     assert deliver_due() == NOTHING  # not before its backoff
     time_machine.shift(timedelta(seconds=1))
-    assert deliver_due() == {"sent": 0, "retried": 1, "dead": 0}
+    assert deliver_due() == {"sent": 0, "retried": 1, "dead": 0, "cancelled": 0}
     [logout] = rows("backchannel")
     assert logout.next_attempt_at == clock.now() + timedelta(seconds=20)  # twice the first wait
     time_machine.shift(timedelta(seconds=20))
-    assert deliver_due() == {"sent": 0, "retried": 0, "dead": 1}
+    assert deliver_due() == {"sent": 0, "retried": 0, "dead": 1, "cancelled": 0}
     time_machine.shift(timedelta(hours=1))
     assert deliver_due() == NOTHING  # dead stays dead
 
@@ -106,7 +87,7 @@ def test_a_refused_logout_is_retried_after_its_backoff_dies_after_its_last_attem
 
     retry_dead(logout.id)  # the portal is back (it accepts from now on)
     db.session.commit()
-    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0}
+    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0, "cancelled": 0}
 
     [claims] = receiver.accepted  # an hour after the logout: a fresh token, or the portal would refuse it
     assert claims["sid"] == session.sid and claims["iat"] == clock.timestamp(clock.now())
@@ -130,7 +111,7 @@ def test_one_pass_sends_a_mail_and_a_logout_each_through_its_own_transport(
     assert [m.attempts for m in rows("email")] == [0] and mail_file(app) == []
 
     time_machine.shift(timedelta(seconds=10))
-    assert deliver_due() == {"sent": 2, "retried": 0, "dead": 0}
+    assert deliver_due() == {"sent": 2, "retried": 0, "dead": 0, "cancelled": 0}
 
     [mail] = mail_file(app)
     assert mail["to"] == user.email and mail["channel"] == "email"
@@ -183,13 +164,26 @@ def test_each_channel_is_scheduled_by_its_own_settings(tmp_path):
 
     config = tmp_path / "config.toml"
     config.write_text("[logout]\nbackchannel_timeout_seconds = 4.0\nbackchannel_attempts = 5\n"
-                      "backchannel_retry_seconds = 1.5\n\n[messaging]\nmax_attempts = 6\nretry_seconds = 20.0\n"
-                      "smtp_timeout_seconds = 12.0\n")
+                      "backchannel_retry_seconds = 1.5\nbackchannel_attempts_at_once = 3\n\n"
+                      "[messaging]\nmax_attempts = 6\nretry_seconds = 20.0\n"
+                      "code_max_attempts = 7\ncode_retry_seconds = 1.0\nsmtp_timeout_seconds = 12.0\n")
     cfg = load(environ={"IDP_CONFIG": str(config), "IDP_SERVER_DEV_MODE": "true",
                         "IDP_SERVER_INSTANCE_PATH": str(tmp_path)})
 
-    assert CHANNELS["backchannel"].schedule(cfg) == Schedule(
-        attempts=5, first_retry_seconds=1.5, lease_seconds=9.0, at_once=True, retry_at_once=True)
+    assert CHANNELS["backchannel"].schedule(cfg, OutboxMessage(channel="backchannel")) == Schedule(
+        attempts=5, first_retry_seconds=1.5, lease_seconds=9.0, at_once=True, at_once_attempts=3)
     for channel in ("email", "sms"):
-        assert CHANNELS[channel].schedule(cfg) == Schedule(
-            attempts=6, first_retry_seconds=20.0, lease_seconds=58.0, at_once=False, retry_at_once=False)
+        assert CHANNELS[channel].schedule(cfg, OutboxMessage(channel=channel)) == Schedule(
+            attempts=6, first_retry_seconds=20.0, lease_seconds=58.0, at_once=False, at_once_attempts=1)
+        # A message carrying a one-time code: its own short schedule.
+        assert CHANNELS[channel].schedule(cfg, OutboxMessage(channel=channel, code_id=1)) == Schedule(
+            attempts=7, first_retry_seconds=1.0, lease_seconds=58.0, at_once=False, at_once_attempts=1)
+
+
+def test_the_default_logout_schedule_spans_hours():
+    from idp.settings import LogoutSettings
+
+    logout = LogoutSettings()
+    waits = [logout.backchannel_retry_seconds * 2 ** n for n in range(logout.backchannel_attempts - 1)]
+    assert logout.backchannel_attempts_at_once == 2 and waits[0] <= 10
+    assert timedelta(hours=5) < timedelta(seconds=sum(waits)) < timedelta(hours=7)

@@ -37,15 +37,15 @@ def test_a_gateway_that_fails_three_times_then_recovers_gets_the_message_once(us
     gateway.statuses = [500, 500, 500]
     waits = []
     for _ in range(3):
-        assert deliver_due() == {"sent": 0, "retried": 1, "dead": 0}
-        assert deliver_due() == {"sent": 0, "retried": 0, "dead": 0}  # not due again before its backoff
+        assert deliver_due() == {"sent": 0, "retried": 1, "dead": 0, "cancelled": 0}
+        assert deliver_due() == {"sent": 0, "retried": 0, "dead": 0, "cancelled": 0}  # not due again before its backoff
         db.session.refresh(message)
         waits.append(message.next_attempt_at - datetime.now(UTC))
         time_machine.move_to(message.next_attempt_at, tick=False)
     assert waits == [timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120)]
-    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0}
+    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0, "cancelled": 0}
     time_machine.move_to(T0 + timedelta(days=1), tick=False)
-    assert deliver_due() == {"sent": 0, "retried": 0, "dead": 0}
+    assert deliver_due() == {"sent": 0, "retried": 0, "dead": 0, "cancelled": 0}
 
     assert len(gateway.requests) == 4
     assert delivered_bodies(gateway) == [
@@ -83,7 +83,7 @@ def test_after_the_last_attempt_the_message_is_dead_and_audited(user, gateway, t
 def test_an_unreachable_gateway_is_retried_with_a_short_error(user, time_machine):
     time_machine.move_to(T0, tick=False)
     message = queue_sms(user)
-    assert deliver_due() == {"sent": 0, "retried": 1, "dead": 0}
+    assert deliver_due() == {"sent": 0, "retried": 1, "dead": 0, "cancelled": 0}
     db.session.refresh(message)
     assert message.last_error == "HTTP ConnectionError" and message.status == "pending"
 

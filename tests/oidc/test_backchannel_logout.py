@@ -8,6 +8,7 @@ the clock has moved on.
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -28,7 +29,7 @@ from tests.oidc.backchannel_receiver import BackchannelReceiver, closed_port_uri
 from tests.oidc.logout_helpers import PASSWORD, audit, confirm_page
 
 FORM = "application/x-www-form-urlencoded"
-NOTHING = {"sent": 0, "retried": 0, "dead": 0}
+NOTHING = {"sent": 0, "retried": 0, "dead": 0, "cancelled": 0}
 
 
 @pytest.fixture(autouse=True)
@@ -122,9 +123,9 @@ def test_portal_failing_twice_gets_the_token_exactly_once(client, user, listenin
 
     assert deliver_due() == NOTHING  # the retry waits for its backoff
     frozen.shift(timedelta(seconds=5))
-    assert deliver_due() == {"sent": 0, "retried": 1, "dead": 0}  # second attempt: 503 again
+    assert deliver_due() == {"sent": 0, "retried": 1, "dead": 0, "cancelled": 0}  # second attempt: 503 again
     frozen.shift(timedelta(seconds=5))
-    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0}
+    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0, "cancelled": 0}
     frozen.shift(timedelta(minutes=5))
     assert deliver_due() == NOTHING  # delivered means done
 
@@ -137,9 +138,10 @@ def test_portal_failing_twice_gets_the_token_exactly_once(client, user, listenin
     assert audit(EventTag.BACKCHANNEL_LOGOUT_FAILED) == []
 
 
+@pytest.mark.parametrize("settings_overrides", [{"logout": {"backchannel_retry_seconds": 10.0}}])
 @pytest.mark.parametrize("broken", ["refuses", "unreachable"])
-def test_portal_that_never_accepts_is_given_up_and_audited(client, user, make_portal, listening_portal, frozen,
-                                                          broken):
+def test_portal_that_never_accepts_is_retried_for_hours_then_given_up_and_audited(
+        client, user, make_portal, listening_portal, frozen, broken):
     receiver = None
     if broken == "refuses":
         portal, receiver = listening_portal(fail_first=99)
@@ -147,19 +149,30 @@ def test_portal_that_never_accepts_is_given_up_and_audited(client, user, make_po
         portal = make_portal(backchannel_logout_uri=closed_port_uri())
     rp = RelyingParty(client, portal)
     log_out(client, rp, rp.tokens(user.email, PASSWORD)["id_token"])
-    for _ in range(5):
-        frozen.shift(timedelta(minutes=1))
+    logged_out_at = clock.now()
+    tried_at = [logged_out_at]
+    for _ in range(20):  # the worker, each time the row is due again
+        [delivery] = logout_rows()
+        if delivery.status != "pending":
+            break
+        frozen.move_to(delivery.next_attempt_at)
         deliver_due()
+        tried_at.append(clock.now())
 
     [delivery] = logout_rows()
-    assert delivery.attempts == 3  # logout.backchannel_attempts, then no more
+    assert delivery.attempts == 12  # logout.backchannel_attempts (the default), then no more
     assert delivery.status == "dead" and delivery.sent_at is None
     assert delivery.last_error == ("HTTP 503" if broken == "refuses" else "ConnectionError")
+    waits = [later - earlier for earlier, later in itertools.pairwise(tried_at)]
+    assert waits == [timedelta(seconds=10 * 2 ** n) for n in range(11)]  # 10 s, 20 s, ... 2.8 hours
+    assert tried_at[-1] - logged_out_at > timedelta(hours=5)
     if receiver is not None:
-        assert len(receiver.posts) == 3
+        assert len(receiver.posts) == 12
     [failed] = audit(EventTag.BACKCHANNEL_LOGOUT_FAILED)
     assert failed.outcome == "failure" and failed.client_id == portal.client_id
     assert audit(EventTag.BACKCHANNEL_LOGOUT_SENT) == []
+    frozen.shift(timedelta(days=1))
+    assert deliver_due() == NOTHING  # dead stays dead until an admin sends it again
 
 
 def test_a_failing_portal_does_not_hold_up_the_others(client, user, listening_portal):
@@ -180,7 +193,7 @@ def test_retry_long_after_the_logout_sends_a_token_that_is_still_valid(client, u
     log_out(client, rp, rp.tokens(user.email, PASSWORD)["id_token"])
     frozen.shift(timedelta(hours=1))  # the portal was down for an hour
 
-    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0}
+    assert deliver_due() == {"sent": 1, "retried": 0, "dead": 0, "cancelled": 0}
 
     first, second = (p["form"]["logout_token"] for p in receiver.posts)
     assert first != second
@@ -213,8 +226,10 @@ def test_confirmed_logout_without_hint_tells_the_portals(client, user, listening
     assert len(receiver.accepted) == 1
 
 
-def test_background_sender_retries_until_delivered(app, client, user, listening_portal):
-    """The production path: a thread of its own, retrying with backoff (0.05 s in tests)."""
+def test_background_sender_makes_the_first_attempts_and_leaves_the_rest_to_the_worker(
+        app, client, user, listening_portal):
+    """The production path: a thread of its own makes the first logout.backchannel_attempts_at_once attempts
+    (the retry after 0.05 s in tests), then `idp worker` retries on the long schedule."""
     portal, receiver = listening_portal(fail_first=2)
     rp = RelyingParty(client, portal)
     sid = rp.decode_id_token(rp.tokens(user.email, PASSWORD)["id_token"])["sid"]
@@ -226,6 +241,10 @@ def test_background_sender_retries_until_delivered(app, client, user, listening_
     thread.join(timeout=30)
 
     assert not thread.is_alive()
+    assert len(receiver.posts) == 2 and receiver.accepted == []
+    [row] = logout_rows()
+    assert (row.status, row.attempts) == ("pending", 2)
+    assert deliver_due(now=clock.aware(row.next_attempt_at)) == {"sent": 1, "retried": 0, "dead": 0, "cancelled": 0}
     assert len(receiver.posts) == 3 and len(receiver.accepted) == 1
     db.session.expire_all()
     assert pending() == []

@@ -58,13 +58,13 @@ class SecondFactorStage:
             number = factors.phone(factors.get(user, "sms"))
             issued = codes.issue(user, channel="sms", purpose=_purpose(kind), destination=number,
                                  flow_uid=flow.pending.uid, style=profile.code_style(flow.client))
-            send("sms", number, "login_code", user=user, code=issued.message_text, minutes=minutes,
-                 portal=organisation, sender=sender)
+            send("sms", number, "login_code", user=user, code=issued.message_text, code_row=issued.row,
+                 minutes=minutes, portal=organisation, sender=sender)
         else:
             issued = codes.issue(user, channel="email", purpose=_purpose(kind), destination=user.email,
                                  flow_uid=flow.pending.uid, style=profile.code_style(flow.client))
-            send("email", user.email, "login_code", user=user, code=issued.message_text, minutes=minutes,
-                 portal=organisation, change_password_url=factors.account_url(), sender=sender)
+            send("email", user.email, "login_code", user=user, code=issued.message_text, code_row=issued.row,
+                 minutes=minutes, portal=organisation, change_password_url=factors.account_url(), sender=sender)
         record(EventTag.MFA_CODE_SENT, user_id=user.id, client_id=flow.client.client_id, factor=kind)
 
     def context(self, flow: Flow, step: Step) -> dict:
