@@ -655,7 +655,8 @@ def validate(settings: Settings) -> None:
         if not value or len(value[0]) < 32:
             raise SettingsError(f"setting server.{key}: required outside dev mode, a random value of at least "
                                 f"32 characters (IDP_SERVER_{key.upper()}, or IDP_SERVER_{key.upper()}_FILE naming "
-                                "a file holding it; or server.encryption_keys, newest first)")
+                                "a file holding it)" + ("; or several as server.encryption_keys, newest first"
+                                                        if key == "encryption_key" else ""))
     for name, values in (("encryption_keys", server.encryption_keys), ("hash_key", [server.hash_key])):
         if any(0 < len(v) < 32 for v in values):
             raise SettingsError(f"setting server.{name}: each a random value of at least 32 characters")

@@ -63,12 +63,12 @@ class Crypto:
                     continue
             raise DecryptionError("cannot decrypt a stored value (written before key ids) with any key in "
                                   "server.encryption_keys: is the key it was written under missing?")
-        fernet = self._fernets.get(kid)
-        if fernet is None:
+        keyed = self._fernets.get(kid)
+        if keyed is None:
             raise DecryptionError(f"cannot decrypt a stored value: it was encrypted under key id {kid}, which is "
                                   f"not in server.encryption_keys (ids configured: {', '.join(self.key_ids)})")
         try:
-            return fernet.decrypt(token.encode("ascii")).decode()
+            return keyed.decrypt(token.encode("ascii")).decode()
         except (InvalidToken, UnicodeEncodeError) as exc:
             raise DecryptionError(f"cannot decrypt a stored value under key id {kid}: damaged") from exc
 
