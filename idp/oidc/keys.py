@@ -24,7 +24,8 @@ ALGORITHMS = ("RS256", "ES256")
 _GRACE = timedelta(minutes=5)
 
 
-def generate(alg: str, crypto: Crypto, rsa_bits: int = 2048, signs_from: datetime | None = None) -> SigningKey:
+def generate(alg: str, crypto: Crypto, rsa_bits: int = 2048, signs_from: datetime | None = None,
+             now: datetime | None = None) -> SigningKey:
     params: KeyParameters = {"alg": alg, "use": "sig"}
     key: RSAKey | ECKey
     if alg == "RS256":
@@ -33,7 +34,7 @@ def generate(alg: str, crypto: Crypto, rsa_bits: int = 2048, signs_from: datetim
         key = ECKey.generate_key("P-256", parameters=params, auto_kid=True)
     else:
         raise ValueError(f"unsupported algorithm {alg}")
-    now = clock.now()
+    now = now or clock.now()
     row = SigningKey(
         kid=key.kid,
         alg=alg,
@@ -86,7 +87,7 @@ def rotate(
         for row in old:
             row.retired_at = switch
             row.publish_until = switch + valid_for + _GRACE
-        key = generate(alg, crypto, rsa_bits, signs_from=switch)
+        key = generate(alg, crypto, rsa_bits, signs_from=switch, now=now)
         new_keys.append(key)
         record(EventTag.KEY_ROTATED, alg=alg, kid=key.kid, retired=[row.kid for row in old],
                signs_from=switch.isoformat())
