@@ -14,11 +14,11 @@ from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
 from idp import clock, create_app
 from idp.extensions import db
-from idp.models import Factor, OutboxMessage, SigningKey, User
+from idp.models import Factor, OutboxMessage, SigningKey, Token, User
 from idp.models.link import AccountLink
 from idp.rekeying import ENCRYPTED_COLUMNS, column_name
 from idp.runtime import crypto, keyring
@@ -190,7 +190,7 @@ def test_a_missing_key_stops_serve_in_one_line_before_it_starts(app, settings, s
     assert "Booting" not in result.output
 
 
-def test_a_missing_key_gives_the_calm_page_and_not_ready_never_garbage(app, settings, stored, caplog):
+def test_a_missing_key_makes_the_provider_not_ready_and_publishes_no_key_set(app, settings, stored):
     wrong = app_under(settings, [KEY_C])
     browser = wrong.test_client()
 
@@ -208,3 +208,21 @@ def test_a_missing_key_gives_the_calm_page_and_not_ready_never_garbage(app, sett
             crypto().decrypt(person.phone_encrypted)
         assert not db.session.scalars(select(SigningKey)).first().private_jwk_encrypted.startswith(key_id(KEY_C))
         db.session.remove()
+
+
+def test_a_missing_key_at_the_token_endpoint_is_a_clear_503_and_no_token(app, settings, stored, caplog):
+    wrong = app_under(settings, [KEY_C], hash_key=KEY_A)  # hashes still match: only the encrypted values fail
+    with wrong.app_context():
+        portal = db.session.merge(stored["portal"])
+        portal.secret = stored["portal"].secret
+        rp = RelyingParty(wrong.test_client(), portal)
+        callback = rp.sign_in("bob@example.org", PASSWORD)
+
+        response = rp.exchange(callback["code"])
+
+        assert response.status_code == 503
+        assert response.get_json() == {"error": "temporarily_unavailable"}
+        assert db.session.scalar(select(func.count()).select_from(Token)) == 0
+        db.session.remove()
+    assert any(f"encrypted under key id {key_id(KEY_A)}, which is not in server.encryption_keys" in r.getMessage()
+               for r in caplog.records)
