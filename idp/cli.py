@@ -42,7 +42,7 @@ from idp.portals import declared, registry
 from idp.portals.registry import ClientIdTaken, describe, get, register, remove, rotate_secret, update
 from idp.ports import PortUnusable, problem, split_bind
 from idp.runtime import crypto, keyring, settings
-from idp.security.crypto import DecryptionError
+from idp.security.crypto import DecryptionError, HashKeyChanged
 from idp.security.lockout import unlock
 from idp.settings import load
 
@@ -80,7 +80,7 @@ def _guard(func, check_schema: bool):
             if check_schema:
                 require_schema()
             return func(*args, **kwargs)
-        except (IdpError, DecryptionError) as exc:
+        except (IdpError, DecryptionError, HashKeyChanged) as exc:
             fail(str(exc))
         except DBAPIError as exc:
             # Unreachable server, wrong credentials, a constraint: the driver's first line says which.
@@ -137,6 +137,7 @@ def upgrade_database() -> None:
 def init_command():
     """Create or upgrade the database, make sure signing keys exist, and register the declared portals."""
     upgrade_database()
+    rekeying.check_hash_key(crypto())
     created = ensure_keys(crypto(), settings().keys.rsa_bits)
     db.session.commit()
     click.echo(f"database ready; {len(created)} signing key(s) created")
@@ -169,6 +170,8 @@ def serve_command(bind: str, workers: int, threads: int):
     if not {"RS256", "ES256"} <= algs:
         fail("no active signing keys: run `idp init`")
     keyring().reload()  # a missing encryption key stops start-up here, in one line, not at the first token
+    rekeying.check_hash_key(crypto())
+    db.session.commit()
     # Before any worker starts, so every worker serves the portals of the file it read.
     report_sync(sync_declared_portals(), dry_run=False, quiet=True)
     db.session.remove()
@@ -832,6 +835,8 @@ def keys_list(as_json):
 def keys_rotate_encryption(batch_size, as_json):
     """Re-encrypt every stored encrypted value under the newest of server.encryption_keys (the first). Safe to
     run again; afterwards the older keys can leave the configuration."""
+    rekeying.check_hash_key(crypto())
+    db.session.commit()
     done = rekeying.report(rekeying.rotate_encryption(crypto(), batch_size), crypto())
     cfg = settings().server
     done["hash_key"] = "server.hash_key" if cfg.hash_key else f"oldest encryption key {crypto().key_ids[-1]}"

@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
+from idp import clock
 from idp.extensions import db
-from idp.models import Factor, OutboxMessage, SigningKey, User
+from idp.models import Factor, HashKeyCheck, OutboxMessage, SigningKey, User
 from idp.models.link import AccountLink
-from idp.security.crypto import Crypto
+from idp.security.crypto import Crypto, HashKeyChanged
 
 # Every column that holds a value sealed by security/crypto.py (tests/unit/test_rekeying.py checks the models).
 ENCRYPTED_COLUMNS: tuple[InstrumentedAttribute[str | None] | InstrumentedAttribute[str], ...] = (
@@ -36,6 +37,22 @@ class ColumnCount:
     column: str
     reencrypted: int = 0  # sealed under an older key, now under the newest
     current: int = 0  # already under the newest key
+
+
+def check_hash_key(crypto: Crypto) -> None:
+    """Refuse a hash key other than the one the stored hashes were made with; remember it the first time.
+
+    Not committed here: the caller's transaction records it (`idp init`, `idp serve`).
+    """
+    row = db.session.scalar(select(HashKeyCheck).limit(1))
+    if row is None:
+        db.session.add(HashKeyCheck(key_id=crypto.hash_key_id, created_at=clock.now()))
+        return
+    if row.key_id != crypto.hash_key_id:
+        raise HashKeyChanged(
+            f"the stored hashes (client secrets, tokens, codes) were made with key id {row.key_id}, the configuration "
+            f"gives {crypto.hash_key_id}: set server.hash_key to the key with id {row.key_id} (the oldest encryption "
+            "key, before it left server.encryption_keys)")
 
 
 def column_name(column: InstrumentedAttribute) -> str:

@@ -27,3 +27,18 @@ class SigningKey(db.Model):
     signs_from: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: from created_at (keys made before 0020)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     publish_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HashKeyCheck(db.Model):
+    """Which key the stored keyed hashes (client secrets, tokens, codes) were made with, by its public id.
+
+    One row. Checked by `idp init`, `idp serve` and `idp keys rotate-encryption`, so that taking the oldest
+    encryption key out of the configuration without moving it to server.hash_key stops start-up with one line
+    instead of quietly refusing every client secret and session.
+    """
+
+    __tablename__ = "hash_key_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

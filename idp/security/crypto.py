@@ -29,6 +29,10 @@ class DecryptionError(ValueError):
     """A stored value that none of the configured encryption keys opens: the message names the missing key."""
 
 
+class HashKeyChanged(ValueError):
+    """The configured hash key is not the one the stored hashes were made with (an old key taken out too early)."""
+
+
 def _derive(material: str, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(material.encode())
 
@@ -48,6 +52,7 @@ class Crypto:
         self.key_ids = list(self._fernets)  # newest first
         self.current_key_id = self.key_ids[0]
         self._hash_key = _derive(hash_key or materials[-1], b"idp keyed hash")
+        self.hash_key_id = key_id(hash_key or materials[-1])
 
     def encrypt(self, value: str) -> str:
         token = self._fernets[self.current_key_id].encrypt(value.encode()).decode("ascii")

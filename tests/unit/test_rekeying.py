@@ -226,3 +226,22 @@ def test_a_missing_key_at_the_token_endpoint_is_a_clear_503_and_no_token(app, se
         db.session.remove()
     assert any(f"encrypted under key id {key_id(KEY_A)}, which is not in server.encryption_keys" in r.getMessage()
                for r in caplog.records)
+
+
+def test_taking_out_the_oldest_key_without_moving_it_to_hash_key_stops_start_up_in_one_line(app, settings, stored):
+    assert cli(app, ["keys", "rotate-encryption"]).exit_code == 0  # remembers which key the hashes are made with
+    both = app_under(settings, [KEY_B, KEY_A])
+    assert cli(both, ["keys", "rotate-encryption"]).exit_code == 0
+
+    forgot = app_under(settings, [KEY_B])  # everything decrypts under B, but the hashes were keyed by A
+    for args in (["keys", "rotate-encryption"], ["serve", "--bind", "127.0.0.1:0"]):
+        result = cli(forgot, args)
+        assert result.exit_code == 2, result.output
+        assert (f"error: the stored hashes (client secrets, tokens, codes) were made with key id {key_id(KEY_A)}, "
+                f"the configuration gives {key_id(KEY_B)}: set server.hash_key to the key with id {key_id(KEY_A)}"
+                ) in result.output
+
+    moved = app_under(settings, [KEY_B], hash_key=KEY_A)
+    result = cli(moved, ["keys", "rotate-encryption", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["hash_key"] == "server.hash_key"
