@@ -85,9 +85,9 @@ def create_app(settings: settings_mod.Settings | None = None) -> Flask:
     )
 
     app.extensions["idp.settings"] = settings
-    crypto = Crypto(settings.server.encryption_key)
+    crypto = Crypto(settings.server.field_encryption_keys(), settings.server.hash_key)
     app.extensions["idp.crypto"] = crypto
-    app.extensions["idp.keys"] = KeyRing(crypto)
+    app.extensions["idp.keys"] = KeyRing(crypto, ttl=settings.keys.refresh_seconds)
     app.extensions["idp.discovery"] = discovery.encode(discovery.build(settings))
 
     db.init_app(app)

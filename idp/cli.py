@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SqlTimeoutError
 
-from idp import audit, clock, create_app, delegation, logs, messaging, metrics, serving
+from idp import audit, clock, create_app, delegation, logs, messaging, metrics, rekeying, serving
 from idp.accounts import activation, admins, onboarding, organisations, people
 from idp.accounts.users import get_by_ref, phone_of
 from idp.delegation import disabling, erasure, invitations
@@ -40,12 +40,14 @@ from idp.maintenance import purge
 from idp.messaging import dead_letters, pending, retry_dead
 from idp.messaging.queue import INLINE
 from idp.models import Client, Delegation, SigningKey, User
-from idp.oidc.keys import ALGORITHMS, ensure_keys, rotate
+from idp.oidc.keys import ALGORITHMS, ensure_keys, published_for, rotate
+from idp.oidc.keys import state as key_state
 from idp.outages import Outage
 from idp.portals import declared, registry
 from idp.portals.registry import ClientIdTaken, describe, get, register, remove, rotate_secret, update
 from idp.ports import PortUnusable, problem, split_bind
 from idp.runtime import crypto, keyring, settings
+from idp.security.crypto import DecryptionError, HashKeyChanged
 from idp.security.lockout import unlock
 from idp.settings import load
 
@@ -83,7 +85,7 @@ def _guard(func, check_schema: bool):
             if check_schema:
                 require_schema()
             return func(*args, **kwargs)
-        except IdpError as exc:
+        except (IdpError, DecryptionError, HashKeyChanged) as exc:
             fail(str(exc))
         except DBAPIError as exc:
             # Unreachable server, wrong credentials, a constraint: the driver's first line says which.
@@ -140,6 +142,7 @@ def upgrade_database() -> None:
 def init_command():
     """Create or upgrade the database, make sure signing keys exist, and register the declared portals."""
     upgrade_database()
+    rekeying.check_hash_key(crypto())
     created = ensure_keys(crypto(), settings().keys.rsa_bits)
     db.session.commit()
     click.echo(f"database ready; {len(created)} signing key(s) created")
@@ -171,6 +174,9 @@ def serve_command(bind: str, workers: int, threads: int):
     algs = set(db.session.scalars(select(SigningKey.alg).where(SigningKey.retired_at.is_(None))))
     if not {"RS256", "ES256"} <= algs:
         fail("no active signing keys: run `idp init`")
+    keyring().reload()  # a missing encryption key stops start-up here, in one line, not at the first token
+    rekeying.check_hash_key(crypto())
+    db.session.commit()
     # Before any worker starts, so every worker serves the portals of the file it read.
     report_sync(sync_declared_portals(), dry_run=False, quiet=True)
     db.session.remove()
@@ -835,35 +841,60 @@ def clients_sync(dry_run, as_json):
 
 # --- keys ---------------------------------------------------------------------------------
 
-keys = AppGroup("keys", help="Signing keys.")
+keys = AppGroup("keys", help="Signing keys and encryption keys.")
 
 
 @keys.command("rotate")
 @click.option("--alg", type=click.Choice(["RS256", "ES256"]), multiple=True, help="Default: both.")
 @domain_command
 def keys_rotate(alg):
-    """A new key signs from now; the old one stays published while its tokens can be valid."""
+    """A new key is published now and signs after keys.publish_seconds; the old one signs until then and stays
+    published while its tokens can be presented."""
     cfg = settings()
-    # Portals keep an ID token for the whole session and send it back as id_token_hint at logout
-    # (expired is fine there), so the old key stays published as long as a session can last.
-    valid_for = max(timedelta(seconds=cfg.tokens.id_token_seconds), timedelta(hours=cfg.session.absolute_hours))
-    new = rotate(crypto(), valid_for, tuple(alg) or ALGORITHMS, cfg.keys.rsa_bits)
+    valid_for = published_for(cfg.tokens.id_token_seconds, cfg.session.absolute_hours)
+    new = rotate(crypto(), valid_for, tuple(alg) or ALGORITHMS, cfg.keys.rsa_bits,
+                 publish_for=timedelta(seconds=cfg.keys.publish_seconds))
     db.session.commit()
     keyring().reload()
     for key in new:
-        click.echo(f"{key.alg} now signs with {key.kid}")
+        click.echo(f"{key.alg}: {key.kid} is published now and signs from {key.signs_from.isoformat()}")
 
 
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @domain_command
 def keys_list(as_json):
-    """List signing keys: signing, still published, or expired."""
+    """List signing keys: pending (published, not yet signing), signing, still published, or expired."""
     rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at)).all()
-    emit([{"kid": k.kid, "alg": k.alg, "created_at": k.created_at.isoformat(),
-           "state": "signing" if k.retired_at is None else "published" if k.publish_until and
-           k.publish_until > clock.now() else "expired",
+    now = clock.now()
+    emit([{"kid": k.kid, "alg": k.alg, "created_at": k.created_at.isoformat(), "state": key_state(k, now),
+           "signs_from": (k.signs_from or k.created_at).isoformat(),
+           "retired_at": k.retired_at.isoformat() if k.retired_at else None,
            "publish_until": k.publish_until.isoformat() if k.publish_until else None} for k in rows], as_json)
+
+
+@keys.command("rotate-encryption")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Rows re-encrypted per transaction.")
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def keys_rotate_encryption(batch_size, as_json):
+    """Re-encrypt every stored encrypted value under the newest of server.encryption_keys (the first). Safe to
+    run again; afterwards the older keys can leave the configuration."""
+    rekeying.check_hash_key(crypto())
+    db.session.commit()
+    done = rekeying.report(rekeying.rotate_encryption(crypto(), batch_size), crypto())
+    cfg = settings().server
+    done["hash_key"] = "server.hash_key" if cfg.hash_key else f"oldest encryption key {crypto().key_ids[-1]}"
+    if as_json:
+        emit(done, True)
+        return
+    for column in done["columns"]:
+        click.echo(f"{column['column']}: {column['reencrypted']} re-encrypted, {column['current']} already current")
+    click.echo(f"{done['reencrypted']} value(s) re-encrypted under key {done['key_id']}")
+    if not cfg.hash_key:
+        click.echo(f"note: stored hashes are keyed by the oldest encryption key ({crypto().key_ids[-1]}); before "
+                   "taking it out of server.encryption_keys, set server.hash_key to it")
 
 
 # --- messages -----------------------------------------------------------------------------

@@ -45,8 +45,14 @@ class ServerSettings:
     dev_mode: bool = False
     secret_key: str = ""
     encryption_key: str = ""
+    encryption_keys: list[str] = field(default_factory=list)
+    hash_key: str = ""
     proxy_hops: int = 0
     instance_path: str = "instance"
+
+    def field_encryption_keys(self) -> list[str]:
+        """The encryption keys, newest first: encryption_keys, or the single encryption_key of older configs."""
+        return list(self.encryption_keys) or ([self.encryption_key] if self.encryption_key else [])
 
 
 @dataclass
@@ -124,8 +130,13 @@ class TokenSettings:
 
 @dataclass
 class KeySettings:
+    """Signing keys: a new key is published this long before it signs (portals cache the JWKS); each process
+    re-reads the keys from the database at least this often (a rotation elsewhere is seen within it)."""
+
     algorithm: str = "RS256"
     rsa_bits: int = 2048
+    publish_seconds: int = 600
+    refresh_seconds: float = 30.0
 
 
 @dataclass
@@ -478,7 +489,8 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
 # The settings whose values are secrets (or hold one: a password in a URL, the SMS gateway's token): each may be
 # given as the content of a file instead, as container platforms hand out secrets (Docker and Kubernetes secrets).
 SECRET_SETTINGS = (
-    ("server", "secret_key"), ("server", "encryption_key"), ("database", "url"), ("redis", "url"),
+    ("server", "secret_key"), ("server", "encryption_key"), ("server", "encryption_keys"), ("server", "hash_key"),
+    ("database", "url"), ("redis", "url"),
     ("messaging", "smtp_password"), ("messaging", "http_auth_header"),
 )
 FILE_SUFFIX = "_file"
@@ -550,7 +562,7 @@ def _environment(environ: dict[str, str]) -> dict[str, dict[str, str]]:
             plain = var.removesuffix(FILE_SUFFIX.upper())
             if plain in environ:
                 raise SettingsError(f"setting {section}.{key}: given both as {plain} and as {var}; give one")
-            value = _read_setting_file(f"{section}.{key} ({var})", value)
+            value = _file_value(section, key, _read_setting_file(f"{section}.{key} ({var})", value))
         found.setdefault(section, {})[key] = value
     if ignored:
         # Only the names: a value may be anybody's secret.
@@ -598,7 +610,7 @@ _POSITIVE = (
     ("tokens", "jwt_access_token_seconds"), ("tokens", "refresh_token_days"), ("session", "idle_minutes"),
     ("session", "absolute_hours"),
     ("session", "login_minutes"), ("logout", "backchannel_timeout_seconds"), ("logout", "backchannel_attempts"),
-    ("logout", "backchannel_attempts_at_once"), ("messaging", "code_max_attempts"),
+    ("logout", "backchannel_attempts_at_once"), ("messaging", "code_max_attempts"), ("keys", "refresh_seconds"),
     ("lockout", "max_failures"), ("accounts", "activation_hours"), ("accounts", "reset_minutes"),
     ("accounts", "registration_hours"), ("accounts", "birth_date_attempts"), ("codes", "ttl_seconds"),
     ("codes", "max_attempts"), ("codes", "per_user_per_hour"),
@@ -646,16 +658,24 @@ def validate(settings: Settings) -> None:
     _validate_observability(settings)
     _validate_delegation(settings.delegation)
     _validate_policies(settings)
+    if settings.keys.publish_seconds < 0:
+        raise SettingsError("setting keys.publish_seconds: must be 0 or more")
+    _validate_encryption_keys(server)
     if server.dev_mode:
         _fill_dev_secrets(settings)
         return
     if not server.issuer.startswith("https://"):
         raise SettingsError("setting server.issuer: must use https outside dev mode")
     for key in ("secret_key", "encryption_key"):
-        if len(getattr(server, key)) < 32:
+        value = server.field_encryption_keys()[:1] if key == "encryption_key" else [server.secret_key]
+        if not value or len(value[0]) < 32:
             raise SettingsError(f"setting server.{key}: required outside dev mode, a random value of at least "
                                 f"32 characters (IDP_SERVER_{key.upper()}, or IDP_SERVER_{key.upper()}_FILE naming "
-                                "a file holding it)")
+                                "a file holding it)" + ("; or several as server.encryption_keys, newest first"
+                                                        if key == "encryption_key" else ""))
+    for name, values in (("encryption_keys", server.encryption_keys), ("hash_key", [server.hash_key])):
+        if any(0 < len(v) < 32 for v in values):
+            raise SettingsError(f"setting server.{name}: each a random value of at least 32 characters")
     for key, usual in (("email_transport", "smtp"), ("sms_transport", "http")):
         if not getattr(settings.messaging, key):
             # The file transport writes codes and links in plain text: outside dev mode only when named.
@@ -740,10 +760,18 @@ def _validate_factors(settings: Settings) -> None:
         raise SettingsError("setting mfa.acr_password and mfa.acr_mfa: two different, non-empty names")
 
 
+def _validate_encryption_keys(server: ServerSettings) -> None:
+    if server.encryption_keys and server.encryption_key:
+        raise SettingsError("setting server.encryption_key and server.encryption_keys: give one (encryption_keys "
+                            "lists every key, newest first)")
+    if len(set(server.encryption_keys)) != len(server.encryption_keys) or not all(server.encryption_keys):
+        raise SettingsError("setting server.encryption_keys: each key once, none empty")
+
+
 def _fill_dev_secrets(settings: Settings) -> None:
     """Dev mode keeps generated secrets in the instance folder so restarts keep sessions and keys readable."""
     server = settings.server
-    if server.secret_key and server.encryption_key:
+    if server.secret_key and server.field_encryption_keys():
         return
     store = Path(server.instance_path) / "dev-secrets.toml"
     saved: dict[str, str] = {}
@@ -751,7 +779,7 @@ def _fill_dev_secrets(settings: Settings) -> None:
         saved = tomllib.loads(store.read_text())
     changed = False
     for key in ("secret_key", "encryption_key"):
-        if not getattr(server, key):
+        if not getattr(server, key) and not (key == "encryption_key" and server.encryption_keys):
             if key not in saved:
                 saved[key] = secrets.token_urlsafe(48)
                 changed = True

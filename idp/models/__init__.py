@@ -6,7 +6,7 @@ from idp.models.consent import Consent
 from idp.models.delegation import Delegation
 from idp.models.device import TrustedDevice
 from idp.models.factor import Factor, OneTimeCode, RecoveryCode
-from idp.models.key import SigningKey
+from idp.models.key import HashKeyCheck, SigningKey
 from idp.models.link import AccountLink
 from idp.models.organisation import AdminRole, Organisation
 from idp.models.outbox import OutboxMessage
@@ -24,6 +24,7 @@ __all__ = [
     "Consent",
     "Delegation",
     "Factor",
+    "HashKeyCheck",
     "LoginFailure",
     "OneTimeCode",
     "Organisation",

@@ -13,6 +13,7 @@ from flask import Flask
 
 from idp.oidc.discovery import PATHS
 from idp.oidc.keys import KeyRing
+from idp.security.crypto import DecryptionError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -36,10 +37,15 @@ class PublicDocuments:
             *security_headers,
         ]
 
-    def _jwks(self) -> bytes:
+    def _jwks(self) -> bytes | None:
+        """The key set; None when it cannot be built (a stored key no configured encryption key opens)."""
         if self._keys.stale():
             with self._app.app_context():  # a reload reads the database
-                return self._keys.jwks_json()
+                try:
+                    return self._keys.jwks_json()
+                except DecryptionError as exc:
+                    self._app.logger.error("the signing keys cannot be decrypted: %s", exc)
+                    return None
         return self._keys.cached_jwks_json()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -47,8 +53,16 @@ class PublicDocuments:
         if method not in ("GET", "HEAD") or path not in (DISCOVERY_PATH, JWKS_PATH):
             return self._next(environ, start_response)
         body = self._discovery if path == DISCOVERY_PATH else self._jwks()
+        if body is None:  # never a half-empty key set that portals would cache
+            return self._unavailable(start_response)
         headers = [*self._headers, ("Content-Length", str(len(body)))]
         if environ.get("wsgi.url_scheme") == "https":  # set by ProxyFix behind a TLS proxy
             headers.append(("Strict-Transport-Security", self._hsts))
         start_response("200 OK", headers)
         return [b"" if method == "HEAD" else body]
+
+    def _unavailable(self, start_response: StartResponse) -> Iterable[bytes]:
+        body = b'{"error":"temporarily_unavailable"}'
+        start_response("503 Service Unavailable", [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
+                                                   ("Content-Length", str(len(body)))])
+        return [body]

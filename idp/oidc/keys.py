@@ -24,7 +24,8 @@ ALGORITHMS = ("RS256", "ES256")
 _GRACE = timedelta(minutes=5)
 
 
-def generate(alg: str, crypto: Crypto, rsa_bits: int = 2048) -> SigningKey:
+def generate(alg: str, crypto: Crypto, rsa_bits: int = 2048, signs_from: datetime | None = None,
+             now: datetime | None = None) -> SigningKey:
     params: KeyParameters = {"alg": alg, "use": "sig"}
     key: RSAKey | ECKey
     if alg == "RS256":
@@ -33,18 +34,23 @@ def generate(alg: str, crypto: Crypto, rsa_bits: int = 2048) -> SigningKey:
         key = ECKey.generate_key("P-256", parameters=params, auto_kid=True)
     else:
         raise ValueError(f"unsupported algorithm {alg}")
+    now = now or clock.now()
     row = SigningKey(
         kid=key.kid,
         alg=alg,
         private_jwk_encrypted=crypto.encrypt(json.dumps(key.as_dict(private=True))),
-        created_at=clock.now(),
+        created_at=now,
+        signs_from=signs_from or now,
     )
     db.session.add(row)
     return row
 
 
 def ensure_keys(crypto: Crypto, rsa_bits: int = 2048) -> list[SigningKey]:
-    """Create a signing key for each algorithm that has none (idp init, dev mode start)."""
+    """Create a signing key for each algorithm that has none (idp init, dev mode start).
+
+    Such a key signs at once: nobody can have cached a key set that lacks it, as no key of its kind existed.
+    """
     created = []
     for alg in ALGORITHMS:
         exists = db.session.scalar(
@@ -55,30 +61,53 @@ def ensure_keys(crypto: Crypto, rsa_bits: int = 2048) -> list[SigningKey]:
     return created
 
 
+def published_for(token_seconds: int, session_hours: int) -> timedelta:
+    """How long after a key stops signing something it signed may still be presented to us or to a portal.
+
+    ID tokens live `token_seconds`, but portals keep one for the whole session and send it back as
+    id_token_hint at logout (expired is fine there); logout tokens live two minutes.
+    """
+    return max(timedelta(seconds=token_seconds), timedelta(hours=session_hours), timedelta(minutes=2))
+
+
 def rotate(
     crypto: Crypto, valid_for: timedelta, algs: tuple[str, ...] = ALGORITHMS, rsa_bits: int = 2048,
+    publish_for: timedelta = timedelta(0),
 ) -> list[SigningKey]:
-    """A new key signs from now on; the old one stays published for `valid_for` (the longest token life)."""
+    """A new key is published now and signs after `publish_for` (portals' cached key sets have caught up by
+    then); the key it replaces signs until that moment and stays published `valid_for` longer (its tokens'
+    longest life), then leaves the JWKS."""
     now = clock.now()
+    switch = now + publish_for
     new_keys = []
     for alg in algs:
         old = db.session.scalars(
             select(SigningKey).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
         ).all()
         for row in old:
-            row.retired_at = now
-            row.publish_until = now + valid_for + _GRACE
-        key = generate(alg, crypto, rsa_bits)
+            row.retired_at = switch
+            row.publish_until = switch + valid_for + _GRACE
+        key = generate(alg, crypto, rsa_bits, signs_from=switch, now=now)
         new_keys.append(key)
-        record(EventTag.KEY_ROTATED, alg=alg, kid=key.kid, retired=[row.kid for row in old])
+        record(EventTag.KEY_ROTATED, alg=alg, kid=key.kid, retired=[row.kid for row in old],
+               signs_from=switch.isoformat())
     _reload_after_commit()
     return new_keys
 
 
-def _reload_after_commit() -> None:
-    """This worker signs with the new key as soon as the rotation commits (others within their ttl).
+def state(row: SigningKey, now: datetime) -> str:
+    """pending (published, not signing yet), signing, published (retired, still verifiable) or expired."""
+    if row.retired_at is not None and row.retired_at <= now:
+        return "published" if row.publish_until is not None and row.publish_until > now else "expired"
+    if row.signs_from is not None and row.signs_from > now:
+        return "pending"
+    return "signing"
 
-    Not before the commit: a rolled-back rotation must never leave us signing with an unpublished key.
+
+def _reload_after_commit() -> None:
+    """This worker sees the new key as soon as the rotation commits (others within their ttl).
+
+    Not before the commit: a rolled-back rotation must never leave us publishing a key that does not exist.
     """
     ring = current_app.extensions.get("idp.keys")
     if ring is not None:
@@ -89,14 +118,15 @@ class KeyRing:
     """The keys one worker signs and publishes with, held in memory.
 
     Reloaded from the database at most every `ttl` seconds (so a rotation by another process is seen
-    within ttl), and also when a retired key's publication ends, so it leaves the JWKS on time.
+    within ttl), and also at the next moment a key starts or stops signing or leaves the JWKS, so each
+    happens on time.
     """
 
     def __init__(self, crypto: Crypto, ttl: float = 30.0):
         self._crypto = crypto
         self._ttl = ttl
         self._loaded_at = -1e9
-        self._changes_at: datetime | None = None  # the next publish_until of a published retired key
+        self._changes_at: datetime | None = None  # the next signs_from, retired_at or publish_until to come
         self._lock = threading.Lock()
         self._signing: dict[str, Key] = {}
         self._public = KeySet([])
@@ -129,17 +159,18 @@ class KeyRing:
     def reload(self) -> None:
         now = clock.now()
         rows = db.session.scalars(select(SigningKey).order_by(SigningKey.created_at, SigningKey.id)).all()
-        signing, published, ends = {}, [], []
+        signing: dict[str, Key] = {}
+        published, moments = [], []
         for row in rows:
-            if row.retired_at is not None:
-                if row.publish_until is None or row.publish_until <= now:
-                    continue
-                ends.append(row.publish_until)
+            moments += [t for t in (row.signs_from, row.retired_at, row.publish_until) if t is not None and t > now]
+            current = state(row, now)
+            if current == "expired":
+                continue
             key = import_key(json.loads(self._crypto.decrypt(row.private_jwk_encrypted)))
             published.append(key)
-            if row.retired_at is None:
-                signing[row.alg] = key  # the newest active key of an algorithm wins
-        self._changes_at = min(ends, default=None)
+            if current == "signing":
+                signing[row.alg] = key  # the newest signing key of an algorithm wins
+        self._changes_at = min(moments, default=None)
         self._signing = signing
         self._public = KeySet(published)
         self._jwks_json = json.dumps(self._public.as_dict(private=False), separators=(",", ":")).encode()

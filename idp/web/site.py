@@ -27,6 +27,7 @@ from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.runtime import settings
 from idp.security import lockout
+from idp.security.crypto import DecryptionError
 from idp.web import branding
 
 bp = Blueprint("web", __name__)
@@ -198,6 +199,16 @@ def install(app: Flask) -> None:
         if _is_api(request.path):
             return jsonify(error="invalid_request", error_description=error.description), code
         return _error_page(code)
+
+    @app.errorhandler(DecryptionError)
+    def _missing_key(error: DecryptionError):
+        # A configuration fault (an encryption key taken out too early), not a bug: the operator reads which key
+        # in one log line; the person gets the calm page, and nothing the request wrote stands.
+        app.logger.error("a stored value cannot be decrypted: %s", error)
+        db.session.rollback()
+        if _is_api(request.path):
+            return jsonify(error="temporarily_unavailable"), 503
+        return _error_page(503)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from tests.helpers import RelyingParty, query
 from tests.oidc.logout_helpers import PASSWORD, audit
 
 TOKEN_LIFE = timedelta(minutes=10)
+PUBLISH = timedelta(seconds=600)  # keys.publish_seconds by default
 GRACE = timedelta(minutes=5)  # idp.oidc.keys keeps a retired key this much longer, for clock skew
 
 
@@ -95,7 +97,8 @@ def test_rotation_is_audited(first_token):
     db.session.commit()
 
     [rotated] = audit(EventTag.KEY_ROTATED)
-    assert rotated.details == {"alg": "RS256", "kid": new_key.kid, "retired": [old_kid]}
+    assert rotated.details == {"alg": "RS256", "kid": new_key.kid, "retired": [old_kid],
+                               "signs_from": new_key.signs_from.isoformat()}
 
 
 def test_a_rolled_back_rotation_never_signs(client, rp, first_token):
@@ -108,15 +111,84 @@ def test_a_rolled_back_rotation_never_signs(client, rp, first_token):
     assert new_kid not in published_kids(client)
 
 
-def test_idp_keys_rotate_command(app, client, rp, first_token):
+def test_idp_keys_rotate_command_publishes_first_and_signs_after_the_publish_interval(app, client, rp, first_token,
+                                                                                      frozen):
+    old_kid = kid_of(first_token)
     result = app.test_cli_runner().invoke(args=["keys", "rotate", "--alg", "RS256"])
 
     assert result.exit_code == 0, result.output
     db.session.expire_all()
-    new_kid = active_kid("RS256")
-    assert result.output.strip() == f"RS256 now signs with {new_kid}"
+    new = db.session.scalar(select(SigningKey).where(SigningKey.alg == "RS256", SigningKey.retired_at.is_(None)))
+    assert new.signs_from == new.created_at + PUBLISH  # keys.publish_seconds, 600 by default
+    assert result.output.strip() == f"RS256: {new.kid} is published now and signs from {new.signs_from.isoformat()}"
+    assert new.kid in published_kids(client)
+    assert kid_of(fresh_id_token(rp)) == old_kid
+
+    frozen.shift(PUBLISH)
+    assert kid_of(fresh_id_token(rp)) == new.kid
+    assert old_kid in published_kids(client)
+
+    listed = {k["kid"]: k["state"] for k in json.loads(
+        app.test_cli_runner().invoke(args=["keys", "list", "--json"]).output)}
+    assert (listed[old_kid], listed[new.kid]) == ("published", "signing")
+
+
+def test_a_rotated_key_is_in_the_jwks_before_it_signs(client, rp, first_token, frozen):
+    old_kid = kid_of(first_token)
+    [new_key] = rotate(crypto(), TOKEN_LIFE, ("RS256",), publish_for=PUBLISH)
+    db.session.commit()
+    new_kid = new_key.kid
+
+    assert {old_kid, new_kid} <= published_kids(client)
+    assert kid_of(fresh_id_token(rp)) == old_kid  # portals may still hold a key set without the new key
+
+    frozen.shift(PUBLISH - timedelta(seconds=1))
+    assert kid_of(fresh_id_token(rp)) == old_kid
+
+    frozen.shift(timedelta(seconds=1))  # every cached key set has had the new key for the whole interval
+    token = fresh_id_token(rp)
+    assert kid_of(token) == new_kid
+    assert {old_kid, new_kid} <= published_kids(client)
+    assert rp.decode_id_token(first_token)["sub"] == rp.decode_id_token(token)["sub"]
+
+
+def test_the_replaced_key_stays_published_for_its_tokens_life_after_it_stops_signing(client, rp, first_token,
+                                                                                      frozen):
+    old_kid = kid_of(first_token)
+    [new_key] = rotate(crypto(), TOKEN_LIFE, ("RS256",), publish_for=PUBLISH)
+    db.session.commit()
+    new_kid = new_key.kid
+
+    frozen.shift(PUBLISH - timedelta(seconds=1))
+    last_old_token = fresh_id_token(rp)  # the last token the old key signs
+    assert kid_of(last_old_token) == old_kid
+
+    frozen.shift(timedelta(seconds=1) + TOKEN_LIFE + GRACE - timedelta(seconds=1))
+    assert old_kid in published_kids(client)
+    assert rp.decode_id_token(last_old_token)["sub"]
+
+    frozen.shift(timedelta(seconds=1))
+    assert old_kid not in published_kids(client)
+    assert new_kid in published_kids(client)
     assert kid_of(fresh_id_token(rp)) == new_kid
-    assert kid_of(first_token) in published_kids(client)
+
+
+def test_a_second_rotation_within_the_interval_keeps_every_key_published_until_it_may_sign(client, rp, first_token,
+                                                                                         frozen):
+    old_kid = kid_of(first_token)
+    [first] = rotate(crypto(), TOKEN_LIFE, ("RS256",), publish_for=PUBLISH)
+    db.session.commit()
+    first_kid = first.kid
+    frozen.shift(timedelta(seconds=10))
+    [second] = rotate(crypto(), TOKEN_LIFE, ("RS256",), publish_for=PUBLISH)
+    db.session.commit()
+    second_kid = second.kid
+
+    assert {old_kid, first_kid, second_kid} <= published_kids(client)
+    frozen.shift(PUBLISH - timedelta(seconds=10))  # the first new key's turn, until the second's starts
+    assert kid_of(fresh_id_token(rp)) == first_kid
+    frozen.shift(timedelta(seconds=10))
+    assert kid_of(fresh_id_token(rp)) == second_kid
 
 
 def test_keys_are_not_read_from_the_database_per_request(client, rp, first_token):

@@ -352,15 +352,20 @@ def test_keys_rotate_keeps_the_old_key_published(env):
     assert set(before) == {"RS256", "ES256"}
 
     out = ok(env, "keys", "rotate", "--alg", "RS256")
-    new_kid = out.split()[-1]
-    assert out.strip() == f"RS256 now signs with {new_kid}"
+    new_kid = out.split()[1]
     listed = {k["kid"]: k for k in ok_json(env, "keys", "list")}
+    signs_from = listed[new_kid]["signs_from"]
+    assert out.strip() == f"RS256: {new_kid} is published now and signs from {signs_from}"
+    # Published first, signing after keys.publish_seconds (600 by default): portals cache the JWKS for 300 s.
+    assert datetime.fromisoformat(signs_from) - datetime.fromisoformat(listed[new_kid]["created_at"]) == (
+        timedelta(seconds=600))
     assert {kid: k["state"] for kid, k in listed.items()} == {
-        before["RS256"]: "published", before["ES256"]: "signing", new_kid: "signing"}
-    # Published as long as a session can last (session.absolute_hours, 12 by default): portals send
-    # their old ID token back as id_token_hint at logout.
+        before["RS256"]: "signing", before["ES256"]: "signing", new_kid: "pending"}
+    assert listed[before["RS256"]]["retired_at"] == signs_from
+    # Published as long as a session can last (session.absolute_hours, 12 by default) after it stops signing:
+    # portals send their old ID token back as id_token_hint at logout.
     until = datetime.fromisoformat(listed[before["RS256"]]["publish_until"])
-    assert until > datetime.now(UTC) + timedelta(hours=12)
+    assert until > datetime.fromisoformat(signs_from) + timedelta(hours=12)
 
     app = create_app(load(environ=env))
     jwks = app.test_client().get("/jwks.json").get_json()

@@ -105,7 +105,19 @@ def test_replace_validates_like_a_file():
      "setting server.issuer: must be an http(s) URL, got 'login.example.org'"),
     ({"IDP_SERVER_ENCRYPTION_KEY": "too short"},
      ("setting server.encryption_key: required outside dev mode, a random value of at least 32 characters "
-      "(IDP_SERVER_ENCRYPTION_KEY, or IDP_SERVER_ENCRYPTION_KEY_FILE naming a file holding it)")),
+      "(IDP_SERVER_ENCRYPTION_KEY, or IDP_SERVER_ENCRYPTION_KEY_FILE naming a file holding it); or several as "
+      "server.encryption_keys, newest first")),
+    ({"IDP_SERVER_ENCRYPTION_KEYS": "production-encryption-key-new-0123456789-abcdefghij"},
+     ("setting server.encryption_key and server.encryption_keys: give one (encryption_keys lists every key, "
+     "newest first)")),
+    ({"IDP_SERVER_ENCRYPTION_KEY": "",
+      "IDP_SERVER_ENCRYPTION_KEYS": "production-encryption-key-new-0123456789, short"},
+     "setting server.encryption_keys: each a random value of at least 32 characters"),
+    ({"IDP_SERVER_ENCRYPTION_KEY": "", "IDP_SERVER_ENCRYPTION_KEYS": "a" * 40 + "," + "a" * 40},
+     "setting server.encryption_keys: each key once, none empty"),
+    ({"IDP_SERVER_HASH_KEY": "short"}, "setting server.hash_key: each a random value of at least 32 characters"),
+    ({"IDP_KEYS_PUBLISH_SECONDS": "-1"}, "setting keys.publish_seconds: must be 0 or more"),
+    ({"IDP_KEYS_REFRESH_SECONDS": "0"}, "setting keys.refresh_seconds: must be positive"),
 ])
 def test_impossible_values_are_refused(env, message):
     with pytest.raises(SettingsError) as caught:
@@ -261,8 +273,12 @@ def test_each_secret_can_come_from_a_file_named_in_the_environment(tmp_path, sec
     path = secret_file(tmp_path, "secret", value + "\n")  # as `echo ... > file` leaves it
     variable = f"IDP_{section}_{key}_FILE".upper()
     env = {k: v for k, v in PRODUCTION.items() if k != variable.removesuffix("_FILE")}
+    if key == "encryption_keys":  # a list: one key a line, instead of the single encryption_key
+        del env["IDP_SERVER_ENCRYPTION_KEY"]
+        path.write_text(f"{value}-new\n{value}\n")
     settings = load(environ={**env, variable: str(path)})
-    assert getattr(getattr(settings, section), key) == value  # the trailing newline is not part of it
+    expected = [f"{value}-new", value] if key == "encryption_keys" else value
+    assert getattr(getattr(settings, section), key) == expected  # the trailing newline is not part of it
 
 
 def test_a_production_start_with_both_server_secrets_from_files(tmp_path):
