@@ -605,6 +605,8 @@ def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None =
     return settings
 
 
+JWKS_CACHE_SECONDS = 300  # /jwks.json and discovery are served with this max-age
+
 _POSITIVE = (
     ("tokens", "code_seconds"), ("tokens", "access_token_seconds"), ("tokens", "id_token_seconds"),
     ("tokens", "jwt_access_token_seconds"), ("tokens", "refresh_token_days"), ("session", "idle_minutes"),
@@ -660,6 +662,9 @@ def validate(settings: Settings) -> None:
     _validate_policies(settings)
     if settings.keys.publish_seconds < 0:
         raise SettingsError("setting keys.publish_seconds: must be 0 or more")
+    if not server.dev_mode and settings.keys.publish_seconds < JWKS_CACHE_SECONDS:
+        raise SettingsError(f"setting keys.publish_seconds: must be at least {JWKS_CACHE_SECONDS} outside dev mode "
+                            "(portals may cache /jwks.json that long)")
     _validate_encryption_keys(server)
     if server.dev_mode:
         _fill_dev_secrets(settings)

@@ -14,13 +14,14 @@ from flask import Flask
 from idp.oidc.discovery import PATHS
 from idp.oidc.keys import KeyRing
 from idp.security.crypto import DecryptionError
+from idp.settings import JWKS_CACHE_SECONDS
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = PATHS["jwks_uri"]
-CACHE = "public, max-age=300"
+CACHE = f"public, max-age={JWKS_CACHE_SECONDS}"
 
 
 class PublicDocuments:

@@ -117,6 +117,8 @@ def test_replace_validates_like_a_file():
      "setting server.encryption_keys: each key once, none empty"),
     ({"IDP_SERVER_HASH_KEY": "short"}, "setting server.hash_key: each a random value of at least 32 characters"),
     ({"IDP_KEYS_PUBLISH_SECONDS": "-1"}, "setting keys.publish_seconds: must be 0 or more"),
+    ({"IDP_KEYS_PUBLISH_SECONDS": "299"},
+     "setting keys.publish_seconds: must be at least 300 outside dev mode (portals may cache /jwks.json that long)"),
     ({"IDP_KEYS_REFRESH_SECONDS": "0"}, "setting keys.refresh_seconds: must be positive"),
 ])
 def test_impossible_values_are_refused(env, message):
