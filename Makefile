@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install bench lint clean up
+.PHONY: demo test install bench bench-versus lint clean up
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ up:
 	$(PYTHON) deploy/make_secrets.py deploy/secrets
 	docker compose up --build --detach
 	@echo "idp: https://localhost:8443/.well-known/openid-configuration  mail: http://localhost:8025"
+
+bench-versus: $(STAMP)
+	$(BIN)/python bench/versus.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -5,6 +5,15 @@ setting logging.format says, each carrying the request id, the access line with 
 app log lines propagate to the same handler, so none go missing under gunicorn. With metrics enabled, `idp serve`
 sets PROMETHEUS_MULTIPROC_DIR to a folder of its own; a dead worker's live values are dropped and the folder is
 removed when gunicorn stops. gunicorn's control socket is off (see below).
+
+Keep-alive connections are spread across the workers: with one shared listening socket, the gthread worker that
+wakes first accepts every connection that is waiting, and a proxy's or benchmark's keep-alive connections then
+stay on that one worker (one core busy, the others idle). With reuse_port (gunicorn >= 26) every worker opens
+a listening socket of its own with SO_REUSEPORT, and the kernel hands each new connection to one of them, and
+so to one worker. A worker that stops closes its socket: connections still waiting in its queue are reset and
+the client connects again. Not for unix sockets or sockets from systemd (one shared socket, as before).
+Because of SO_REUSEPORT, a second gunicorn started with this configuration on the same address would share it
+instead of failing; `idp serve` checks that the address is free before it starts gunicorn.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ logger_class = "idp.serving.Logger"
 # ~/.gunicorn/gunicorn.ctl): a second instance on the host would take it over from the first. Nothing here uses
 # it, so it is off; signals (HUP, TERM, TTIN/TTOU) still manage each instance by its own pid.
 control_socket_disable = True
+reuse_port = True
 # Set by `idp serve` when it made the folder (no IDP_ prefix: not a setting).
 OWNED_DIR = "PROMETHEUS_MULTIPROC_DIR_BY_IDP"
 
@@ -59,6 +69,17 @@ class Logger(glogging.Logger):  # type: ignore[misc]
                 "request_id": rid or logs.request_id.get()})
         finally:
             logs.request_id.set(None)  # the request is over: later lines of this thread are not its
+
+
+def tcp_only(bind: list[str]) -> bool:
+    return not any(address.startswith(("unix:", "fd://")) for address in bind)
+
+
+def on_starting(server: Any) -> None:
+    # A socket per worker only for TCP: for a unix socket each worker would replace the path, and sockets handed
+    # over by systemd are shared as they are.
+    if not tcp_only(list(server.cfg.bind)) or os.environ.get("LISTEN_FDS"):
+        server.cfg.set("reuse_port", False)
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -37,12 +37,9 @@ from idp.oidc.grants import (
 )
 from idp.oidc.lookup import find_token
 from idp.portals import registry
+from idp.portals.cache import ClientCache
 from idp.runtime import crypto, settings
 from idp.settings import Settings
-
-
-def query_client(client_id: str) -> Client | None:
-    return registry.find(client_id)
 
 
 def save_token(token: BearerToken, request: OAuth2Request) -> None:
@@ -226,7 +223,9 @@ class Server(AuthorizationServer):  # type: ignore[misc]  # Authlib is untyped
 
 
 def build(app: Flask) -> Server:
-    server = Server(app, query_client=query_client, save_token=save_token)
+    # Clients from memory, not a SELECT per request (idp/portals/cache.py: changes count at once in this process,
+    # within its TTL in the others).
+    server = Server(app, query_client=ClientCache().find, save_token=save_token)
     cfg: Settings = app.extensions["idp.settings"]
     server.scopes_supported = [*claims_mod.SCOPES, *registry.SERVICE_SCOPES]  # service scopes: client_credentials
     server.register_token_generator(
