@@ -63,10 +63,10 @@ def limit_hit(limit: RateLimitItem, *identifiers: str) -> bool:
     return _counted("hit", limit, *identifiers)
 
 
-def rows_changed(statement: Executable) -> int:
+def rows_changed(statement: Executable, params: dict[str, Any] | None = None) -> int:
     """Run an UPDATE or DELETE in the current session; how many rows its condition held for (a conditional
     UPDATE that finds 0 rows lost a race)."""
-    return cast("CursorResult[Any]", db.session.execute(statement)).rowcount
+    return cast("CursorResult[Any]", db.session.execute(statement, params)).rowcount
 
 
 @event.listens_for(Engine, "connect")

@@ -14,7 +14,7 @@ from authlib.oauth2.rfc6749 import (
     scope_to_list,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from idp import clock, tokens
@@ -152,11 +152,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]  # Auth
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
-        row: Token | None = db.session.scalar(
-            select(Token)
-            .options(joinedload(Token.user))
-            .where(Token.refresh_token_hash == crypto().keyed_hash(refresh_token))
-        )
+        row: Token | None = db.session.scalar(_FIND_REFRESH, {"hash": crypto().keyed_hash(refresh_token)})
         # Another client presenting this token learns nothing and changes nothing (Authlib refuses it next).
         if row is None or row.client_id != self.request.client.id:
             return None
@@ -191,13 +187,18 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]  # Auth
         return token
 
     def revoke_old_credential(self, refresh_token: Token) -> None:
-        claimed = rows_changed(
-            update(Token)
-            .where(Token.id == refresh_token.id, Token.rotated_at.is_(None), Token.revoked_at.is_(None))
-            .values(rotated_at=clock.now())
-        )
+        claimed = rows_changed(_CLAIM, {"token_id": refresh_token.id, "rotated": clock.now()})
         if not claimed:  # a concurrent request rotated it first: this one must not get tokens
             raise InvalidGrantError("The refresh token was already used.")
+
+
+# Built once (a statement's cache key is then worked out once too): the refresh grant's two statements.
+_FIND_REFRESH = select(Token).options(joinedload(Token.user)).where(Token.refresh_token_hash == bindparam("hash"))
+# Core, not ORM: the row loaded above need not learn its rotated_at in this request (nothing reads it after).
+_TOKEN = Token.__table__
+_CLAIM = (update(_TOKEN).where(_TOKEN.c.id == bindparam("token_id"), _TOKEN.c.rotated_at.is_(None),
+                               _TOKEN.c.revoked_at.is_(None))
+          .values(rotated_at=bindparam("rotated", type_=_TOKEN.c.rotated_at.type)))
 
 
 def granted_scope(token: Token) -> str:

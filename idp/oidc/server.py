@@ -18,9 +18,10 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask, Request
+from sqlalchemy import insert
 
 from idp import clock, tokens
-from idp.audit import EventTag, record
+from idp.audit import EventTag, record, record_now
 from idp.delegation.acting import record_acting
 from idp.extensions import db
 from idp.models import Client, Token, User
@@ -56,45 +57,48 @@ def save_token(token: BearerToken, request: OAuth2Request) -> None:
         token["expires_in"] = cfg.tokens.jwt_access_token_seconds
         token_format = registry.JWT
         if not token.get("refresh_token"):
-            request.saved_token = None
-            record(EventTag.TOKEN_ISSUED, user_id=request.user.id if request.user is not None else None,
-                   client_id=request.client.client_id, grant_type=grant_type, scope=token.get("scope", ""),
-                   refresh=False, format=token_format)
+            record_now(EventTag.TOKEN_ISSUED, user_id=request.user.id if request.user is not None else None,
+                       client_id=request.client.client_id, grant_type=grant_type, scope=token.get("scope", ""),
+                       refresh=False, format=token_format)
             return
-    row = Token(
-        client_id=request.client.id,
-        user_id=request.user.id if request.user is not None else None,
-        access_token_hash=None if token_format else crypto().keyed_hash(token["access_token"]),
-        refresh_token_hash=crypto().keyed_hash(token["refresh_token"]) if token.get("refresh_token") else None,
-        scope=token.get("scope", ""),
-        issued_at=now,
-        access_expires_at=now + timedelta(seconds=token["expires_in"]),
-        refresh_expires_at=now + timedelta(days=cfg.tokens.refresh_token_days) if token.get("refresh_token") else None,
-    )
-    if code is not None:
-        row.family = secrets.token_hex(16)
-        row.code_id, row.session_id, row.sid = code.id, code.session_id, code.sid
-        row.auth_time, row.amr, row.acr = code.auth_time, list(code.amr or []), code.acr
-        row.delegation_id = code.delegation_id
-    elif previous is not None:
-        row.family, row.code_id = previous.family, previous.code_id
-        row.session_id, row.sid = previous.session_id, previous.sid
-        row.auth_time, row.amr, row.acr = previous.auth_time, list(previous.amr or []), previous.acr
-        row.grant_scope = granted_scope(previous)
-        row.delegation_id = previous.delegation_id
+    refresh = bool(token.get("refresh_token"))
+    user_id = request.user.id if request.user is not None else None
+    # One INSERT at once, no ORM object (nothing reads the new row back in this request): the token endpoint's
+    # hot path, measured with bench/cost.py.
+    row: dict[str, object] = {
+        "client_id": request.client.id,
+        "user_id": user_id,
+        "access_token_hash": None if token_format else crypto().keyed_hash(token["access_token"]),
+        "refresh_token_hash": crypto().keyed_hash(token["refresh_token"]) if refresh else None,
+        "scope": token.get("scope", ""),
+        "issued_at": now,
+        "access_expires_at": now + timedelta(seconds=token["expires_in"]),
+        "refresh_expires_at": now + timedelta(days=cfg.tokens.refresh_token_days) if refresh else None,
+        "grant_scope": None, "code_id": None, "session_id": None, "sid": None, "auth_time": None, "amr": [],
+        "acr": None, "delegation_id": None,
+    }
+    source = code or previous
+    if previous is not None and code is None:
+        row["family"], row["code_id"], row["grant_scope"] = previous.family, previous.code_id, granted_scope(previous)
     else:
-        row.family = secrets.token_hex(16)
-    if row.grant_scope is None:
-        row.grant_scope = row.scope
-    db.session.add(row)
-    request.saved_token = row
-    if row.delegation_id is not None:
-        acting_for = (code or previous).delegation
-        record_acting(EventTag.TOKEN_ISSUED, acting_for, request.client.client_id,
-                                 grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash))
+        row["family"] = secrets.token_hex(16)
+        row["code_id"] = code.id if code is not None else None
+    if source is not None:
+        row["session_id"], row["sid"] = source.session_id, source.sid
+        row["auth_time"], row["amr"], row["acr"] = source.auth_time, list(source.amr or []), source.acr
+        row["delegation_id"] = source.delegation_id
+    if row["grant_scope"] is None:
+        row["grant_scope"] = row["scope"]
+    db.session.execute(_TOKEN_INSERT, row)
+    if source is not None and source.delegation_id is not None:
+        record_acting(EventTag.TOKEN_ISSUED, source.delegation, request.client.client_id,
+                      grant_type=grant_type, scope=row["scope"], refresh=refresh)
     else:
-        record(EventTag.TOKEN_ISSUED, user_id=row.user_id, client_id=request.client.client_id,
-               grant_type=grant_type, scope=row.scope, refresh=bool(row.refresh_token_hash), format=token_format)
+        record_now(EventTag.TOKEN_ISSUED, user_id=user_id, client_id=request.client.client_id,
+                   grant_type=grant_type, scope=row["scope"], refresh=refresh, format=token_format)
+
+
+_TOKEN_INSERT = insert(Token.__table__)
 
 
 class HintIsOnlyAHint:

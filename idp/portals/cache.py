@@ -28,6 +28,8 @@ from typing import Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import manager_of_class
+from sqlalchemy.orm.util import identity_key
 
 from idp.extensions import db
 from idp.models import Client
@@ -71,10 +73,22 @@ class ClientCache:
 
 
 def _attach(columns: dict[str, Any]) -> Client:
-    client = Client(**copy.deepcopy(columns))  # JSON lists are the request's own to change
+    """A persistent Client in this request's session made from the kept columns, with no SQL: the instance the
+    session already holds for that row, or a new one filled as a load fills it and added as detached (cheaper
+    than merge, which copies every attribute once more)."""
+    session = db.session()
+    existing: Client | None = session.identity_map.get(identity_key(Client, columns["id"]))  # type: ignore[assignment]
+    if existing is not None:
+        return existing
+    client: Client = _MANAGER.new_instance()
+    # JSON lists and dicts are the request's own to change; the other values are immutable
+    client.__dict__.update({k: copy.deepcopy(v) if isinstance(v, list | dict) else v for k, v in columns.items()})
     make_transient_to_detached(client)
-    merged: Client = db.session.merge(client, load=False)
-    return merged
+    session.add(client)
+    return client
+
+
+_MANAGER = manager_of_class(Client)
 
 
 def clear_all() -> None:
