@@ -422,7 +422,8 @@ def test_a_refused_backchannel_logout_dies_in_the_worker_and_is_retried_by_the_o
     from tests.oidc.backchannel_receiver import BackchannelReceiver
 
     # Each worker pass makes the next attempt; the portal checks the issuer of the tokens it gets.
-    env = {**env, "IDP_LOGOUT_BACKCHANNEL_RETRY_SECONDS": "0", "IDP_SERVER_ISSUER": ISSUER}
+    env = {**env, "IDP_LOGOUT_BACKCHANNEL_RETRY_SECONDS": "0", "IDP_LOGOUT_BACKCHANNEL_ATTEMPTS": "3",
+           "IDP_SERVER_ISSUER": ISSUER}
     app = create_app(load(environ=env))
     with BackchannelReceiver(fail_first=3) as receiver, app.app_context():
         from idp import clock, sessions
