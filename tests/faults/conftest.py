@@ -7,7 +7,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.conftest import _truncate_postgres
 from tests.faults.proxy import Proxy
+from tests.unit.test_cli import servers  # noqa: F401 (the fixture that stops the `idp serve` processes a test starts)
 
 REDIS = os.environ.get("IDP_TEST_REDIS_URL")
 
@@ -24,3 +26,13 @@ def redis_proxy():
     proxy = proxy_to(REDIS)
     yield proxy
     proxy.stop()
+
+
+@pytest.fixture
+def postgres(request):
+    """The test PostgreSQL database, migrated and empty (a database outage is a PostgreSQL matter)."""
+    if not os.environ.get("IDP_TEST_DATABASE_URL"):
+        pytest.skip("IDP_TEST_DATABASE_URL is not set")
+    url = request.getfixturevalue("postgres_url")
+    _truncate_postgres(url)
+    return url

@@ -5,7 +5,6 @@ on one host would share."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -20,7 +19,7 @@ from idp.accounts.users import create_user
 from idp.extensions import db
 from idp.models import AuditEvent, LoginFailure, SigningKey
 from idp.portals.registry import register
-from tests.conftest import _truncate_postgres, base_settings
+from tests.conftest import base_settings
 from tests.faults.conftest import REDIS, proxy_to
 from tests.faults.proxy import HANG, REFUSE
 from tests.helpers import csrf_token, free_port
@@ -29,24 +28,6 @@ from tests.unit.test_cli import Running, dev_env
 PASSWORD = "correct horse battery"
 SOMETHING_WENT_WRONG_NL = "Er ging iets mis"
 NOT_CORRECT_NL = "Het e-mailadres of wachtwoord is niet juist."
-
-
-@pytest.fixture
-def postgres(request):
-    """The test PostgreSQL database, migrated and empty."""
-    if not os.environ.get("IDP_TEST_DATABASE_URL"):
-        pytest.skip("IDP_TEST_DATABASE_URL is not set")
-    url = request.getfixturevalue("postgres_url")
-    _truncate_postgres(url)
-    return url
-
-
-@pytest.fixture
-def servers():
-    started: list[Running] = []
-    yield lambda *a: started.append(Running(*a)) or started[-1]
-    for server in started:
-        server.stop()
 
 
 def server_env(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, str]:

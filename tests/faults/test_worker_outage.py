@@ -4,7 +4,6 @@ that the test cuts. It must stay up, say so once, and deliver what was queued me
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -17,7 +16,7 @@ from idp.accounts.users import create_user
 from idp.extensions import db
 from idp.messaging import send
 from idp.models import OutboxMessage
-from tests.conftest import _truncate_postgres, base_settings
+from tests.conftest import base_settings
 from tests.faults.conftest import proxy_to
 from tests.faults.proxy import HANG, REFUSE
 from tests.messaging.conftest import delivered_bodies, gateway  # noqa: F401 (a fixture)
@@ -58,16 +57,6 @@ class Worker:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
-
-
-@pytest.fixture
-def postgres(request):
-    """The test PostgreSQL database, migrated and empty (a database outage is a PostgreSQL matter)."""
-    if not os.environ.get("IDP_TEST_DATABASE_URL"):
-        pytest.skip("IDP_TEST_DATABASE_URL is not set")
-    url = request.getfixturevalue("postgres_url")
-    _truncate_postgres(url)
-    return url
 
 
 @pytest.mark.slow
