@@ -4,7 +4,6 @@ that the test cuts. It must stay up, say so once, and deliver what was queued me
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from tests.conftest import base_settings
 from tests.faults.conftest import proxy_to
 from tests.faults.proxy import HANG, REFUSE
 from tests.messaging.conftest import delivered_bodies, gateway  # noqa: F401 (a fixture)
-from tests.unit.test_cli import BIN, clean_environ, dev_env
+from tests.unit.test_cli import BIN, Running, clean_environ, dev_env
 
 OUTAGE_LOGGED = "idp worker pass failed, retrying"
 RECOVERY_LOGGED = "idp worker pass works again"
@@ -37,7 +36,9 @@ def wait_for(what: str, check, timeout: float = 60.0):
     pytest.fail(f"gave up waiting for {what}")
 
 
-class Worker:
+class Worker(Running):
+    """A real `idp worker`, its output in worker.log; stopped like a server (SIGINT)."""
+
     def __init__(self, env: dict[str, str], folder: Path):
         self.log = folder / "worker.log"
         with self.log.open("w") as out:
@@ -47,16 +48,6 @@ class Worker:
 
     def output(self) -> str:
         return self.log.read_text()
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
 
 
 @pytest.mark.slow
