@@ -86,6 +86,12 @@ class RedisSettings:
 class PasswordSettings:
     bcrypt_rounds: int = 12
     default_policy: str = "standard"
+    # The floor under every password policy (OWASP ASVS 5.0 V6.2): a policy weaker than it stops the start.
+    # A deployment that must serve a weaker portal policy (seed 002: 5 characters) lowers it on purpose.
+    floor_min_length: int = 8
+    floor_max_length: int = 64
+    floor_not_common: bool = True
+    floor_not_personal: bool = True
 
 
 @dataclass
@@ -738,6 +744,28 @@ def _validate_policies(settings: Settings) -> None:
                 f"{where}: history is at most {MAX_HISTORY} (each earlier password costs a bcrypt check)")
         if policy.min_special and not policy.special_characters:
             raise SettingsError(f"{where}: min_special needs special_characters")
+        _check_floor(where, policy, settings.passwords)
+
+
+def _check_floor(where: str, policy: PasswordPolicy, floor: PasswordSettings) -> None:
+    """A policy weaker than the deployment's floor is refused, so the provider does not start with it."""
+    if not 1 <= floor.floor_min_length <= floor.floor_max_length <= 1024:
+        raise SettingsError("settings passwords.floor_min_length and floor_max_length: need 1 <= floor_min_length "
+                            "<= floor_max_length <= 1024")
+    lower = "; a deployment that must allow it lowers passwords.{} on purpose"
+    if policy.min_length < floor.floor_min_length:
+        raise SettingsError(f"{where}: min_length {policy.min_length} is below the floor passwords.floor_min_length "
+                            f"= {floor.floor_min_length}" + lower.format("floor_min_length"))
+    if policy.max_length < floor.floor_max_length:
+        raise SettingsError(f"{where}: max_length {policy.max_length} refuses passphrases the floor allows "
+                            f"(passwords.floor_max_length = {floor.floor_max_length})"
+                            + lower.format("floor_max_length"))
+    if floor.floor_not_common and not policy.not_common:
+        raise SettingsError(f"{where}: not_common = false is below the floor passwords.floor_not_common"
+                            + lower.format("floor_not_common"))
+    if floor.floor_not_personal and not policy.not_personal:
+        raise SettingsError(f"{where}: not_personal = false is below the floor passwords.floor_not_personal"
+                            + lower.format("floor_not_personal"))
 
 
 def _validate_factors(settings: Settings) -> None:

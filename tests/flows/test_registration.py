@@ -175,7 +175,8 @@ def test_an_expired_or_replaced_link_gets_a_clear_page(app, client, open_rp):
 
 
 @pytest.mark.parametrize("settings_overrides", [
-    {"password_policies": {"short": {"min_length": 5, "min_upper": 1, "min_lower": 1, "min_non_letters": 1}}}])
+    {"passwords": {"floor_min_length": 5},
+     "password_policies": {"short": {"min_length": 5, "min_upper": 1, "min_lower": 1, "min_non_letters": 1}}}])
 def test_the_portals_password_policy_decides(app, client, make_portal):
     rp = RelyingParty(client, make_portal("Apotheek", registration=True, password_policy="short"))
     uid = start(rp)

@@ -194,6 +194,7 @@ def test_password_expires_after_max_age(app, make_user, time_machine):
 
 
 @pytest.mark.parametrize("settings_overrides", [{
+    "passwords": {"floor_min_length": 5},
     "password_policies": {"care": {"min_length": 5, "min_upper": 1, "min_lower": 1, "min_non_letters": 1}},
 }])
 def test_a_portal_names_its_policy_else_the_default_applies(app, make_portal):

@@ -368,3 +368,53 @@ def test_an_unreadable_secret_file_stops_the_command_in_one_line(tmp_path, dev):
     assert_stops_with(start({**dev, "IDP_SERVER_SECRET_KEY_FILE": str(missing)}),
                       f"error: setting server.secret_key (IDP_SERVER_SECRET_KEY_FILE): cannot read {missing}: "
                       "No such file or directory")
+
+
+# --- the deployment's floor under password policies (issue 18, OWASP ASVS 5.0 V6.2) ---------------
+
+SEED_002 = "[password_policies.care]\nmin_length = 5\nmin_upper = 1\nmin_lower = 1\nmin_non_letters = 1\n"
+
+
+def test_a_policy_under_the_floor_stops_startup(tmp_path, dev):
+    """Seed 002's 5 characters are under the default floor of 8: `idp` refuses to start with it."""
+    path = write(tmp_path, SEED_002)
+    assert_stops_with(start({**dev, "IDP_CONFIG": str(path)}),
+                      "error: setting [password_policies.care]: min_length 5 is below the floor "
+                      "passwords.floor_min_length = 8; a deployment that must allow it lowers "
+                      "passwords.floor_min_length on purpose")
+
+
+def test_a_deployment_lowers_the_floor_on_purpose(tmp_path, dev):
+    path = write(tmp_path, "[passwords]\nfloor_min_length = 5\n" + SEED_002)
+    settings = load(environ={**dev, "IDP_CONFIG": str(path)})
+    assert settings.password_policies["care"].min_length == 5
+    assert settings.passwords.floor_min_length == 5
+
+
+@pytest.mark.parametrize(("rule", "floor"), [
+    ("min_length = 7", "floor_min_length = 7"),
+    ("max_length = 40", "floor_max_length = 40"),
+    ("not_common = false", "floor_not_common = false"),
+    ("not_personal = false", "floor_not_personal = false"),
+])
+def test_every_weaker_rule_is_refused_and_names_its_floor(tmp_path, dev, rule, floor):
+    named = floor.split(" = ")[0]
+    weak = write(tmp_path, f"[password_policies.weak]\n{rule}\n")
+    with pytest.raises(SettingsError, match=rf"^setting \[password_policies\.weak\]: .*passwords\.{named}"):
+        load(environ={**dev, "IDP_CONFIG": str(weak)})
+    lowered = write(tmp_path, f"[passwords]\n{floor}\n[password_policies.weak]\n{rule}\n")
+    assert "weak" in load(environ={**dev, "IDP_CONFIG": str(lowered)}).password_policies
+
+
+def test_the_floor_itself_must_make_sense(dev):
+    with pytest.raises(SettingsError, match="floor_min_length <= floor_max_length"):
+        load(environ={**dev, "IDP_PASSWORDS_FLOOR_MIN_LENGTH": "100"})
+
+
+def test_the_built_in_policy_and_the_example_config_meet_the_default_floor(tmp_path, dev):
+    settings = load(environ={**dev, "IDP_CONFIG": str(Path(__file__).parents[2] / "config.example.toml")})
+    floor = settings.passwords
+    assert (floor.floor_min_length, floor.floor_max_length, floor.floor_not_common, floor.floor_not_personal) == (
+        8, 64, True, True)
+    for policy in settings.password_policies.values():
+        assert policy.min_length >= 8 and policy.max_length >= 64 and policy.not_common and policy.not_personal
