@@ -1,5 +1,6 @@
 """OWASP ASVS 5.0 V11.5 and V6.5.3: every secret the provider makes comes from the operating system's CSPRNG
-(the `secrets` module), never from `random` (issue 18 part 2)."""
+(the `secrets` module), never from `random`; V11.4.1: no MD5 or SHA-1 in the provider's own code (issue 18
+part 2)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def test_no_module_of_the_provider_draws_from_the_random_module():
 def test_the_modules_that_make_secrets_use_the_secrets_module():
     # Codes, recovery codes, session and device cookies, link tokens, client secrets.
     for name in ("security/codes.py", "security/recovery.py", "sessions/__init__.py", "sessions/devices.py",
-                 "accounts/links.py", "portals/registry.py"):
+                 "accounts/links.py", "accounts/passwords.py", "portals/registry.py"):
         source = PACKAGE.joinpath(name).read_text("utf-8")
         assert "import secrets" in source or "from secrets import" in source, name
 
@@ -46,3 +47,16 @@ def test_totp_seeds_come_from_the_systems_csprng_through_pyotp():
     assert "pyotp.random_base32(32)" in inspect.getsource(totp.new_secret)  # 32 base32 characters: 160 bits
     assert isinstance(pyotp.compat.random, secrets.SystemRandom)
     assert len({totp.new_secret() for _ in range(20)}) == 20
+
+
+def test_no_module_of_the_provider_hashes_with_md5_or_sha1():
+    # TOTP's HMAC-SHA1 is pyotp's (RFC 6238, what every authenticator app computes), not in this package.
+    weak = {"md5", "sha1", "md4", "md5_sha1"}
+    found = []
+    for module in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text("utf-8"), filename=str(module))):
+            if isinstance(node, ast.Attribute) and node.attr.lower() in weak:
+                found.append(f"{module.relative_to(PACKAGE)}: .{node.attr}")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in weak:
+                found.append(f"{module.relative_to(PACKAGE)}: {node.value!r}")
+    assert found == []
