@@ -1,0 +1,85 @@
+"""OWASP ASVS 5.0 V7 (session management): what held in the code without a test of its own (issue 18 part 2)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from idp import sessions
+from idp.extensions import db
+from idp.models import OutboxMessage, SsoSession, User
+from idp.runtime import crypto
+from tests.flows.account_helpers import Account, asks_password, sign_in
+from tests.helpers import RelyingParty, browser, english_browser
+
+PASSWORD = "correct horse battery"
+
+
+def sso_cookie(client) -> str:
+    cookie = client.get_cookie(sessions.cookie_name(False))
+    assert cookie is not None, "no SSO cookie after signing in"
+    return cookie.value
+
+
+# 7.2.3 (and 11.5.1): the session's reference token is random, at least 128 bits, new for every sign-in, and the
+# database keeps only its keyed hash, so a copy of the database opens no session.
+def test_the_session_cookie_is_random_new_each_time_and_only_its_keyed_hash_is_stored(app, portal, user):
+    cookies = []
+    for _ in range(3):
+        client = browser(app)
+        RelyingParty(client, portal).sign_in(user.email, PASSWORD)
+        cookies.append(sso_cookie(client))
+
+    assert len(set(cookies)) == 3
+    for cookie in cookies:
+        assert re.fullmatch(r"[A-Za-z0-9_-]{43}", cookie)  # 32 random bytes, base64url: 256 bits
+    rows = db.session.scalars(select(SsoSession)).all()
+    assert len(rows) == 3
+    stored = {row.token_hash for row in rows}
+    assert stored == {crypto().keyed_hash(cookie) for cookie in cookies}
+    for row in rows:
+        assert not any(cookie in str(value) for cookie in cookies
+                       for value in (row.token_hash, row.sid, row.ip, row.user_agent))
+
+
+@pytest.fixture
+def account(app, user):
+    client = english_browser(app)
+    sign_in(client)
+    return Account(client)
+
+
+def live_sessions(user) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(SsoSession).where(
+        SsoSession.user_id == user.id, SsoSession.ended_at.is_(None)))
+
+
+# 7.5.1: a new e-mail address (what a reset link goes to) waits for the password typed again; the sign-in a
+# minute ago does not count, and a session alone (a borrowed, unlocked computer) changes nothing.
+def test_a_new_e_mail_address_asks_the_password_again_first(account, user):
+    outbox_before = db.session.scalar(select(func.count()).select_from(OutboxMessage))
+
+    asked = account.post("/account/profile/email", email="mallory@example.net")
+
+    assert asks_password(asked)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).email == "anna@example.org"
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == outbox_before  # no link sent
+    wrong = account.post("/account/profile/email", email="mallory@example.net", password="not her password")
+    assert asks_password(wrong)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == outbox_before
+
+
+# 7.5.2: ending the other sessions needs the password again too; then it ends them and keeps this one.
+def test_ending_the_other_sessions_asks_the_password_again_first(app, portal, account, user):
+    RelyingParty(browser(app), portal).sign_in(user.email, PASSWORD)  # the same person on another computer
+    assert live_sessions(user) == 2
+
+    assert asks_password(account.post("/account/sessions/end-others"))
+    assert live_sessions(user) == 2
+
+    account.change("/account/sessions/end-others")
+    assert live_sessions(user) == 1
