@@ -140,7 +140,7 @@ class KeySettings:
     re-reads the keys from the database at least this often (a rotation elsewhere is seen within it)."""
 
     algorithm: str = "RS256"
-    rsa_bits: int = 2048
+    rsa_bits: int = 3072  # 128 bits of security (OWASP ASVS 5.0 11.2.3); 2048 only in dev mode
     publish_seconds: int = 600
     refresh_seconds: float = 30.0
 
@@ -612,6 +612,7 @@ def load(path: str | os.PathLike | None = None, environ: dict[str, str] | None =
 
 
 JWKS_CACHE_SECONDS = 300  # /jwks.json and discovery are served with this max-age
+MAX_CODE_SECONDS = 600  # authorization codes and sent codes
 
 _POSITIVE = (
     ("tokens", "code_seconds"), ("tokens", "access_token_seconds"), ("tokens", "id_token_seconds"),
@@ -649,6 +650,13 @@ def validate(settings: Settings) -> None:
                             f"{settings.tokens.jwt_access_token_alg!r}")
     if settings.keys.rsa_bits not in {2048, 3072, 4096}:
         raise SettingsError(f"setting keys.rsa_bits: must be 2048, 3072 or 4096, got {settings.keys.rsa_bits}")
+    if settings.keys.rsa_bits < 3072 and not server.dev_mode:
+        raise SettingsError("setting keys.rsa_bits: must be 3072 or 4096 outside dev mode (2048-bit RSA gives about "
+                            "112 bits of security, under the 128 of OWASP ASVS 11.2.3)")
+    for section, key in (("tokens", "code_seconds"), ("codes", "ttl_seconds")):
+        if getattr(getattr(settings, section), key) > MAX_CODE_SECONDS:
+            raise SettingsError(f"setting {section}.{key}: at most {MAX_CODE_SECONDS} (a one-time code lives at "
+                                "most 10 minutes, OWASP ASVS 6.5.5 and 10.4.3)")
     for key in ("sign_in_per_ip", "sign_in_per_account", "links_per_ip", "links_per_account"):
         _check_rate(f"limits.{key}", getattr(settings.limits, key))
     if not 4 <= settings.passwords.bcrypt_rounds <= 16:

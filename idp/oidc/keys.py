@@ -24,7 +24,7 @@ ALGORITHMS = ("RS256", "ES256")
 _GRACE = timedelta(minutes=5)
 
 
-def generate(alg: str, crypto: Crypto, rsa_bits: int = 2048, signs_from: datetime | None = None,
+def generate(alg: str, crypto: Crypto, rsa_bits: int = 3072, signs_from: datetime | None = None,
              now: datetime | None = None) -> SigningKey:
     params: KeyParameters = {"alg": alg, "use": "sig"}
     key: RSAKey | ECKey
@@ -46,7 +46,7 @@ def generate(alg: str, crypto: Crypto, rsa_bits: int = 2048, signs_from: datetim
     return row
 
 
-def ensure_keys(crypto: Crypto, rsa_bits: int = 2048) -> list[SigningKey]:
+def ensure_keys(crypto: Crypto, rsa_bits: int = 3072) -> list[SigningKey]:
     """Create a signing key for each algorithm that has none (idp init, dev mode start).
 
     Such a key signs at once: nobody can have cached a key set that lacks it, as no key of its kind existed.
@@ -71,7 +71,7 @@ def published_for(token_seconds: int, session_hours: int) -> timedelta:
 
 
 def rotate(
-    crypto: Crypto, valid_for: timedelta, algs: tuple[str, ...] = ALGORITHMS, rsa_bits: int = 2048,
+    crypto: Crypto, valid_for: timedelta, algs: tuple[str, ...] = ALGORITHMS, rsa_bits: int = 3072,
     publish_for: timedelta = timedelta(0),
 ) -> list[SigningKey]:
     """A new key is published now and signs after `publish_for` (portals' cached key sets have caught up by

@@ -120,6 +120,13 @@ def test_replace_validates_like_a_file():
     ({"IDP_KEYS_PUBLISH_SECONDS": "299"},
      "setting keys.publish_seconds: must be at least 300 outside dev mode (portals may cache /jwks.json that long)"),
     ({"IDP_KEYS_REFRESH_SECONDS": "0"}, "setting keys.refresh_seconds: must be positive"),
+    ({"IDP_KEYS_RSA_BITS": "2048"},
+     ("setting keys.rsa_bits: must be 3072 or 4096 outside dev mode (2048-bit RSA gives about 112 bits of "
+      "security, under the 128 of OWASP ASVS 11.2.3)")),
+    ({"IDP_TOKENS_CODE_SECONDS": "601"},
+     "setting tokens.code_seconds: at most 600 (a one-time code lives at most 10 minutes, OWASP ASVS 6.5.5 and 10.4.3)"),
+    ({"IDP_CODES_TTL_SECONDS": "3600"},
+     "setting codes.ttl_seconds: at most 600 (a one-time code lives at most 10 minutes, OWASP ASVS 6.5.5 and 10.4.3)"),
 ])
 def test_impossible_values_are_refused(env, message):
     with pytest.raises(SettingsError) as caught:
@@ -418,3 +425,9 @@ def test_the_built_in_policy_and_the_example_config_meet_the_default_floor(tmp_p
         8, 64, True, True)
     for policy in settings.password_policies.values():
         assert policy.min_length >= 8 and policy.max_length >= 64 and policy.not_common and policy.not_personal
+
+
+def test_new_rsa_keys_are_3072_bits_by_default_and_2048_only_in_dev_mode(dev):
+    assert load(environ=PRODUCTION).keys.rsa_bits == 3072
+    assert load(environ={**dev, "IDP_KEYS_RSA_BITS": "2048"}).keys.rsa_bits == 2048
+    assert load(environ={**PRODUCTION, "IDP_TOKENS_CODE_SECONDS": "600", "IDP_CODES_TTL_SECONDS": "600"})
