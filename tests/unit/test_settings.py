@@ -124,9 +124,11 @@ def test_replace_validates_like_a_file():
      ("setting keys.rsa_bits: must be 3072 or 4096 outside dev mode (2048-bit RSA gives about 112 bits of "
       "security, under the 128 of OWASP ASVS 11.2.3)")),
     ({"IDP_TOKENS_CODE_SECONDS": "601"},
-     "setting tokens.code_seconds: at most 600 (a one-time code lives at most 10 minutes, OWASP ASVS 6.5.5 and 10.4.3)"),
+     ("setting tokens.code_seconds: at most 600 (a one-time code lives at most 10 minutes, OWASP ASVS 6.5.5 "
+     "and 10.4.3)")),
     ({"IDP_CODES_TTL_SECONDS": "3600"},
-     "setting codes.ttl_seconds: at most 600 (a one-time code lives at most 10 minutes, OWASP ASVS 6.5.5 and 10.4.3)"),
+     ("setting codes.ttl_seconds: at most 600 (a one-time code lives at most 10 minutes, OWASP ASVS 6.5.5 "
+     "and 10.4.3)")),
 ])
 def test_impossible_values_are_refused(env, message):
     with pytest.raises(SettingsError) as caught:
