@@ -15,9 +15,9 @@ from typing import TypeVar
 
 from flask_babel import gettext as _
 
-from idp.accounts.passwords import PasswordRejected
+from idp.accounts.passwords import PasswordRejected, check_password
 from idp.extensions import db
-from idp.models import Client
+from idp.models import Client, User
 from idp.security import policy
 
 MAX_LENGTH = 1024  # longer input is cut here, before any hashing (bcrypt reads 72 bytes; the rest is work)
@@ -46,6 +46,14 @@ def take(form: Mapping[str, str], save: Callable[[str], T]) -> T | Refusal:
     except PasswordRejected as rejected:
         return Refusal(_("The new password does not meet every rule yet: %(rules)s",
                          rules="; ".join(str(r.text) for r in rejected.failed)), rejected.results)
+
+
+def already_saved(user: User, form: Mapping[str, str]) -> bool:
+    """The form sent again after its new password was saved (the answer to the first was lost): both fields hold
+    the password the account has now. Asked only after the current password was checked (and counted) as wrong,
+    so it tells nothing the current-password field would not."""
+    new = (form.get("new_password") or "")[:MAX_LENGTH]
+    return bool(new) and new == (form.get("confirm_password") or "")[:MAX_LENGTH] and check_password(user, new)
 
 
 def page_rules(client: Client | None) -> list[policy.Rule]:

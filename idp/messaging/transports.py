@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import re
 import smtplib
 import ssl
@@ -72,16 +73,23 @@ def file_path(cfg: MessagingSettings) -> Path:
 
 
 def to_file(envelope: Envelope, path: Path) -> None:
-    """Append one JSON object per line; locked, so concurrent writers never interleave."""
+    """Append one JSON object per line; locked, so concurrent writers never interleave. A write that fails (a
+    full disk) leaves no half line behind for the retry's line to be glued to."""
     line = json.dumps({
         "channel": envelope.channel, "to": envelope.to, "subject": envelope.subject,
         "body": envelope.body, "created_at": envelope.created_at.isoformat(),
     }, ensure_ascii=False) + "\n"
-    with _file_lock, private_file(path).open("a", encoding="utf-8") as fh:
+    with _file_lock, private_file(path).open("ab", buffering=0) as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            fh.write(line)
-            fh.flush()
+            end = os.lseek(fh.fileno(), 0, os.SEEK_END)
+            rest = memoryview(line.encode())
+            try:
+                while rest:
+                    rest = rest[os.write(fh.fileno(), rest):]
+            except OSError:
+                os.ftruncate(fh.fileno(), end)
+                raise
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 

@@ -41,6 +41,8 @@ def change_password(user: User):
         return _page(user, error=str(refused), status=refused.status)
     if not right:
         db.session.commit()  # the wrong password is recorded
+        if new_password.already_saved(user, request.form):  # a repeat of a change that was saved: say so
+            return _changed()
         return _page(user, error=_("Your current password is not correct. Nothing has been changed."))
     taken = new_password.take(request.form, lambda new: passwords.change_password(
         user, new, keep=current_session(), reason="changed"))
@@ -49,6 +51,10 @@ def change_password(user: User):
     db.session.commit()
     if isinstance(taken, new_password.Refusal):
         return _page(user, results=taken.results, error=taken.error)
+    return _changed()
+
+
+def _changed():
     flash(_("Your password has been changed. You are signed out everywhere else."), "done")
     return redirect(url_for("account.index"))
 
