@@ -13,7 +13,10 @@ import logging.config
 import re
 import secrets
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
 
 JSON, TEXT = "json", "text"
 HEADER = "X-Request-Id"
@@ -97,16 +100,31 @@ class Context(logging.Filter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
+def utc_time(record: logging.LogRecord) -> str:
+    """A line's time in UTC, ISO 8601 with its offset (2026-12-07T12:25:42.123+00:00), whatever the machine's zone."""
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
+class TextFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's)
+        return utc_time(record)
+
+
+class JsonLineFormatter(JsonFormatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's)
+        return utc_time(record)
+
+
 def config(fmt: str, level: str = "INFO") -> dict[str, Any]:
     """The logging.config dict: one stderr handler on the root logger; gunicorn's and the app's loggers propagate
     to it (existing loggers stay enabled)."""
     formatter: dict[str, Any]
     if fmt == JSON:
-        formatter = {"()": "pythonjsonlogger.json.JsonFormatter",
+        formatter = {"()": JsonLineFormatter,
                      "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                      "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}}
     else:
-        formatter = {"format": TEXT_FORMAT}
+        formatter = {"()": TextFormatter, "fmt": TEXT_FORMAT}
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -248,3 +248,25 @@ def test_bad_observability_settings_are_one_line(extra, message):
     with pytest.raises(SettingsError) as refused:
         load(environ={**PRODUCTION, **extra})
     assert refused.value.message.startswith(message)
+
+
+@pytest.mark.parametrize("fmt", [logs.JSON, logs.TEXT])
+def test_a_lines_time_is_utc_with_its_offset_whatever_the_machines_zone(fmt, monkeypatch):
+    """OWASP ASVS 5.0 16.2.2: log times in UTC (or with an offset); here the machine's zone is Amsterdam's."""
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Amsterdam")
+    time.tzset()
+    try:
+        config = logs.config(fmt)["formatters"]["main"]
+        factory = config.pop("()")
+        formatter = factory(**config)
+        record = logging.LogRecord("idp.test", logging.INFO, __file__, 1, "hello", None, None)
+        record.created = 1_800_000_000.25  # 2027-01-15T08:00:00.250 UTC, 09:00 in Amsterdam
+        record.request_id = "-"
+        line = formatter.format(record)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    stamp = json.loads(line)["time"] if fmt == logs.JSON else line.split(" ")[0]
+    assert stamp == "2027-01-15T08:00:00.250+00:00"
