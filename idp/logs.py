@@ -52,6 +52,17 @@ def redact(text: str) -> str:
     return _LINK.sub(_link, text)
 
 
+SECURITY_LOGGER = "idp.security"
+
+
+def refused(what: str, **where: object) -> None:
+    """One WARNING line on the idp.security logger for a request refused by a security control (OWASP ASVS 5.0
+    16.3.2, 16.3.3): what refused it and where (`refused: csrf method=POST path=/account/password`). Callers pass
+    names, paths and client ids, never a secret; link tokens in a path are redacted like every line's."""
+    details = " ".join(f"{key}={value}" for key, value in where.items())
+    logging.getLogger(SECURITY_LOGGER).warning("refused: %s %s", what, details)
+
+
 def accept_request_id(raw: str | None) -> str:
     """The caller's X-Request-Id when it is short and made of safe characters (a proxy's id), else a new one."""
     if raw and _SAFE_ID.fullmatch(raw):

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import (
+    InvalidClientError,
     InvalidRequestError,
     OAuth2Request,
     UnsupportedResponseTypeError,
@@ -18,9 +19,10 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import Flask, Request
+from flask import request as flask_request
 from sqlalchemy import insert
 
-from idp import clock, tokens
+from idp import clock, logs, tokens
 from idp.audit import EventTag, record, record_now
 from idp.delegation.acting import record_acting
 from idp.extensions import db
@@ -193,7 +195,15 @@ class Server(AuthorizationServer):  # type: ignore[misc]  # Authlib is untyped
         if basic and "client_secret" in request.form:
             raise InvalidRequestError("Use one client authentication method: HTTP Basic or client_secret in "
                                       "the body, not both.")
-        client: Client = super().authenticate_client(request, methods, endpoint)
+        try:
+            client: Client = super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError:
+            # The client_id is not a secret; the log tells an operator which portal's secret is wrong or guessed.
+            credentials = flask_request.authorization
+            named = credentials.username if credentials is not None and credentials.type == "basic" else None
+            logs.refused("client authentication", endpoint=endpoint,
+                         client_id=repr((named or request.payload.client_id or "")[:100]))
+            raise
         return client
 
     def create_oauth2_request(self, request: OAuth2Request | Request | None) -> OAuth2Request:

@@ -15,6 +15,7 @@ from authlib.oidc.core import UserInfoEndpoint
 from flask import g
 from flask import request as flask_request
 
+from idp import logs
 from idp.models import Token, User
 from idp.oidc import access_tokens
 from idp.oidc.access_tokens import JwtAccessToken
@@ -104,7 +105,11 @@ class BearerTokens(ResourceProtector):  # type: ignore[misc]  # Authlib is untyp
 
     def acquire_token(self, scopes: str) -> Token | JwtAccessToken:
         """What UserInfoEndpoint asks (Authlib's Flask protector has it, but builds a request without a form)."""
-        token: Token | JwtAccessToken = self.validate_request([scopes], FlaskOAuth2Request(flask_request))
+        try:
+            token: Token | JwtAccessToken = self.validate_request([scopes], FlaskOAuth2Request(flask_request))
+        except InvalidTokenError:
+            logs.refused("bearer token", path=flask_request.path)
+            raise
         g.idp_userinfo_client = token.client  # generate_user_info is told only user and scope
         g.idp_userinfo_acting_for = token.delegation
         return token

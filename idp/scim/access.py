@@ -7,6 +7,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import scope_to_list
 from scim2_models import ForbiddenException, UnauthorizedException
 
+from idp import logs
 from idp.models import Token
 from idp.oidc.lookup import find_token
 from idp.scim.provider import SCOPE
@@ -44,6 +45,14 @@ def bearer(authorization: str | None) -> str:
 
 def caller_for(authorization: str | None) -> Caller:
     """The client a request comes from; 401 without a live access token of a client, 403 without the scope."""
+    try:
+        return _caller_for(authorization)
+    except InvalidToken:
+        logs.refused("bearer token", path="/scim/v2")
+        raise
+
+
+def _caller_for(authorization: str | None) -> Caller:
     token: Token | None = find_token(bearer(authorization), "access_token")
     if token is None or token.matched_kind != "access_token" or token.is_revoked() or token.is_expired():
         raise InvalidToken(detail="The access token is invalid, expired or revoked.")

@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from idp import audit
+from idp import audit, logs
 from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.runtime import settings
@@ -179,6 +179,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error):
         db.session.rollback()
+        logs.refused("csrf", method=request.method, path=request.path, reason=error.description)
         if _is_api(request.path):
             return jsonify(error="invalid_request", error_description="CSRF check failed"), 400
         return _error_page(400, "csrf")
@@ -187,6 +188,9 @@ def install(app: Flask) -> None:
     def _user_facing(error: UserFacingError):
         # Nothing the request wrote stands, unless the view committed it before raising (a counted try).
         db.session.rollback()
+        if isinstance(error, ControlCharacters) or error.status == 429:
+            logs.refused("control characters" if isinstance(error, ControlCharacters) else "rate limit",
+                         method=request.method, path=request.path, status=error.status)
         if _is_api(request.path):
             return jsonify(error="invalid_request", error_description=str(error.message)), error.status
         contact = lockout.help_text(error.client) if error.help else None
@@ -196,6 +200,9 @@ def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         code = error.code or 500
+        if code in (401, 403, 429):
+            logs.refused({401: "unauthenticated", 403: "forbidden", 429: "rate limit"}[code], method=request.method,
+                         path=request.path, status=code)
         if _is_api(request.path):
             return jsonify(error="invalid_request", error_description=error.description), code
         return _error_page(code)

@@ -22,8 +22,10 @@ from tests.helpers import browser
 def production_formatter() -> logging.Formatter:
     """The formatter of the production handler (logging.format = json), built from idp.logs' own config."""
     spec = dict(logs.config(logs.JSON)["formatters"]["main"])
-    assert spec.pop("()") == "pythonjsonlogger.json.JsonFormatter"
-    return JsonFormatter(**spec)
+    factory = spec.pop("()")
+    assert issubclass(factory, JsonFormatter)
+    formatter: logging.Formatter = factory(**spec)
+    return formatter
 
 
 def test_a_typed_name_with_newlines_and_json_stays_inside_one_log_line():
@@ -81,3 +83,52 @@ def test_a_console_action_the_role_may_not_take_is_refused_and_logged(app, caplo
     refused = [r.getMessage() for r in caplog.records if r.getMessage().startswith("admin console refused")]
     assert len(refused) == 1
     assert db.session.scalars(select(SsoSession).where(SsoSession.user_id == helpdesk.id)).one().ended_at is None
+
+
+# --- 16.3.2 and 16.3.3: refusals by a security control leave a line on the idp.security logger ------------
+
+def refusals(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == logs.SECURITY_LOGGER and r.levelno == logging.WARNING]
+
+
+def test_a_refused_csrf_token_is_logged_and_changes_nothing(app, client, caplog):
+    with caplog.at_level(logging.WARNING, logger=logs.SECURITY_LOGGER):
+        response = client.post("/reset", data={"csrf_token": "forged", "email": "anna@example.org"})
+    assert response.status_code == 400
+    [line] = refusals(caplog)
+    assert line.startswith("refused: csrf method=POST path=/reset reason=")
+
+
+def test_a_control_character_is_refused_and_logged(app, client, caplog):
+    with caplog.at_level(logging.WARNING, logger=logs.SECURITY_LOGGER):
+        client.get("/authorize?client_id=a%00b")
+    assert refusals(caplog) == ["refused: control characters method=GET path=/authorize status=400"]
+
+
+def test_a_wrong_client_secret_is_logged_with_the_client_id_and_never_the_secret(app, client, portal, caplog):
+    with caplog.at_level(logging.WARNING, logger=logs.SECURITY_LOGGER):
+        response = client.post("/token", data={"grant_type": "client_credentials", "client_id": portal.client_id,
+                                               "client_secret": "guessed-secret-123"})
+    assert response.get_json()["error"] == "invalid_client"
+    [line] = refusals(caplog)
+    assert line == f"refused: client authentication endpoint=token client_id={portal.client_id!r}"
+    assert "guessed-secret-123" not in caplog.text
+
+
+def test_a_refused_bearer_token_is_logged_at_userinfo_and_scim(app, client, caplog):
+    with caplog.at_level(logging.WARNING, logger=logs.SECURITY_LOGGER):
+        userinfo = client.get("/userinfo", headers={"Authorization": "Bearer not-a-token-we-issued"})
+        scim = client.get("/scim/v2/Users", headers={"Authorization": "Bearer not-a-token-we-issued"})
+    assert userinfo.status_code == 401 and 'error="invalid_token"' in userinfo.headers["WWW-Authenticate"]
+    assert scim.status_code == 401
+    assert refusals(caplog) == ["refused: bearer token path=/userinfo", "refused: bearer token path=/scim/v2"]
+    assert "not-a-token-we-issued" not in caplog.text
+
+
+def test_a_signed_in_person_without_an_admin_role_gets_403_and_a_line(app, user, caplog):
+    client = console_browser(app, user)
+    with caplog.at_level(logging.WARNING, logger=logs.SECURITY_LOGGER):
+        response = client.get("/admin/people")
+    assert response.status_code == 403
+    assert "Zoek" not in response.get_data(as_text=True)
+    assert refusals(caplog) == ["refused: forbidden method=GET path=/admin/people status=403"]
