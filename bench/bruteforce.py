@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
+import machine
 from loadgen import Response
 from provider import BIN, HOST, ROOT, Gunicorn, Instance, lifted_rate_limits, reset_postgres, stop, wait_ready
 from scenarios import _CSRF, _FORM, Browser, _path
@@ -75,7 +76,7 @@ def spread(values: list[float]) -> dict[str, float]:
             "mad": statistics.median(abs(v - median) for v in values)}
 
 
-def compare(known: list[float], unknown: list[float]) -> dict[str, float | bool]:
+def compare(known: list[float], unknown: list[float]) -> dict[str, float | bool | str]:
     """Known against unknown: the difference of the medians next to the noise, the larger of the two IQRs.
 
     `above_noise` when the medians differ by more than that noise. `ci95` is a bootstrap interval of the
@@ -87,8 +88,15 @@ def compare(known: list[float], unknown: list[float]) -> dict[str, float | bool]
     rng = random.Random(18)  # noqa: S311 (resampling, not secrets)
     boots = sorted(statistics.median(rng.choices(known, k=len(known)))
                    - statistics.median(rng.choices(unknown, k=len(unknown))) for _ in range(1000))
+    low, high = boots[25], boots[974]
+    if abs(diff) > noise:
+        verdict = "differs by more than the noise"
+    elif low > 0 or high < 0:
+        verdict = "a difference below the noise, but resolved (its 95% interval excludes 0)"
+    else:
+        verdict = "no difference resolved"
     return {"median_difference": diff, "noise_iqr": noise, "above_noise": abs(diff) > noise,
-            "ci95_low": boots[25], "ci95_high": boots[974]}
+            "ci95_low": low, "ci95_high": high, "verdict": verdict}
 
 
 # --- HTTP from a chosen loopback address ------------------------------------------------------------------
@@ -257,10 +265,14 @@ class Provider:
                                      start_new_session=True)
         wait_ready(self.port, self.proc)
 
-    def close(self) -> None:
+    def close(self, keep_log: bool = False) -> None:
         stop(self.proc)
         self.log.close()
         self.inst.tmp.cleanup()
+        if keep_log:
+            print(f"the server's log: {self.log.name}", file=sys.stderr)
+        else:
+            Path(self.log.name).unlink()
 
     def sql(self, query: str, *params: object) -> list[tuple]:
         import psycopg
@@ -445,7 +457,8 @@ def code_guessing(p: Provider, setup: dict, a: argparse.Namespace) -> Phase:
     counted, used = code_row(p, second)
     phase.numbers["at_once"] = {
         "configured_limit": limit, "guesses_sent_at_once": len(guesses), "right_code_among_them": True,
-        "answers": dict(burst), "wrong_guesses_counted": counted, "right_code_accepted": used,
+        "answers": dict(burst), "past_the_rate_limits": len(guesses) - burst["rate_limited"],
+        "per_account_limit": a.per_account, "wrong_guesses_counted": counted, "right_code_accepted": used,
     }
     phase.must(counted <= limit, f"at once: {counted} wrong guesses counted, limit {limit}")
     phase.must(not (used and counted >= limit),
@@ -479,7 +492,8 @@ def lockout_race(p: Provider, setup: dict, a: argparse.Namespace) -> Phase:
              for page in pages[:3]]
     phase.numbers = {
         "lockout_limit": limit, "tries_left_before": left, "wrong_passwords_at_once": a.concurrency,
-        "answers": dict(burst), "passwords_checked": checked, "account_locked": bool(locked_now),
+        "answers": dict(burst), "past_the_rate_limits": a.concurrency - burst["rate_limited"],
+        "per_account_limit": a.per_account, "passwords_checked": checked, "account_locked": bool(locked_now),
         "right_password_afterwards": right,
     }
     phase.must(checked <= left, f"{checked} passwords checked with {left} tries left")
@@ -549,7 +563,9 @@ def timing(p: Provider, setup: dict, a: argparse.Namespace) -> Phase:
 
 def report(phases: list[Phase], meta: dict) -> str:
     lines = [(f"brute force against idp serve ({meta['workers']} workers x {meta['threads']} threads, PostgreSQL, "
-              f"limits in Redis, bcrypt cost {meta['bcrypt_rounds']}), {meta['started']}")]
+              f"limits in Redis, bcrypt cost {meta['bcrypt_rounds']}), {meta['started']} to {meta['finished']}"),
+             (f"load average {meta['load_average'][0]:.2f} before, {meta['load_average_after'][0]:.2f} after; CPU used "
+              f"outside the bench and its server (PostgreSQL included): {meta['cpu_share_used_by_others']}")]
     for phase in phases:
         lines.append("")
         lines.append(f"== {phase.name}")
@@ -598,13 +614,15 @@ def _args() -> argparse.Namespace:
 
 def main() -> int:
     a = _args()
-    from idp.settings import CodeSettings, LockoutSettings
+    from idp.settings import CodeSettings, LimitSettings, LockoutSettings
 
     a.max_failures = LockoutSettings().max_failures  # the defaults the provider runs with here
     a.code_max_attempts = CodeSettings().max_attempts
+    a.per_account = LimitSettings().sign_in_per_account
     meta = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "workers": a.workers, "threads": a.threads,
             "bcrypt_rounds": a.bcrypt_rounds, "accounts": a.accounts, "load_average": os.getloadavg()}
     p = Provider(a)
+    others = machine.Others()
     phases: list[Phase] = []
     try:
         print(f"setting up {a.accounts} accounts ...", file=sys.stderr)
@@ -620,8 +638,11 @@ def main() -> int:
         phases.append(lockout_race(p, setup, a))
         print("4. timing ...", file=sys.stderr)
         phases.append(timing(p, setup, a))
-    finally:
-        p.close()
+        meta["cpu_share_used_by_others"] = others.share()  # while the server is still ours
+    except BaseException:
+        p.close(keep_log=True)
+        raise
+    p.close()
     meta["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     meta["load_average_after"] = os.getloadavg()
     print(report(phases, meta))
