@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from idp import clock
 from idp.audit import EventTag
-from tests.helpers import RelyingParty, audit_events, browser, csrf_token
+from tests.helpers import RelyingParty, audit_events, browser, csrf_token, statements_of
 from tests.mfa_helpers import SignIn, latest_code, messages
 
 PASSWORD = "lantern orchard 42"
@@ -116,34 +116,6 @@ def test_an_existing_address_gets_the_same_page_and_a_mail_instead_of_a_link(app
     [mail] = messages(app, to=user.email, template="already_registered")
     assert "/register/" not in mail["body"] and "http://localhost/reset" in mail["body"]
     assert users_with(app, user.email) == 1
-
-
-def statements_of(app, request) -> list[str]:
-    """The SQL a request runs, each statement cut to its verb and table (savepoint names and values left out)."""
-    from sqlalchemy import event
-
-    from idp.extensions import db
-
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, parameters, context, executemany):
-        words = statement.split()
-        verb = words[0].upper()
-        if verb in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
-            return  # how a savepoint ends is the one step allowed to differ
-        table = next((w for w, before in zip(words[1:], words, strict=False)
-                      if before.upper() in ("FROM", "INTO", "UPDATE")), "")
-        seen.append(f"{verb} {table.strip(chr(34))}")
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
-        response = request()
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
-    assert response.status_code == 200
-    return seen
 
 
 def test_an_existing_address_costs_the_same_work_as_a_new_one(app, client, open_rp, user):
