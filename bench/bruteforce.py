@@ -255,7 +255,8 @@ class Provider:
 
     @staticmethod
     def sms_people(people: list[str]) -> list[str]:
-        """The accounts with an SMS second factor: the last two (the first ones are sprayed like the rest)."""
+        """The accounts with an SMS second factor: the last two (sprayed like the rest: a code is asked only after
+        the right password)."""
         return people[-2:]
 
     def start(self) -> None:
@@ -503,7 +504,7 @@ def lockout_race(p: Provider, setup: dict, a: argparse.Namespace) -> Phase:
 
 
 def timed_pairs(samples: int) -> Iterator[tuple[int, bool]]:
-    """Known and unknown interleaved, the order swapped every round (ABBA), after a few warm-up rounds."""
+    """Known and unknown interleaved, the order swapped every round (ABBA)."""
     for i in range(samples):
         yield from ((i, True), (i, False)) if i % 2 == 0 else ((i, False), (i, True))
 
@@ -515,8 +516,8 @@ def timing(p: Provider, setup: dict, a: argparse.Namespace) -> Phase:
     p.sql("DELETE FROM login_failure")
     phase = Phase("timing")
     people: list[str] = setup["people"]
-    samples = min(a.samples, len(people) - 4)  # a known account once per form (the SMS accounts left out)
     warmup = 10
+    samples = min(a.samples, len(people) - 2 - warmup)  # a known account once per form (the SMS ones left out)
 
     def measure(name: str, pages: list[Page], form: Callable[[str], dict], ok: Callable[[Response], bool]) -> None:
         times: dict[bool, list[float]] = {True: [], False: []}
