@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install bench bench-versus lint clean up
+.PHONY: demo test install bench bench-versus bench-bruteforce lint clean up
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ up:
 
 bench-versus: $(STAMP)
 	$(BIN)/python bench/versus.py
+
+# Brute force against `idp serve` with its real limits: wipes BENCH_POSTGRES_URL and flushes BENCH_REDIS_URL.
+bench-bruteforce: $(STAMP)
+	$(BIN)/python bench/bruteforce.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

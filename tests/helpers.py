@@ -227,3 +227,31 @@ def free_port(count: int = 1) -> int:
             for sock in sockets:
                 sock.close()
     raise RuntimeError(f"no {count} consecutive free ports below {low}")
+
+
+def statements_of(app, request) -> list[str]:
+    """The SQL a request runs, each statement cut to its verb and table (savepoint names and values left out)."""
+    from sqlalchemy import event
+
+    from idp.extensions import db
+
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        words = statement.split()
+        verb = words[0].upper()
+        if verb in ("SAVEPOINT", "RELEASE", "ROLLBACK"):
+            return  # how a savepoint ends is the one step allowed to differ
+        table = next((w for w, before in zip(words[1:], words, strict=False)
+                      if before.upper() in ("FROM", "INTO", "UPDATE")), "")
+        seen.append(f"{verb} {table.strip(chr(34))}")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        response = request()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert response.status_code == 200
+    return seen

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from idp import clock
 from idp.audit import EventTag
-from tests.helpers import RelyingParty, audit_events, browser, csrf_token
+from tests.helpers import RelyingParty, audit_events, browser, csrf_token, statements_of
 from tests.mfa_helpers import SignIn, latest_code, messages
 
 PASSWORD = "lantern orchard 42"
@@ -116,6 +116,24 @@ def test_an_existing_address_gets_the_same_page_and_a_mail_instead_of_a_link(app
     [mail] = messages(app, to=user.email, template="already_registered")
     assert "/register/" not in mail["body"] and "http://localhost/reset" in mail["body"]
     assert users_with(app, user.email) == 1
+
+
+def test_an_existing_address_costs_the_same_work_as_a_new_one(app, client, open_rp, user):
+    """No enumeration by timing (issue 18 part 6: bench/bruteforce.py measured a known address answered ~7 ms
+    sooner): the link is made for an existing address too, and undone, so both run the same statements."""
+    uid = start(open_rp)
+    ask_link(client, uid, "warm.up@example.org")  # the first request of a process loads what later ones reuse
+    new = statements_of(app, lambda: ask_link(client, uid, "someone.new@example.org"))
+    email = user.email
+    known = statements_of(app, lambda: ask_link(client, uid, email))
+    assert "INSERT account_link" in new
+    assert known == new
+    from idp.accounts import links
+    from idp.extensions import db
+    from idp.models import AccountLink
+
+    kept = db.session.scalars(select(AccountLink.email_hash)).all()  # the existing address's link was undone
+    assert links.email_hash(email) not in kept and links.email_hash("someone.new@example.org") in kept
 
 
 def test_a_link_for_an_address_that_got_an_account_meanwhile_makes_no_second_one(app, client, open_rp,
