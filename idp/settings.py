@@ -128,6 +128,9 @@ class TokenSettings:
     access_token_seconds: int = 600
     id_token_seconds: int = 600
     refresh_token_days: int = 30
+    # A rotated refresh token lives refresh_token_days from its rotation, but never past the sign-in it comes
+    # from plus refresh_token_max_days (OWASP ASVS 5.0 10.4.8): a family in daily use still ends.
+    refresh_token_max_days: int = 90
     # JWT access tokens (RFC 9068, portals with access_token_format "jwt"): they cannot be revoked before they
     # expire, so they live briefly; signed with ES256 by default (about 8x cheaper to sign than RS256).
     jwt_access_token_seconds: int = 300
@@ -616,7 +619,8 @@ MAX_CODE_SECONDS = 600  # authorization codes and sent codes
 
 _POSITIVE = (
     ("tokens", "code_seconds"), ("tokens", "access_token_seconds"), ("tokens", "id_token_seconds"),
-    ("tokens", "jwt_access_token_seconds"), ("tokens", "refresh_token_days"), ("session", "idle_minutes"),
+    ("tokens", "jwt_access_token_seconds"), ("tokens", "refresh_token_days"),
+    ("tokens", "refresh_token_max_days"), ("session", "idle_minutes"),
     ("session", "absolute_hours"),
     ("session", "login_minutes"), ("logout", "backchannel_timeout_seconds"), ("logout", "backchannel_attempts"),
     ("logout", "backchannel_attempts_at_once"), ("messaging", "code_max_attempts"), ("keys", "refresh_seconds"),
@@ -650,6 +654,8 @@ def validate(settings: Settings) -> None:
                             f"{settings.tokens.jwt_access_token_alg!r}")
     if settings.keys.rsa_bits not in {2048, 3072, 4096}:
         raise SettingsError(f"setting keys.rsa_bits: must be 2048, 3072 or 4096, got {settings.keys.rsa_bits}")
+    if settings.tokens.refresh_token_max_days < settings.tokens.refresh_token_days:
+        raise SettingsError("setting tokens.refresh_token_max_days: must be at least tokens.refresh_token_days")
     if settings.keys.rsa_bits < 3072 and not server.dev_mode:
         raise SettingsError("setting keys.rsa_bits: must be 3072 or 4096 outside dev mode (2048-bit RSA gives about "
                             "112 bits of security, under the 128 of OWASP ASVS 11.2.3)")

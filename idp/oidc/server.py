@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
@@ -91,6 +91,9 @@ def save_token(token: BearerToken, request: OAuth2Request) -> None:
         row["delegation_id"] = source.delegation_id
     if row["grant_scope"] is None:
         row["grant_scope"] = row["scope"]
+    signed_in, expires = row["auth_time"], row["refresh_expires_at"]
+    if isinstance(signed_in, datetime) and isinstance(expires, datetime):  # the family's absolute end
+        row["refresh_expires_at"] = min(expires, signed_in + timedelta(days=cfg.tokens.refresh_token_max_days))
     db.session.execute(_TOKEN_INSERT, row)
     if source is not None and source.delegation_id is not None:
         record_acting(EventTag.TOKEN_ISSUED, source.delegation, request.client.client_id,
