@@ -22,6 +22,7 @@ from idp.messaging.backchannel import logout_token
 from idp.oidc.claims import InvalidHint, id_token_hint
 from idp.runtime import keyring, settings
 from idp.sessions import start
+from tests.oidc.forged_hints import resign
 from tests.properties.conftest import DB_EXAMPLES
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -94,6 +95,20 @@ def test_an_id_token_hint_signed_with_another_key_is_refused(app, other_keys, al
     header = {"alg": alg, "typ": "JWT", "kid": ours.kid if same_kid else "not-ours"}
     with pytest.raises(InvalidHint):
         id_token_hint(jwt.encode(header, claims, other_keys[alg], algorithms=[alg]))
+
+
+@DB_EXAMPLES
+@given(alg=ALGS, forged_alg=st.sampled_from(["none", "None", "NONE", "HS256"]),
+       secret=st.sampled_from(["public PEM", "public JWK", "kid"]))
+def test_an_id_token_hint_resigned_by_an_attacker_is_refused(app, alg, forged_alg, secret):
+    """tests/oidc/forged_hints.py's forgeries over generated tokens: alg none, or HMAC with what anyone knows."""
+    token = keyring().sign(id_token_claims("portal"), alg)
+    ours = keyring().signing_key(alg)
+    key = {"public PEM": lambda: ours.as_pem(private=False), "kid": lambda: ours.kid.encode(),
+           "public JWK": lambda: json.dumps(ours.as_dict(private=False)).encode()}[secret]()
+    forged = resign(token, forged_alg, None if forged_alg.lower() == "none" else key)
+    with pytest.raises(InvalidHint):
+        id_token_hint(forged)
 
 
 class Published:
