@@ -186,8 +186,8 @@ def make_portal(app):
 
     def make(name: str | None = None, **kw):
         n = next(counter)
-        kw.setdefault("redirect_uris", [f"http://127.0.0.1:900{n}/callback"])
-        kw.setdefault("post_logout_redirect_uris", [f"http://127.0.0.1:900{n}/logged-out"])
+        kw.setdefault("redirect_uris", [f"http://127.0.0.1:{9000 + n}/callback"])
+        kw.setdefault("post_logout_redirect_uris", [f"http://127.0.0.1:{9000 + n}/logged-out"])
         kw.setdefault("first_party", True)
         registered = register(name or f"Portal {n}", kw.pop("redirect_uris"), **kw)
         db.session.commit()

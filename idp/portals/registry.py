@@ -52,6 +52,14 @@ def check_uri(uri: str, what: str, dev_mode: bool) -> str:
         raise InvalidInput(f"{what}: not a valid URL: {uri!r}") from None
     if "*" in uri:
         raise InvalidInput(f"{what}: must not contain a wildcard (*): every address is registered in full: {uri!r}")
+    # urlsplit drops leading spaces and control characters, tabs and newlines, and reads a backslash as part of
+    # the userinfo, where a browser reads it as "/": "http://evil.example\\@localhost/" would pass for loopback.
+    if any(c.isspace() or c == "\\" or ord(c) < 0x20 or ord(c) == 0x7F for c in uri):
+        raise InvalidInput(f"{what}: must not contain spaces, control characters or backslashes: {uri!r}")
+    try:
+        parts.port  # noqa: B018  (a port out of range raises here)
+    except ValueError:
+        raise InvalidInput(f"{what}: not a valid port: {uri!r}") from None
     if parts.fragment or "#" in uri:
         raise InvalidInput(f"{what}: must not contain a fragment: {uri!r}")
     if not parts.netloc or parts.scheme not in {"https", "http"}:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -103,9 +104,11 @@ def evaluate(password: str, policy: PasswordPolicy, *, email: str | None = None,
     checks = {
         "min_length": lambda: len(password) >= policy.min_length,
         "max_length": lambda: len(password) <= policy.max_length,
-        "upper": lambda: sum(c.isupper() for c in password) >= policy.min_upper,
-        "lower": lambda: sum(c.islower() for c in password) >= policy.min_lower,
-        "digits": lambda: sum(c.isdigit() for c in password) >= policy.min_digits,
+        # By general category, as the sentences say: str.isupper/islower/isdigit would also count a roman
+        # numeral (Ⅷ) as a capital letter, an ordinal indicator (ª) as a lowercase letter and ² as a digit.
+        "upper": lambda: sum(unicodedata.category(c) == "Lu" for c in password) >= policy.min_upper,
+        "lower": lambda: sum(unicodedata.category(c) == "Ll" for c in password) >= policy.min_lower,
+        "digits": lambda: sum(unicodedata.category(c) == "Nd" for c in password) >= policy.min_digits,
         "special": lambda: sum(c in policy.special_characters for c in password) >= policy.min_special,
         "non_letters": lambda: sum(not c.isalpha() for c in password) >= policy.min_non_letters,
         "personal": lambda: not _is_personal(password, email=email, username=username, name=name),
