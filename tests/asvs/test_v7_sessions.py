@@ -83,3 +83,38 @@ def test_ending_the_other_sessions_asks_the_password_again_first(app, portal, ac
 
     account.change("/account/sessions/end-others")
     assert live_sessions(user) == 1
+
+
+# 7.4.4: every page of a signed-in person has a visible way to sign out; it ends the session at once.
+SIGN_OUT = re.compile(r'<form class="sign-out" method="post" action="/logout">.*?<button[^>]*>Log out</button>',
+                      re.S)
+
+
+@pytest.mark.parametrize("page", ["/account", "/account/profile", "/account/sessions", "/account/portals",
+                                  "/account/activity", "/account/data", "/account/password"])
+def test_every_account_page_has_a_log_out_button(account, page):
+    assert SIGN_OUT.search(account.open(page).get_data(as_text=True))
+
+
+def test_the_log_out_button_ends_this_browsers_session(account, user):
+    account.open("/account/profile")
+    assert live_sessions(user) == 1
+
+    done = account.post("/logout", confirm="yes")
+
+    assert done.status_code == 200 and "You have been logged out" in done.get_data(as_text=True)
+    assert live_sessions(user) == 0
+    assert account.client.get_cookie(sessions.cookie_name(False)) is None
+    assert account.client.get("/account").status_code == 302  # signs in again first
+
+
+def test_pages_before_sign_in_have_no_log_out_button(app):
+    assert 'class="sign-out"' not in english_browser(app).get("/reset").get_data(as_text=True)
+
+
+def test_the_admin_console_has_a_log_out_button(app):
+    from tests.asvs.test_v16_logging import console_browser
+    from tests.flows.admin_helpers import make_world
+
+    client = console_browser(app, make_world()["helpdesk"])
+    assert SIGN_OUT.search(client.get("/admin/people", headers={"Accept-Language": "en"}).get_data(as_text=True))
