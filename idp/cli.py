@@ -574,6 +574,22 @@ def users_revoke(ref, sid, as_admin, as_json):
           "portal_logouts_left": _left(deliveries)}, as_json)
 
 
+@users.command("revoke-everyone")
+@click.option("--yes", is_flag=True, help="Required: every person signs in again.")
+@as_option
+@click.option("--json", "as_json", is_flag=True)
+@domain_command
+def users_revoke_everyone(yes, as_admin, as_json):
+    """Sign every person out everywhere (after an incident): every live session ends, the portals are told on
+    their back channel, and every person's tokens are revoked; clients' own tokens stay."""
+    if not yes:
+        fail("every person will have to sign in again: add --yes")
+    admin = acting_admin(as_admin)
+    ended, revoked, deliveries = people.sign_out_everyone(admin=admin)
+    db.session.commit()  # the portals are told before this returns (the CLI delivers inline)
+    emit({"sessions_ended": ended, "tokens_revoked": revoked, "portal_logouts_left": _left(deliveries)}, as_json)
+
+
 @users.command("erase")
 @click.argument("ref")
 @click.option("--yes", is_flag=True, help="Required: erasing cannot be undone.")

@@ -51,7 +51,7 @@ from idp.runtime import crypto, settings
 from idp.security.lockout import login_locked
 from idp.security.logins import login_key
 from idp.sessions import devices
-from idp.tokens import revoke_all_for_user, revoke_for_session
+from idp.tokens import revoke_all_for_user, revoke_all_of_people, revoke_for_session
 
 STATUSES = ("active", "locked", "pending", "disabled")
 MAX_FOUND = 50
@@ -354,6 +354,25 @@ def sign_out(user: User, *, admin: str, now: datetime, sid: str | None = None) -
         deliveries = sessions.end_all_for_user(user, reason="admin")
         revoked = revoke_all_for_user(user.id)
     record(EventTag.USER_SIGNED_OUT, user_id=user.id, admin=admin, sid=sid, sessions=ended, tokens_revoked=revoked)
+    return ended, revoked, deliveries
+
+
+def sign_out_everyone(*, admin: str, batch: int = 500) -> tuple[int, int, list]:
+    """End every live session of every person (after an incident, OWASP ASVS 7.4.5): portals are told on the
+    back channel and every person's tokens are revoked; clients' own tokens stay. Returns (sessions ended,
+    tokens revoked, queued logouts)."""
+    ended, deliveries = 0, []
+    while True:
+        live = db.session.scalars(select(SsoSession).where(SsoSession.ended_at.is_(None)).limit(batch)).all()
+        if not live:
+            break
+        for session in live:
+            deliveries += sessions.end(session, reason="admin")
+        ended += len(live)
+        db.session.flush()
+    revoked = revoke_all_of_people()
+    record(EventTag.USER_SIGNED_OUT, user_id=None, admin=admin, everyone=True, sessions=ended,
+           tokens_revoked=revoked)
     return ended, revoked, deliveries
 
 

@@ -35,6 +35,11 @@ def revoke_all_for_user(user_id: int) -> int:
     return _revoke(Token.user_id == user_id)
 
 
+def revoke_all_of_people() -> int:
+    """Every live token issued for a person, whoever (signing everyone out); clients' own tokens stay."""
+    return _revoke(Token.user_id.is_not(None))
+
+
 def revoke_under_delegation(delegation_id: int) -> int:
     """Every live token issued to someone acting under this delegation (it was revoked or ended)."""
     return _revoke(Token.delegation_id == delegation_id)

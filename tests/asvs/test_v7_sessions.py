@@ -118,3 +118,29 @@ def test_the_admin_console_has_a_log_out_button(app):
 
     client = console_browser(app, make_world()["helpdesk"])
     assert SIGN_OUT.search(client.get("/admin/people", headers={"Accept-Language": "en"}).get_data(as_text=True))
+
+
+# 7.4.5: an administrator ends one person's sessions (tests/unit/test_cli_people.py) or everyone's at once.
+def test_an_administrator_signs_everyone_out_at_once_and_clients_keep_their_own_tokens(
+        app, portal, make_user, make_portal):
+    from idp.models import Token
+
+    people = [make_user(f"person{n}@example.org") for n in range(3)]
+    for person in people:
+        RelyingParty(browser(app), portal).tokens(person.email, PASSWORD)
+    service = RelyingParty(browser(app), make_portal("Koppeling", service=True, scopes=["scim"], redirect_uris=[],
+                                                     post_logout_redirect_uris=[]))
+    machine = service.token_request({"grant_type": "client_credentials", "scope": "scim"})
+    assert machine.status_code == 200, machine.get_json()
+    assert all(live_sessions(person) == 1 for person in people)
+
+    refused = app.test_cli_runner().invoke(args=["users", "revoke-everyone", "--as", "security officer"])
+    assert refused.exit_code == 2 and all(live_sessions(person) == 1 for person in people)
+
+    done = app.test_cli_runner().invoke(args=["users", "revoke-everyone", "--yes", "--as", "security officer",
+                                              "--json"])
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    assert all(live_sessions(person) == 0 for person in people)
+    live = db.session.scalars(select(Token).where(Token.revoked_at.is_(None))).all()
+    assert [token.user_id for token in live] == [None]  # the client's own token, nothing of a person
