@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import pyotp.compat
+import pytest
 
 import idp
 from idp.security import totp
@@ -60,3 +61,18 @@ def test_no_module_of_the_provider_hashes_with_md5_or_sha1():
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lower() in weak:
                 found.append(f"{module.relative_to(PACKAGE)}: {node.value!r}")
     assert found == []
+
+
+# 11.4.1: the signed session cookie (the sign-in under way, the CSRF secret) is HMAC-SHA256, not Flask's SHA-1.
+def test_the_session_cookie_is_signed_with_hmac_sha256(app, client):
+    from flask.sessions import SecureCookieSessionInterface
+    from itsdangerous import BadSignature
+
+    page = client.get("/reset")
+    assert page.status_code == 200
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None, "the form's CSRF secret lives in the session cookie"
+
+    assert "csrf_token" in app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    with pytest.raises(BadSignature):
+        SecureCookieSessionInterface().get_signing_serializer(app).loads(cookie.value)  # Flask's HMAC-SHA1
