@@ -92,6 +92,7 @@ class PasswordSettings:
     floor_max_length: int = 64
     floor_not_common: bool = True
     floor_not_personal: bool = True
+    floor_no_expiry: bool = True  # no policy forces a periodic change (max_age_days); NIST SP 800-63B, ASVS 6.2.10
 
 
 @dataclass
@@ -777,6 +778,9 @@ def _check_floor(where: str, policy: PasswordPolicy, floor: PasswordSettings) ->
     if floor.floor_not_common and not policy.not_common:
         raise SettingsError(f"{where}: not_common = false is below the floor passwords.floor_not_common"
                             + lower.format("floor_not_common"))
+    if floor.floor_no_expiry and policy.max_age_days:
+        raise SettingsError(f"{where}: max_age_days = {policy.max_age_days} forces periodic changes, below the floor "
+                            "passwords.floor_no_expiry" + lower.format("floor_no_expiry"))
     if floor.floor_not_personal and not policy.not_personal:
         raise SettingsError(f"{where}: not_personal = false is below the floor passwords.floor_not_personal"
                             + lower.format("floor_not_personal"))

@@ -405,6 +405,7 @@ def test_a_deployment_lowers_the_floor_on_purpose(tmp_path, dev):
     ("max_length = 40", "floor_max_length = 40"),
     ("not_common = false", "floor_not_common = false"),
     ("not_personal = false", "floor_not_personal = false"),
+    ("max_age_days = 365", "floor_no_expiry = false"),
 ])
 def test_every_weaker_rule_is_refused_and_names_its_floor(tmp_path, dev, rule, floor):
     named = floor.split(" = ")[0]
@@ -423,10 +424,11 @@ def test_the_floor_itself_must_make_sense(dev):
 def test_the_built_in_policy_and_the_example_config_meet_the_default_floor(tmp_path, dev):
     settings = load(environ={**dev, "IDP_CONFIG": str(Path(__file__).parents[2] / "config.example.toml")})
     floor = settings.passwords
-    assert (floor.floor_min_length, floor.floor_max_length, floor.floor_not_common, floor.floor_not_personal) == (
-        8, 64, True, True)
+    assert (floor.floor_min_length, floor.floor_max_length, floor.floor_not_common, floor.floor_not_personal,
+            floor.floor_no_expiry) == (8, 64, True, True, True)
     for policy in settings.password_policies.values():
         assert policy.min_length >= 8 and policy.max_length >= 64 and policy.not_common and policy.not_personal
+        assert policy.max_age_days == 0
 
 
 def test_new_rsa_keys_are_3072_bits_by_default_and_2048_only_in_dev_mode(dev):
