@@ -110,6 +110,9 @@ class PasswordPolicy:
     not_common: bool = True
     history: int = 0
     max_age_days: int = 0
+    # Words of the deployment and its portals (organisation, portal and product names) that a password may not
+    # contain, in any case (OWASP ASVS 6.1.2, 6.2.11); with not_common, part of the "common" rule.
+    context_words: list[str] = field(default_factory=list)
 
 
 def _builtin_policies() -> dict[str, PasswordPolicy]:
@@ -759,6 +762,8 @@ def _validate_policies(settings: Settings) -> None:
                 f"{where}: history is at most {MAX_HISTORY} (each earlier password costs a bcrypt check)")
         if policy.min_special and not policy.special_characters:
             raise SettingsError(f"{where}: min_special needs special_characters")
+        if any(len(word.strip()) < 4 for word in policy.context_words):
+            raise SettingsError(f"{where}: context_words are words of at least 4 characters")
         _check_floor(where, policy, settings.passwords)
 
 

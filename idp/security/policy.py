@@ -87,7 +87,9 @@ def rules(policy: PasswordPolicy) -> list[Rule]:
                                                   policy.min_non_letters)))
     if policy.not_personal:
         found.append(Rule("personal", _("Not your e-mail address or name")))
-    if policy.not_common:
+    if policy.not_common and policy.context_words:
+        found.append(Rule("common", _("Not a commonly used password or a name of this service")))
+    elif policy.not_common:
         found.append(Rule("common", _("Not a commonly used password")))
     if policy.history:
         # The current password counts as the most recent one (see history_of).
@@ -112,7 +114,7 @@ def evaluate(password: str, policy: PasswordPolicy, *, email: str | None = None,
         "special": lambda: sum(c in policy.special_characters for c in password) >= policy.min_special,
         "non_letters": lambda: sum(not c.isalpha() for c in password) >= policy.min_non_letters,
         "personal": lambda: not _is_personal(password, email=email, username=username, name=name),
-        "common": lambda: not is_common(password),
+        "common": lambda: not is_common(password) and not _has_context_word(password, policy.context_words),
         "history": lambda: not _in_history(password, history),
     }
     results = [RuleResult(rule.id, rule.text, checks[rule.id]()) for rule in rules(policy) if rule.id != "history"]
@@ -143,6 +145,11 @@ def is_common(password: str) -> bool:
     lowered = password.lower()
     common = common_passwords()
     return lowered in common or _TRAILING.sub("", lowered) in common
+
+
+def _has_context_word(password: str, words: Sequence[str]) -> bool:
+    folded = password.casefold()
+    return any(word.strip().casefold() in folded for word in words if word.strip())
 
 
 def _is_personal(password: str, *, email: str | None, username: str | None, name: str | None) -> bool:

@@ -90,3 +90,30 @@ def test_a_password_reset_does_not_skip_the_second_factor(app, client, make_port
     assert "code=" not in silent.location
     sign_in.post(code=totp_now(TOTP_SECRET))
     assert "code" in sign_in.finished(rp.redirect_uri)
+
+
+# 6.1.2 and 6.2.11: a policy's list of the deployment's own words (organisation, portal, product names) is
+# refused inside a password, in any case; the rule says so in its sentence.
+def test_a_policy_refuses_the_words_of_its_service_in_any_case(app):
+    from idp.settings import PasswordPolicy
+
+    care = PasswordPolicy(min_length=8, context_words=["Avondrood", "zorgpad"])
+    for password in ("avondrood-Zon-2026", "MijnAVONDROODtuin!", "ZorgPad_lente_26"):
+        assert [r.id for r in policy.failures(password, care)] == ["common"], password
+    assert policy.failures("Zonnebloem-veld-2026", care) == []
+    [rule] = [r for r in policy.evaluate("avondrood-Zon-2026", care) if r.id == "common"]
+    assert rule.text == "Geen veelgebruikt wachtwoord en geen naam van deze dienst" and not rule.ok
+
+
+def test_context_words_are_words_of_four_characters_or_more(tmp_path):
+    from idp.settings import SettingsError, load
+
+    config = tmp_path / "config.toml"
+    config.write_text('[password_policies.care]\ncontext_words = ["zorg", "ai"]\n')
+    with pytest.raises(SettingsError, match=r"\[password_policies\.care\]: context_words are words of at least 4"):
+        load(environ={"IDP_SERVER_DEV_MODE": "true", "IDP_SERVER_INSTANCE_PATH": str(tmp_path),
+                      "IDP_CONFIG": str(config)})
+    config.write_text('[password_policies.care]\ncontext_words = ["zorg", "avondrood"]\n')
+    loaded = load(environ={"IDP_SERVER_DEV_MODE": "true", "IDP_SERVER_INSTANCE_PATH": str(tmp_path),
+                           "IDP_CONFIG": str(config)})
+    assert loaded.password_policies["care"].context_words == ["zorg", "avondrood"]
