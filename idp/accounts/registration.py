@@ -58,15 +58,20 @@ def request_link(client: Client, typed: str, *, flow_uid: str | None, locale: st
     Returns SENT or ALREADY_REGISTERED for the audit and tests only: the person must see the same page."""
     address = check_address(client, typed)
     existing = find_by_login(address)
+    # The same work for every address, so that the answer's timing tells nothing: the link is made either way, in
+    # a savepoint only a new address keeps, and one mail is sent either way.
+    savepoint = db.session.begin_nested()
+    _link, url = links.issue(links.REGISTER, email=address, flow_uid=flow_uid, client_id=client.client_id,
+                             locale=locale)
     if existing is not None:  # usernames cannot hold an "@": this is the account with this address
+        savepoint.rollback()
         send("email", existing.email, "already_registered", user=existing, locale=existing.locale or locale,
              portal=client.name, reset_url=settings().issuer + "/reset", account_url=account_url(),
              sender=profile.sender(client))
         record(EventTag.REGISTRATION_REQUESTED, user_id=existing.id, client_id=client.client_id,
                outcome="existing")
         return ALREADY_REGISTERED
-    _link, url = links.issue(links.REGISTER, email=address, flow_uid=flow_uid, client_id=client.client_id,
-                             locale=locale)
+    savepoint.commit()
     send("email", address, "registration_link", locale=locale, portal=client.name, url=url,
          hours=settings().accounts.registration_hours, sender=profile.sender(client))
     record(EventTag.REGISTRATION_REQUESTED, client_id=client.client_id)
