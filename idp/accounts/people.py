@@ -353,6 +353,7 @@ def sign_out(user: User, *, admin: str, now: datetime, sid: str | None = None) -
             SsoSession.user_id == user.id, SsoSession.ended_at.is_(None))).all())
         deliveries = sessions.end_all_for_user(user, reason="admin")
         revoked = revoke_all_for_user(user.id)
+        devices.revoke_all(user, reason="signed out everywhere by an admin", now=now)
     record(EventTag.USER_SIGNED_OUT, user_id=user.id, admin=admin, sid=sid, sessions=ended, tokens_revoked=revoked)
     return ended, revoked, deliveries
 

@@ -58,7 +58,8 @@ def steps(flow: Flow) -> list[policy.Step]:
     base = sessions.by_sid(flow.state.session_sid) if flow.state.session_sid else None
     return policy.required_steps(
         flow.state, facts.request_of(flow.params, flow.client), facts.portal_of(flow.client),
-        facts.person_of(flow.user, flow.client, flow.device_token), facts.session_of(base), clock.now())
+        facts.person_of(flow.user, flow.client, flow.device_token, flow.user_agent), facts.session_of(base),
+        clock.now())
 
 
 @dataclass(frozen=True)

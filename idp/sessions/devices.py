@@ -1,4 +1,12 @@
-"""Trusted devices: a browser that may skip the second factor (never the password) for a number of days."""
+"""Trusted devices: a browser that may skip the second factor (never the password) for a number of days.
+
+What binds the cookie (issue 18): its random value is found only by its keyed hash, for the one account that
+trusted it, and it stands in for the second factor only after that account's right password. A copy taken to
+another kind of browser (another browser family or system, by the User-Agent the browser was trusted with) is
+not honoured: the code is asked. The User-Agent is easy to fake, so this stops a copied cookie file or a
+cookie export, not an attacker who copies the User-Agent too; a per-browser secret in a second cookie would be
+copied along with the first, so it adds nothing. Changing the password, a second factor, "sign out everywhere"
+(the person's, or an admin's) and disabling the account revoke the devices."""
 
 from __future__ import annotations
 
@@ -50,13 +58,24 @@ def trust(user: User, *, days: int, user_agent: str | None, ip: str | None, now:
     return device, token
 
 
-def find(user: User, token: str | None, now: datetime | None = None) -> TrustedDevice | None:
-    """The live device of this user for the cookie value; None for anything else."""
+def find(user: User, token: str | None, *, user_agent: str | None, now: datetime | None = None
+         ) -> TrustedDevice | None:
+    """The live device of this user for the cookie value, shown by the kind of browser it was trusted in; None
+    for anything else."""
     if not token or len(token) > MAX_TOKEN:
         return None
     now = now or clock.now()
-    return db.session.scalar(select(TrustedDevice).where(
+    device = db.session.scalar(select(TrustedDevice).where(
         TrustedDevice.token_hash == _hash(token), TrustedDevice.user_id == user.id, *_live(now)))
+    if device is None or family(device.user_agent) != family(user_agent):
+        return None
+    return device
+
+
+def family(user_agent: str | None) -> tuple[str | None, str | None]:
+    """The browser and system a User-Agent names, without versions (an update keeps the family)."""
+    text = (user_agent or "")[:300]
+    return _first(_BROWSERS, text), _first(_SYSTEMS, text)
 
 
 def honoured(device: TrustedDevice, client_days: int, now: datetime | None = None) -> bool:
@@ -117,8 +136,7 @@ def _first(table: tuple[tuple[str, str], ...], user_agent: str) -> str | None:
 
 def describe(user_agent: str | None) -> str:
     """A short label such as "Chrome on Windows" for the list of trusted devices."""
-    text = (user_agent or "")[:300]
-    browser, system = _first(_BROWSERS, text), _first(_SYSTEMS, text)
+    browser, system = family(user_agent)
     if browser and system:
         return _("%(browser)s on %(system)s", browser=browser, system=system)
     if browser:
