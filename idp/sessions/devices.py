@@ -6,7 +6,8 @@ another kind of browser (another browser family or system, by the User-Agent the
 not honoured: the code is asked. The User-Agent is easy to fake, so this stops a copied cookie file or a
 cookie export, not an attacker who copies the User-Agent too; a per-browser secret in a second cookie would be
 copied along with the first, so it adds nothing. Changing the password, a second factor, "sign out everywhere"
-(the person's, or an admin's) and disabling the account revoke the devices."""
+(the person's, or an admin's) and disabling the account revoke the devices. Each sign-in the device stands in
+for gives it a new cookie value (renew), so a copy dies at the owner's next sign-in."""
 
 from __future__ import annotations
 
@@ -84,6 +85,16 @@ def honoured(device: TrustedDevice, client_days: int, now: datetime | None = Non
         return False
     now = now or clock.now()
     return now - clock.aware(device.created_at) <= timedelta(days=client_days)
+
+
+def renew(device: TrustedDevice, now: datetime | None = None) -> tuple[str, int]:
+    """A new cookie value for a device that was just used (not committed); the old value stops working, so a
+    copy taken earlier dies at the owner's next sign-in. Returns the value and the days it has left."""
+    now = now or clock.now()
+    token = secrets.token_urlsafe(32)
+    device.token_hash, device.last_used_at = _hash(token), now
+    left = clock.aware(device.expires_at) - now
+    return token, max(1, -(-left // timedelta(days=1)))
 
 
 def touch(device: TrustedDevice, now: datetime | None = None) -> None:

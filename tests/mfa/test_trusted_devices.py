@@ -256,3 +256,25 @@ def test_signing_out_everywhere_revokes_trusted_devices(app, client, strict_rp, 
     again = SignIn(client, strict_rp.login_url(prompt="login"))
     again.password(user.email)
     assert again.stage == "second_factor"
+
+
+def test_each_use_renews_the_device_cookie_so_an_older_copy_stops_working(
+        app, client, strict_rp, strict_portal, user, add_factor):
+    """Issue 18: a copy taken (even with the same User-Agent, and with the password) works only until the owner
+    signs in with the device again: that sign-in gives the browser a new cookie value."""
+    add_factor(user, "sms")
+    client.environ_base["HTTP_USER_AGENT"] = CHROME_WINDOWS
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    attacker = copied_to_another_browser(app, client, strict_portal, CHROME_WINDOWS)
+    copied = device_cookie(client).value
+    again = SignIn(client, strict_rp.login_url(prompt="login"))
+    again.password(user.email)
+    again.finished(strict_rp.redirect_uri)  # the device stood in for the code, and got a new value
+    assert device_cookie(client).value != copied
+    attempt = SignIn(attacker.client, attacker.login_url())
+    attempt.password(user.email)
+    assert attempt.stage == "second_factor"
+    owner = SignIn(client, strict_rp.login_url(prompt="login"))
+    owner.password(user.email)
+    owner.finished(strict_rp.redirect_uri)  # the owner's renewed cookie still stands in for the code
+    assert len(messages(app, to=PHONE)) == 2  # the first sign-in's code and the attacker's, none for the owner
