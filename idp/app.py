@@ -138,8 +138,9 @@ REDIS_TIMEOUT = 3
 
 def engine_options(url: str) -> dict:
     """Connections are tested when taken from the pool (a database restart leaves dead ones behind); PostgreSQL
-    gets a connect timeout unless the URL names its own."""
-    options: dict = {"pool_pre_ping": True}
+    gets a connect timeout unless the URL names its own. A database error does not show its statement's values
+    (an address, a hash, a ciphertext): it reaches the server log with its traceback."""
+    options: dict = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith(("postgresql", "postgres")) and "connect_timeout" not in url:
         options["connect_args"] = {"connect_timeout": DATABASE_CONNECT_TIMEOUT}
     return options

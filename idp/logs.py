@@ -1,5 +1,6 @@
 """Logging: one line per event on standard error, as JSON (outside dev mode) or text, each carrying the request id;
-secrets in request targets (codes, tokens, link tokens, passwords) are redacted from every line.
+secrets in request targets (codes, tokens, link tokens, passwords) are redacted from every line, and so are e-mail
+addresses (their domain stays) and phone numbers, wherever they come from (an SMTP refusal names the recipient).
 
 No Flask here: the request id middleware is plain WSGI, and gunicorn's own loggers (idp/serving.py) send their
 lines through the same handler, so access and error lines look like the app's.
@@ -38,6 +39,9 @@ _NAMES = "|".join(SECRET_PARAMETERS)
 _PREFIXES = "|".join(re.escape(p) for p in LINK_PREFIXES)
 _PARAMETER = re.compile(rf"(?P<key>(?<![A-Za-z0-9_])(?:{_NAMES}))=(?P<value>[^&\s\"'#;]+)", re.IGNORECASE)
 _LINK = re.compile(rf"(?P<prefix>{_PREFIXES})(?P<token>[^/?\s\"'#]+)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+# Nine or more digits, maybe after a + and with spaces or dashes between them: a phone number, never an id or time.
+_PHONE = re.compile(r"(?<![\w/.:-])\+?\d(?:[ -]?\d){8,14}(?![\w-])")
 
 
 def _link(match: re.Match[str]) -> str:
@@ -47,8 +51,11 @@ def _link(match: re.Match[str]) -> str:
 
 
 def redact(text: str) -> str:
-    """`text` with the value of every secret parameter and every link token replaced by [redacted]."""
+    """`text` with the value of every secret parameter, every link token, the name part of every e-mail address
+    and every phone number replaced by [redacted]."""
     text = _PARAMETER.sub(lambda m: f"{m.group('key')}={REDACTED}", text)
+    text = _EMAIL.sub(lambda m: f"{REDACTED}@{m.group('domain')}", text)
+    text = _PHONE.sub(REDACTED, text)
     return _LINK.sub(_link, text)
 
 

@@ -30,12 +30,13 @@ BIRTH_DATE, PASSWORD, PHONE = "birth_date", "password", "phone"
 
 
 def send_link(user: User, *, resend: bool = False, client: Client | None = None,
-              invited_by: str | None = None) -> str:
+              invited_by: str | None = None, carried_attempts: int = 0) -> str:
     """Issue a new activation link (earlier ones stop working) and e-mail it (not committed); returns the URL.
     The link belongs to `client`, the portal the account is for (a resend keeps the earlier link's portal):
     its password policy and profile apply, and the person is sent back to it. Raises InvalidInput for an
     account that already has a password or is disabled. `invited_by`: the name of the person who invited them
-    to act for them (a contact person, issue 15): the mail says so."""
+    to act for them (a contact person, issue 15): the mail says so. `carried_attempts`: wrong dates of birth
+    the new link starts with (resend_asked_by_person)."""
     if user.no_login:
         raise InvalidInput(f"{user.name or user.sub} has no login of their own (others act for them): "
                            "nothing to activate")
@@ -47,12 +48,34 @@ def send_link(user: User, *, resend: bool = False, client: Client | None = None,
         client = _earlier_portal(user)
     user.activation_pending = True  # usable only once every step is done (finish)
     link, url = links.issue(links.ACTIVATE, user=user, client_id=client.client_id if client else None)
+    link.attempts = carried_attempts
     send("email", user.email, "activation", user=user, email=user.email, activate_url=url,
          login=profile.login_name(client, user),
          hours=settings().accounts.activation_hours, organisation=user.organisation,
          portal=client.display_name if client else None, sender=profile.sender(client), invited_by=invited_by)
     record(EventTag.ACTIVATION_SENT, user_id=user.id, resend=resend, expires_at=link.expires_at.isoformat())
     return url
+
+
+def resend_asked_by_person(user: User) -> bool:
+    """A new link because the person asked for one ("forgot password" before the activation was finished), not
+    committed; returns whether one was sent. Anyone who can read the mailbox can ask, so such a link inherits
+    the wrong dates of birth of the one it replaces: asking again gives no new guesses. Once they are used up
+    only the organisation can send a new link (send_link from the console or the CLI starts again at 0)."""
+    carried = _wrong_dates_so_far(user)
+    if user.date_of_birth is not None and carried >= settings().accounts.birth_date_attempts:
+        record(EventTag.ACTIVATION_SENT, outcome="failure", user_id=user.id, resend=True,
+               reason="birth date tries used up")
+        return False
+    send_link(user, resend=True, carried_attempts=carried)
+    return True
+
+
+def _wrong_dates_so_far(user: User) -> int:
+    """The wrong dates of birth on the account's latest activation link (used, replaced or live)."""
+    return db.session.scalar(select(AccountLink.attempts).where(
+        AccountLink.user_id == user.id, AccountLink.purpose == links.ACTIVATE).order_by(AccountLink.id.desc())
+        .limit(1)) or 0
 
 
 def _earlier_portal(user: User) -> Client | None:

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from idp import clock, sessions
 from idp.errors import NotFound
 from idp.extensions import db
-from idp.models import OutboxMessage, SsoSession, User
+from idp.models import OutboxMessage, SsoSession, TrustedDevice, User
 from idp.models.client import BUILTIN_CLIENT_IDS
+from idp.sessions import devices
 from idp.sessions.devices import describe
 from idp.tokens import revoke_for_session
 
@@ -65,12 +66,16 @@ def sign_out(user: User, session_id: int) -> list[OutboxMessage]:
     return _end(_own(user, session_id), "signed out on the account page")
 
 
-def sign_out_others(user: User, keep: SsoSession | None) -> int:
-    """End every live session of the person except `keep` (not committed); returns how many ended."""
+def sign_out_others(user: User, keep: SsoSession | None, keep_device: TrustedDevice | None = None) -> int:
+    """End every live session of the person except `keep` (not committed); returns how many ended. The trusted
+    browsers go too, but this one's (`keep_device`): a browser signed out this way must prove the code again."""
     others = db.session.scalars(
         select(SsoSession).where(SsoSession.user_id == user.id, SsoSession.ended_at.is_(None))
     ).all()
     ended = [s for s in others if keep is None or s.id != keep.id]
     for session in ended:
         _end(session, "signed out everywhere else on the account page")
+    for device in devices.list_for(user):
+        if keep_device is None or device.id != keep_device.id:
+            devices.revoke(device, reason="signed out everywhere else")
     return len(ended)

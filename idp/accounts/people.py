@@ -353,14 +353,15 @@ def sign_out(user: User, *, admin: str, now: datetime, sid: str | None = None) -
             SsoSession.user_id == user.id, SsoSession.ended_at.is_(None))).all())
         deliveries = sessions.end_all_for_user(user, reason="admin")
         revoked = revoke_all_for_user(user.id)
+        devices.revoke_all(user, reason="signed out everywhere by an admin", now=now)
     record(EventTag.USER_SIGNED_OUT, user_id=user.id, admin=admin, sid=sid, sessions=ended, tokens_revoked=revoked)
     return ended, revoked, deliveries
 
 
 def sign_out_everyone(*, admin: str, batch: int = 500) -> tuple[int, int, list]:
     """End every live session of every person (after an incident, OWASP ASVS 7.4.5): portals are told on the
-    back channel and every person's tokens are revoked; clients' own tokens stay. Returns (sessions ended,
-    tokens revoked, queued logouts)."""
+    back channel, every person's tokens and trusted browsers are revoked; clients' own tokens stay. Returns
+    (sessions ended, tokens revoked, queued logouts)."""
     ended, deliveries = 0, []
     while True:
         live = db.session.scalars(select(SsoSession).where(SsoSession.ended_at.is_(None)).limit(batch)).all()
@@ -371,6 +372,7 @@ def sign_out_everyone(*, admin: str, batch: int = 500) -> tuple[int, int, list]:
         ended += len(live)
         db.session.flush()
     revoked = revoke_all_of_people()
+    devices.revoke_everyones(reason="everyone signed out by an admin")
     record(EventTag.USER_SIGNED_OUT, user_id=None, admin=admin, everyone=True, sessions=ended,
            tokens_revoked=revoked)
     return ended, revoked, deliveries

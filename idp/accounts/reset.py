@@ -45,10 +45,10 @@ def request_link(email: str, username: str | None, *, flow_uid: str | None, clie
     if user is None:
         savepoint.rollback()
         if found is not None:  # activation not finished: the way on is the activation link, sent again
-            activation.send_link(found, resend=True)
-            record(EventTag.PASSWORD_RESET_REQUESTED, outcome="activation-sent", user_id=found.id,
-                   client_id=client_id)
-            return True
+            sent = activation.resend_asked_by_person(found)
+            record(EventTag.PASSWORD_RESET_REQUESTED, outcome="activation-sent" if sent else "activation-blocked",
+                   user_id=found.id, client_id=client_id)
+            return sent
         record(EventTag.PASSWORD_RESET_REQUESTED, outcome="no-account", client_id=client_id,
                login_hash=login_key(typed))
         return False

@@ -44,7 +44,8 @@ def portal_of(client: Client) -> policy.Portal:
     )
 
 
-def person_of(user: User | None, client: Client, device_token: str | None) -> policy.Person | None:
+def person_of(user: User | None, client: Client, device_token: str | None, user_agent: str | None
+              ) -> policy.Person | None:
     if user is None:
         return None
     consented: frozenset[str] = frozenset()
@@ -52,7 +53,7 @@ def person_of(user: User | None, client: Client, device_token: str | None) -> po
         consent = db.session.scalar(select(Consent).where(Consent.user_id == user.id,
                                                           Consent.client_id == client.id))
         consented = frozenset(consent.scopes if consent else [])
-    device = devices.find(user, device_token) if device_token else None
+    device = devices.find(user, device_token, user_agent=user_agent) if device_token else None
     acting = (frozenset(d.id for d in delegation.principals_of(user, client.client_id, clock.now()))
               if profile.of(client).delegation else frozenset())
     return policy.Person(

@@ -12,7 +12,7 @@ from idp.errors import UserFacingError
 from idp.login import facts, policy
 from idp.login.state import SignInState
 from idp.models import Client, Delegation, PendingAuthorization, SsoSession, User
-from idp.sessions import assurance
+from idp.sessions import assurance, devices
 
 
 class SignInExpired(UserFacingError):
@@ -58,7 +58,8 @@ def steps(flow: Flow) -> list[policy.Step]:
     base = sessions.by_sid(flow.state.session_sid) if flow.state.session_sid else None
     return policy.required_steps(
         flow.state, facts.request_of(flow.params, flow.client), facts.portal_of(flow.client),
-        facts.person_of(flow.user, flow.client, flow.device_token), facts.session_of(base), clock.now())
+        facts.person_of(flow.user, flow.client, flow.device_token, flow.user_agent), facts.session_of(base),
+        clock.now())
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,27 @@ def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, us
     """
     if flow.user is None:
         raise ValueError("a sign-in without a person cannot open a session")
+    established = _establish_session(flow, flow.user, current, ip, user_agent)
+    established.device = _renewed_device(flow)
+    return established
+
+
+def _renewed_device(flow: Flow) -> tuple[str, int] | None:
+    """A trusted browser that stood in for the second factor gets a new cookie value with the session: the old
+    value stops working (a copy of it dies now). None when no trusted browser was used (or one is trusted now)."""
+    if flow.user is None or "device" not in flow.state.proven or flow.state.trust_days:
+        return None
+    device = devices.find(flow.user, flow.device_token, user_agent=flow.user_agent)
+    return devices.renew(device) if device is not None else None
+
+
+def _establish_session(flow: Flow, user: User, current: SsoSession | None, ip: str | None,
+                       user_agent: str | None) -> Established:
     proven = flow.state.proven
     amr, acr = assurance.amr(proven), assurance.acr(proven)
     # A trusted browser proves nothing the person did now: it does not move auth_time (max_age stays honest).
     auth_time = clock.datetime_from_timestamp(max(t for method, t in proven.items() if method != "device"))
-    if current is not None and current.user_id == flow.user.id:
+    if current is not None and current.user_id == user.id:
         if assurance.session_has_mfa(current) and not assurance.second_factor_proven(proven):
             # The password again (prompt=login at a portal that asks no more) keeps the factor this
             # session already proved: it is not a reason to step up elsewhere.
@@ -117,6 +134,6 @@ def establish_session(flow: Flow, current: SsoSession | None, ip: str | None, us
                                                                       client_id=flow.client.client_id))
     if current is not None:  # its portals are told once this commits
         sessions.end(current, reason="replaced by a new sign-in")
-    session, cookie = sessions.start(flow.user, amr=amr, acr=acr, auth_time=auth_time,
+    session, cookie = sessions.start(user, amr=amr, acr=acr, auth_time=auth_time,
                                      ip=ip, user_agent=user_agent, client_id=flow.client.client_id)
     return Established(session, cookie)

@@ -1,4 +1,13 @@
-"""Trusted devices: a browser that may skip the second factor (never the password) for a number of days."""
+"""Trusted devices: a browser that may skip the second factor (never the password) for a number of days.
+
+What binds the cookie (issue 18): its random value is found only by its keyed hash, for the one account that
+trusted it, and it stands in for the second factor only after that account's right password. A copy taken to
+another kind of browser (another browser family or system, by the User-Agent the browser was trusted with) is
+not honoured: the code is asked. The User-Agent is easy to fake, so this stops a copied cookie file or a
+cookie export, not an attacker who copies the User-Agent too; a per-browser secret in a second cookie would be
+copied along with the first, so it adds nothing. Changing the password, a second factor, "sign out everywhere"
+(the person's, or an admin's) and disabling the account revoke the devices. Each sign-in the device stands in
+for gives it a new cookie value (renew), so a copy dies at the owner's next sign-in."""
 
 from __future__ import annotations
 
@@ -50,13 +59,24 @@ def trust(user: User, *, days: int, user_agent: str | None, ip: str | None, now:
     return device, token
 
 
-def find(user: User, token: str | None, now: datetime | None = None) -> TrustedDevice | None:
-    """The live device of this user for the cookie value; None for anything else."""
+def find(user: User, token: str | None, *, user_agent: str | None, now: datetime | None = None
+         ) -> TrustedDevice | None:
+    """The live device of this user for the cookie value, shown by the kind of browser it was trusted in; None
+    for anything else."""
     if not token or len(token) > MAX_TOKEN:
         return None
     now = now or clock.now()
-    return db.session.scalar(select(TrustedDevice).where(
+    device = db.session.scalar(select(TrustedDevice).where(
         TrustedDevice.token_hash == _hash(token), TrustedDevice.user_id == user.id, *_live(now)))
+    if device is None or family(device.user_agent) != family(user_agent):
+        return None
+    return device
+
+
+def family(user_agent: str | None) -> tuple[str | None, str | None]:
+    """The browser and system a User-Agent names, without versions (an update keeps the family)."""
+    text = (user_agent or "")[:300]
+    return _first(_BROWSERS, text), _first(_SYSTEMS, text)
 
 
 def honoured(device: TrustedDevice, client_days: int, now: datetime | None = None) -> bool:
@@ -65,6 +85,16 @@ def honoured(device: TrustedDevice, client_days: int, now: datetime | None = Non
         return False
     now = now or clock.now()
     return now - clock.aware(device.created_at) <= timedelta(days=client_days)
+
+
+def renew(device: TrustedDevice, now: datetime | None = None) -> tuple[str, int]:
+    """A new cookie value for a device that was just used (not committed); the old value stops working, so a
+    copy taken earlier dies at the owner's next sign-in. Returns the value and the days it has left."""
+    now = now or clock.now()
+    token = secrets.token_urlsafe(32)
+    device.token_hash, device.last_used_at = _hash(token), now
+    left = clock.aware(device.expires_at) - now
+    return token, max(1, -(-left // timedelta(days=1)))
 
 
 def touch(device: TrustedDevice, now: datetime | None = None) -> None:
@@ -88,6 +118,17 @@ def revoke_all(user: User, *, reason: str, now: datetime | None = None) -> int:
     ).rowcount
     if count:
         record(EventTag.DEVICE_REVOKED, user_id=user.id, reason=reason, count=count)
+    return count
+
+
+def revoke_everyones(*, reason: str, now: datetime | None = None) -> int:
+    """Stop trusting every device of every person (everyone signed out after an incident); returns how many."""
+    now = now or clock.now()
+    count = db.session.execute(
+        update(TrustedDevice).where(*_live(now)).values(revoked_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    if count:
+        record(EventTag.DEVICE_REVOKED, user_id=None, reason=reason, count=count)
     return count
 
 
@@ -117,8 +158,7 @@ def _first(table: tuple[tuple[str, str], ...], user_agent: str) -> str | None:
 
 def describe(user_agent: str | None) -> str:
     """A short label such as "Chrome on Windows" for the list of trusted devices."""
-    text = (user_agent or "")[:300]
-    browser, system = _first(_BROWSERS, text), _first(_SYSTEMS, text)
+    browser, system = family(user_agent)
     if browser and system:
         return _("%(browser)s on %(system)s", browser=browser, system=system)
     if browser:

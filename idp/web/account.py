@@ -103,10 +103,10 @@ def callback():
 # --- the overview --------------------------------------------------------------------------------
 
 
-def _this_browser(user: User):
+def this_browser(user: User):
     """This browser's trusted device of this user, if its cookie matches one."""
     token = device_token()
-    return devices.find(user, token) if token else None
+    return devices.find(user, token, user_agent=request.user_agent.string) if token else None
 
 
 @bp.get("/security")
@@ -116,7 +116,7 @@ def _this_browser(user: User):
 def index(user: User):
     confirmed = factors.confirmed(user)
     have = {f.kind for f in confirmed}
-    current = _this_browser(user)
+    current = this_browser(user)
     page = render_template(
         "accounts/security.html",
         user=user,
@@ -167,7 +167,7 @@ def revoke_device(user: User, device_id: int):
     device = next((d for d in devices.list_for(user) if d.id == device_id), None)
     if device is None:  # not this user's, or already gone
         abort(404)
-    current = _this_browser(user)
+    current = this_browser(user)
     is_current = current is not None and current.id == device.id
     devices.revoke(device, reason="revoked by user")
     db.session.commit()

@@ -11,7 +11,7 @@ from idp.accounts import connected, own_sessions
 from idp.errors import NotFound
 from idp.extensions import db
 from idp.models import User
-from idp.web.account import bp, fresh_password, signed_in
+from idp.web.account import bp, fresh_password, signed_in, this_browser
 from idp.web.cookies import current_session
 
 
@@ -43,7 +43,7 @@ def end_session(user: User, session_id: int):
 @signed_in
 @fresh_password
 def end_other_sessions(user: User):
-    own_sessions.sign_out_others(user, current_session())
+    own_sessions.sign_out_others(user, current_session(), this_browser(user))
     db.session.commit()
     flash(_("You are signed out everywhere else."), "done")
     return redirect(url_for("account.sessions_page"))

@@ -79,7 +79,8 @@ def authorize():
     session, client = current_session(), grant.client
     asked = facts.request_of(params, client, hint_sub)
     seed, steps = policy.first_steps(
-        asked, facts.portal_of(client), facts.person_of(session.user if session else None, client, device_token()),
+        asked, facts.portal_of(client), facts.person_of(session.user if session else None, client, device_token(),
+                                          request.user_agent.string),
         facts.session_of(session, client), clock.now())
     if not steps:
         return authz.respond_with_code(grant, session, chosen=seed.person_chosen, acting_for=acting_under(seed))

@@ -11,6 +11,7 @@ from idp import sessions
 from idp.extensions import db
 from idp.models import OutboxMessage, SsoSession, User
 from idp.runtime import crypto
+from idp.sessions import devices
 from tests.flows.account_helpers import Account, asks_password, sign_in
 from tests.helpers import RelyingParty, browser, english_browser
 
@@ -128,6 +129,8 @@ def test_an_administrator_signs_everyone_out_at_once_and_clients_keep_their_own_
     people = [make_user(f"person{n}@example.org") for n in range(3)]
     for person in people:
         RelyingParty(browser(app), portal).tokens(person.email, PASSWORD)
+    trusted, _cookie = devices.trust(people[0], days=7, user_agent="Firefox", ip="127.0.0.1")
+    db.session.commit()
     service = RelyingParty(browser(app), make_portal("Koppeling", service=True, scopes=["scim"], redirect_uris=[],
                                                      post_logout_redirect_uris=[]))
     machine = service.token_request({"grant_type": "client_credentials", "scope": "scim"})
@@ -144,3 +147,4 @@ def test_an_administrator_signs_everyone_out_at_once_and_clients_keep_their_own_
     assert all(live_sessions(person) == 0 for person in people)
     live = db.session.scalars(select(Token).where(Token.revoked_at.is_(None))).all()
     assert [token.user_id for token in live] == [None]  # the client's own token, nothing of a person
+    assert db.session.get(type(trusted), trusted.id).revoked_at is not None

@@ -283,6 +283,7 @@ def test_trusted_devices_are_listed_and_this_browser_is_marked(client, account, 
     trust(user, SAFARI)
     _, token = trust(user, FIREFOX)
     client.set_cookie("idp_device", token)
+    client.environ_base["HTTP_USER_AGENT"] = FIREFOX  # the browser it was trusted in
     page = Page(account.open().get_data(as_text=True))
     items = [" ".join(li.text.split()) for li in page.all("li") if "First used:" in li.text]
     assert len(items) == 2
@@ -295,6 +296,7 @@ def test_revoking_this_browser_clears_its_cookie(client, account, user):
     device, token = trust(user, FIREFOX)
     other, _ = trust(user, SAFARI)
     client.set_cookie("idp_device", token)
+    client.environ_base["HTTP_USER_AGENT"] = FIREFOX
     response = account.change(f"/account/devices/{device.id}/revoke")
     assert response.status_code == 302
     assert any(h.startswith("idp_device=;") for h in response.headers.getlist("Set-Cookie"))

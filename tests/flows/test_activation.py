@@ -346,6 +346,59 @@ def test_forgot_password_for_a_never_activated_account_sends_a_fresh_activation_
     assert step_of(Activation(client, fresh).page()) == "birth_date"
 
 
+def ask_reset(client, email: str):
+    page = client.get("/reset").get_data(as_text=True)
+    return client.post("/reset", data={"csrf_token": csrf_token(page), "email": email})
+
+
+def test_asking_for_new_links_gives_no_new_date_of_birth_guesses(app, client, admin_creates):
+    """Issue 18: whoever reads the mailbox can ask "forgot password" for a fresh activation link; a fresh link
+    keeps the wrong dates of the one it replaces, and once they are used up no link comes at all: three
+    guesses per account until the organisation sends a new link, not three per link."""
+    from idp.accounts import activation
+    from idp.extensions import db
+    from idp.models import AccountLink
+
+    user = admin_creates(date_of_birth=BORN)
+    for wrong in ("16-03-1950", "17-03-1950"):
+        Activation(client, link_of(app, user.email)).birth_date(wrong)
+        ask_reset(client, user.email)
+    walk = Activation(client, link_of(app, user.email))
+    walk.birth_date("18-03-1950")
+    assert walk.response.status_code == 400 and "new activation link" in walk.html  # the third wrong date
+    mails = len(messages(app, to=user.email, template="activation"))
+    unknown = ask_reset(client, "nobody@example.org").get_data(as_text=True)
+    assert ask_reset(client, user.email).get_data(as_text=True) == unknown  # the page tells nothing
+    assert len(messages(app, to=user.email, template="activation")) == mails  # but no new link came
+    rows = db.session.scalars(select(AccountLink).where(AccountLink.user_id == user.id)
+                              .order_by(AccountLink.id)).all()
+    assert [r.attempts for r in rows] == [1, 2, 3] and all(r.invalidated_at is not None for r in rows)
+    assert all(r.used_at is None for r in rows)
+    # The right date on the last link is refused; the audit has every wrong date and the refused link.
+    token = csrf_token(client.get("/reset").get_data(as_text=True))
+    again = client.post(walk.url, data={"csrf_token": token, "step": "birth_date", "birth_date": "15-03-1950"})
+    assert again.status_code == 400 and user.activation_pending
+    assert len(audit_events(EventTag.ACTIVATION_BIRTH_DATE_FAILED)) == 3
+    assert [e.outcome for e in audit_events(EventTag.ACTIVATION_SENT)][-1] == "failure"
+    # The organisation starts again: its link allows three tries of its own.
+    activation.send_link(user, resend=True)
+    db.session.commit()
+    fresh = Activation(client, link_of(app, user.email))
+    fresh.birth_date("15-03-1950")
+    assert fresh.response.status_code == 303 and step_of(fresh.page()) == "password"
+
+
+def test_an_activation_link_is_an_unguessable_token_found_by_its_keyed_hash(app, admin_creates):
+    from idp.extensions import db
+    from idp.models import AccountLink
+
+    user = admin_creates(date_of_birth=BORN)
+    token = link_of(app, user.email).rsplit("/", 1)[1]
+    assert len(token) >= 43  # 32 random bytes, base64url: 256 bits
+    [row] = db.session.scalars(select(AccountLink).where(AccountLink.user_id == user.id)).all()
+    assert token not in row.token_hash and row.token_hash != token
+
+
 GGZ = {"ggz": {"min_length": 12, "min_special": 1}}
 
 

@@ -180,3 +180,101 @@ def test_a_step_up_whose_session_ended_meanwhile_starts_over(app, client, make_p
     assert response.status_code == 302 and response.location.startswith("/login/")
     assert step_up.stage == "password"
     assert audit_events(EventTag.MFA_CODE_ACCEPTED) == []  # the code was not even looked at
+
+
+CHROME_WINDOWS = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/120.0.0.0 Safari/537.36")
+FIREFOX_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
+
+
+def copied_to_another_browser(app, client, strict_portal, user_agent: str):
+    """An attacker's browser holding a copy of the victim's device cookie (issue 18)."""
+    from tests.helpers import browser
+
+    other = browser(app)
+    other.environ_base["HTTP_USER_AGENT"] = user_agent
+    other.set_cookie(DEVICE_COOKIE, device_cookie(client).value)
+    return RelyingParty(other, strict_portal)
+
+
+def test_a_copied_device_cookie_without_the_password_gets_nothing(app, client, strict_rp, strict_portal, user,
+                                                                  add_factor):
+    from idp.extensions import db
+    from idp.models import SsoSession
+
+    add_factor(user, "sms")
+    client.environ_base["HTTP_USER_AGENT"] = CHROME_WINDOWS
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    attacker = copied_to_another_browser(app, client, strict_portal, CHROME_WINDOWS)  # even the same User-Agent
+    assert attacker.callback(attacker.authorize(prompt="none"))["error"] == "login_required"
+    attempt = SignIn(attacker.client, attacker.login_url())
+    assert attempt.stage == "password"  # the cookie skips nothing before the password
+    attempt.password(user.email, "not the password")
+    assert attempt.stage == "password"
+    assert db.session.scalar(db.select(db.func.count()).select_from(SsoSession)) == 1  # the victim's only
+    assert len(messages(app, to=PHONE)) == 1  # not even a code was sent
+
+
+def test_a_copied_device_cookie_in_another_kind_of_browser_does_not_skip_the_code(
+        app, client, strict_rp, strict_portal, user, add_factor):
+    """Issue 18: the cookie copied to another kind of browser (by its User-Agent) is no trusted browser there,
+    even with the password; in the browser it was trusted in it still is."""
+    add_factor(user, "sms")
+    client.environ_base["HTTP_USER_AGENT"] = CHROME_WINDOWS
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    attacker = copied_to_another_browser(app, client, strict_portal, FIREFOX_LINUX)
+    attempt = SignIn(attacker.client, attacker.login_url())
+    attempt.password(user.email)
+    assert attempt.stage == "second_factor"
+    again = SignIn(client, strict_rp.login_url(prompt="login"))
+    again.password(user.email)
+    again.finished(strict_rp.redirect_uri)
+
+
+@pytest.mark.parametrize("who", ["admin", "person"])
+def test_signing_out_everywhere_revokes_trusted_devices(app, client, strict_rp, user, add_factor, who):
+    """Issue 18: an admin's "sign out everywhere" revokes every trusted browser; the person's own "sign out
+    everywhere else" every one but the browser they use for it."""
+    from idp import clock
+    from idp.accounts import own_sessions, people
+    from idp.extensions import db
+    from idp.models import SsoSession, TrustedDevice
+    from idp.sessions import devices
+
+    add_factor(user, "sms")
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    here, _ = devices.trust(user, days=7, user_agent=CHROME_WINDOWS, ip=None)
+    db.session.commit()
+    if who == "admin":
+        people.sign_out(user, admin="helpdesk", now=clock.now())
+    else:
+        this = db.session.scalar(db.select(SsoSession).where(SsoSession.user_id == user.id))
+        own_sessions.sign_out_others(user, this, here)
+    db.session.commit()
+    live = db.session.scalars(db.select(TrustedDevice.id).where(TrustedDevice.revoked_at.is_(None))).all()
+    assert live == ([] if who == "admin" else [here.id])
+    again = SignIn(client, strict_rp.login_url(prompt="login"))
+    again.password(user.email)
+    assert again.stage == "second_factor"
+
+
+def test_each_use_renews_the_device_cookie_so_an_older_copy_stops_working(
+        app, client, strict_rp, strict_portal, user, add_factor):
+    """Issue 18: a copy taken (even with the same User-Agent, and with the password) works only until the owner
+    signs in with the device again: that sign-in gives the browser a new cookie value."""
+    add_factor(user, "sms")
+    client.environ_base["HTTP_USER_AGENT"] = CHROME_WINDOWS
+    sign_in_with_sms(app, strict_rp, user, trust=True).finished(strict_rp.redirect_uri)
+    attacker = copied_to_another_browser(app, client, strict_portal, CHROME_WINDOWS)
+    copied = device_cookie(client).value
+    again = SignIn(client, strict_rp.login_url(prompt="login"))
+    again.password(user.email)
+    again.finished(strict_rp.redirect_uri)  # the device stood in for the code, and got a new value
+    assert device_cookie(client).value != copied
+    attempt = SignIn(attacker.client, attacker.login_url())
+    attempt.password(user.email)
+    assert attempt.stage == "second_factor"
+    owner = SignIn(client, strict_rp.login_url(prompt="login"))
+    owner.password(user.email)
+    owner.finished(strict_rp.redirect_uri)  # the owner's renewed cookie still stands in for the code
+    assert len(messages(app, to=PHONE)) == 2  # the first sign-in's code and the attacker's, none for the owner

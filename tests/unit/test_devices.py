@@ -51,7 +51,7 @@ def test_cookie_names():
 def test_trusted_device_is_found_by_its_cookie(user):
     device, token = trusted(user)
     assert len(token) >= 43
-    assert devices.find(user, token) == device
+    assert devices.find(user, token, user_agent=CHROME_WINDOWS) == device
     assert device.expires_at == START + timedelta(days=7)
     assert device.last_used_at == device.created_at == START
     assert device.token_hash != token and token not in device.token_hash
@@ -62,16 +62,16 @@ def test_trusted_device_is_found_by_its_cookie(user):
 def test_device_expires(user, frozen):
     _, token = trusted(user, days=7)
     frozen.shift(timedelta(days=7) - timedelta(seconds=1))
-    assert devices.find(user, token) is not None
+    assert devices.find(user, token, user_agent=CHROME_WINDOWS) is not None
     frozen.shift(timedelta(seconds=1))
-    assert devices.find(user, token) is None
+    assert devices.find(user, token, user_agent=CHROME_WINDOWS) is None
 
 
 def test_revoked_device_is_not_found(user):
     device, token = trusted(user)
     devices.revoke(device, reason="user")
     db.session.commit()
-    assert devices.find(user, token) is None
+    assert devices.find(user, token, user_agent=CHROME_WINDOWS) is None
     [event] = audit(EventTag.DEVICE_REVOKED)
     assert event.details["reason"] == "user" and event.subject_user_id == user.id
 
@@ -79,18 +79,18 @@ def test_revoked_device_is_not_found(user):
 def test_another_users_token_does_not_count(user, make_user):
     _, token = trusted(user)
     other = make_user("bob@example.org")
-    assert devices.find(other, token) is None
+    assert devices.find(other, token, user_agent=CHROME_WINDOWS) is None
 
 
 @pytest.mark.parametrize("garbage", [None, "", "nonsense", "x" * 101])
 def test_garbage_finds_nothing(user, garbage):
     trusted(user)
-    assert devices.find(user, garbage) is None
+    assert devices.find(user, garbage, user_agent=CHROME_WINDOWS) is None
 
 
 def test_over_long_cookie_is_refused_even_when_it_starts_right(user):
     _, token = trusted(user)
-    assert devices.find(user, token + "A" * 100) is None
+    assert devices.find(user, token + "A" * 100, user_agent=CHROME_WINDOWS) is None
 
 
 def test_portal_with_zero_days_never_honours_a_device(user):
@@ -118,11 +118,11 @@ def test_revoke_all_stops_every_device_of_the_user_only(user, make_user, frozen)
     tokens = [trusted(user)[1] for _ in range(3)]
     other = make_user("bob@example.org")
     _, others_token = trusted(other)
-    devices.revoke(devices.find(user, tokens[0]), reason="user")
+    devices.revoke(devices.find(user, tokens[0], user_agent=CHROME_WINDOWS), reason="user")
     assert devices.revoke_all(user, reason="password_changed") == 2
     db.session.commit()
-    assert all(devices.find(user, token) is None for token in tokens)
-    assert devices.find(other, others_token) is not None
+    assert all(devices.find(user, token, user_agent=CHROME_WINDOWS) is None for token in tokens)
+    assert devices.find(other, others_token, user_agent=CHROME_WINDOWS) is not None
     events = audit(EventTag.DEVICE_REVOKED)
     assert [e.details["count"] for e in events] == [1, 2]
     assert events[-1].details["reason"] == "password_changed"

@@ -142,7 +142,7 @@ class TrustedDeviceStage:
     name = "trusted_device"
 
     def run(self, flow: Flow, step: Step) -> None:
-        device = devices.find(flow.user, flow.device_token)
+        device = devices.find(flow.user, flow.device_token, user_agent=flow.user_agent)
         if device is None:  # revoked between the policy's look and now: the policy asks for a code next
             return
         devices.touch(device)
