@@ -28,7 +28,7 @@ from idp.extensions import db
 from idp.runtime import settings
 from idp.security import lockout
 from idp.security.crypto import DecryptionError
-from idp.web import branding
+from idp.web import branding, scim
 
 bp = Blueprint("web", __name__)
 LOCALES = ("nl", "en")
@@ -191,6 +191,8 @@ def install(app: Flask) -> None:
         if isinstance(error, ControlCharacters) or error.status == 429:
             logs.refused("control characters" if isinstance(error, ControlCharacters) else "rate limit",
                          method=request.method, path=request.path, status=error.status)
+        if scim.serves(request.path):  # refused before routing (a control character in the query)
+            return scim.edge_error(error)
         if _is_api(request.path):
             return jsonify(error="invalid_request", error_description=str(error.message)), error.status
         contact = lockout.help_text(error.client) if error.help else None
@@ -203,6 +205,8 @@ def install(app: Flask) -> None:
         if code in (401, 403, 429):
             logs.refused({401: "unauthenticated", 403: "forbidden", 429: "rate limit"}[code], method=request.method,
                          path=request.path, status=code)
+        if scim.serves(request.path):  # no route matched: still SCIM's error schema (RFC 7644 §3.12)
+            return scim.edge_error(error)
         if _is_api(request.path):
             return jsonify(error="invalid_request", error_description=error.description), code
         return _error_page(code)
