@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from idp import audit, logs
+from idp import audit, logs, resources
 from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.runtime import settings
@@ -54,7 +54,8 @@ SECURITY_HEADERS = [
 ]
 
 # Machine endpoints answer errors in JSON; a portal's HTTP client cannot read an HTML page.
-API_PATHS = ("/token", "/userinfo", "/revoke", "/introspect", "/jwks.json", "/.well-known", "/scim/v2")
+API_PATHS = ("/token", "/userinfo", "/revoke", "/introspect", "/jwks.json", "/.well-known", "/scim/v2",
+             "/openapi.yaml")
 
 # Characters no parameter of ours may hold: NUL and the other C0 controls but tab, newline and carriage return,
 # and DEL. PostgreSQL refuses NUL in text, so unchecked they would fail deep inside a flow (after the password).
@@ -124,6 +125,16 @@ def local_target(raw: str) -> str | None:
 @bp.get("/")
 def home():
     return render_template("home.html")
+
+
+@bp.get("/openapi.yaml")
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of the JSON endpoints (idp/openapi.yaml, shipped in the package), as is."""
+    response = Response(resources.openapi(), mimetype="application/yaml")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/lang/<code>")

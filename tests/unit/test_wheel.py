@@ -82,7 +82,8 @@ def test_the_wheel_installed_outside_the_checkout_signs_a_person_in(tmp_path):
         expected = {n.removeprefix(f"{name}/") for n in checkout_files() if n.startswith(f"{name}/")}
         assert shipped == expected
         assert not any(n.startswith(f"{name}/") for n in names)  # nothing at the top of site-packages
-    assert {*CATALOGS, "idp/static/idp.css", "idp/static/idp.js"} <= names  # the catalogs compiled in the build
+    # the catalogs compiled in the build; the OpenAPI description the provider serves
+    assert {*CATALOGS, "idp/static/idp.css", "idp/static/idp.js", "idp/openapi.yaml"} <= names
 
     bin_ = fresh_venv(tmp_path / "venv", wheel)
     home = tmp_path / "home"  # where the operator runs it: no checkout in sight
