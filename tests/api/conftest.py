@@ -4,6 +4,7 @@ token (client_credentials with the scim scope)."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 import pytest
@@ -36,6 +37,13 @@ class Callers:
         if path.startswith("/scim/v2"):
             return self.scim_bearer
         return {}
+
+    def refused_headers_for(self, path: str) -> list[dict[str, str]]:
+        """What a caller without the right credentials sends: nothing, or a wrong secret or token."""
+        if path in ("/token", "/revoke", "/introspect"):
+            client_id = base64.b64decode(self.portal_basic["Authorization"].split()[1]).decode().partition(":")[0]
+            return [{}, basic_auth(client_id, "not-the-secret")]
+        return [{}, bearer("not-a-token")]
 
 
 def _scim_token(live: LiveProvider) -> str:

@@ -28,8 +28,28 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.mark.slow
 @SCHEMA.parametrize()
-@settings(max_examples=30, deadline=None, database=None, derandomize=bool(os.environ.get("CI")),
+@settings(max_examples=25, deadline=None, database=None, derandomize=bool(os.environ.get("CI")),
           phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 def test_every_answer_is_described(case, callers):
     response = case.call(base_url=callers.base, headers=callers.headers_for(case.operation.path), timeout=30)
     case.validate_response(response, checks=CHECKS)
+
+
+# The operations that need credentials (all but the public documents, the health checks and SCIM's
+# ServiceProviderConfig): refused without them, every refusal as described (RFC 6749 §5.2, RFC 6750 §3, RFC 7644).
+GUARDED = SCHEMA.include(path_regex="^/(token|revoke|introspect|userinfo|scim/v2)").exclude(
+    path="/scim/v2/ServiceProviderConfig")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("callers", ["sqlite"], indirect=True)  # refused before any query: one backend is enough
+@GUARDED.parametrize()
+@settings(max_examples=5, deadline=None, database=None, derandomize=bool(os.environ.get("CI")),
+          phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+def test_every_refusal_is_described(case, callers):
+    for headers in callers.refused_headers_for(case.operation.path):
+        response = case.call(base_url=callers.base, headers=headers, timeout=30)
+        case.validate_response(response, checks=CHECKS)
+        # Refused; or Flask's own answer to OPTIONS (the Allow header, no body), which schemathesis also sends.
+        refused = response.status_code >= 400 or (case.method == "OPTIONS" and response.content == b"")
+        assert refused, (case.method, response.status_code, response.text[:200])
