@@ -23,6 +23,7 @@ class Callers:
     portal_basic: dict[str, str]
     person_bearer: dict[str, str]
     scim_bearer: dict[str, str]
+    scim_basic: dict[str, str]
 
     @property
     def base(self) -> str:
@@ -46,7 +47,8 @@ class Callers:
         return [{}, bearer("not-a-token")]
 
 
-def _scim_token(live: LiveProvider) -> str:
+def _scim_client(live: LiveProvider) -> tuple[dict[str, str], str]:
+    """A SCIM client's HTTP Basic credentials and an access token of it."""
     from idp.extensions import db
     from idp.portals.registry import register
 
@@ -59,7 +61,7 @@ def _scim_token(live: LiveProvider) -> str:
     response = requests.post(live.issuer + "/token", data={"grant_type": "client_credentials", "scope": "scim"},
                              headers=basic_auth(client_id, secret), timeout=10)
     assert response.status_code == 200, response.text
-    return response.json()["access_token"]
+    return basic_auth(client_id, secret), response.json()["access_token"]
 
 
 @pytest.fixture(scope="session")
@@ -75,5 +77,6 @@ def callers(request, tmp_path_factory, logout_receiver) -> Callers:
                              logout_receiver) as live:
         portal = live.portals["confidential"]
         _, tokens = StrictRP(live.issuer, portal).sign_in(Browser(live.issuer))
+        scim_basic, scim_token = _scim_client(live)
         yield Callers(provider=live, portal_basic=basic_auth(portal.client_id, portal.secret),
-                      person_bearer=bearer(tokens.access_token), scim_bearer=bearer(_scim_token(live)))
+                      person_bearer=bearer(tokens.access_token), scim_bearer=bearer(scim_token), scim_basic=scim_basic)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
@@ -53,3 +54,51 @@ def test_every_refusal_is_described(case, callers):
         # Refused; or Flask's own answer to OPTIONS (the Allow header, no body), which schemathesis also sends.
         refused = response.status_code >= 400 or (case.method == "OPTIONS" and response.content == b"")
         assert refused, (case.method, response.status_code, response.text[:200])
+
+
+def _described(method: str, path: str, response: requests.Response, status: int) -> dict:
+    """The answer has this status, and its content type and body are what the description says for it."""
+    assert response.status_code == status, response.text
+    described = SCHEMA[path][method].definition.raw["responses"]
+    assert str(status) in described
+    SCHEMA[path][method].validate_response(response)  # the body against the status's schema; raises if not
+    return response.json() if response.content else {}
+
+
+def test_the_answers_of_real_use_are_described(callers):
+    """What generated requests seldom reach: a token issued, an active token introspected, a person's claims, a
+    person provisioned, changed and deleted, a token revoked."""
+    base = callers.base
+    issued = _described("POST", "/token", requests.post(
+        base + "/token", data={"grant_type": "client_credentials", "scope": "scim"}, headers=callers.scim_basic,
+        timeout=10), 200)
+    introspected = _described("POST", "/introspect", requests.post(
+        base + "/introspect", data={"token": callers.person_bearer["Authorization"].split()[1]},
+        headers=callers.portal_basic, timeout=10), 200)
+    assert introspected["active"] is True
+    claims = _described("GET", "/userinfo", requests.get(base + "/userinfo", headers=callers.person_bearer,
+                                                         timeout=10), 200)
+    assert claims["sub"] == callers.provider.sub
+
+    scim = {**callers.scim_bearer, "Content-Type": "application/scim+json"}
+    user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bram@example.org",
+            "emails": [{"value": "bram@example.org"}], "name": {"givenName": "Bram", "familyName": "Bakker"}}
+    created = _described("POST", "/scim/v2/Users", requests.post(base + "/scim/v2/Users", json=user, headers=scim,
+                                                                 timeout=10), 201)
+    at = f"{base}/scim/v2/Users/{created['id']}"
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "replace", "path": "active", "value": False}]}
+    _described("PATCH", "/scim/v2/Users/{id}", requests.patch(at, json=patch, headers=scim, timeout=10), 204)
+    assert _described("GET", "/scim/v2/Users/{id}", requests.get(at, headers=scim, timeout=10), 200)["active"] is False
+    listed = _described("GET", "/scim/v2/Users", requests.get(base + "/scim/v2/Users", headers=scim,
+                                                              params={"filter": 'userName eq "bram@example.org"'},
+                                                              timeout=10), 200)
+    assert [found["id"] for found in listed["Resources"]] == [created["id"]]
+    _described("DELETE", "/scim/v2/Users/{id}", requests.delete(at, headers=scim, timeout=10), 204)
+    _described("GET", "/scim/v2/Users/{id}", requests.get(at, headers=scim, timeout=10), 404)
+
+    _described("POST", "/revoke", requests.post(base + "/revoke", data={"token": issued["access_token"]},
+                                                headers=callers.scim_basic, timeout=10), 200)
+    gone = _described("POST", "/introspect", requests.post(base + "/introspect", data={
+        "token": issued["access_token"]}, headers=callers.scim_basic, timeout=10), 200)
+    assert gone == {"active": False}
