@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -24,7 +25,8 @@ from schemathesis.specs.openapi.checks import (
 from idp import resources
 
 SCHEMA = schemathesis.openapi.from_path(resources.OPENAPI)
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance]  # WWW-Authenticate on every refusal (RFC 6750 §3), no-store on tokens
 
 
 @pytest.mark.slow
