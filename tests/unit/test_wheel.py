@@ -133,6 +133,8 @@ bcrypt_rounds = 4
         userinfo = requests.get(base + "/userinfo", timeout=10,
                                 headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
         assert (userinfo["sub"], userinfo["email"]) == (person["sub"], "sam@example.org")
+        described = requests.get(base + "/openapi.yaml", timeout=10)  # the description, from inside the wheel
+        assert (described.status_code, described.content) == (200, (CHECKOUT / "idp" / "openapi.yaml").read_bytes())
 
         # Dutch from the compiled catalogs: nl on the page, nl@informal in what the je-portal says to the reader.
         browser = requests.Session()
