@@ -8,6 +8,7 @@ of the repository and compiles its catalogs when it starts (idp/i18n.py).
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -22,3 +23,12 @@ def installed() -> bool:
 def folder(name: str) -> Path:
     """The folder of this name (templates, migrations): inside the installed package, else in the checkout."""
     return PACKAGE / name if installed() else CHECKOUT / name
+
+
+OPENAPI = PACKAGE / "openapi.yaml"
+
+
+@cache
+def openapi() -> bytes:
+    """The OpenAPI 3.1 description of the JSON endpoints: a file of the package, in a checkout and a wheel alike."""
+    return OPENAPI.read_bytes()

@@ -57,8 +57,11 @@ def _serve(scim: ScimRequest) -> ScimResponse:
 
 @bp.errorhandler(UserFacingError)  # refused at the edge: a control character in the query (idp.web.site)
 @bp.errorhandler(HTTPException)  # a body over MAX_CONTENT_LENGTH (413), ...
-def _edge_error(error: Exception) -> Response:
-    """What the app refuses before the SCIM handler sees the request, in SCIM's error schema (RFC 7644 §3.12)."""
+def edge_error(error: Exception) -> Response:
+    """What the app refuses before the SCIM handler sees the request, in SCIM's error schema (RFC 7644 §3.12).
+
+    Also the app's handlers' answer under /scim/v2 where no route matched (idp.web.site), such as an id with a
+    newline, which Flask's path converter does not take: the blueprint's handlers never see those."""
     db.session.rollback()
     status = error.status if isinstance(error, UserFacingError) else (getattr(error, "code", None) or 500)
     detail = str(error.message) if isinstance(error, UserFacingError) else str(getattr(error, "description", ""))
@@ -66,6 +69,10 @@ def _edge_error(error: Exception) -> Response:
     answer = Response(json.dumps(body), status=status, content_type="application/scim+json")
     answer.headers["Cache-Control"] = "no-store"
     return answer
+
+
+def serves(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
 
 
 @bp.route("", defaults={"path": ""}, methods=METHODS)

@@ -22,13 +22,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from idp import audit, logs
+from idp import audit, logs, resources
 from idp.errors import UserFacingError
 from idp.extensions import db
 from idp.runtime import settings
 from idp.security import lockout
 from idp.security.crypto import DecryptionError
-from idp.web import branding
+from idp.web import branding, scim
 
 bp = Blueprint("web", __name__)
 LOCALES = ("nl", "en")
@@ -54,7 +54,8 @@ SECURITY_HEADERS = [
 ]
 
 # Machine endpoints answer errors in JSON; a portal's HTTP client cannot read an HTML page.
-API_PATHS = ("/token", "/userinfo", "/revoke", "/introspect", "/jwks.json", "/.well-known", "/scim/v2")
+API_PATHS = ("/token", "/userinfo", "/revoke", "/introspect", "/jwks.json", "/.well-known", "/scim/v2",
+             "/openapi.yaml")
 
 # Characters no parameter of ours may hold: NUL and the other C0 controls but tab, newline and carriage return,
 # and DEL. PostgreSQL refuses NUL in text, so unchecked they would fail deep inside a flow (after the password).
@@ -126,6 +127,16 @@ def home():
     return render_template("home.html")
 
 
+@bp.get("/openapi.yaml")
+def openapi() -> Response:
+    """The OpenAPI 3.1 description of the JSON endpoints (idp/openapi.yaml, shipped in the package), as is."""
+    response = Response(resources.openapi(), mimetype="application/yaml")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
 @bp.get("/lang/<code>")
 def choose_language(code: str):
     target = local_target(request.args.get("next", "")) or url_for("web.home")
@@ -191,6 +202,8 @@ def install(app: Flask) -> None:
         if isinstance(error, ControlCharacters) or error.status == 429:
             logs.refused("control characters" if isinstance(error, ControlCharacters) else "rate limit",
                          method=request.method, path=request.path, status=error.status)
+        if scim.serves(request.path):  # refused before routing (a control character in the query)
+            return scim.edge_error(error)
         if _is_api(request.path):
             return jsonify(error="invalid_request", error_description=str(error.message)), error.status
         contact = lockout.help_text(error.client) if error.help else None
@@ -203,6 +216,8 @@ def install(app: Flask) -> None:
         if code in (401, 403, 429):
             logs.refused({401: "unauthenticated", 403: "forbidden", 429: "rate limit"}[code], method=request.method,
                          path=request.path, status=code)
+        if scim.serves(request.path):  # no route matched: still SCIM's error schema (RFC 7644 §3.12)
+            return scim.edge_error(error)
         if _is_api(request.path):
             return jsonify(error="invalid_request", error_description=error.description), code
         return _error_page(code)

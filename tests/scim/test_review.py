@@ -232,6 +232,20 @@ def test_what_the_edge_refuses_is_a_scim_error(client, scim, make_user):
     assert person("bram@example.org") is None
 
 
+def test_a_path_no_route_takes_is_a_scim_404(scim, make_user):
+    """Flask's path converter takes no newline, so such an id (and /scim/v2/) matched no route: that 404 came
+    from the app's handler in OAuth's error shape, not SCIM's (found by tests/api/test_schemathesis.py)."""
+    anna = make_user("anna@example.org")
+    for response in (scim.get(f"/Users/{anna.sub}\nx"), scim.get("/Groups/x\ny"), scim.get("/"),
+                     scim.delete(f"/Users/{anna.sub}\nx")):
+        assert response.headers["Content-Type"] == SCIM
+        assert_error(response, 404)
+    refused = scim.get("/Users/\n", filter="a\x01")  # refused before routing, by the control character
+    assert refused.headers["Content-Type"] == SCIM
+    assert_error(refused, 400)
+    assert person("anna@example.org") is not None
+
+
 def test_a_user_name_that_is_someone_elses_address_is_refused(scim, make_user):
     make_user("anna@example.org")
     assert_error(scim.post("/Users", {"schemas": [USER], "userName": "anna@example.org",

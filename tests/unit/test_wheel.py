@@ -82,7 +82,8 @@ def test_the_wheel_installed_outside_the_checkout_signs_a_person_in(tmp_path):
         expected = {n.removeprefix(f"{name}/") for n in checkout_files() if n.startswith(f"{name}/")}
         assert shipped == expected
         assert not any(n.startswith(f"{name}/") for n in names)  # nothing at the top of site-packages
-    assert {*CATALOGS, "idp/static/idp.css", "idp/static/idp.js"} <= names  # the catalogs compiled in the build
+    # the catalogs compiled in the build; the OpenAPI description the provider serves
+    assert {*CATALOGS, "idp/static/idp.css", "idp/static/idp.js", "idp/openapi.yaml"} <= names
 
     bin_ = fresh_venv(tmp_path / "venv", wheel)
     home = tmp_path / "home"  # where the operator runs it: no checkout in sight
@@ -132,6 +133,8 @@ bcrypt_rounds = 4
         userinfo = requests.get(base + "/userinfo", timeout=10,
                                 headers={"Authorization": f"Bearer {tokens['access_token']}"}).json()
         assert (userinfo["sub"], userinfo["email"]) == (person["sub"], "sam@example.org")
+        described = requests.get(base + "/openapi.yaml", timeout=10)  # the description, from inside the wheel
+        assert (described.status_code, described.content) == (200, (CHECKOUT / "idp" / "openapi.yaml").read_bytes())
 
         # Dutch from the compiled catalogs: nl on the page, nl@informal in what the je-portal says to the reader.
         browser = requests.Session()

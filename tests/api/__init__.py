@@ -1,0 +1,1 @@
+"""The JSON endpoints against their OpenAPI description (idp/openapi.yaml)."""
