@@ -177,6 +177,16 @@ def user(make_user):
                      phone_verified=True)
 
 
+@pytest.fixture(scope="session")
+def logout_receiver():
+    """A portal's back-channel logout endpoint on a real port (the live-server suites: conformance, api)."""
+    from tests.conformance.live import LogoutReceiver
+
+    receiver = LogoutReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
 @pytest.fixture
 def make_portal(app):
     from idp.extensions import db

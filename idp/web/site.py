@@ -57,6 +57,9 @@ SECURITY_HEADERS = [
 API_PATHS = ("/token", "/userinfo", "/revoke", "/introspect", "/jwks.json", "/.well-known", "/scim/v2",
              "/openapi.yaml")
 
+# Answers that mean a security control refused the request: each leaves a line on the idp.security logger.
+_REFUSALS = {401: "unauthenticated", 403: "forbidden", 429: "rate limit"}
+
 # Characters no parameter of ours may hold: NUL and the other C0 controls but tab, newline and carriage return,
 # and DEL. PostgreSQL refuses NUL in text, so unchecked they would fail deep inside a flow (after the password).
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -199,9 +202,9 @@ def install(app: Flask) -> None:
     def _user_facing(error: UserFacingError):
         # Nothing the request wrote stands, unless the view committed it before raising (a counted try).
         db.session.rollback()
-        if isinstance(error, ControlCharacters) or error.status == 429:
-            logs.refused("control characters" if isinstance(error, ControlCharacters) else "rate limit",
-                         method=request.method, path=request.path, status=error.status)
+        refusal = "control characters" if isinstance(error, ControlCharacters) else _REFUSALS.get(error.status)
+        if refusal:
+            logs.refused(refusal, method=request.method, path=request.path, status=error.status)
         if scim.serves(request.path):  # refused before routing (a control character in the query)
             return scim.edge_error(error)
         if _is_api(request.path):
@@ -213,9 +216,8 @@ def install(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         code = error.code or 500
-        if code in (401, 403, 429):
-            logs.refused({401: "unauthenticated", 403: "forbidden", 429: "rate limit"}[code], method=request.method,
-                         path=request.path, status=code)
+        if code in _REFUSALS:
+            logs.refused(_REFUSALS[code], method=request.method, path=request.path, status=code)
         if scim.serves(request.path):  # no route matched: still SCIM's error schema (RFC 7644 §3.12)
             return scim.edge_error(error)
         if _is_api(request.path):

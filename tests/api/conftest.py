@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.conformance.browser import Browser
-from tests.conformance.live import LiveProvider, LogoutReceiver, provider_on_backend
+from tests.conformance.live import LiveProvider, provider_on_backend
 from tests.conformance.strict_rp import StrictRP
 from tests.conftest import BACKENDS
 from tests.helpers import basic_auth, bearer
@@ -62,13 +62,6 @@ def _scim_client(live: LiveProvider) -> tuple[dict[str, str], str]:
                              headers=basic_auth(client_id, secret), timeout=10)
     assert response.status_code == 200, response.text
     return basic_auth(client_id, secret), response.json()["access_token"]
-
-
-@pytest.fixture(scope="session")
-def logout_receiver():
-    receiver = LogoutReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

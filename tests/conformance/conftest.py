@@ -9,15 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conformance.browser import Browser
-from tests.conformance.live import LiveProvider, LogoutReceiver, provider_on_backend
+from tests.conformance.live import LiveProvider, provider_on_backend
 from tests.conftest import BACKENDS
-
-
-@pytest.fixture(scope="session")
-def logout_receiver():
-    receiver = LogoutReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
